@@ -1,0 +1,43 @@
+"""Liveness of the parts the app cannot work without: PostgreSQL, Redis, applied migrations."""
+
+from django.core.cache import cache
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.migrations.executor import MigrationExecutor
+
+
+def check_database() -> str:
+    with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
+        cursor.execute("SELECT 1")
+        cursor.fetchone()
+    return "ok"
+
+
+def check_redis() -> str:
+    cache.set("healthz:ping", "1", timeout=10)
+    if cache.get("healthz:ping") != "1":
+        raise RuntimeError("redis did not return what was written")
+    return "ok"
+
+
+def check_migrations() -> str:
+    connection = connections[DEFAULT_DB_ALIAS]
+    executor = MigrationExecutor(connection)
+    plan = executor.migration_plan(executor.loader.graph.leaf_nodes())
+    if plan:
+        raise RuntimeError(f"{len(plan)} unapplied: " + ", ".join(f"{m.app_label}.{m.name}" for m, _ in plan[:5]))
+    return "applied"
+
+
+CHECKS = {"database": check_database, "redis": check_redis, "migrations": check_migrations}
+
+
+def run_checks() -> tuple[bool, dict]:
+    """Each check's answer, or "error: <why>" for a failing one; ok is True only if all pass."""
+    report, ok = {}, True
+    for name, check in CHECKS.items():
+        try:
+            report[name] = check()
+        except Exception as exc:  # noqa: BLE001 - a health page reports any failure, it never raises
+            ok = False
+            report[name] = f"error: {type(exc).__name__}: {exc}"[:300]
+    return ok, report

@@ -1,0 +1,13 @@
+from django.http import JsonResponse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from config.health import run_checks
+
+
+@never_cache
+@require_GET
+def healthz(request):
+    """200 {database: ok, redis: ok, migrations: applied}; 503 naming the failing part."""
+    ok, report = run_checks()
+    return JsonResponse(report, status=200 if ok else 503)

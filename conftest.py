@@ -1,0 +1,38 @@
+"""Shared pytest fixtures: the cast (alice, bob, stranger, moderator) and a clean Redis."""
+
+import pytest
+from django.core.cache import cache
+
+from tests.factories import UserFactory
+
+
+@pytest.fixture(autouse=True)
+def _clean_redis():
+    """Each test starts with an empty Redis database (the test database index only)."""
+    cache.clear()
+    yield
+
+
+@pytest.fixture
+def alice(db):
+    return UserFactory(name="Alice")
+
+
+@pytest.fixture
+def bob(db):
+    return UserFactory(name="Bob")
+
+
+@pytest.fixture
+def stranger(db):
+    return UserFactory(name="Stranger")
+
+
+@pytest.fixture
+def moderator(db):
+    from django.contrib.auth.models import Group
+
+    user = UserFactory(name="Mod", staff=True)
+    group, _ = Group.objects.get_or_create(name="moderators")
+    user.groups.add(group)
+    return user

@@ -1,0 +1,198 @@
+"""Reports, bans, IP bans, the audit log and site settings (SPEC §2, §7)."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+
+from config.db import in_choices, json_is
+
+
+class ReportCategory(models.TextChoices):
+    HARASSMENT = "harassment"
+    NUDITY = "nudity"
+    UNDERAGE = "underage"
+    SPAM = "spam"
+    HATE = "hate"
+    OTHER = "other"
+    PROFILE = "profile"
+
+
+class Report(models.Model):
+    """A user's complaint about another, with a snapshot of the reported user's profile and
+    the room's messages taken at report time (evidence outlives edits and retention)."""
+
+    Category = ReportCategory
+
+    MAX_TEXT = 500
+
+    reported = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reports_received")
+    reporter = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="reports_made"
+    )
+    category = models.CharField(max_length=12, choices=Category.choices)
+    text = models.CharField(max_length=MAX_TEXT, blank=True, default="")
+    room = models.ForeignKey(
+        "chat.ActiveRoom", on_delete=models.SET_NULL, null=True, blank=True, related_name="reports"
+    )
+    reporter_ip = models.GenericIPAddressField(null=True, blank=True)
+    reported_name = models.CharField(max_length=60, blank=True, default="")
+    reported_selfie = models.CharField(max_length=255, blank=True, default="")
+    reported_video = models.CharField(max_length=255, blank=True, default="")
+    messages_snapshot = models.JSONField(default=list, blank=True)
+    reviewed = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "reports"
+        constraints = [
+            models.UniqueConstraint(fields=["reporter", "reported"], name="moderation_reports_one_per_pair"),
+            models.CheckConstraint(condition=~Q(reporter=F("reported")), name="moderation_reports_not_self"),
+            models.CheckConstraint(
+                condition=in_choices("category", ReportCategory), name="moderation_reports_category_valid"
+            ),
+            models.CheckConstraint(
+                condition=json_is("messages_snapshot", "array"), name="moderation_reports_snapshot_array"
+            ),
+        ]
+        indexes = [
+            # Ban threshold (distinct reporters/IPs against one user) and the review page.
+            models.Index(fields=["reported", "created_at"], name="reports_reported_created"),
+            # Daily limit: WHERE reporter_id=? AND created_at > now - 1 day.
+            models.Index(fields=["reporter", "created_at"], name="reports_reporter_created"),
+        ]
+
+    def __str__(self):
+        return f"report {self.pk}: {self.category} about {self.reported_name or self.reported_id}"
+
+
+class UserBanStatus(models.TextChoices):
+    TEMPORARY = "temporary"
+    PERMANENT = "permanent"
+    VINDICATED = "vindicated"
+
+
+class UserBanReviewStatus(models.TextChoices):
+    PENDING = "pending"
+    REVIEWED = "reviewed"
+
+
+class UserBan(models.Model):
+    """The ban record of a user (one per user). Temporary bans wait for a moderator's review."""
+
+    Status = UserBanStatus
+    ReviewStatus = UserBanReviewStatus
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True, related_name="ban_record"
+    )
+    status = models.CharField(max_length=12, choices=Status.choices)
+    reason = models.CharField(max_length=500, blank=True, default="")
+    report_count = models.PositiveIntegerField(default=0)
+    banned_at = models.DateTimeField(default=timezone.now)
+    review_status = models.CharField(max_length=10, choices=ReviewStatus.choices, default=ReviewStatus.PENDING)
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    ip_addresses = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        db_table = "user_bans"
+        constraints = [
+            models.CheckConstraint(
+                condition=in_choices("status", UserBanStatus), name="moderation_user_bans_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=in_choices("review_status", UserBanReviewStatus),
+                name="moderation_user_bans_review_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(review_status="pending") | Q(reviewed_at__isnull=False),
+                name="moderation_user_bans_reviewed_has_time",
+            ),
+            models.CheckConstraint(condition=json_is("ip_addresses", "array"), name="moderation_user_bans_ips_array"),
+        ]
+        indexes = [
+            # Review queue: pending bans, oldest first.
+            models.Index(fields=["banned_at"], name="user_bans_pending_queue", condition=Q(review_status="pending")),
+        ]
+
+    def __str__(self):
+        return f"{self.status} ban of {self.user_id}"
+
+
+class IPBan(models.Model):
+    """A banned address; expires_at NULL means permanent, else it lapses at read time."""
+
+    ip = models.GenericIPAddressField(primary_key=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="ip_bans"
+    )
+    reason = models.CharField(max_length=500, blank=True, default="")
+    banned_at = models.DateTimeField(default=timezone.now)
+    banned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    expires_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "ip_bans"
+        verbose_name = "IP ban"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(expires_at__isnull=True) | Q(expires_at__gt=F("banned_at")),
+                name="moderation_ip_bans_expiry_after_ban",
+            ),
+        ]
+
+    def __str__(self):
+        return f"IP ban {self.ip}"
+
+
+class AuditLog(models.Model):
+    """Append-only record of every moderation action, ban, wipe, export and security event.
+    Written in the same transaction as the action it records (wipe: right after)."""
+
+    event_type = models.CharField(max_length=64)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    target = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "audit_log"
+        constraints = [
+            models.CheckConstraint(condition=json_is("details", "object"), name="moderation_audit_log_details_object"),
+        ]
+        indexes = [
+            models.Index(fields=["event_type", "created_at"], name="audit_log_event_created"),
+            models.Index(fields=["target", "created_at"], name="audit_log_target_created"),
+        ]
+
+    def __str__(self):
+        return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.event_type}"
+
+
+class SiteSettings(models.Model):
+    """The single row of switches staff flip in the admin (open sign-up, ...)."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
+    open_signup = models.BooleanField(default=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "site_settings"
+        verbose_name = "site settings"
+        verbose_name_plural = "site settings"
+        constraints = [
+            models.CheckConstraint(condition=Q(id=1), name="moderation_site_settings_singleton"),
+        ]
+
+    def __str__(self):
+        return "Site settings"

@@ -1,0 +1,84 @@
+"""USC card registrations and scan attempts (SPEC §2, §5). Card IDs are stored only as
+HMAC-SHA256(ID, server secret) plus the last 4 digits — never the raw ID or barcode."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from config.db import HEX_SHA256, json_is
+
+LAST4 = r"^[0-9]{4}$"
+
+
+class BarcodeFormat(models.TextChoices):
+    DIGITS_10 = "digits10"
+    DIGITS_14 = "digits14"
+    UNKNOWN = "unknown"
+
+
+class USCCardRegistration(models.Model):
+    """The binding of one card to one account, written by finalize-registration."""
+
+    usc_id_hash = models.CharField(max_length=64, unique=True)
+    last4 = models.CharField(max_length=4)
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="usc_card")
+    barcode_format = models.CharField(max_length=10, choices=BarcodeFormat.choices)
+    first_scanned_at = models.DateTimeField(default=timezone.now)
+    first_scanned_ip = models.GenericIPAddressField(null=True, blank=True)
+    last_login_via_card_at = models.DateTimeField(null=True, blank=True)
+    total_card_logins = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "usc_card_registrations"
+        verbose_name = "USC card registration"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(usc_id_hash__regex=HEX_SHA256), name="usc_cards_registrations_hash_is_digest"
+            ),
+            models.CheckConstraint(condition=Q(last4__regex=LAST4), name="usc_cards_registrations_last4_digits"),
+        ]
+        indexes = [models.Index(fields=["last4"], name="usc_reg_last4")]
+
+    def __str__(self):
+        return f"card ••••{self.last4} of {self.user_id}"
+
+
+class USCScanAttempt(models.Model):
+    """Every scan, valid or not: the audit trail for the per-IP limits and for support."""
+
+    usc_id_hash = models.CharField(max_length=64, null=True, blank=True)
+    last4 = models.CharField(max_length=4, blank=True, default="")
+    barcode_format = models.CharField(max_length=10, choices=BarcodeFormat.choices, default=BarcodeFormat.UNKNOWN)
+    passed_validation = models.BooleanField(default=False)
+    validation_errors = models.JSONField(default=list, blank=True)
+    resulted_in_signup = models.BooleanField(default=False)
+    resulted_in_login = models.BooleanField(default=False)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=512, blank=True, default="")
+    scanned_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "usc_scan_attempts"
+        verbose_name = "USC scan attempt"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(usc_id_hash__isnull=True) | Q(usc_id_hash__regex=HEX_SHA256),
+                name="usc_cards_scan_attempts_hash_is_digest",
+            ),
+            models.CheckConstraint(
+                condition=Q(last4="") | Q(last4__regex=LAST4), name="usc_cards_scan_attempts_last4_digits"
+            ),
+            models.CheckConstraint(
+                condition=json_is("validation_errors", "array"), name="usc_cards_scan_attempts_errors_array"
+            ),
+        ]
+        indexes = [
+            # Per-IP limits (distinct valid cards in 24 h) and retention: WHERE ip=? AND scanned_at > ?.
+            models.Index(fields=["ip", "scanned_at"], name="usc_scans_ip_scanned"),
+            models.Index(fields=["scanned_at"], name="usc_scans_scanned_at"),
+        ]
+
+    def __str__(self):
+        return f"scan {self.pk} ••••{self.last4 or '????'}"
