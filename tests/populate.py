@@ -1,0 +1,37 @@
+"""Put at least one row in every table (wipe, export and restore tests start from this)."""
+
+from django.contrib.auth.models import Group, Permission
+from django.contrib.sessions.backends.db import SessionStore
+
+from tests import factories as f
+
+
+def populate_every_table() -> dict:
+    alice = f.UserFactory(name="Alice", permanent=True)
+    bob = f.UserFactory(name="Bob")
+    moderator = f.UserFactory(name="Mod", staff=True)
+    moderator.groups.add(Group.objects.get_or_create(name="moderators")[0])
+    moderator.user_permissions.add(Permission.objects.get(codename="view_report"))
+    SessionStore().create()  # a django_session row (an admin login)
+
+    f.AuthSessionFactory(user=alice)
+    f.EmailVerificationFactory(user=alice, email=alice.email)
+    f.UserLocationFactory(user=alice)
+    code = f.InviteCodeFactory(user_code=True, created_by=alice)
+    f.InviteCodeUseFactory(code=code, user=bob)
+    f.ReferralMappingFactory(target_user=alice, created_by_user=bob)
+    f.ReferralNotificationFactory(for_user=alice, referred_user=bob, introduced_by=bob)
+    f.USCCardRegistrationFactory(user=alice)
+    f.USCScanAttemptFactory()
+    ended = f.ActiveRoomFactory(user_1=alice, user_2=bob, ended=True)
+    live = f.ActiveRoomFactory(user_1=alice, user_2=bob)  # fills active_room_members (trigger)
+    f.CallInviteFactory(from_user=alice, to_user=bob)
+    f.TextChatMessageFactory(room=live)
+    f.SessionCompletionFactory(room=ended, user=alice, partner=bob)
+    f.ChatHistoryFactory(room=ended, user=alice, partner=bob)
+    f.CooldownFactory(user_low=alice, user_high=bob)
+    f.ReportFactory(reported=bob, reporter=alice)
+    f.UserBanFactory()
+    f.IPBanFactory(user=bob)
+    f.AuditLogFactory(actor=moderator, target=bob)
+    return {"alice": alice, "bob": bob, "moderator": moderator, "live_room": live}
