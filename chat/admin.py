@@ -1,0 +1,127 @@
+"""Admin for invites, rooms, messages, cooldowns and the records a finished call leaves."""
+
+from django.contrib import admin
+from django.db import models
+
+from accounts.admin import json_block
+from chat.models import (
+    ActiveRoom,
+    ActiveRoomMember,
+    CallInvite,
+    ChatHistory,
+    Cooldown,
+    SessionCompletion,
+    TextChatMessage,
+)
+
+
+class ViewOnlyAdmin(admin.ModelAdmin):
+    """Rows written only by chat services: staff may look (and delete), never add or edit."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Cooldown)
+class CooldownAdmin(admin.ModelAdmin):
+    list_display = ("user_low", "user_high", "reason", "created_at", "expires_at")
+    list_filter = ("reason",)
+    list_select_related = ("user_low", "user_high")
+    search_fields = ("=user_low__email", "=user_high__email")
+    ordering = ("-created_at",)
+    show_full_result_count = False
+    raw_id_fields = ("user_low", "user_high")
+
+
+@admin.register(CallInvite)
+class CallInviteAdmin(admin.ModelAdmin):
+    list_display = ("id", "from_user", "to_user", "chat_mode", "status", "created_at", "expires_at")
+    list_filter = ("status", "chat_mode")
+    list_select_related = ("from_user", "to_user")
+    search_fields = ("=id", "=from_user__email", "=to_user__email")
+    ordering = ("-created_at",)
+    show_full_result_count = False
+    raw_id_fields = ("from_user", "to_user", "room")
+
+
+@admin.register(ActiveRoom)
+class ActiveRoomAdmin(admin.ModelAdmin):
+    list_display = ("id", "user_1", "user_2", "chat_mode", "status", "started_at", "ends_at", "end_reason")
+    list_filter = ("status", "chat_mode", "end_reason")
+    list_select_related = ("user_1", "user_2")
+    search_fields = ("=id", "=user_1__email", "=user_2__email")
+    ordering = ("-started_at",)
+    show_full_result_count = False
+    raw_id_fields = ("user_1", "user_2", "upgrade_requested_by")
+
+
+@admin.register(ActiveRoomMember)
+class ActiveRoomMemberAdmin(admin.ModelAdmin):
+    """Maintained by the active_rooms trigger (chat migration 0002): nobody writes here."""
+
+    list_display = ("user", "room")
+    list_select_related = ("user", "room")
+    search_fields = ("=user__email", "=room__id")
+    ordering = ("room",)
+    raw_id_fields = ("user", "room")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(TextChatMessage)
+class TextChatMessageAdmin(admin.ModelAdmin):
+    list_display = ("id", "room", "sender", "type", "content", "sent_at", "read_at", "deleted")
+    list_filter = ("type", "deleted")
+    list_select_related = ("room", "sender")
+    search_fields = ("=room__id", "=sender__email")
+    ordering = ("-sent_at",)
+    show_full_result_count = False
+    raw_id_fields = ("room", "sender", "receiver")
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+
+
+@admin.register(SessionCompletion)
+class SessionCompletionAdmin(ViewOnlyAdmin):
+    list_display = ("user", "partner", "room", "duration_seconds", "completed_at")
+    list_select_related = ("user", "partner", "room")
+    search_fields = ("=user__email", "=room__id")
+    ordering = ("-completed_at",)
+    show_full_result_count = False
+    raw_id_fields = ("user", "partner", "room")
+
+
+@admin.register(ChatHistory)
+class ChatHistoryAdmin(ViewOnlyAdmin):
+    list_display = ("user", "partner_name", "chat_mode", "started_at", "duration_seconds")
+    list_filter = ("chat_mode",)
+    list_select_related = ("user",)
+    search_fields = ("=user__email", "partner_name", "=room__id")
+    ordering = ("-started_at",)
+    show_full_result_count = False
+    raw_id_fields = ("user", "partner", "room")
+    fields = (
+        "user",
+        "partner",
+        "partner_name",
+        "room",
+        "chat_mode",
+        "started_at",
+        "duration_seconds",
+        "created_at",
+        "messages_pretty",
+    )
+    readonly_fields = ("messages_pretty",)
+
+    @admin.display(description="messages")
+    def messages_pretty(self, obj):
+        return json_block(obj.messages)
