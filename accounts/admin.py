@@ -68,6 +68,7 @@ class UserAdmin(BaseUserAdmin):
     show_full_result_count = False
     readonly_fields = (
         "id",
+        "ban_status",  # changes only through moderation services (ban records + audit)
         "timer_total_seconds",
         "session_count",
         "successful_sessions",

@@ -10,7 +10,10 @@ from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from config.db import HEX_SHA256, in_choices, json_array_at_most, json_is
+from config.db import HEX_SHA256, in_choices, json_array_all_match, json_array_at_most, json_is
+
+# An Instagram post or reel URL (SPEC §2); the same rule as accounts.validation, in jsonpath syntax.
+INSTAGRAM_POST_JSONPATH_REGEX = r"^https://(www\\.)?instagram\\.com/(p|reel|reels)/[A-Za-z0-9_-]{5,40}/?$"
 
 
 class UserManager(BaseUserManager):
@@ -164,6 +167,10 @@ class User(AbstractBaseUser, PermissionsMixin):
             ),
             models.CheckConstraint(
                 condition=json_array_at_most("instagram_posts", 10), name="accounts_users_instagram_posts_max_10"
+            ),
+            models.CheckConstraint(
+                condition=json_array_all_match("instagram_posts", INSTAGRAM_POST_JSONPATH_REGEX),
+                name="accounts_users_instagram_posts_are_post_urls",
             ),
         ]
         indexes = [

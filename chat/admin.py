@@ -26,7 +26,7 @@ class ViewOnlyAdmin(admin.ModelAdmin):
 
 
 @admin.register(Cooldown)
-class CooldownAdmin(admin.ModelAdmin):
+class CooldownAdmin(ViewOnlyAdmin):
     list_display = ("user_low", "user_high", "reason", "created_at", "expires_at")
     list_filter = ("reason",)
     list_select_related = ("user_low", "user_high")
@@ -37,7 +37,7 @@ class CooldownAdmin(admin.ModelAdmin):
 
 
 @admin.register(CallInvite)
-class CallInviteAdmin(admin.ModelAdmin):
+class CallInviteAdmin(ViewOnlyAdmin):
     list_display = ("id", "from_user", "to_user", "chat_mode", "status", "created_at", "expires_at")
     list_filter = ("status", "chat_mode")
     list_select_related = ("from_user", "to_user")
@@ -48,7 +48,7 @@ class CallInviteAdmin(admin.ModelAdmin):
 
 
 @admin.register(ActiveRoom)
-class ActiveRoomAdmin(admin.ModelAdmin):
+class ActiveRoomAdmin(ViewOnlyAdmin):
     list_display = ("id", "user_1", "user_2", "chat_mode", "status", "started_at", "ends_at", "end_reason")
     list_filter = ("status", "chat_mode", "end_reason")
     list_select_related = ("user_1", "user_2")
@@ -79,7 +79,7 @@ class ActiveRoomMemberAdmin(admin.ModelAdmin):
 
 
 @admin.register(TextChatMessage)
-class TextChatMessageAdmin(admin.ModelAdmin):
+class TextChatMessageAdmin(ViewOnlyAdmin):
     list_display = ("id", "room", "sender", "type", "content", "sent_at", "read_at", "deleted")
     list_filter = ("type", "deleted")
     list_select_related = ("room", "sender")

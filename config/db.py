@@ -1,6 +1,6 @@
 """Small SQL building blocks shared by models (JSON shape checks in CHECK constraints)."""
 
-from django.db.models import CharField, F, Func, IntegerField, Q, Value
+from django.db.models import BooleanField, CharField, F, Func, IntegerField, Q, Value
 from django.db.models.lookups import Exact, LessThanOrEqual
 
 
@@ -16,6 +16,14 @@ def json_is(field: str, json_type: str) -> Exact:
 def json_array_at_most(field: str, limit: int) -> LessThanOrEqual:
     """CHECK condition: the JSON array column has at most `limit` items (assumes it is an array)."""
     return LessThanOrEqual(Func(F(field), function="jsonb_array_length", output_field=IntegerField()), Value(limit))
+
+
+def json_array_all_match(field: str, regex: str) -> Exact:
+    """CHECK condition: every item of the JSON array column is a string matching `regex`
+    (a jsonpath like_regex; no item of another type or shape exists)."""
+    path = f'$[*] ? (@.type() != "string" || !(@ like_regex "{regex}"))'
+    exists = Func(F(field), Value(path), function="jsonb_path_exists", output_field=BooleanField())
+    return Exact(exists, Value(False))
 
 
 def in_choices(field: str, choices) -> Q:

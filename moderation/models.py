@@ -58,6 +58,8 @@ class Report(models.Model):
         indexes = [
             # Ban threshold (distinct reporters/IPs against one user) and the review page.
             models.Index(fields=["reported", "created_at"], name="reports_reported_created"),
+            # Admin list: ORDER BY created_at DESC, date drill-down.
+            models.Index(fields=["-created_at"], name="reports_created"),
             # Daily limit: WHERE reporter_id=? AND created_at > now - 1 day.
             models.Index(fields=["reporter", "created_at"], name="reports_reporter_created"),
         ]
@@ -171,6 +173,8 @@ class AuditLog(models.Model):
             models.CheckConstraint(condition=json_is("details", "object"), name="moderation_audit_log_details_object"),
         ]
         indexes = [
+            # Admin audit view: ORDER BY created_at DESC, date drill-down.
+            models.Index(fields=["-created_at"], name="audit_log_created"),
             models.Index(fields=["event_type", "created_at"], name="audit_log_event_created"),
             models.Index(fields=["target", "created_at"], name="audit_log_target_created"),
         ]

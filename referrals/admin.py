@@ -14,6 +14,8 @@ class InviteCodeAdmin(admin.ModelAdmin):
     ordering = ("-created_at",)
     show_full_result_count = False
     autocomplete_fields = ("created_by",)
+    # Uses are spent only by the atomic redemption in referrals.services.
+    readonly_fields = ("uses_remaining",)
 
 
 @admin.register(InviteCodeUse)

@@ -8,7 +8,15 @@ from django.contrib.auth.models import Group
 from django.urls import reverse
 
 from accounts.models import AuthSession, EmailVerification, User
-from chat.models import ActiveRoomMember, ChatHistory, SessionCompletion, TextChatMessage
+from chat.models import (
+    ActiveRoom,
+    ActiveRoomMember,
+    CallInvite,
+    ChatHistory,
+    Cooldown,
+    SessionCompletion,
+    TextChatMessage,
+)
 from moderation.models import AuditLog, Report, SiteSettings
 from tests.factories import (
     ActiveRoomFactory,
@@ -43,6 +51,10 @@ NO_ADD = {
     ActiveRoomMember,
     SessionCompletion,
     ChatHistory,
+    Cooldown,
+    CallInvite,
+    ActiveRoom,
+    TextChatMessage,
     Report,
     AuditLog,
     SiteSettings,
@@ -298,3 +310,25 @@ def test_reports_changelist_runs_a_bounded_number_of_queries(admin_client, db, d
     with django_assert_max_num_queries(REPORTS_CHANGELIST_QUERIES):
         response = admin_client.get(admin_url(Report, "changelist"))
     assert len(response.context["cl"].result_list) == 30
+
+
+def test_domain_state_written_by_services_cannot_be_edited_in_admin(admin_client):
+    """Rooms, invites, cooldowns and messages change only through chat services."""
+    room = ActiveRoomFactory()
+    for model, obj in [(ActiveRoom, room), (Cooldown, CooldownFactory()), (CallInvite, CallInviteFactory())]:
+        assert admin_client.post(admin_url(model, "change", obj.pk), {}).status_code == 403
+    message = TextChatMessageFactory(room=room)
+    assert admin_client.post(admin_url(TextChatMessage, "change", message.pk), {"content": "x"}).status_code == 403
+    message.refresh_from_db()
+    assert message.content != "x"
+
+
+def test_ban_status_and_uses_remaining_are_read_only_in_admin(admin_client):
+    from referrals.models import InviteCode
+
+    user = UserFactory()
+    page = admin_client.get(admin_url(User, "change", user.pk)).content.decode()
+    assert 'name="ban_status"' not in page
+    code = InviteCodeFactory(max_uses=5, uses_remaining=5)
+    page = admin_client.get(admin_url(InviteCode, "change", code.pk)).content.decode()
+    assert 'name="uses_remaining"' not in page
