@@ -135,11 +135,30 @@ AUTH_PASSWORD_VALIDATORS = [
 # --- REST API -------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_AUTHENTICATION_CLASSES": [],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.CursorPagination",
-    "PAGE_SIZE": 50,
+    "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.authentication.SessionTokenAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["accounts.permissions.IsActiveMember"],
+    "DEFAULT_PAGINATION_CLASS": "config.api.NewestFirstPagination",
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "EXCEPTION_HANDLER": "config.api.exception_handler",
+    "UNAUTHENTICATED_USER": None,
+    "PAGE_SIZE": 20,
 }
+# Throttle rates (count/period, period s|m|h|d), counted atomically in Redis (config.ratelimit).
+RATE_LIMITS = {
+    "signup": env("RATE_SIGNUP", default="20/h"),  # per IP (campus NATs share addresses)
+    "login": env("RATE_LOGIN", default="10/m"),  # per IP
+    "password_forgot": env("RATE_PASSWORD_FORGOT", default="5/h"),  # per IP
+    "code_check": env("RATE_CODE_CHECK", default="20/h"),  # per IP: code entry endpoints
+    "email_send": env("RATE_EMAIL_SEND", default="10/h"),  # per user (the 3/h per purpose rule is in the DB)
+    "email_verify": env("RATE_EMAIL_VERIFY", default="20/h"),  # per user
+    "referral_create": env("RATE_REFERRAL_CREATE", default="20/d"),  # per user
+    "upload": env("RATE_UPLOAD", default="30/h"),  # per user
+}
+# Failed invite-code validations allowed per IP per hour (SPEC §4: 5).
+INVITE_CODE_FAILURES_PER_HOUR = env.int("INVITE_CODE_FAILURES_PER_HOUR", default=5)
+# Public base URL used in links we hand out (invite QR codes, referral links).
+SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000")
 SPECTACULAR_SETTINGS = {
     "TITLE": "Rendezvous API",
     "DESCRIPTION": "Campus speed-dating backend. Realtime protocol: see README.md (WebSocket /ws/).",
