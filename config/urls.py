@@ -1,7 +1,9 @@
+from django.conf import settings
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from config.media import serve_media
 from config.views import healthz
 
 admin.site.site_header = "Rendezvous moderation"
@@ -12,4 +14,9 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("api/", include("accounts.api.urls")),
+    path("api/", include("referrals.api.urls")),
 ]
+
+if settings.STORAGES["default"]["BACKEND"].endswith("FileSystemStorage"):
+    urlpatterns.append(re_path(r"^media/(?P<path>(selfies|videos)/[A-Za-z0-9]+\.[a-z0-9]+)$", serve_media))

@@ -1,0 +1,186 @@
+"""Request and response shapes of the accounts API (validation of input lives here and in
+accounts.validation; the rules themselves are enforced again by services and the DB)."""
+
+from django.core.files.storage import default_storage
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from accounts.models import User
+from accounts.validation import NAME_MAX, SOCIAL_HANDLES, clean_instagram_posts, clean_name, clean_socials
+from config.errors import InvalidInput
+
+
+class _ServiceValidated(serializers.Field):
+    """Run a validation.clean_* function and turn its InvalidInput into a field error."""
+
+    cleaner = None
+
+    def to_internal_value(self, data):
+        try:
+            return type(self).cleaner(data)
+        except InvalidInput as exc:
+            detail = next(iter(exc.fields.values()), exc.message) if exc.fields else exc.message
+            raise serializers.ValidationError(detail) from exc
+
+    def to_representation(self, value):
+        return value
+
+
+@extend_schema_field(
+    {
+        "type": "object",
+        "additionalProperties": {"type": "string"},
+        "description": "Handle by network: " + ", ".join(sorted(SOCIAL_HANDLES)) + " (empty string removes).",
+    }
+)
+class SocialsField(_ServiceValidated):
+    cleaner = staticmethod(clean_socials)
+
+
+@extend_schema_field(
+    {
+        "type": "array",
+        "maxItems": 10,
+        "items": {"type": "string", "format": "uri"},
+        "description": "Instagram post/reel URLs (https://www.instagram.com/p/… or /reel/…).",
+    }
+)
+class InstagramPostsField(_ServiceValidated):
+    cleaner = staticmethod(clean_instagram_posts)
+
+
+class NameField(serializers.CharField):
+    def __init__(self, **kwargs):
+        super().__init__(max_length=200, trim_whitespace=True, **kwargs)
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        try:
+            return clean_name(value)
+        except InvalidInput as exc:
+            raise serializers.ValidationError(f"Name must be 1 to {NAME_MAX} characters.") from exc
+
+
+class SignUpIn(serializers.Serializer):
+    name = NameField()
+    gender = serializers.ChoiceField(choices=User.Gender.choices)
+    terms_accepted = serializers.BooleanField()
+    invite_code = serializers.CharField(max_length=64, required=False, allow_blank=True)
+    referral_code = serializers.CharField(max_length=64, required=False, allow_blank=True)
+
+    def validate_terms_accepted(self, value):
+        if value is not True:
+            raise serializers.ValidationError("You must accept the terms.")
+        return value
+
+
+class LoginIn(serializers.Serializer):
+    email = serializers.CharField(max_length=254)
+    password = serializers.CharField(max_length=256, trim_whitespace=False)
+
+
+class EmailIn(serializers.Serializer):
+    email = serializers.EmailField(max_length=254)
+
+
+class CodeIn(serializers.Serializer):
+    code = serializers.RegexField(r"^\s*\d{6}\s*$", error_messages={"invalid": "Enter the 6-digit code."})
+
+
+class PasswordIn(serializers.Serializer):
+    password = serializers.CharField(max_length=256, trim_whitespace=False)
+
+
+class ResetPasswordIn(serializers.Serializer):
+    email = serializers.CharField(max_length=254)
+    code = serializers.RegexField(r"^\s*\d{6}\s*$", error_messages={"invalid": "Enter the 6-digit code."})
+    new_password = serializers.CharField(max_length=256, trim_whitespace=False)
+
+
+class InviteCodeIn(serializers.Serializer):
+    code = serializers.CharField(max_length=64)
+
+
+class MeUpdateIn(serializers.Serializer):
+    name = NameField(required=False)
+    gender = serializers.ChoiceField(choices=User.Gender.choices, required=False)
+    socials = SocialsField(required=False)
+    instagram_posts = InstagramPostsField(required=False)
+    location_consent = serializers.BooleanField(required=False)
+
+
+class FileIn(serializers.Serializer):
+    file = serializers.FileField(allow_empty_file=False, max_length=255)
+
+
+def media_url(field_file) -> str | None:
+    return default_storage.url(field_file.name) if field_file else None
+
+
+class MeOut(serializers.ModelSerializer):
+    selfie_url = serializers.SerializerMethodField()
+    video_url = serializers.SerializerMethodField()
+    has_password = serializers.SerializerMethodField()
+
+    class Meta:
+        model = User
+        fields = (
+            "id",
+            "name",
+            "gender",
+            "account_type",
+            "email",
+            "email_verified",
+            "has_password",
+            "selfie_url",
+            "video_url",
+            "socials",
+            "instagram_posts",
+            "timer_total_seconds",
+            "session_count",
+            "successful_sessions",
+            "streak_days",
+            "access_status",
+            "access_granted_at",
+            "qr_unlocked",
+            "qr_unlocked_at",
+            "ban_status",
+            "location_consent",
+            "account_expires_at",
+            "usc_verified_at",
+            "created_at",
+        )
+        read_only_fields = fields
+
+    def get_selfie_url(self, user) -> str | None:
+        return media_url(user.selfie)
+
+    def get_video_url(self, user) -> str | None:
+        return media_url(user.video)
+
+    def get_has_password(self, user) -> bool:
+        return user.has_usable_password()
+
+
+class SessionOut(serializers.Serializer):
+    token = serializers.CharField(help_text="Shown once. Send as `Authorization: Bearer <token>`.")
+    user = MeOut()
+
+
+class BanOut(serializers.Serializer):
+    ban_status = serializers.CharField()
+    review_status = serializers.CharField(allow_null=True)
+    reason = serializers.CharField(allow_null=True)
+    banned_at = serializers.DateTimeField(allow_null=True)
+
+
+class InviteCodeOut(serializers.Serializer):
+    code = serializers.CharField()
+    type = serializers.CharField()
+    max_uses = serializers.IntegerField(allow_null=True)
+    uses_remaining = serializers.IntegerField(allow_null=True)
+    signup_url = serializers.CharField()
+
+
+class MessageOut(serializers.Serializer):
+    detail = serializers.CharField()

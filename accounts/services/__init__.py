@@ -1,0 +1,1 @@
+"""Account writes, one module per use-case family (sessions, signup, email codes, ...)."""

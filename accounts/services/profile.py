@@ -1,0 +1,103 @@
+"""Profile edits, uploads and account deletion."""
+
+import logging
+import uuid
+
+from django.core.files.storage import default_storage
+from django.db import transaction
+
+from accounts.media import inspect_video, process_selfie
+from accounts.models import User, UserLocation
+from accounts.services.sessions import revoke_all_sessions
+from accounts.validation import clean_instagram_posts, clean_name, clean_socials
+
+logger = logging.getLogger("rendezvous.accounts")
+
+EDITABLE = ("name", "gender", "socials", "instagram_posts", "location_consent")
+
+
+@transaction.atomic(durable=True)
+def update_profile(user: User, **changes) -> User:
+    """Change any of name, gender, socials, instagram_posts, location_consent. Withdrawing
+    location consent deletes the stored location."""
+    unknown = set(changes) - set(EDITABLE)
+    if unknown:
+        raise TypeError(f"not editable: {sorted(unknown)}")
+    user = User.objects.select_for_update(no_key=True).get(pk=user.pk)
+    if "name" in changes:
+        changes["name"] = clean_name(changes["name"])
+    if "socials" in changes:
+        changes["socials"] = clean_socials(changes["socials"])
+    if "instagram_posts" in changes:
+        changes["instagram_posts"] = clean_instagram_posts(changes["instagram_posts"])
+    for field, value in changes.items():
+        setattr(user, field, value)
+    user.save(update_fields=[*changes, "updated_at"])
+    if changes.get("location_consent") is False:
+        UserLocation.objects.filter(user=user).delete()
+    return user
+
+
+def _delete_file(name: str) -> None:
+    if name:
+        try:
+            default_storage.delete(name)
+        except OSError:
+            logger.warning("could not delete stored file %s", name)
+
+
+def _replace_file(user: User, field: str, new_name: str) -> User:
+    """Point user.<field> at new_name in one transaction; the old file goes after commit, the
+    new one if the transaction fails (no orphan either way)."""
+    try:
+        with transaction.atomic(durable=True):
+            locked = User.objects.select_for_update(no_key=True).get(pk=user.pk)
+            old_name = getattr(locked, field).name if getattr(locked, field) else ""
+            setattr(locked, field, new_name)
+            locked.save(update_fields=[field, "updated_at"])
+            transaction.on_commit(lambda: _delete_file(old_name), robust=True)
+    except BaseException:
+        _delete_file(new_name)
+        raise
+    return locked
+
+
+def set_selfie(user: User, upload) -> User:
+    """Validate and re-encode outside the transaction (slow), store, then swap the reference."""
+    content = process_selfie(upload)
+    name = default_storage.save(f"selfies/{uuid.uuid4().hex}.jpg", content)
+    return _replace_file(user, "selfie", name)
+
+
+def set_video(user: User, upload) -> User:
+    info = inspect_video(upload)
+    name = default_storage.save(f"videos/{uuid.uuid4().hex}.{info.container}", upload)
+    return _replace_file(user, "video", name)
+
+
+def remove_media(user: User, field: str) -> User:
+    if field not in ("selfie", "video"):
+        raise ValueError(field)
+    return _replace_file(user, field, "")
+
+
+@transaction.atomic(durable=True)
+def delete_account(user: User, *, ip: str | None) -> None:
+    """Delete the account and its personal data (cascade), with an audit line that keeps only
+    the id. Other people's records of calls with this user keep their name snapshot."""
+    from moderation.services import record_audit
+
+    user = User.objects.select_for_update().get(pk=user.pk)
+    files = [f.name for f in (user.selfie, user.video) if f]
+    revoke_all_sessions(user, reason="account_deleted")
+    for hook in ACCOUNT_DELETION_HOOKS:
+        hook(user)
+    record_audit("account.deleted", ip=ip, details={"user_id": str(user.pk), "account_type": user.account_type})
+    user.delete()
+    for name in files:
+        transaction.on_commit(lambda name=name: _delete_file(name), robust=True)
+
+
+# Steps other apps run inside the deletion transaction, before the row goes (e.g. chat ends a
+# live room properly, so the partner gets their history). Registered in AppConfig.ready().
+ACCOUNT_DELETION_HOOKS: list = []

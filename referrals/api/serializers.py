@@ -1,0 +1,46 @@
+from rest_framework import serializers
+
+from referrals.models import ReferralNotification
+
+
+class ValidateCodeIn(serializers.Serializer):
+    code = serializers.CharField(max_length=64)
+
+
+class ValidateCodeOut(serializers.Serializer):
+    valid = serializers.BooleanField()
+    type = serializers.CharField()
+
+
+class ReferralIn(serializers.Serializer):
+    target_user_id = serializers.UUIDField()
+
+
+class ReferralOut(serializers.Serializer):
+    referral_code = serializers.CharField()
+    target_user_id = serializers.UUIDField()
+    target_name = serializers.CharField()
+    signup_url = serializers.CharField()
+
+
+class NotificationOut(serializers.ModelSerializer):
+    class Meta:
+        model = ReferralNotification
+        fields = (
+            "id",
+            "referred_user_id",
+            "referred_name",
+            "introduced_by_id",
+            "introduced_by_name",
+            "read",
+            "created_at",
+        )
+        read_only_fields = fields
+
+
+class MarkReadIn(serializers.Serializer):
+    ids = serializers.ListField(child=serializers.IntegerField(min_value=1), required=False, max_length=500)
+
+
+class MarkReadOut(serializers.Serializer):
+    updated = serializers.IntegerField()

@@ -1,0 +1,165 @@
+"""Invite codes (the gate to sign-up) and introductions (SPEC §4)."""
+
+import logging
+import secrets
+import string
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F
+
+from accounts.models import User
+from config.errors import NotFound
+from config.ratelimit import Limit
+from config.realtime import send_to_users
+from referrals.errors import (
+    InvalidInviteCode,
+    InvalidReferralCode,
+    InviteCodeAlreadyUsed,
+    InviteCodeExhausted,
+    OwnInviteCode,
+)
+from referrals.models import InviteCode, InviteCodeUse, ReferralMapping, ReferralNotification
+
+logger = logging.getLogger("rendezvous.security")
+
+CODE_ALPHABET = string.ascii_uppercase + string.digits
+INVITE_CODE_LENGTH = 16
+REFERRAL_CODE_LENGTH = 10
+
+
+def random_code(length: int) -> str:
+    """Uniform over A–Z0–9 (secrets.choice draws without modulo bias)."""
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(length))
+
+
+def normalize_code(raw) -> str:
+    return "".join(ch for ch in str(raw or "") if ch.isalnum()).upper()[:64]
+
+
+def invite_failures() -> Limit:
+    return Limit("invite_code_failures", settings.INVITE_CODE_FAILURES_PER_HOUR, 3600)
+
+
+def find_usable_invite_code(raw, *, ip: str | None) -> InviteCode:
+    """The active code with uses left, or InvalidInviteCode. Failed lookups are counted per
+    IP (5 an hour, SPEC §4); past that even a right code gets 429 until the hour is over."""
+    failures = invite_failures()
+    failures.check(f"ip:{ip}")
+    code = normalize_code(raw)
+    found = None
+    if len(code) == INVITE_CODE_LENGTH:
+        found = InviteCode.objects.filter(pk=code, is_active=True).first()
+    if found is None or (found.uses_remaining is not None and found.uses_remaining <= 0):
+        failures.hit(f"ip:{ip}")
+        logger.warning("invalid invite code attempt ip=%s", ip)
+        raise InvalidInviteCode()
+    return found
+
+
+@transaction.atomic(savepoint=False)
+def use_invite_code(code: InviteCode, *, user: User) -> InviteCode:
+    """Spend one use of `code` for `user` in the caller's transaction. Refuses the user's own
+    code and a second use (UNIQUE(code, user)); the decrement is a conditional UPDATE, so
+    parallel sign-ups on a 4-use code give exactly 4 successes."""
+    if code.created_by_id == user.pk:
+        raise OwnInviteCode()
+    try:
+        with transaction.atomic():
+            InviteCodeUse.objects.create(code=code, user=user)
+    except IntegrityError as exc:
+        raise InviteCodeAlreadyUsed() from exc
+    if code.max_uses is not None:
+        spent = InviteCode.objects.filter(pk=code.pk, is_active=True, uses_remaining__gt=0).update(
+            uses_remaining=F("uses_remaining") - 1
+        )
+        if spent != 1:
+            raise InviteCodeExhausted()
+    return code
+
+
+@transaction.atomic(savepoint=False)
+def ensure_user_invite_code(user: User) -> InviteCode:
+    """The user's own 4-use code, created the first time (qr_verified or 4 sessions)."""
+    existing = InviteCode.objects.filter(created_by=user, type=InviteCode.Type.USER).first()
+    if existing:
+        return existing
+    for _ in range(5):  # a collision in 36^16 is astronomically unlikely; retry anyway
+        try:
+            with transaction.atomic():
+                return InviteCode.objects.create(
+                    code=random_code(INVITE_CODE_LENGTH),
+                    type=InviteCode.Type.USER,
+                    created_by=user,
+                    created_by_name=user.name,
+                    max_uses=InviteCode.USER_CODE_USES,
+                    uses_remaining=InviteCode.USER_CODE_USES,
+                )
+        except IntegrityError:
+            existing = InviteCode.objects.filter(created_by=user, type=InviteCode.Type.USER).first()
+            if existing:  # a parallel call made it
+                return existing
+    raise RuntimeError("could not allocate an invite code")
+
+
+@transaction.atomic(durable=True)
+def create_referral(*, created_by: User, target_user_id) -> ReferralMapping:
+    """An introduction link: a newcomer who signs up with it is introduced to the target."""
+    target = User.objects.filter(pk=target_user_id, is_active=True).exclude(ban_status__in=["temporary", "permanent"])
+    target = target.first()
+    if target is None:
+        raise NotFound("No such user.", fields={"target_user_id": ["No such user."]})
+    for _ in range(5):
+        try:
+            with transaction.atomic():
+                return ReferralMapping.objects.create(
+                    referral_code=random_code(REFERRAL_CODE_LENGTH),
+                    target_user=target,
+                    created_by_user=created_by,
+                    target_name=target.name,
+                    created_by_name=created_by.name,
+                )
+        except IntegrityError:
+            continue
+    raise RuntimeError("could not allocate a referral code")
+
+
+def notification_payload(notification: ReferralNotification) -> dict:
+    return {
+        "id": notification.pk,
+        "referred_user_id": str(notification.referred_user_id),
+        "referred_name": notification.referred_name,
+        "introduced_by_id": str(notification.introduced_by_id) if notification.introduced_by_id else None,
+        "introduced_by_name": notification.introduced_by_name,
+        "read": notification.read,
+        "created_at": notification.created_at.isoformat(),
+    }
+
+
+@transaction.atomic(savepoint=False)
+def introduce_newcomer(raw_code, *, newcomer: User) -> ReferralNotification:
+    """Record that `newcomer` signed up through an introduction link: the target gets a
+    referral_notifications row and, after commit, a realtime `referral.notification`."""
+    code = "".join(ch for ch in str(raw_code or "") if ch.isalnum())[: REFERRAL_CODE_LENGTH * 2]
+    mapping = ReferralMapping.objects.select_related("created_by_user").filter(referral_code=code.upper()).first()
+    if mapping is None or mapping.target_user_id == newcomer.pk:
+        raise InvalidReferralCode()
+    notification, _ = ReferralNotification.objects.get_or_create(
+        for_user_id=mapping.target_user_id,
+        referred_user=newcomer,
+        defaults={
+            "introduced_by": mapping.created_by_user,
+            "referred_name": newcomer.name,
+            "introduced_by_name": mapping.created_by_name,
+        },
+    )
+    send_to_users([mapping.target_user_id], {"type": "referral.notification", **notification_payload(notification)})
+    return notification
+
+
+@transaction.atomic(durable=True)
+def mark_notifications_read(user: User, *, ids: list[int] | None = None) -> int:
+    rows = ReferralNotification.objects.filter(for_user=user, read=False)
+    if ids is not None:
+        rows = rows.filter(pk__in=ids)
+    return rows.update(read=True)
