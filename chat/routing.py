@@ -1,3 +1,7 @@
-"""WebSocket routes (the realtime consumer arrives with the realtime issue)."""
+"""WebSocket routes: one endpoint for everything (SPEC §6)."""
 
-websocket_urlpatterns: list = []
+from django.urls import path
+
+from chat.consumers import RealtimeConsumer
+
+websocket_urlpatterns = [path("ws/", RealtimeConsumer.as_asgi())]

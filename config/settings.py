@@ -115,7 +115,12 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BEAT_SCHEDULE: dict = {}
+# Beat only tidies; every reader checks timestamps itself (SPEC: correctness never waits for a sweep).
+CELERY_BEAT_SCHEDULE: dict = {
+    "sweep-rooms": {"task": "chat.tasks.sweep_rooms", "schedule": env.float("SWEEP_ROOMS_SECONDS", default=2.0)},
+    "sweep-invites": {"task": "chat.tasks.sweep_invites", "schedule": env.float("SWEEP_INVITES_SECONDS", default=5.0)},
+}
+CELERY_TASK_ROUTES: dict = {}
 
 # --- Auth -----------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
@@ -157,6 +162,13 @@ RATE_LIMITS = {
 }
 # Failed invite-code validations allowed per IP per hour (SPEC §4: 5).
 INVITE_CODE_FAILURES_PER_HOUR = env.int("INVITE_CODE_FAILURES_PER_HOUR", default=5)
+# GIF messages may only link to these hosts (https).
+GIF_HOSTS = env.list("GIF_HOSTS", default=["media.giphy.com", "i.giphy.com", "media.tenor.com", "c.tenor.com"])
+# WebRTC: STUN/TURN servers handed to clients; TURN credentials use coturn's shared secret.
+STUN_URLS = env.list("STUN_URLS", default=[])
+TURN_URLS = env.list("TURN_URLS", default=[])
+TURN_SECRET = env("TURN_SECRET", default="")
+TURN_CREDENTIAL_TTL = env.int("TURN_CREDENTIAL_TTL", default=3600)
 # Public base URL used in links we hand out (invite QR codes, referral links).
 SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000")
 SPECTACULAR_SETTINGS = {

@@ -1,0 +1,287 @@
+"""The one WebSocket endpoint, /ws/ (SPEC §6). Thin: authenticate, validate, call a service,
+ack with the stored id. A bad or unknown message gets an `error` reply; nothing a client
+sends can close or crash the socket, except failing to authenticate."""
+
+import asyncio
+import json
+import logging
+from datetime import datetime
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.utils import timezone
+
+from accounts.selectors import authenticate_token, ensure_not_banned
+from chat import presence, protocol, selectors, services
+from chat.events import message_payload
+from config.client_ip import client_ip_from_scope
+from config.errors import ServiceError
+from config.realtime import user_group
+
+logger = logging.getLogger("rendezvous.ws")
+
+AUTH_TIMEOUT_SECONDS = 5
+PRESENCE_GROUP = "presence"
+
+
+class Close:
+    """Close codes (4000–4999 are ours) and their reasons."""
+
+    AUTH_TIMEOUT = (4001, "auth_timeout")
+    NOT_AUTHENTICATED = (4001, "not_authenticated")
+    INVALID_TOKEN = (4001, "invalid_token")
+    SESSION_INVALIDATED = (4001, "session_invalidated")
+    BANNED = (4003, "banned")
+    IP_BANNED = (4003, "ip_banned")
+
+
+@database_sync_to_async
+def _authenticate(token: str, ip):
+    result = authenticate_token(token, ip=ip)
+    ensure_not_banned(result.user)
+    return result
+
+
+@database_sync_to_async
+def _call(fn, *args, **kwargs):
+    return fn(*args, **kwargs)
+
+
+class RealtimeConsumer(AsyncJsonWebsocketConsumer):
+    user = None
+    session_id = None
+    auth_deadline: asyncio.Task | None = None
+    room_watch: asyncio.Task | None = None
+    room_id: str | None = None
+
+    # --- connection lifecycle -------------------------------------------------------------
+
+    async def connect(self):
+        await self.accept()
+        self.auth_deadline = asyncio.ensure_future(self._auth_deadline())
+
+    async def _auth_deadline(self):
+        await asyncio.sleep(AUTH_TIMEOUT_SECONDS)
+        if self.user is None:
+            await self._close(Close.AUTH_TIMEOUT)
+
+    async def _close(self, close: tuple[int, str]):
+        await self.send_json({"type": "closing", "code": close[0], "reason": close[1]})
+        await self.close(code=close[0], reason=close[1])
+
+    async def disconnect(self, code):
+        for task in (self.auth_deadline, self.room_watch):
+            if task:
+                task.cancel()
+        if self.user is None:
+            return
+        await self.channel_layer.group_discard(user_group(self.user.pk), self.channel_name)
+        await self.channel_layer.group_discard(PRESENCE_GROUP, self.channel_name)
+        try:
+            remaining = await _call(presence.drop, self.user.pk, self.channel_name)
+            if remaining == 0:
+                room_id = await _call(selectors.live_room_id_of, self.user.pk)
+                if room_id:
+                    await _call(services.mark_disconnected, self.user, room_id=room_id)
+                await self._broadcast_presence(online=False, available=False)
+        except Exception:  # disconnect must never raise
+            logger.exception("disconnect bookkeeping failed for %s", self.user.pk)
+
+    # --- inbound --------------------------------------------------------------------------
+
+    async def receive(self, text_data=None, bytes_data=None, **kwargs):
+        """Decode ourselves, so malformed JSON gets an error instead of killing the socket."""
+        if bytes_data is not None or text_data is None:
+            return await self._error(None, "malformed", "Send JSON text frames.")
+        if len(text_data.encode()) > protocol.MAX_FRAME_BYTES:
+            return await self._error(None, "too_large", "Messages are at most 64 KB.")
+        try:
+            content = json.loads(text_data)
+        except (ValueError, RecursionError):
+            return await self._error(None, "malformed", "That is not valid JSON.")
+        await self.receive_json(content)
+
+    async def receive_json(self, content, **kwargs):
+        try:
+            message = protocol.parse(content)
+        except protocol.ProtocolError as exc:
+            if self.user is None:
+                return await self._close(Close.NOT_AUTHENTICATED)
+            return await self._error(exc.request_id, exc.code, exc.message)
+        if self.user is None and message.type != "auth":
+            return await self._close(Close.NOT_AUTHENTICATED)
+        handler = getattr(self, "on_" + message.type.replace(".", "_"))
+        try:
+            await handler(message)
+        except ServiceError as exc:
+            await self._error(message.id, exc.code, exc.message, **exc.extra)
+        except Exception:
+            logger.exception("handling %s for %s failed", message.type, getattr(self.user, "pk", None))
+            await self._error(message.id, "server_error", "Something went wrong; try again.")
+
+    async def _error(self, request_id, code, message, **extra):
+        await self.send_json({"type": "error", "id": request_id, "code": code, "message": message, **extra})
+
+    async def _ack(self, message, **extra):
+        await self.send_json({"type": "ack", "id": message.id, "for": message.type, **extra})
+
+    # --- handlers ---------------------------------------------------------------------------
+
+    async def on_auth(self, message):
+        if self.user is not None:
+            return await self._error(message.id, "already_authenticated", "This socket is signed in.")
+        try:
+            result = await _authenticate(message.token, client_ip_from_scope(self.scope))
+        except ServiceError as exc:
+            close = {"banned": Close.BANNED, "ip_banned": Close.IP_BANNED}.get(exc.code, Close.INVALID_TOKEN)
+            return await self._close(close)
+        self.user, self.session_id = result.user, result.session.pk
+        if self.auth_deadline:
+            self.auth_deadline.cancel()
+        await self.channel_layer.group_add(user_group(self.user.pk), self.channel_name)
+        await self.channel_layer.group_add(PRESENCE_GROUP, self.channel_name)
+        await _call(presence.touch, self.user.pk, self.channel_name)
+        await self._ack(message, user={"id": str(self.user.pk), "name": self.user.name}, session=self.session_id)
+        resume = await _call(services.mark_connected, self.user)
+        if resume:
+            await self._send_resume(resume, message.since)
+
+    async def _send_resume(self, payload: dict, since):
+        messages = await _call(selectors.messages_since, payload["room"], since)
+        await self.send_json({"type": "room.resume", **payload, "messages": [message_payload(m) for m in messages]})
+        self._watch_room(payload["room"])
+
+    async def on_ping(self, message):
+        await _call(presence.touch, self.user.pk, self.channel_name)
+        await self._ack(message)
+
+    async def on_presence_set(self, message):
+        await _call(presence.set_available, self.user.pk, message.available)
+        await self._ack(message, available=message.available)
+        await self._broadcast_presence(online=True, available=message.available)
+
+    async def _broadcast_presence(self, *, online: bool, available: bool):
+        event = {"type": "presence.update", "user": str(self.user.pk), "online": online, "available": available}
+        await self.channel_layer.group_send(PRESENCE_GROUP, {"type": "push", "event": event})
+
+    async def on_call_invite(self, message):
+        invite = await _call(services.send_invite, self.user, to=message.to, mode=message.mode, seconds=message.seconds)
+        await self._ack(message, invite=str(invite.pk), expires_at=invite.expires_at.isoformat())
+
+    async def on_call_accept(self, message):
+        room = await _call(services.accept_invite, self.user, invite_id=message.invite, seconds=message.seconds)
+        await self._ack(message, room=str(room.pk), ends_at=room.ends_at.isoformat())
+        self._watch_room(str(room.pk))
+
+    async def on_call_decline(self, message):
+        await _call(services.decline_invite, self.user, invite_id=message.invite)
+        await self._ack(message)
+
+    async def on_call_cancel(self, message):
+        await _call(services.cancel_invite, self.user, invite_id=message.invite)
+        await self._ack(message)
+
+    async def _relay(self, message, event: dict):
+        partner = await _call(services.relay_target, self.user, room_id=message.room)
+        event = {**event, "room": str(message.room), "from": str(self.user.pk)}
+        await self.channel_layer.group_send(user_group(partner), {"type": "push", "event": event})
+
+    async def on_rtc_offer(self, message):
+        await self._relay(message, {"type": "rtc.offer", "sdp": message.sdp})
+
+    async def on_rtc_answer(self, message):
+        await self._relay(message, {"type": "rtc.answer", "sdp": message.sdp})
+
+    async def on_rtc_ice(self, message):
+        await self._relay(message, {"type": "rtc.ice", "candidate": message.candidate})
+
+    async def on_chat_typing(self, message):
+        await self._relay(message, {"type": "chat.typing"})
+
+    async def on_chat_message(self, message):
+        result = await _call(
+            services.post_message,
+            self.user,
+            room_id=message.room,
+            client_id=message.client_id,
+            text=message.text,
+            gif_url=message.gif_url,
+        )
+        stored = result.message
+        await self._ack(message, message_id=stored.pk, client_id=stored.client_id, duplicate=not result.created)
+
+    async def on_room_end(self, message):
+        await _call(services.end_room_by_member, self.user, room_id=message.room)
+        await self._ack(message)
+
+    async def on_room_resume(self, message):
+        resume = await _call(services.mark_connected, self.user)
+        if not resume:
+            return await self._error(message.id, "not_in_room", "You are not in a call.")
+        await self._ack(message)
+        await self._send_resume(resume, message.since)
+
+    async def on_room_share_socials(self, message):
+        stored = await _call(services.share_socials, self.user, room_id=message.room)
+        await self._ack(message, message_id=stored.pk)
+
+    async def on_room_upgrade_request(self, message):
+        await _call(services.request_upgrade, self.user, room_id=message.room)
+        await self._ack(message)
+
+    async def on_room_upgrade_accept(self, message):
+        await _call(services.accept_upgrade, self.user, room_id=message.room)
+        await self._ack(message)
+
+    # --- outbound (group messages) --------------------------------------------------------
+
+    async def push(self, message):
+        """An event for this user from a service (after commit) or a relay."""
+        event = message["event"]
+        kind = event.get("type")
+        if kind == "session_invalidated" and self.session_id in event.get("sessions", []):
+            await self.send_json(event)
+            return await self._close(Close.SESSION_INVALIDATED)
+        if kind == "banned":
+            await self.send_json(event)
+            return await self._close(Close.BANNED)
+        if kind == "presence.update" and self.user and event.get("user") == str(self.user.pk):
+            return None
+        await self.send_json(event)
+        if kind == "room.start":
+            self._watch_room(event["room"])
+        elif kind == "room.ended" and event.get("room") == self.room_id and self.room_watch:
+            self.room_watch.cancel()
+            self.room_id = None
+
+    # --- room timer ---------------------------------------------------------------------------
+
+    def _watch_room(self, room_id: str):
+        """Wake at the room's next deadline and let the service act (end, warn). Every member
+        socket does this; the service is idempotent, and the beat sweep is the backstop."""
+        if self.room_watch and self.room_id == room_id:
+            return
+        if self.room_watch:
+            self.room_watch.cancel()
+        self.room_id = room_id
+        self.room_watch = asyncio.ensure_future(self._room_timer(room_id))
+
+    async def _room_timer(self, room_id: str):
+        try:
+            while True:
+                deadline = await _call(_room_deadline, room_id)
+                if deadline is None:
+                    return
+                await asyncio.sleep(max(0.5, (deadline - timezone.now()).total_seconds() + 0.05))
+                await _call(services.check_room, room_id)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            logger.exception("room timer for %s failed", room_id)
+
+
+def _room_deadline(room_id) -> datetime | None:
+    from chat.models import ActiveRoom
+
+    room = ActiveRoom.objects.filter(pk=room_id).exclude(status=ActiveRoom.Status.ENDED).first()
+    return services.next_deadline(room) if room else None

@@ -1,0 +1,68 @@
+"""Refusals of the realtime domain. The WebSocket sends them as error{code, message}."""
+
+from config.errors import Conflict, Forbidden, Gone, InvalidInput, NotFound, RateLimited
+
+
+class NotAvailable(Conflict):
+    code = "not_available"
+    message = "That person is not available right now."
+
+
+class Busy(Conflict):
+    code = "busy"
+    message = "That person is already in a call or being invited."
+
+
+class OnCooldown(Conflict):
+    code = "on_cooldown"
+    message = "You two cannot be matched again yet."
+
+
+class InvitePending(Conflict):
+    code = "invite_pending"
+    message = "You already have an invite out; cancel it first."
+
+
+class InviteNotFound(NotFound):
+    code = "invite_not_found"
+    message = "No such invite."
+
+
+class InviteExpired(Gone):
+    code = "invite_expired"
+    message = "The invite expired (20 seconds)."
+
+
+class InviteNotPending(Conflict):
+    code = "invite_not_pending"
+    message = "The invite was already answered or cancelled."
+
+
+class AlreadyInRoom(Conflict):
+    code = "already_in_room"
+    message = "One of you is already in a call."
+
+
+class NotAMember(Forbidden):
+    code = "not_a_member"
+    message = "You are not in that room."
+
+
+class RoomEnded(Gone):
+    code = "room_ended"
+    message = "That call has ended."
+
+
+class TooFast(RateLimited):
+    code = "too_fast"
+    message = "Slow down: one message every 1.5 seconds."
+
+
+class NotAllowedNow(Conflict):
+    code = "not_allowed_now"
+    message = "That is not possible in this call right now."
+
+
+class InvalidMessage(InvalidInput):
+    code = "invalid_message"
+    message = "That message is not valid."

@@ -1,0 +1,95 @@
+"""Presence in Redis only (ephemeral by design, rebuilt as clients reconnect).
+
+Per user a sorted set of their live socket channels, scored by when each one's heartbeat
+lapses (TTL 60 s, refreshed every 20 s). A global sorted set holds user ids scored by their
+latest lapse time, so "who is online" is one ZRANGEBYSCORE. Availability is a set of user
+ids. Several tabs and several ASGI processes share these keys."""
+
+import time
+
+from config.ratelimit import redis_client
+
+ONLINE_TTL_SECONDS = 60
+HEARTBEAT_SECONDS = 20
+
+ONLINE = "rdv:presence:online"
+AVAILABLE = "rdv:presence:available"
+
+
+def _user_key(user_id) -> str:
+    return f"rdv:presence:user:{user_id}"
+
+
+def touch(user_id, channel_name: str, *, now: float | None = None) -> None:
+    """Register or refresh one socket of the user (connect and every heartbeat)."""
+    now = now or time.time()
+    lapse = now + ONLINE_TTL_SECONDS
+    pipe = redis_client().pipeline(transaction=True)
+    pipe.zadd(_user_key(user_id), {channel_name: lapse})
+    pipe.zremrangebyscore(_user_key(user_id), "-inf", now)
+    pipe.expire(_user_key(user_id), ONLINE_TTL_SECONDS * 2)
+    pipe.zadd(ONLINE, {str(user_id): lapse}, gt=True)  # keep the latest lapse of any tab
+    pipe.execute()
+
+
+def drop(user_id, channel_name: str, *, now: float | None = None) -> int:
+    """Forget one socket; returns how many live sockets the user still has."""
+    now = now or time.time()
+    client = redis_client()
+    pipe = client.pipeline(transaction=True)
+    pipe.zrem(_user_key(user_id), channel_name)
+    pipe.zremrangebyscore(_user_key(user_id), "-inf", now)
+    pipe.zrange(_user_key(user_id), 0, -1, withscores=True)
+    _, _, remaining = pipe.execute()
+    if remaining:
+        client.zadd(ONLINE, {str(user_id): max(score for _, score in remaining)})
+    else:
+        pipe = client.pipeline(transaction=True)
+        pipe.zrem(ONLINE, str(user_id))
+        pipe.srem(AVAILABLE, str(user_id))
+        pipe.execute()
+    return len(remaining)
+
+
+def socket_count(user_id, *, now: float | None = None) -> int:
+    now = now or time.time()
+    return redis_client().zcount(_user_key(user_id), now, "+inf")
+
+
+def is_online(user_id, *, now: float | None = None) -> bool:
+    return socket_count(user_id, now=now) > 0
+
+
+def set_available(user_id, available: bool) -> None:
+    if available:
+        redis_client().sadd(AVAILABLE, str(user_id))
+    else:
+        redis_client().srem(AVAILABLE, str(user_id))
+
+
+def is_available(user_id) -> bool:
+    return bool(redis_client().sismember(AVAILABLE, str(user_id)))
+
+
+def online_available_ids(*, now: float | None = None, limit: int = 5000) -> list[str]:
+    """Ids of users online and available, most recently seen first (bounded)."""
+    now = now or time.time()
+    client = redis_client()
+    online = client.zrevrangebyscore(ONLINE, "+inf", now, start=0, num=limit)
+    if not online:
+        return []
+    flags = client.smismember(AVAILABLE, online)
+    return [uid.decode() for uid, flag in zip(online, flags, strict=True) if flag]
+
+
+def prune(*, now: float | None = None) -> int:
+    """Tidy users whose sockets all lapsed (a crashed process never said goodbye)."""
+    now = now or time.time()
+    client = redis_client()
+    lapsed = client.zrangebyscore(ONLINE, "-inf", now)
+    if lapsed:
+        pipe = client.pipeline(transaction=True)
+        pipe.zremrangebyscore(ONLINE, "-inf", now)
+        pipe.srem(AVAILABLE, *lapsed)
+        pipe.execute()
+    return len(lapsed)

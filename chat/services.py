@@ -1,0 +1,706 @@
+"""Realtime writes: invites, rooms, messages and the bookkeeping of a finished call (SPEC §6).
+
+Every function here is one transaction that locks the rows deciding its outcome, then
+checks. Events go out only after commit (config.realtime.send_to_users). Timers are
+timestamps in the database, so any process may act on them and a restart loses nothing."""
+
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from math import floor
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from accounts.models import User
+from accounts.selectors import BANNED_STATUSES, ensure_has_access
+from accounts.services.access import SUCCESSFUL_SESSION_SECONDS, apply_session_unlock
+from chat import events, presence
+from chat.errors import (
+    AlreadyInRoom,
+    Busy,
+    InvalidMessage,
+    InviteExpired,
+    InviteNotFound,
+    InviteNotPending,
+    InvitePending,
+    NotAllowedNow,
+    NotAMember,
+    NotAvailable,
+    OnCooldown,
+    RoomEnded,
+    TooFast,
+)
+from chat.models import (
+    MAX_CALL_SECONDS,
+    MIN_CALL_SECONDS,
+    ActiveRoom,
+    ActiveRoomMember,
+    CallInvite,
+    ChatHistory,
+    ChatMode,
+    Cooldown,
+    SessionCompletion,
+    TextChatMessage,
+)
+from chat.selectors import live_room_id_of, on_cooldown, ordered_pair
+from config.realtime import send_to_users
+from config.transactions import durable_then_raise
+
+logger = logging.getLogger("rendezvous.chat")
+
+MESSAGE_SPACING = timedelta(seconds=1.5)
+INACTIVITY_WARNING_AFTER = timedelta(seconds=60)
+INACTIVITY_END_AFTER = timedelta(seconds=120)
+UPGRADE_AFTER = timedelta(seconds=60)
+
+
+# --- helpers -------------------------------------------------------------------------------
+
+
+def _lock_users(*user_ids) -> dict:
+    """Lock user rows in ascending pk order (one global order, so no deadlock) and return them."""
+    ids = sorted({str(u) for u in user_ids})
+    users = User.objects.select_for_update(no_key=True).filter(pk__in=ids).order_by("pk")
+    return {str(u.pk): u for u in users}
+
+
+def set_cooldown(a_id, b_id, *, ttl: timedelta, reason: str) -> None:
+    """Upsert the pair's cooldown; an existing longer cooldown is never shortened."""
+    low, high = ordered_pair(a_id, b_id)
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            INSERT INTO cooldowns (user_low_id, user_high_id, expires_at, created_at, reason)
+            VALUES (%s, %s, %s, %s, %s)
+            ON CONFLICT (user_low_id, user_high_id) DO UPDATE
+            SET reason = CASE WHEN EXCLUDED.expires_at > cooldowns.expires_at
+                              THEN EXCLUDED.reason ELSE cooldowns.reason END,
+                expires_at = GREATEST(cooldowns.expires_at, EXCLUDED.expires_at)
+            """,
+            [str(low), str(high), now + ttl, now, reason],
+        )
+
+
+def _seconds(value) -> int:
+    try:
+        seconds = int(value)
+    except (TypeError, ValueError) as exc:
+        raise InvalidMessage("seconds must be a whole number.") from exc
+    if not MIN_CALL_SECONDS <= seconds <= MAX_CALL_SECONDS:
+        raise InvalidMessage(f"seconds must be between {MIN_CALL_SECONDS} and {MAX_CALL_SECONDS}.")
+    return seconds
+
+
+def _expire_stale_invites(*user_ids, now) -> list[CallInvite]:
+    """Mark pending invites of these users whose 20 s are over as expired (the partial unique
+    index counts them as pending until then). Returns them, for notifying."""
+    stale = list(
+        CallInvite.objects.select_for_update()
+        .filter(Q(from_user_id__in=user_ids) | Q(to_user_id__in=user_ids), status="pending", expires_at__lte=now)
+        .order_by("pk")
+    )
+    if stale:
+        CallInvite.objects.filter(pk__in=[i.pk for i in stale], status="pending").update(
+            status=CallInvite.Status.EXPIRED, responded_at=now
+        )
+        for invite in stale:
+            invite.status = CallInvite.Status.EXPIRED
+            _notify_invite(invite, "call.expired")
+    return stale
+
+
+def _notify_invite(invite: CallInvite, event_type: str) -> None:
+    send_to_users([invite.from_user_id, invite.to_user_id], {"type": event_type, **events.invite_payload(invite)})
+
+
+# --- invites -------------------------------------------------------------------------------
+
+
+@transaction.atomic(durable=True)
+def send_invite(caller: User, *, to, mode: str, seconds) -> CallInvite:
+    """call.invite: a 20-second invite to someone online, available, with access, not in a
+    call, not on cooldown and not reported by the caller. Both users are locked (pk order),
+    so two people inviting each other at once get one invite and one `busy`."""
+    from moderation.models import Report
+
+    if mode not in ChatMode.values:
+        raise InvalidMessage("mode must be video or text.")
+    seconds = _seconds(seconds)
+    if str(to) == str(caller.pk):
+        raise InvalidMessage("You cannot invite yourself.")
+    now = timezone.now()
+    users = _lock_users(caller.pk, to)
+    caller, callee = users.get(str(caller.pk)), users.get(str(to))
+    if callee is None or not callee.is_active:
+        raise NotAvailable()
+    ensure_has_access(caller)
+    if callee.ban_status in BANNED_STATUSES or callee.access_status == User.AccessStatus.UNPAID:
+        raise NotAvailable()
+    if not (presence.is_online(callee.pk) and presence.is_available(callee.pk)):
+        raise NotAvailable()
+    if live_room_id_of(caller.pk):
+        raise AlreadyInRoom("Leave your current call first.")
+    if live_room_id_of(callee.pk):
+        raise Busy()
+    if on_cooldown(caller.pk, callee.pk):
+        raise OnCooldown()
+    if Report.objects.filter(reporter=caller, reported=callee).exists():
+        raise NotAvailable()
+    _expire_stale_invites(caller.pk, callee.pk, now=now)
+    if CallInvite.objects.filter(from_user=caller, status="pending").exists():
+        raise InvitePending()
+    if CallInvite.objects.filter(Q(to_user=callee) | Q(from_user=callee), status="pending").exists():
+        raise Busy()
+    invite = CallInvite.objects.create(
+        from_user=caller,
+        to_user=callee,
+        chat_mode=mode,
+        requested_seconds=seconds,
+        created_at=now,
+        expires_at=now + CallInvite.TTL,
+    )
+    incoming = {"type": "call.incoming", **events.invite_payload(invite), "caller": events.user_card(caller)}
+    send_to_users([callee.pk], incoming)
+    _schedule_invite_expiry(invite)
+    logger.info("invite %s %s -> %s %s %ss", invite.pk, caller.pk, callee.pk, mode, seconds)
+    return invite
+
+
+def _schedule_invite_expiry(invite: CallInvite) -> None:
+    from chat.tasks import expire_invite
+
+    transaction.on_commit(
+        lambda: expire_invite.apply_async((str(invite.pk),), countdown=CallInvite.TTL.total_seconds() + 0.5),
+        robust=True,
+    )
+
+
+def _as_uuid(value, error: type[Exception]) -> uuid.UUID:
+    try:
+        return uuid.UUID(str(value))
+    except (TypeError, ValueError) as exc:
+        raise error() from exc
+
+
+def _get_locked_invite(invite_id, *, user_field: str, user: User) -> CallInvite:
+    """The invite addressed from/to `user`, locked after both its users (the lock order)."""
+    invite_id = _as_uuid(invite_id, InviteNotFound)
+    peek = CallInvite.objects.filter(pk=invite_id, **{user_field: user}).values("from_user_id", "to_user_id").first()
+    if peek is None:
+        raise InviteNotFound()
+    _lock_users(peek["from_user_id"], peek["to_user_id"])
+    return CallInvite.objects.select_for_update().get(pk=invite_id)
+
+
+@durable_then_raise
+def accept_invite(callee: User, *, invite_id, seconds):
+    """call.accept: in one transaction, lock the invite and both users, check neither is in a
+    call, create the room (length = floor of the mean of both choices), mark the invite
+    accepted, and tell both `room.start`. A retry of the same accept returns the same room.
+    An invite past its 20 s is marked expired (committed) and refused with 410."""
+    seconds = _seconds(seconds)
+    invite = _get_locked_invite(invite_id, user_field="to_user", user=callee)
+    if invite.status == CallInvite.Status.ACCEPTED and invite.room_id:
+        return ActiveRoom.objects.get(pk=invite.room_id)
+    if invite.status != CallInvite.Status.PENDING:
+        return InviteExpired() if invite.status == CallInvite.Status.EXPIRED else InviteNotPending()
+    now = timezone.now()
+    if invite.expires_at <= now:
+        _expire_stale_invites(invite.from_user_id, invite.to_user_id, now=now)
+        return InviteExpired()
+    caller, callee = User.objects.get(pk=invite.from_user_id), User.objects.get(pk=invite.to_user_id)
+    if caller.ban_status in BANNED_STATUSES or callee.ban_status in BANNED_STATUSES:
+        return NotAvailable()
+    if live_room_id_of(caller.pk) or live_room_id_of(callee.pk):
+        return AlreadyInRoom()
+    duration = floor((invite.requested_seconds + seconds) / 2)
+    try:
+        with transaction.atomic():
+            room = ActiveRoom.objects.create(
+                user_1=caller,
+                user_2=callee,
+                chat_mode=invite.chat_mode,
+                duration_seconds=duration,
+                started_at=now,
+                ends_at=now + timedelta(seconds=duration),
+                user_1_connected=True,
+                user_2_connected=True,
+            )
+    except IntegrityError:
+        # The active_room_members trigger: one of them got into a room in a parallel transaction.
+        return AlreadyInRoom()
+    CallInvite.objects.filter(pk=invite.pk).update(
+        status=CallInvite.Status.ACCEPTED, responded_at=now, callee_seconds=seconds, room=room
+    )
+    # Any other invite either of them had out or in is void now.
+    others = list(
+        CallInvite.objects.select_for_update()
+        .filter(Q(from_user__in=[caller, callee]) | Q(to_user__in=[caller, callee]), status="pending")
+        .exclude(pk=invite.pk)
+    )
+    if others:
+        CallInvite.objects.filter(pk__in=[o.pk for o in others]).update(
+            status=CallInvite.Status.CANCELLED, responded_at=now
+        )
+        for other in others:
+            other.status = CallInvite.Status.CANCELLED
+            _notify_invite(other, "call.cancelled")
+    for user, partner in ((caller, callee), (callee, caller)):
+        payload = events.room_payload(room, for_user_id=user.pk, partner=partner)
+        send_to_users([user.pk], {"type": "room.start", **payload})
+    _schedule_room_timers(room)
+    logger.info("room %s started %s + %s %ss", room.pk, caller.pk, callee.pk, duration)
+    return room
+
+
+@transaction.atomic(durable=True)
+def decline_invite(callee: User, *, invite_id) -> CallInvite:
+    """call.decline: the pair gets a 24-hour cooldown; the caller is told."""
+    invite = _get_locked_invite(invite_id, user_field="to_user", user=callee)
+    if invite.status == CallInvite.Status.DECLINED:
+        return invite  # a retry
+    if invite.status != CallInvite.Status.PENDING:
+        raise InviteNotPending()
+    now = timezone.now()
+    CallInvite.objects.filter(pk=invite.pk).update(status=CallInvite.Status.DECLINED, responded_at=now)
+    invite.status, invite.responded_at = CallInvite.Status.DECLINED, now
+    set_cooldown(invite.from_user_id, invite.to_user_id, ttl=Cooldown.DECLINED_TTL, reason=Cooldown.Reason.DECLINED)
+    _notify_invite(invite, "call.declined")
+    return invite
+
+
+@transaction.atomic(durable=True)
+def cancel_invite(caller: User, *, invite_id) -> CallInvite:
+    """call.cancel: the pair gets a 1-hour cooldown; the callee is told."""
+    invite = _get_locked_invite(invite_id, user_field="from_user", user=caller)
+    if invite.status == CallInvite.Status.CANCELLED:
+        return invite
+    if invite.status != CallInvite.Status.PENDING:
+        raise InviteNotPending()
+    now = timezone.now()
+    CallInvite.objects.filter(pk=invite.pk).update(status=CallInvite.Status.CANCELLED, responded_at=now)
+    invite.status, invite.responded_at = CallInvite.Status.CANCELLED, now
+    set_cooldown(invite.from_user_id, invite.to_user_id, ttl=Cooldown.CANCELLED_TTL, reason=Cooldown.Reason.CANCELLED)
+    _notify_invite(invite, "call.cancelled")
+    return invite
+
+
+@transaction.atomic(durable=True)
+def expire_invites(*, limit: int = 500) -> int:
+    """Sweep: mark pending invites past their 20 s as expired and tell both sides. Tidying
+    only: every reader already treats them as expired by their timestamp."""
+    now = timezone.now()
+    stale = list(
+        CallInvite.objects.select_for_update(skip_locked=True)
+        .filter(status="pending", expires_at__lte=now)
+        .order_by("expires_at")[:limit]
+    )
+    if not stale:
+        return 0
+    CallInvite.objects.filter(pk__in=[i.pk for i in stale], status="pending").update(
+        status=CallInvite.Status.EXPIRED, responded_at=now
+    )
+    for invite in stale:
+        invite.status = CallInvite.Status.EXPIRED
+        _notify_invite(invite, "call.expired")
+    return len(stale)
+
+
+# --- rooms ---------------------------------------------------------------------------------
+
+
+def _schedule_room_timers(room: ActiveRoom) -> None:
+    """Ask a worker to check the room when its timer is due (the beat sweep is the backstop)."""
+    from chat.tasks import check_room
+
+    def schedule():
+        check_room.apply_async((str(room.pk),), eta=room.ends_at + timedelta(milliseconds=200))
+
+    transaction.on_commit(schedule, robust=True)
+
+
+@dataclass(frozen=True)
+class EndResult:
+    room: ActiveRoom
+    ended_now: bool  # False when it had already ended (the call was a no-op)
+
+
+def _snapshot(room: ActiveRoom) -> list[dict]:
+    return [
+        {
+            "id": m.pk,
+            "sender": str(m.sender_id) if m.sender_id else None,
+            "kind": m.type,
+            "text": m.content,
+            "url": m.url or None,
+            "sent_at": m.sent_at.isoformat(),
+        }
+        for m in TextChatMessage.objects.filter(room=room, deleted=False).order_by("pk")
+    ]
+
+
+@transaction.atomic(savepoint=False)
+def end_room(room_id, *, reason: str) -> EndResult:
+    """End a room exactly once, with all the bookkeeping for both users in this transaction:
+    status ended; per user a session_completion (if ≥ 1 s), a chat_history row with the
+    message snapshot, timer_total_seconds += seconds spent (F-expression), session_count,
+    successful_sessions (≥ 30 s) and the QR-unlock check; a 24-hour cooldown for the pair.
+    Both get `room.ended{reason}` and `me.metrics` after commit. Ending twice is a no-op."""
+    peek = ActiveRoom.objects.filter(pk=room_id).values("user_1_id", "user_2_id").first()
+    if peek is None:
+        raise NotAMember()
+    users = _lock_users(peek["user_1_id"], peek["user_2_id"])  # users first: the global lock order
+    room = ActiveRoom.objects.select_for_update().get(pk=room_id)
+    if room.status == ActiveRoom.Status.ENDED:
+        return EndResult(room, ended_now=False)
+    now = timezone.now()
+    spent = max(0, floor((min(now, room.ends_at) - room.started_at).total_seconds()))
+    ActiveRoom.objects.filter(pk=room.pk).update(
+        status=ActiveRoom.Status.ENDED, ended_at=now, end_reason=reason, grace_period_expires=None
+    )
+    room.status, room.ended_at, room.end_reason = ActiveRoom.Status.ENDED, now, reason
+    snapshot = _snapshot(room)
+    user_1, user_2 = users[str(room.user_1_id)], users[str(room.user_2_id)]
+    for user, partner in ((user_1, user_2), (user_2, user_1)):
+        counted = False
+        if spent >= 1:
+            _, counted = SessionCompletion.objects.get_or_create(
+                user=user, room=room, defaults={"partner": partner, "duration_seconds": spent, "completed_at": now}
+            )
+        ChatHistory.objects.get_or_create(
+            user=user,
+            room=room,
+            defaults={
+                "partner": partner,
+                "partner_name": partner.name,
+                "chat_mode": room.chat_mode,
+                "started_at": room.started_at,
+                "duration_seconds": spent,
+                "messages": snapshot,
+            },
+        )
+        successful = counted and spent >= SUCCESSFUL_SESSION_SECONDS
+        User.objects.filter(pk=user.pk).update(
+            timer_total_seconds=F("timer_total_seconds") + (spent if counted else 0),
+            session_count=F("session_count") + (1 if counted else 0),
+            successful_sessions=F("successful_sessions") + (1 if successful else 0),
+        )
+        apply_session_unlock(user.pk)
+    set_cooldown(user_1.pk, user_2.pk, ttl=Cooldown.SESSION_END_TTL, reason=Cooldown.Reason.SESSION_END)
+    send_to_users([user_1.pk, user_2.pk], {"type": "room.ended", "room": str(room.pk), "reason": reason})
+    for user in (user_1, user_2):
+        fresh = User.objects.get(pk=user.pk)
+        send_to_users([user.pk], {"type": "me.metrics", **events.metrics_payload(fresh)})
+    logger.info("room %s ended reason=%s spent=%ss", room.pk, reason, spent)
+    return EndResult(room, ended_now=True)
+
+
+@transaction.atomic(durable=True)
+def end_room_by_member(user: User, *, room_id) -> EndResult:
+    """room.end from either side."""
+    room = _member_room(user, room_id, lock=False)
+    return end_room(room.pk, reason=ActiveRoom.EndReason.USER_ENDED)
+
+
+def end_live_room_of(user_id, *, reason: str) -> EndResult | None:
+    """End the user's live room, if any (bans, account deletion), in the caller's transaction."""
+    room_id = live_room_id_of(user_id)
+    return end_room(room_id, reason=reason) if room_id else None
+
+
+def _member_room(user: User, room_id, *, lock: bool) -> ActiveRoom:
+    """The live room if `user` is in it, else NotAMember (strangers, made-up ids and other
+    people's rooms look the same); an ended room of the user's is RoomEnded."""
+    room_id = _as_uuid(room_id, NotAMember)
+    rows = ActiveRoom.objects.filter(Q(user_1=user) | Q(user_2=user), pk=room_id)
+    room = (rows.select_for_update(no_key=True) if lock else rows).first()
+    if room is None:
+        raise NotAMember()
+    if room.status == ActiveRoom.Status.ENDED:
+        raise RoomEnded()
+    return room
+
+
+def _due(room: ActiveRoom, now) -> str | None:
+    """Why this live room must end now, if it must (the rules of SPEC §6, by timestamps)."""
+    if room.ends_at <= now:
+        return ActiveRoom.EndReason.TIMER
+    if room.status == ActiveRoom.Status.GRACE_PERIOD and room.grace_period_expires <= now:
+        return ActiveRoom.EndReason.DISCONNECT
+    text_rule = room.chat_mode == ChatMode.TEXT and room.upgraded_at is None
+    if text_rule and now - _quiet_since(room) >= INACTIVITY_END_AFTER:
+        return ActiveRoom.EndReason.INACTIVITY
+    return None
+
+
+def _quiet_since(room: ActiveRoom):
+    """The earlier of the two sides' last message (or the start): whoever is silent longest."""
+    last_1 = room.user_1_last_message_at or room.started_at
+    last_2 = room.user_2_last_message_at or room.started_at
+    return min(last_1, last_2)
+
+
+def next_deadline(room: ActiveRoom):
+    """When this room next needs a look (end, grace expiry, inactivity warning or end)."""
+    times = [room.ends_at]
+    if room.status == ActiveRoom.Status.GRACE_PERIOD and room.grace_period_expires:
+        times.append(room.grace_period_expires)
+    if room.chat_mode == ChatMode.TEXT and room.upgraded_at is None:
+        quiet = _quiet_since(room)
+        times.append(quiet + INACTIVITY_END_AFTER)
+        if room.inactivity_warned_at is None:
+            times.append(quiet + INACTIVITY_WARNING_AFTER)
+    return min(times)
+
+
+@transaction.atomic(durable=True)
+def check_room(room_id) -> str | None:
+    """Apply the room's timers now: end it if due, or send the inactivity warning once.
+    Safe to call from any number of processes at once (the room row lock decides)."""
+    room = ActiveRoom.objects.filter(pk=room_id).exclude(status=ActiveRoom.Status.ENDED).first()
+    if room is None:
+        return None
+    now = timezone.now()
+    reason = _due(room, now)
+    if reason:
+        result = end_room(room.pk, reason=reason)
+        return reason if result.ended_now else None
+    if (
+        room.chat_mode == ChatMode.TEXT
+        and room.upgraded_at is None
+        and room.inactivity_warned_at is None
+        and now - _quiet_since(room) >= INACTIVITY_WARNING_AFTER
+    ):
+        unwarned = ActiveRoom.objects.filter(pk=room.pk, inactivity_warned_at__isnull=True)
+        warned = unwarned.update(inactivity_warned_at=now)
+        if warned:
+            ends = _quiet_since(room) + INACTIVITY_END_AFTER
+            send_to_users(
+                [room.user_1_id, room.user_2_id],
+                {"type": "room.inactivity_warning", "room": str(room.pk), "ends_at": ends.isoformat()},
+            )
+            return "warned"
+    return None
+
+
+def end_overdue_rooms(*, limit: int = 200) -> int:
+    """Beat task and start-up recovery: check every live room that may be due. Each room is
+    its own transaction; rooms another worker is handling are skipped (SKIP LOCKED)."""
+    now = timezone.now()
+    horizon = now - min(INACTIVITY_WARNING_AFTER, INACTIVITY_END_AFTER)
+    candidates = (
+        ActiveRoom.objects.exclude(status=ActiveRoom.Status.ENDED)
+        .filter(
+            Q(ends_at__lte=now)
+            | Q(status=ActiveRoom.Status.GRACE_PERIOD, grace_period_expires__lte=now)
+            | Q(chat_mode=ChatMode.TEXT, upgraded_at__isnull=True, started_at__lte=horizon)
+        )
+        .values_list("pk", flat=True)[:limit]
+    )
+    acted = 0
+    for room_id in list(candidates):
+        try:
+            if check_room(room_id):
+                acted += 1
+        except Exception:  # one bad room must not stop the sweep
+            logger.exception("checking room %s failed", room_id)
+    return acted
+
+
+@transaction.atomic(durable=True)
+def mark_disconnected(user: User, *, room_id) -> ActiveRoom | None:
+    """The user's last socket is gone: the room waits 10 s (grace) for them to come back."""
+    room_id = _as_uuid(room_id, NotAMember)
+    room = ActiveRoom.objects.select_for_update(no_key=True).filter(pk=room_id).exclude(status="ended").first()
+    if room is None or str(user.pk) not in (str(room.user_1_id), str(room.user_2_id)):
+        return None
+    side = "user_1_connected" if str(room.user_1_id) == str(user.pk) else "user_2_connected"
+    now = timezone.now()
+    changes = {side: False}
+    if room.status == ActiveRoom.Status.ACTIVE:
+        changes.update(status=ActiveRoom.Status.GRACE_PERIOD, grace_period_expires=now + ActiveRoom.GRACE)
+    ActiveRoom.objects.filter(pk=room.pk).update(**changes)
+    for field, value in changes.items():
+        setattr(room, field, value)
+    partner_id = room.user_2_id if side == "user_1_connected" else room.user_1_id
+    grace_until = room.grace_period_expires.isoformat() if room.grace_period_expires else None
+    send_to_users([partner_id], {"type": "room.partner_disconnected", "room": str(room.pk), "grace_until": grace_until})
+    from chat.tasks import check_room as check_room_task
+
+    transaction.on_commit(
+        lambda: check_room_task.apply_async((str(room.pk),), countdown=ActiveRoom.GRACE.total_seconds() + 0.2),
+        robust=True,
+    )
+    return room
+
+
+def start_grace_for_vanished_members(*, limit: int = 500) -> int:
+    """Members of active rooms with no live socket in Redis (their process died, so no
+    disconnect ran) get the 10 s grace, as if they had disconnected."""
+    started = 0
+    members = (
+        ActiveRoomMember.objects.filter(room__status=ActiveRoom.Status.ACTIVE)
+        .select_related("user")
+        .order_by("room_id")[:limit]
+    )
+    for member in members:
+        if presence.is_online(member.user_id):
+            continue
+        if mark_disconnected(member.user, room_id=member.room_id) is not None:
+            started += 1
+    return started
+
+
+@transaction.atomic(durable=True)
+def mark_connected(user: User) -> dict | None:
+    """A socket of the user authenticated: if they are in a live room, they are back in it
+    (grace lifted when both are connected) and get `room.resume` with the room. Returns the
+    resume payload, or None when the user is in no live room (or it was due and ended)."""
+    room_id = live_room_id_of(user.pk)
+    if room_id is None:
+        return None
+    room = ActiveRoom.objects.select_for_update(no_key=True).get(pk=room_id)
+    now = timezone.now()
+    if _due(room, now):
+        transaction.on_commit(lambda: check_room(room_id), robust=True)
+        return None
+    is_user_1 = str(room.user_1_id) == str(user.pk)
+    changes = {"user_1_connected" if is_user_1 else "user_2_connected": True}
+    other_connected = room.user_2_connected if is_user_1 else room.user_1_connected
+    if room.status == ActiveRoom.Status.GRACE_PERIOD and other_connected:
+        changes.update(status=ActiveRoom.Status.ACTIVE, grace_period_expires=None)
+    ActiveRoom.objects.filter(pk=room.pk).update(**changes)
+    for field, value in changes.items():
+        setattr(room, field, value)
+    partner = User.objects.get(pk=room.user_2_id if is_user_1 else room.user_1_id)
+    send_to_users([partner.pk], {"type": "room.partner_reconnected", "room": str(room.pk)})
+    return events.room_payload(room, for_user_id=user.pk, partner=partner)
+
+
+# --- messages ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PostResult:
+    message: TextChatMessage
+    created: bool  # False: a resend of a stored client_id (nothing delivered again)
+
+
+def _gif_url_allowed(url: str) -> bool:
+    parts = urlsplit(url)
+    return parts.scheme == "https" and (parts.hostname or "") in settings.GIF_HOSTS and len(url) <= 500
+
+
+@transaction.atomic(durable=True)
+def post_message(sender: User, *, room_id, client_id: str, text: str = "", gif_url: str = "") -> PostResult:
+    """chat.message: stored, then delivered to the partner after commit; the ack carries the
+    stored id. The sender must be a member of that live room; ≤ 500 characters; one message
+    every 1.5 s per user; a resend with the same client_id returns the stored message."""
+    if not client_id or len(client_id) > 64:
+        raise InvalidMessage("client_id is required (at most 64 characters).")
+    room_id = _as_uuid(room_id, NotAMember)
+    existing = TextChatMessage.objects.filter(room_id=room_id, sender=sender, client_id=client_id).first()
+    if existing is not None:
+        return PostResult(existing, created=False)
+    room = _member_room(sender, room_id, lock=True)
+    now = timezone.now()
+    if _due(room, now):
+        transaction.on_commit(lambda: check_room(room.pk), robust=True)
+        raise RoomEnded()
+    text = (text or "").strip()
+    if gif_url:
+        if not _gif_url_allowed(gif_url):
+            raise InvalidMessage("GIFs must be https links from an allowed host.")
+        kind = TextChatMessage.Type.GIF
+    elif text:
+        kind = TextChatMessage.Type.TEXT
+    else:
+        raise InvalidMessage("Write something.")
+    if len(text) > TextChatMessage.MAX_LENGTH:
+        raise InvalidMessage("At most 500 characters.")
+    is_user_1 = str(room.user_1_id) == str(sender.pk)
+    last = room.user_1_last_message_at if is_user_1 else room.user_2_last_message_at
+    if last and now - last < MESSAGE_SPACING:
+        raise TooFast(retry_after=1)
+    message = TextChatMessage.objects.create(
+        room=room,
+        sender=sender,
+        receiver_id=room.user_2_id if is_user_1 else room.user_1_id,
+        type=kind,
+        content=text,
+        url=gif_url or "",
+        client_id=client_id,
+        sent_at=now,
+    )
+    changes = {"user_1_last_message_at" if is_user_1 else "user_2_last_message_at": now}
+    if room.inactivity_warned_at is not None:
+        changes["inactivity_warned_at"] = None  # any message clears the warning
+    ActiveRoom.objects.filter(pk=room.pk).update(**changes)
+    send_to_users([room.user_1_id, room.user_2_id], {"type": "chat.message", **events.message_payload(message)})
+    return PostResult(message, created=True)
+
+
+@transaction.atomic(durable=True)
+def share_socials(user: User, *, room_id) -> TextChatMessage:
+    """room.share_socials: my socials go to my partner, stored as a system message."""
+    room = _member_room(user, room_id, lock=True)
+    fresh = User.objects.get(pk=user.pk)
+    handles = ", ".join(f"{network}: {handle}" for network, handle in sorted(fresh.socials.items()))
+    content = f"{fresh.name} shared their socials: {handles or 'none yet'}"[: TextChatMessage.MAX_LENGTH]
+    message = TextChatMessage.objects.create(
+        room=room,
+        sender=user,
+        receiver_id=room.user_2_id if str(room.user_1_id) == str(user.pk) else room.user_1_id,
+        type=TextChatMessage.Type.SYSTEM,
+        content=content,
+    )
+    payload = {"type": "chat.message", **events.message_payload(message), "socials": fresh.socials}
+    send_to_users([room.user_1_id, room.user_2_id], payload)
+    return message
+
+
+@transaction.atomic(durable=True)
+def request_upgrade(user: User, *, room_id) -> ActiveRoom:
+    """room.upgrade_request: in a text room, after 60 s, ask to switch to video."""
+    room = _member_room(user, room_id, lock=True)
+    if room.chat_mode != ChatMode.TEXT or room.upgraded_at is not None:
+        raise NotAllowedNow("This call is already video.")
+    if timezone.now() - room.started_at < UPGRADE_AFTER:
+        raise NotAllowedNow("You can ask for video after the first minute.")
+    ActiveRoom.objects.filter(pk=room.pk).update(upgrade_requested_by=user)
+    partner_id = room.user_2_id if str(room.user_1_id) == str(user.pk) else room.user_1_id
+    send_to_users([partner_id], {"type": "room.upgrade_requested", "room": str(room.pk), "by": str(user.pk)})
+    return room
+
+
+@transaction.atomic(durable=True)
+def accept_upgrade(user: User, *, room_id) -> ActiveRoom:
+    """room.upgrade_accept: the other side agrees; the room becomes video (no inactivity rule)."""
+    room = _member_room(user, room_id, lock=True)
+    if room.upgraded_at is not None:
+        return room
+    if room.upgrade_requested_by_id is None or str(room.upgrade_requested_by_id) == str(user.pk):
+        raise NotAllowedNow("There is no request from your partner to accept.")
+    now = timezone.now()
+    ActiveRoom.objects.filter(pk=room.pk).update(chat_mode=ChatMode.VIDEO, upgraded_at=now)
+    room.chat_mode, room.upgraded_at = ChatMode.VIDEO, now
+    send_to_users([room.user_1_id, room.user_2_id], {"type": "room.upgraded", "room": str(room.pk), "mode": "video"})
+    return room
+
+
+def relay_target(user: User, *, room_id) -> str:
+    """rtc.offer/answer/ice: the partner's id, if `user` is in that live room (never stored)."""
+    room = _member_room(user, room_id, lock=False)
+    if _due(room, timezone.now()):
+        raise RoomEnded()
+    return str(room.user_2_id if str(room.user_1_id) == str(user.pk) else room.user_1_id)
+
+
+def is_member_of_live_room(user_id, room_id) -> bool:
+    return ActiveRoomMember.objects.filter(user_id=user_id, room_id=room_id).exists()

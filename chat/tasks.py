@@ -1,0 +1,38 @@
+"""Celery tasks of the realtime domain. They take ids, call one service, and are safe to run
+twice or side by side (services lock rows; sweeps SKIP LOCKED). Correctness never waits for
+them: every reader checks timestamps itself."""
+
+import logging
+
+from celery import shared_task
+
+from chat import presence, services
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(ignore_result=True)
+def expire_invite(invite_id: str) -> None:
+    """20 s after an invite: if still pending, mark it expired and tell both sides."""
+    services.expire_invites()
+
+
+@shared_task(ignore_result=True)
+def check_room(room_id: str) -> None:
+    """At a room's deadline (timer end, grace expiry): end it if due."""
+    services.check_room(room_id)
+
+
+@shared_task(ignore_result=True)
+def sweep_invites() -> int:
+    return services.expire_invites()
+
+
+@shared_task(ignore_result=True)
+def sweep_rooms() -> int:
+    """Beat, every few seconds: end overdue rooms, send inactivity warnings, and start the
+    grace period for members whose sockets vanished without a goodbye (a killed process)."""
+    acted = services.end_overdue_rooms()
+    acted += services.start_grace_for_vanished_members()
+    presence.prune()
+    return acted
