@@ -156,8 +156,8 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
         await self._ack(message)
 
     async def on_presence_set(self, message):
-        await _call(presence.set_available, self.user.pk, message.available)
-        await self._ack(message, available=message.available)
+        await _call(presence.set_available, self.user.pk, message.available, tuple(message.modes))
+        await self._ack(message, available=message.available, modes=list(message.modes))
         await self._broadcast_presence(online=True, available=message.available)
 
     async def _broadcast_presence(self, *, online: bool, available: bool):

@@ -13,7 +13,12 @@ ONLINE_TTL_SECONDS = 60
 HEARTBEAT_SECONDS = 20
 
 ONLINE = "rdv:presence:online"
-AVAILABLE = "rdv:presence:available"
+AVAILABLE = "rdv:presence:available"  # available for any call
+MODES = ("video", "text")
+
+
+def _mode_key(mode: str) -> str:
+    return f"rdv:presence:available:{mode}"
 
 
 def _user_key(user_id) -> str:
@@ -47,6 +52,8 @@ def drop(user_id, channel_name: str, *, now: float | None = None) -> int:
         pipe = client.pipeline(transaction=True)
         pipe.zrem(ONLINE, str(user_id))
         pipe.srem(AVAILABLE, str(user_id))
+        for mode in MODES:
+            pipe.srem(_mode_key(mode), str(user_id))
         pipe.execute()
     return len(remaining)
 
@@ -60,25 +67,33 @@ def is_online(user_id, *, now: float | None = None) -> bool:
     return socket_count(user_id, now=now) > 0
 
 
-def set_available(user_id, available: bool) -> None:
-    if available:
-        redis_client().sadd(AVAILABLE, str(user_id))
+def set_available(user_id, available: bool, modes=MODES) -> None:
+    """Available (for the given call modes) or not; shown in others' reels while online."""
+    pipe = redis_client().pipeline(transaction=True)
+    for mode in MODES:
+        if available and mode in modes:
+            pipe.sadd(_mode_key(mode), str(user_id))
+        else:
+            pipe.srem(_mode_key(mode), str(user_id))
+    if available and modes:
+        pipe.sadd(AVAILABLE, str(user_id))
     else:
-        redis_client().srem(AVAILABLE, str(user_id))
+        pipe.srem(AVAILABLE, str(user_id))
+    pipe.execute()
 
 
-def is_available(user_id) -> bool:
-    return bool(redis_client().sismember(AVAILABLE, str(user_id)))
+def is_available(user_id, mode: str | None = None) -> bool:
+    return bool(redis_client().sismember(_mode_key(mode) if mode else AVAILABLE, str(user_id)))
 
 
-def online_available_ids(*, now: float | None = None, limit: int = 5000) -> list[str]:
-    """Ids of users online and available, most recently seen first (bounded)."""
+def online_available_ids(*, mode: str | None = None, now: float | None = None, limit: int = 5000) -> list[str]:
+    """Ids of users online and available (for `mode`, if given), most recently seen first."""
     now = now or time.time()
     client = redis_client()
     online = client.zrevrangebyscore(ONLINE, "+inf", now, start=0, num=limit)
     if not online:
         return []
-    flags = client.smismember(AVAILABLE, online)
+    flags = client.smismember(_mode_key(mode) if mode else AVAILABLE, online)
     return [uid.decode() for uid, flag in zip(online, flags, strict=True) if flag]
 
 
@@ -91,5 +106,7 @@ def prune(*, now: float | None = None) -> int:
         pipe = client.pipeline(transaction=True)
         pipe.zremrangebyscore(ONLINE, "-inf", now)
         pipe.srem(AVAILABLE, *lapsed)
+        for mode in MODES:
+            pipe.srem(_mode_key(mode), *lapsed)
         pipe.execute()
     return len(lapsed)

@@ -31,6 +31,7 @@ class Ping(Message):
 class PresenceSet(Message):
     type: Literal["presence.set"]
     available: bool
+    modes: Annotated[list[Literal["video", "text"]], Field(min_length=1, max_length=2)] = ["video", "text"]
 
 
 class CallInvite(Message):

@@ -142,7 +142,7 @@ def send_invite(caller: User, *, to, mode: str, seconds) -> CallInvite:
     ensure_has_access(caller)
     if callee.ban_status in BANNED_STATUSES or callee.access_status == User.AccessStatus.UNPAID:
         raise NotAvailable()
-    if not (presence.is_online(callee.pk) and presence.is_available(callee.pk)):
+    if not (presence.is_online(callee.pk) and presence.is_available(callee.pk, mode)):
         raise NotAvailable()
     if live_room_id_of(caller.pk):
         raise AlreadyInRoom("Leave your current call first.")

@@ -159,6 +159,7 @@ RATE_LIMITS = {
     "email_verify": env("RATE_EMAIL_VERIFY", default="20/h"),  # per user
     "referral_create": env("RATE_REFERRAL_CREATE", default="20/d"),  # per user
     "upload": env("RATE_UPLOAD", default="30/h"),  # per user
+    "ice_servers": env("RATE_ICE_SERVERS", default="10/h"),  # per user (SPEC §6)
 }
 # Failed invite-code validations allowed per IP per hour (SPEC §4: 5).
 INVITE_CODE_FAILURES_PER_HOUR = env.int("INVITE_CODE_FAILURES_PER_HOUR", default=5)

@@ -149,6 +149,7 @@ def run_stack() -> int:
     try:
         manage("migrate", "--noinput")
         manage("collectstatic", "--noinput", "-v", "0")
+        manage("recover_rooms")
         commands = {
             "asgi": [str(BIN / "daphne"), "-b", host, "-p", port, "config.asgi:application"],
             "worker": [str(BIN / "celery"), "-A", "config", "worker", "-l", "info", "--concurrency", "2"],

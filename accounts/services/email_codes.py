@@ -1,5 +1,5 @@
 """6-digit email codes (SPEC §4): from `secrets`, stored as an HMAC, 10-minute expiry,
-5 wrong guesses burn the code, at most 3 sends per hour per user and purpose."""
+5 wrong guesses burn the code, at most 3 sends per hour per user (all purposes together)."""
 
 import hashlib
 import hmac
@@ -49,7 +49,7 @@ def issue_code(user: User, *, email: str, purpose: str) -> EmailVerification:
     User.objects.select_for_update(no_key=True).filter(pk=user.pk).get()
     now = timezone.now()
     recent = list(
-        EmailVerification.objects.filter(user=user, purpose=purpose, created_at__gt=now - SEND_WINDOW)
+        EmailVerification.objects.filter(user=user, created_at__gt=now - SEND_WINDOW)
         .order_by("created_at")
         .values_list("created_at", flat=True)
     )

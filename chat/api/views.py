@@ -1,0 +1,117 @@
+"""Reel, location and WebRTC ICE servers."""
+
+import base64
+import hashlib
+import hmac
+import time
+
+from django.conf import settings
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.api.views import ERRORS
+from accounts.permissions import HasAccess
+from accounts.services.location import set_location, withdraw_location
+from chat.reel import MAX_PAGE, list_reel
+from config.api import throttle
+
+
+class ReelQuery(serializers.Serializer):
+    mode = serializers.ChoiceField(choices=["video", "text"], required=False)
+    near = serializers.FloatField(required=False, min_value=0.1, max_value=500)
+    cursor = serializers.CharField(required=False, max_length=300)
+    page_size = serializers.IntegerField(required=False, min_value=1, max_value=MAX_PAGE, default=20)
+
+
+class ReelCard(serializers.Serializer):
+    id = serializers.UUIDField()
+    name = serializers.CharField()
+    gender = serializers.CharField()
+    selfie_url = serializers.CharField(allow_null=True)
+    video_url = serializers.CharField(allow_null=True)
+    introduced = serializers.BooleanField()
+    distance = serializers.CharField(required=False, help_text="A bucket such as '1–5 km' (with ?near=)")
+
+
+class ReelOut(serializers.Serializer):
+    results = ReelCard(many=True)
+    next = serializers.CharField(allow_null=True, help_text="Cursor for the next page")
+
+
+class ReelView(APIView):
+    permission_classes = [HasAccess]
+
+    @extend_schema(
+        parameters=[ReelQuery],
+        responses={200: ReelOut, **ERRORS},
+        summary="Who is online and available for me",
+    )
+    def get(self, request):
+        query = ReelQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        data = query.validated_data
+        page = list_reel(
+            request.user,
+            mode=data.get("mode"),
+            near_km=data.get("near"),
+            cursor=data.get("cursor"),
+            size=data["page_size"],
+        )
+        return Response({"results": page.results, "next": page.next_cursor})
+
+
+class LocationIn(serializers.Serializer):
+    latitude = serializers.FloatField(min_value=-90, max_value=90)
+    longitude = serializers.FloatField(min_value=-180, max_value=180)
+    accuracy_m = serializers.FloatField(min_value=0, max_value=50_000)
+
+
+class LocationOut(serializers.Serializer):
+    latitude = serializers.DecimalField(max_digits=6, decimal_places=3)
+    longitude = serializers.DecimalField(max_digits=6, decimal_places=3)
+    accuracy_m = serializers.IntegerField()
+    expires_at = serializers.DateTimeField()
+
+
+class LocationView(APIView):
+    @extend_schema(request=LocationIn, responses={200: LocationOut, **ERRORS}, summary="Share my location")
+    def put(self, request):
+        data = LocationIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        location = set_location(request.user, **data.validated_data)
+        return Response(LocationOut(location).data)
+
+    @extend_schema(responses={204: None, **ERRORS}, summary="Withdraw location consent")
+    def delete(self, request):
+        withdraw_location(request.user)
+        return Response(status=204)
+
+
+class IceServersOut(serializers.Serializer):
+    ice_servers = serializers.ListField(child=serializers.DictField())
+    ttl = serializers.IntegerField()
+
+
+def turn_credentials(user_id, *, now: float | None = None) -> tuple[str, str]:
+    """coturn's shared-secret scheme: username = "<expiry>:<user id>", password =
+    base64(HMAC-SHA1(secret, username))."""
+    expiry = int((now or time.time()) + settings.TURN_CREDENTIAL_TTL)
+    username = f"{expiry}:{user_id}"
+    digest = hmac.new(settings.TURN_SECRET.encode(), username.encode(), hashlib.sha1).digest()
+    return username, base64.b64encode(digest).decode()
+
+
+class IceServersView(APIView):
+    throttle_classes = [throttle("ice_servers", per="user")]
+
+    @extend_schema(responses={200: IceServersOut, **ERRORS}, summary="STUN/TURN servers for WebRTC")
+    def get(self, request):
+        servers = []
+        if settings.STUN_URLS:
+            servers.append({"urls": settings.STUN_URLS})
+        if settings.TURN_URLS and settings.TURN_SECRET:
+            username, credential = turn_credentials(request.user.pk)
+            servers.append({"urls": settings.TURN_URLS, "username": username, "credential": credential})
+        return Response({"ice_servers": servers, "ttl": settings.TURN_CREDENTIAL_TTL})

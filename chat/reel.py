@@ -1,0 +1,115 @@
+"""The reel (SPEC §6): who I can invite right now, as one indexed query.
+
+Online and available come from Redis (presence); every other rule is an EXISTS subquery on
+an index: not me, not banned, with access, not in a live room (active_room_members PK),
+not on cooldown with me (cooldowns pair index), not someone I reported (reports pair
+index). Introduced users come first. With `near`, only users whose consented, unexpired
+location is within that many km of mine, shown as a distance bucket, never a distance."""
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+
+from django.db.models import Exists, ExpressionWrapper, F, FloatField, OuterRef, Q, Value
+from django.db.models.functions import ASin, Cast, Cos, Power, Radians, Sin, Sqrt
+from django.utils import timezone
+
+from accounts.models import User, UserLocation
+from accounts.selectors import BANNED_STATUSES
+from chat import presence
+from chat.events import user_card
+from chat.models import ActiveRoomMember, Cooldown
+from config.errors import InvalidInput
+from moderation.models import Report
+from referrals.models import ReferralNotification
+
+EARTH_RADIUS_KM = 6371.0
+BUCKETS = ((1, "< 1 km"), (5, "1–5 km"), (10, "5–10 km"), (25, "10–25 km"), (50, "25–50 km"))
+MAX_PAGE = 50
+
+
+def distance_bucket(km: float) -> str:
+    for limit, label in BUCKETS:
+        if km < limit:
+            return label
+    return "50+ km"
+
+
+def _distance_km(lat: float, lon: float):
+    lat2 = Cast(F("location__latitude"), FloatField())
+    lon2 = Cast(F("location__longitude"), FloatField())
+    dlat = Radians(lat2 - Value(lat))
+    dlon = Radians(lon2 - Value(lon))
+    a = Power(Sin(dlat / 2), 2) + Cos(Radians(Value(lat))) * Cos(Radians(lat2)) * Power(Sin(dlon / 2), 2)
+    return ExpressionWrapper(2 * EARTH_RADIUS_KM * ASin(Sqrt(a)), output_field=FloatField())
+
+
+def encode_cursor(introduced: bool, user_id) -> str:
+    raw = json.dumps([bool(introduced), str(user_id)]).encode()
+    return base64.urlsafe_b64encode(raw).decode()
+
+
+def decode_cursor(cursor: str) -> tuple[bool, str]:
+    try:
+        introduced, user_id = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        return bool(introduced), str(user_id)
+    except (ValueError, TypeError, binascii.Error) as exc:
+        raise InvalidInput("Bad cursor.", fields={"cursor": ["Not a cursor from this list."]}) from exc
+
+
+@dataclass(frozen=True)
+class ReelPage:
+    results: list[dict]
+    next_cursor: str | None
+
+
+def reel_queryset(viewer: User, *, mode: str | None):
+    now = timezone.now()
+    ids = [uid for uid in presence.online_available_ids(mode=mode) if uid != str(viewer.pk)]
+    cooldown = Cooldown.objects.filter(
+        Q(user_low=viewer, user_high=OuterRef("pk")) | Q(user_low=OuterRef("pk"), user_high=viewer),
+        expires_at__gt=now,
+    )
+    introduced = ReferralNotification.objects.filter(
+        Q(referred_user=viewer, for_user=OuterRef("pk")) | Q(for_user=viewer, referred_user=OuterRef("pk"))
+    )
+    return (
+        User.objects.filter(pk__in=ids, is_active=True)
+        .exclude(ban_status__in=BANNED_STATUSES)
+        .exclude(access_status=User.AccessStatus.UNPAID)
+        .filter(~Exists(ActiveRoomMember.objects.filter(user=OuterRef("pk"))))
+        .filter(~Exists(cooldown))
+        .filter(~Exists(Report.objects.filter(reporter=viewer, reported=OuterRef("pk"))))
+        .annotate(introduced=Exists(introduced))
+    )
+
+
+def list_reel(viewer: User, *, mode: str | None = None, near_km: float | None = None, cursor=None, size=20) -> ReelPage:
+    rows = reel_queryset(viewer, mode=mode)
+    if near_km is not None:
+        mine = UserLocation.objects.filter(user=viewer, expires_at__gt=timezone.now()).first()
+        if mine is None or not viewer.location_consent:
+            message = "Share your location first (PUT /api/me/location)."
+            raise InvalidInput(message, code="location_required", fields={"near": [message]})
+        rows = (
+            rows.filter(location_consent=True, location__expires_at__gt=timezone.now())
+            .annotate(distance_km=_distance_km(float(mine.latitude), float(mine.longitude)))
+            .filter(distance_km__lte=near_km)
+        )
+    if cursor:
+        after_introduced, after_id = decode_cursor(cursor)
+        if after_introduced:
+            rows = rows.filter(Q(introduced=False) | Q(introduced=True, pk__gt=after_id))
+        else:
+            rows = rows.filter(introduced=False, pk__gt=after_id)
+    size = max(1, min(int(size), MAX_PAGE))
+    page = list(rows.order_by("-introduced", "pk")[: size + 1])
+    results = []
+    for user in page[:size]:
+        card = {**user_card(user), "introduced": user.introduced}
+        if near_km is not None:
+            card["distance"] = distance_bucket(user.distance_km)
+        results.append(card)
+    more = len(page) > size
+    return ReelPage(results, encode_cursor(page[size - 1].introduced, page[size - 1].pk) if more else None)
