@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test manage install lint format clean
+.PHONY: run test manage bench install lint format clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -26,6 +26,10 @@ test: $(STAMP)
 
 manage: $(STAMP)
 	$(PY) scripts/stack.py manage $(ARGS)
+
+# Needs `make run` in another terminal; see bench/realtime.py.
+bench: $(STAMP)
+	$(PY) scripts/stack.py bench $(ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .

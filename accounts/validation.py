@@ -1,6 +1,7 @@
 """Profile field rules shared by serializers and services (SPEC §4)."""
 
 import re
+import unicodedata
 
 from config.errors import InvalidInput
 
@@ -20,8 +21,13 @@ SOCIAL_HANDLES = {
 }
 
 
+def _visible(text: str) -> str:
+    """Drop control, format (zero-width, bidi) and unassigned characters."""
+    return "".join(ch for ch in text if unicodedata.category(ch) not in {"Cc", "Cf", "Cs", "Co", "Cn"})
+
+
 def clean_name(value) -> str:
-    name = " ".join(str(value or "").split())
+    name = " ".join(_visible(str(value or "")).split())
     if not 1 <= len(name) <= NAME_MAX:
         raise InvalidInput("Name must be 1 to 60 characters.", fields={"name": ["Name must be 1 to 60 characters."]})
     return name

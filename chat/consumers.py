@@ -22,6 +22,8 @@ logger = logging.getLogger("rendezvous.ws")
 
 AUTH_TIMEOUT_SECONDS = 5
 PRESENCE_GROUP = "presence"
+# Events after which a room's next deadline may have moved (grace started or lifted, ...).
+REARM_EVENTS = {"room.partner_disconnected", "room.partner_reconnected", "room.inactivity_warning", "room.upgraded"}
 
 
 class Close:
@@ -54,6 +56,10 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
     room_watch: asyncio.Task | None = None
     room_id: str | None = None
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.timers: set[asyncio.Task] = set()
+
     # --- connection lifecycle -------------------------------------------------------------
 
     async def connect(self):
@@ -70,7 +76,7 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
         await self.close(code=close[0], reason=close[1])
 
     async def disconnect(self, code):
-        for task in (self.auth_deadline, self.room_watch):
+        for task in (self.auth_deadline, self.room_watch, *self.timers):
             if task:
                 task.cancel()
         if self.user is None:
@@ -167,6 +173,21 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
     async def on_call_invite(self, message):
         invite = await _call(services.send_invite, self.user, to=message.to, mode=message.mode, seconds=message.seconds)
         await self._ack(message, invite=str(invite.pk), expires_at=invite.expires_at.isoformat())
+        self._later((invite.expires_at - timezone.now()).total_seconds() + 0.2, services.expire_invite, invite.pk)
+
+    def _later(self, delay: float, fn, *args):
+        """Run a service call after `delay` seconds, unless this socket closes first."""
+
+        async def run():
+            await asyncio.sleep(max(0.0, delay))
+            try:
+                await _call(fn, *args)
+            except Exception:
+                logger.exception("timer %s failed", getattr(fn, "__name__", fn))
+
+        task = asyncio.ensure_future(run())
+        self.timers.add(task)
+        task.add_done_callback(self.timers.discard)
 
     async def on_call_accept(self, message):
         room = await _call(services.accept_invite, self.user, invite_id=message.invite, seconds=message.seconds)
@@ -250,16 +271,18 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
         await self.send_json(event)
         if kind == "room.start":
             self._watch_room(event["room"])
+        elif kind in REARM_EVENTS and event.get("room"):
+            self._watch_room(event["room"], rearm=True)
         elif kind == "room.ended" and event.get("room") == self.room_id and self.room_watch:
             self.room_watch.cancel()
             self.room_id = None
 
     # --- room timer ---------------------------------------------------------------------------
 
-    def _watch_room(self, room_id: str):
+    def _watch_room(self, room_id: str, *, rearm: bool = False):
         """Wake at the room's next deadline and let the service act (end, warn). Every member
         socket does this; the service is idempotent, and the beat sweep is the backstop."""
-        if self.room_watch and self.room_id == room_id:
+        if self.room_watch and self.room_id == room_id and not rearm and not self.room_watch.done():
             return
         if self.room_watch:
             self.room_watch.cancel()

@@ -167,18 +167,8 @@ def send_invite(caller: User, *, to, mode: str, seconds) -> CallInvite:
     )
     incoming = {"type": "call.incoming", **events.invite_payload(invite), "caller": events.user_card(caller)}
     send_to_users([callee.pk], incoming)
-    _schedule_invite_expiry(invite)
     logger.info("invite %s %s -> %s %s %ss", invite.pk, caller.pk, callee.pk, mode, seconds)
     return invite
-
-
-def _schedule_invite_expiry(invite: CallInvite) -> None:
-    from chat.tasks import expire_invite
-
-    transaction.on_commit(
-        lambda: expire_invite.apply_async((str(invite.pk),), countdown=CallInvite.TTL.total_seconds() + 0.5),
-        robust=True,
-    )
 
 
 def _as_uuid(value, error: type[Exception]) -> uuid.UUID:
@@ -254,7 +244,6 @@ def accept_invite(callee: User, *, invite_id, seconds):
     for user, partner in ((caller, callee), (callee, caller)):
         payload = events.room_payload(room, for_user_id=user.pk, partner=partner)
         send_to_users([user.pk], {"type": "room.start", **payload})
-    _schedule_room_timers(room)
     logger.info("room %s started %s + %s %ss", room.pk, caller.pk, callee.pk, duration)
     return room
 
@@ -292,6 +281,24 @@ def cancel_invite(caller: User, *, invite_id) -> CallInvite:
 
 
 @transaction.atomic(durable=True)
+def expire_invite(invite_id) -> bool:
+    """At an invite's 20 s (the caller's socket sets a timer): mark it expired if it is still
+    pending, and tell both. Idempotent; the sweep does the same for invites nobody timed."""
+    now = timezone.now()
+    invite = (
+        CallInvite.objects.select_for_update(skip_locked=True)
+        .filter(pk=_as_uuid(invite_id, InviteNotFound), status="pending", expires_at__lte=now)
+        .first()
+    )
+    if invite is None:
+        return False
+    CallInvite.objects.filter(pk=invite.pk).update(status=CallInvite.Status.EXPIRED, responded_at=now)
+    invite.status = CallInvite.Status.EXPIRED
+    _notify_invite(invite, "call.expired")
+    return True
+
+
+@transaction.atomic(durable=True)
 def expire_invites(*, limit: int = 500) -> int:
     """Sweep: mark pending invites past their 20 s as expired and tell both sides. Tidying
     only: every reader already treats them as expired by their timestamp."""
@@ -313,16 +320,6 @@ def expire_invites(*, limit: int = 500) -> int:
 
 
 # --- rooms ---------------------------------------------------------------------------------
-
-
-def _schedule_room_timers(room: ActiveRoom) -> None:
-    """Ask a worker to check the room when its timer is due (the beat sweep is the backstop)."""
-    from chat.tasks import check_room
-
-    def schedule():
-        check_room.apply_async((str(room.pk),), eta=room.ends_at + timedelta(milliseconds=200))
-
-    transaction.on_commit(schedule, robust=True)
 
 
 @dataclass(frozen=True)
@@ -530,13 +527,9 @@ def mark_disconnected(user: User, *, room_id) -> ActiveRoom | None:
         setattr(room, field, value)
     partner_id = room.user_2_id if side == "user_1_connected" else room.user_1_id
     grace_until = room.grace_period_expires.isoformat() if room.grace_period_expires else None
+    # The partner's socket re-arms its room timer on this event, so the grace expiry is acted
+    # on to the second; the beat sweep is the backstop when nobody is connected.
     send_to_users([partner_id], {"type": "room.partner_disconnected", "room": str(room.pk), "grace_until": grace_until})
-    from chat.tasks import check_room as check_room_task
-
-    transaction.on_commit(
-        lambda: check_room_task.apply_async((str(room.pk),), countdown=ActiveRoom.GRACE.total_seconds() + 0.2),
-        robust=True,
-    )
     return room
 
 

@@ -12,18 +12,6 @@ logger = logging.getLogger(__name__)
 
 
 @shared_task(ignore_result=True)
-def expire_invite(invite_id: str) -> None:
-    """20 s after an invite: if still pending, mark it expired and tell both sides."""
-    services.expire_invites()
-
-
-@shared_task(ignore_result=True)
-def check_room(room_id: str) -> None:
-    """At a room's deadline (timer end, grace expiry): end it if due."""
-    services.check_room(room_id)
-
-
-@shared_task(ignore_result=True)
 def sweep_invites() -> int:
     return services.expire_invites()
 

@@ -1,6 +1,7 @@
 """Settings, all from the environment (django-environ). Every variable is listed in README.md."""
 
 import os
+import zlib
 from pathlib import Path
 from urllib.parse import unquote, urlsplit, urlunsplit
 
@@ -30,7 +31,6 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 
 INSTALLED_APPS = [
-    "daphne",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -82,7 +82,9 @@ TEMPLATES = [
 DATABASES = {"default": env.db("DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/rendezvous")}
 # A Unix-socket directory arrives URL-quoted in the host part (postgres://u@%2Fpath%2Fdir/db).
 DATABASES["default"]["HOST"] = unquote(DATABASES["default"]["HOST"] or "")
-DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=0)
+# Persistent connections: WebSocket handlers run many short DB calls (database_sync_to_async).
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"].setdefault("OPTIONS", {})
 DATABASES["default"]["TEST"] = {"NAME": env("TEST_DATABASE_NAME", default=None)}
 # Services open their own transactions (atomic(durable=True)); see STYLE.md.
@@ -93,8 +95,12 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:6379/0")
 # Under pytest everything Redis-side goes to a separate database index, because the suite
 # empties it between tests: never the one `make run` uses.
+# Parallel runs with different TEST_DATABASE_NAMEs get different indexes (1–15).
 if TESTING:
-    REDIS_URL = env("REDIS_TEST_URL", default=_redis_db(REDIS_URL, 15))
+    _test_db = env("TEST_DATABASE_NAME", default="")
+    REDIS_URL = env(
+        "REDIS_TEST_URL", default=_redis_db(REDIS_URL, 1 + zlib.crc32(_test_db.encode()) % 15 if _test_db else 15)
+    )
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",

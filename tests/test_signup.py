@@ -102,6 +102,16 @@ def test_signup_with_user_invite_code_gives_qr_grace_period_and_spends_one_use(u
     assert list(InviteCodeUse.objects.values_list("code_id", "user_id")) == [(user_code.code, user.pk)]
 
 
+def test_signup_with_user_invite_code_under_open_signup_still_gives_qr_grace_period(open_signup, user_code):
+    response = signup(invite_code=user_code.code)
+
+    assert response.status_code == 201, response.json()
+    user = User.objects.get(pk=response.json()["user"]["id"])
+    assert user.access_status == User.AccessStatus.QR_GRACE_PERIOD
+    user_code.refresh_from_db()
+    assert user_code.uses_remaining == 3
+
+
 def test_signup_invite_code_is_accepted_in_lower_case_with_dashes(user_code):
     typed = "-".join([user_code.code[:8].lower(), user_code.code[8:].lower()])
 
@@ -110,6 +120,13 @@ def test_signup_invite_code_is_accepted_in_lower_case_with_dashes(user_code):
     assert response.status_code == 201, response.json()
     user = User.objects.get(pk=response.json()["user"]["id"])
     assert user.invite_code_used == user_code.code
+
+
+def test_signup_with_admin_code_under_open_signup_gets_at_least_open_signup(open_signup, admin_code):
+    response = signup(invite_code=admin_code.code)
+
+    assert response.status_code == 201, response.json()
+    assert newcomers().get().access_status == User.AccessStatus.OPEN_SIGNUP
 
 
 def test_signup_with_admin_code_is_unpaid_until_usc_email_is_verified(admin_code):
@@ -214,7 +231,7 @@ def test_signup_token_is_stored_only_as_sha256_digest(user_code):
 
 
 def test_signup_name_is_trimmed(user_code):
-    response = signup(invite_code=user_code.code, name="   Ada   Lovelace  ")
+    response = signup(invite_code=user_code.code, name="  \tAda Lovelace \n ")
 
     assert response.status_code == 201, response.json()
     user = User.objects.get(pk=response.json()["user"]["id"])
@@ -228,7 +245,7 @@ def test_signup_name_of_60_chars_plus_surrounding_spaces_is_accepted(user_code):
     assert newcomers().get().name == "a" * 60
 
 
-@pytest.mark.parametrize("name", ["", "   ", "\t\n"])
+@pytest.mark.parametrize("name", ["", "   ", "\t\n", "\u200b", "\u200b\u200d \u2060", "\x00\x07"])
 def test_signup_blank_name_is_refused_with_field_message(user_code, name):
     response = signup(invite_code=user_code.code, name=name)
 
@@ -267,7 +284,7 @@ def test_signup_gender_outside_the_choices_is_refused(open_signup, gender):
     assert not newcomers().exists()
 
 
-@pytest.mark.parametrize("terms", [False, None])
+@pytest.mark.parametrize("terms", [False, None, "true", 1, "yes"])
 def test_signup_terms_must_be_accepted(open_signup, terms):
     response = signup(terms_accepted=terms)
 

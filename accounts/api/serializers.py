@@ -61,10 +61,19 @@ class NameField(serializers.CharField):
             raise serializers.ValidationError(f"Name must be 1 to {NAME_MAX} characters.") from exc
 
 
+class StrictBooleanField(serializers.BooleanField):
+    """JSON true/false only: "true", 1 and "yes" do not count as accepting the terms."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, bool):
+            self.fail("invalid", input=data)
+        return data
+
+
 class SignUpIn(serializers.Serializer):
     name = NameField()
     gender = serializers.ChoiceField(choices=User.Gender.choices)
-    terms_accepted = serializers.BooleanField()
+    terms_accepted = StrictBooleanField()
     invite_code = serializers.CharField(max_length=64, required=False, allow_blank=True)
     referral_code = serializers.CharField(max_length=64, required=False, allow_blank=True)
 

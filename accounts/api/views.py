@@ -7,6 +7,7 @@ from django.conf import settings
 from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
+from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -226,7 +227,19 @@ class MyInviteCodeView(APIView):
         )
 
 
+class IgnoreAcceptHeader(BaseContentNegotiation):
+    """The PNG view answers image/png whatever the client accepts (errors stay JSON)."""
+
+    def select_parser(self, request, parsers):
+        return parsers[0]
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
 class MyInviteCodePngView(APIView):
+    content_negotiation_class = IgnoreAcceptHeader
+
     @extend_schema(responses={(200, "image/png"): bytes, 404: OpenApiResponse(description="Not unlocked yet")})
     def get(self, request):
         from referrals.selectors import get_user_invite_code

@@ -42,7 +42,8 @@ def sign_up_guest(
         logger.warning("sign-up refused: banned ip=%s", ip)
         raise IPBanned()
     code = find_usable_invite_code(invite_code, ip=ip) if invite_code else None
-    if code is None and not get_site_settings().open_signup:
+    open_signup = get_site_settings().open_signup
+    if code is None and not open_signup:
         raise RequiresInviteCode()
     now = timezone.now()
     user = User.objects.create_user(
@@ -53,12 +54,12 @@ def sign_up_guest(
         invite_code_used=code.code if code else None,
         created_at=now,
     )
+    if open_signup:  # the floor under open sign-up, whatever code comes with it
+        grant_access(user, User.AccessStatus.OPEN_SIGNUP)
     if code is not None:
         use_invite_code(code, user=user)
         if code.type == InviteCode.Type.USER:
             grant_access(user, User.AccessStatus.QR_GRACE_PERIOD)
-    else:
-        grant_access(user, User.AccessStatus.OPEN_SIGNUP)
     if referral_code:
         introduce_newcomer(referral_code, newcomer=user)
     token = start_session(user, ip=ip, user_agent=user_agent)
