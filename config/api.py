@@ -46,6 +46,8 @@ def exception_handler(exc, context):
         response = Response({"error": exc.as_dict()}, status=exc.status)
         if isinstance(exc, RateLimited):
             response["Retry-After"] = str(exc.retry_after)
+        if exc.status == status.HTTP_401_UNAUTHORIZED:
+            response["WWW-Authenticate"] = 'Bearer realm="api"'
         return response
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
