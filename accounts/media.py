@@ -50,6 +50,7 @@ def process_selfie(upload) -> ContentFile:
                 image.load()
                 image = ImageOps.exif_transpose(image)
                 image = image.convert("RGB")
+                image.info = {}  # no comment, ICC, XMP or other text carried into the public file
                 image.thumbnail((SELFIE_MAX_SIDE, SELFIE_MAX_SIDE))
                 out = io.BytesIO()
                 image.save(out, format="JPEG", quality=85, optimize=True)
@@ -67,8 +68,12 @@ class VideoInfo:
     content_type: str
 
 
+# ISO/MP4 major brands we take as MP4 (QuickTime "qt  " and 3GPP are not what we serve as video/mp4).
+MP4_BRANDS = {b"isom", b"iso2", b"iso3", b"iso4", b"iso5", b"iso6", b"mp41", b"mp42", b"avc1", b"dash", b"mp71"}
+
+
 def sniff_container(head: bytes) -> str | None:
-    if len(head) >= 12 and head[4:8] == b"ftyp":
+    if len(head) >= 12 and head[4:8] == b"ftyp" and head[8:12] in MP4_BRANDS:
         return "mp4"
     if head.startswith(EBML_MAGIC) and b"webm" in head[:64]:
         return "webm"

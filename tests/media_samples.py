@@ -44,6 +44,26 @@ def jpeg(size: tuple[int, int] = (120, 90)) -> bytes:
     return out.getvalue()
 
 
+def jpeg_with_comment(comment: bytes, size: tuple[int, int] = (120, 90)) -> bytes:
+    """A JPEG with a COM (comment) segment, which cameras and editors fill with text."""
+    out = io.BytesIO()
+    _two_tone(size).save(out, format="JPEG", comment=comment)
+    return out.getvalue()
+
+
+def gif_with_comment(comment: bytes, size: tuple[int, int] = (64, 48)) -> bytes:
+    out = io.BytesIO()
+    _two_tone(size).convert("P").save(out, format="GIF", comment=comment)
+    return out.getvalue()
+
+
+def pixel_bomb_png(size: tuple[int, int] = (9000, 5000)) -> bytes:
+    """A few KB on disk, 45 million pixels once decoded."""
+    out = io.BytesIO()
+    Image.new("1", size).save(out, format="PNG")
+    return out.getvalue()
+
+
 def png(size: tuple[int, int] = (2000, 1000)) -> bytes:
     out = io.BytesIO()
     _two_tone(size, mode="RGBA").save(out, format="PNG")
@@ -85,6 +105,15 @@ def text_file() -> bytes:
 
 def html_file() -> bytes:
     return b"<!DOCTYPE html><html><body><script>alert(document.cookie)</script></body></html>\n"
+
+
+def svg_file() -> bytes:
+    return b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"><rect width="10" height="10"/></svg>'
+
+
+def jpeg_html_polyglot() -> bytes:
+    """A decodable JPEG with an HTML page appended after its end marker."""
+    return jpeg() + html_file()
 
 
 def random_bytes(length: int = 4096) -> bytes:
@@ -134,3 +163,23 @@ def mp4_padded_to(total_bytes: int, seconds: int = 6) -> bytes:
     pad = total_bytes - len(data)
     assert pad >= 8
     return data + struct.pack(">I", pad) + b"free" + b"\0" * (pad - 8)
+
+
+def audio_only_mp4(seconds: int = 6) -> bytes:
+    """An MP4 (M4A) with one AAC audio track of silence and no video track."""
+    rate, samples = 44100, 1024
+    out = io.BytesIO()
+    with av.open(out, mode="w", format="mp4") as output:
+        stream = output.add_stream("aac", rate=rate)
+        stream.layout = "mono"
+        for index in range(seconds * rate // samples + 1):
+            frame = av.AudioFrame(format="fltp", layout="mono", samples=samples)
+            frame.planes[0].update(b"\0" * frame.planes[0].buffer_size)
+            frame.sample_rate = rate
+            frame.pts = index * samples
+            frame.time_base = Fraction(1, rate)
+            for packet in stream.encode(frame):
+                output.mux(packet)
+        for packet in stream.encode(None):
+            output.mux(packet)
+    return out.getvalue()

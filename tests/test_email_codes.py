@@ -253,6 +253,19 @@ def test_asking_for_another_accounts_verified_email_sends_nothing_and_answers_th
     assert bob.email == "bob@usc.edu"
 
 
+def test_send_limit_does_not_reveal_whether_an_address_has_an_account(alice, bob, alice_token, ask):
+    User.objects.filter(pk=bob.pk).update(email="bob@usc.edu", email_verified=True)
+    for n in range(3):
+        assert ask(alice_token, f"alice{n}@example.com").status_code == 202
+
+    taken = ask(alice_token, "bob@usc.edu")
+    free = ask(alice_token, "nobody@usc.edu")
+
+    assert free.status_code == 429
+    assert (taken.status_code, taken.json()) == (free.status_code, free.json())
+    assert len(mail.outbox) == 3
+
+
 def test_second_user_to_verify_the_same_new_address_gets_409_email_taken(alice, bob, alice_token, bob_token, ask):
     ask(alice_token, "shared@usc.edu")
     ask(bob_token, "shared@usc.edu")

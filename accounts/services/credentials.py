@@ -16,7 +16,7 @@ from accounts.errors import Banned, EmailNotVerified, EmailTaken, InvalidCode, I
 from accounts.models import AuthSession, EmailVerification, User
 from accounts.selectors import BANNED_STATUSES, get_user_by_email
 from accounts.services.access import grant_access
-from accounts.services.email_codes import check_code, issue_code
+from accounts.services.email_codes import check_code, ensure_send_allowed, issue_code
 from accounts.services.sessions import extend_session, revoke_all_sessions, start_session
 from config.errors import InvalidInput, RateLimited
 from config.transactions import durable_then_raise
@@ -57,6 +57,8 @@ def request_email_verification(user: User, email: str) -> None:
     email = email.strip().lower()
     if requires_usc_email(user) and not email.endswith(USC_DOMAIN):
         raise InvalidInput("Use your @usc.edu address.", fields={"email": ["Use your @usc.edu address."]})
+    # The send limit first: answering 429 only for free addresses would reveal taken ones.
+    ensure_send_allowed(user)
     owner = get_user_by_email(email)
     if owner is not None and owner.pk != user.pk:
         logger.warning("email verification for an address of another account user=%s", user.pk)
@@ -108,10 +110,11 @@ def on_permanent_hooks(user: User) -> None:
     """Other apps' steps that must happen when an account becomes permanent (USC cards)."""
 
 
-@transaction.atomic(durable=True)
-def log_in(*, email: str, password: str, ip: str | None, user_agent: str = "") -> tuple[User, str]:
-    """Email + password → a new session (other sessions deactivated). An unknown email and a
-    wrong password give the same answer, after the same amount of hashing."""
+@durable_then_raise
+def log_in(*, email: str, password: str, ip: str | None, user_agent: str = ""):
+    """Email + password → (user, token) of a new session (other sessions deactivated). An
+    unknown email and a wrong password give the same answer after the same hashing. A
+    banned user's refusal is audited (committed), then raised."""
     from moderation.services import record_audit
 
     if is_ip_banned(ip):
@@ -127,7 +130,7 @@ def log_in(*, email: str, password: str, ip: str | None, user_agent: str = "") -
         raise InvalidCredentials()
     if user.ban_status in BANNED_STATUSES:
         record_audit("auth.banned_login_refused", target=user, ip=ip, details={"ban_status": user.ban_status})
-        raise Banned(ban_status=user.ban_status)
+        return Banned(ban_status=user.ban_status)
     token = start_session(user, ip=ip, user_agent=user_agent)
     User.objects.filter(pk=user.pk).update(last_login=timezone.now())
     return user, token
@@ -138,7 +141,9 @@ def request_password_reset(email: str, *, ip: str | None) -> None:
     """Send a reset code if a verified account has this email; the answer is always the same
     (and over the per-user send limit nothing more is sent, silently)."""
     user = get_user_by_email(email or "")
-    if user is None or not user.email_verified or not user.is_active:
+    permanent = user is not None and user.account_type == User.AccountType.PERMANENT
+    if not permanent or not user.email_verified or not user.is_active:
+        # Guests have no password to reset (they become permanent with make-permanent).
         logger.info("password reset for unknown email ip=%s", ip)
         return
     try:
@@ -156,7 +161,7 @@ def reset_password(*, email: str, code: str, new_password: str, ip: str | None):
     # Password rules first and without the account, so the answer says nothing about it.
     _check_password_rules(new_password, None, field="new_password")
     user = get_user_by_email(email or "")
-    if user is None or not user.email_verified:
+    if user is None or not user.email_verified or user.account_type != User.AccountType.PERMANENT:
         return InvalidCode(fields={"code": ["That code is not valid or has expired."]})
     result = check_code(user, purpose=EmailVerification.Purpose.RESET_PASSWORD, code=code)
     if not result.ok:

@@ -42,10 +42,9 @@ def _send(email: str, purpose: str, code: str) -> None:
 
 
 @transaction.atomic(savepoint=False)
-def issue_code(user: User, *, email: str, purpose: str) -> EmailVerification:
-    """Create a code for (user, purpose, email), replacing the user's earlier live code of that
-    purpose, and email it after commit. Raises RateLimited past 3 sends an hour. Locks the
-    user row so two parallel requests cannot both pass the count."""
+def ensure_send_allowed(user: User) -> None:
+    """Raise RateLimited once 3 codes went to this user in the last hour (any purpose). Locks
+    the user row, so two parallel requests cannot both pass the count."""
     User.objects.select_for_update(no_key=True).filter(pk=user.pk).get()
     now = timezone.now()
     recent = list(
@@ -56,6 +55,14 @@ def issue_code(user: User, *, email: str, purpose: str) -> EmailVerification:
     if len(recent) >= SENDS_PER_HOUR:
         retry = (recent[0] + SEND_WINDOW - now).total_seconds()
         raise RateLimited("At most 3 codes an hour; try again later.", retry_after=int(retry) + 1)
+
+
+@transaction.atomic(savepoint=False)
+def issue_code(user: User, *, email: str, purpose: str) -> EmailVerification:
+    """Create a code for (user, purpose, email), replacing the user's earlier live code of that
+    purpose, and email it after commit. Raises RateLimited past 3 sends an hour."""
+    ensure_send_allowed(user)
+    now = timezone.now()
     EmailVerification.objects.filter(user=user, purpose=purpose, consumed_at__isnull=True).update(consumed_at=now)
     code = f"{secrets.randbelow(10**6):06d}"
     verification = EmailVerification.objects.create(
