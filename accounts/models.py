@@ -112,6 +112,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     usc_verified_at = models.DateTimeField(null=True, blank=True)
     account_expires_at = models.DateTimeField(null=True, blank=True)
     location_consent = models.BooleanField(default=False)
+    # When the user last shared a location; kept when the location is deleted, so deleting
+    # and re-sharing cannot beat the once-per-30-minutes rule.
+    location_updated_at = models.DateTimeField(null=True, blank=True)
     is_staff = models.BooleanField(default=False)
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)

@@ -97,6 +97,12 @@ def online_available_ids(*, mode: str | None = None, now: float | None = None, l
     return [uid.decode() for uid, flag in zip(online, flags, strict=True) if flag]
 
 
+def online_ids(*, now: float | None = None) -> list[str]:
+    """Every user with a live socket (any tab, any process)."""
+    now = now or time.time()
+    return [uid.decode() for uid in redis_client().zrangebyscore(ONLINE, now, "+inf")]
+
+
 def prune(*, now: float | None = None) -> int:
     """Tidy users whose sockets all lapsed (a crashed process never said goodbye)."""
     now = now or time.time()

@@ -9,6 +9,7 @@ location is within that many km of mine, shown as a distance bucket, never a dis
 import base64
 import binascii
 import json
+import uuid
 from dataclasses import dataclass
 
 from django.db.models import Exists, ExpressionWrapper, F, FloatField, OuterRef, Q, Value
@@ -53,7 +54,9 @@ def encode_cursor(introduced: bool, user_id) -> str:
 def decode_cursor(cursor: str) -> tuple[bool, str]:
     try:
         introduced, user_id = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-        return bool(introduced), str(user_id)
+        if not isinstance(introduced, bool):
+            raise ValueError("introduced is not a boolean")
+        return introduced, str(uuid.UUID(str(user_id)))
     except (ValueError, TypeError, binascii.Error) as exc:
         raise InvalidInput("Bad cursor.", fields={"cursor": ["Not a cursor from this list."]}) from exc
 

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
+from django.db.models.functions import Coalesce, Least
 from django.utils import timezone
 
 from accounts.models import User
@@ -48,6 +49,7 @@ from chat.models import (
     TextChatMessage,
 )
 from chat.selectors import live_room_id_of, on_cooldown, ordered_pair
+from config.errors import ServiceError
 from config.realtime import send_to_users
 from config.transactions import durable_then_raise
 
@@ -198,12 +200,10 @@ def accept_invite(callee: User, *, invite_id, seconds):
     invite = _get_locked_invite(invite_id, user_field="to_user", user=callee)
     if invite.status == CallInvite.Status.ACCEPTED and invite.room_id:
         return ActiveRoom.objects.get(pk=invite.room_id)
-    if invite.status != CallInvite.Status.PENDING:
-        return InviteExpired() if invite.status == CallInvite.Status.EXPIRED else InviteNotPending()
     now = timezone.now()
-    if invite.expires_at <= now:
-        _expire_stale_invites(invite.from_user_id, invite.to_user_id, now=now)
-        return InviteExpired()
+    refusal = _refuse_unless_pending(invite, now)
+    if refusal:
+        return refusal
     caller, callee = User.objects.get(pk=invite.from_user_id), User.objects.get(pk=invite.to_user_id)
     if caller.ban_status in BANNED_STATUSES or callee.ban_status in BANNED_STATUSES:
         return NotAvailable()
@@ -248,15 +248,29 @@ def accept_invite(callee: User, *, invite_id, seconds):
     return room
 
 
-@transaction.atomic(durable=True)
-def decline_invite(callee: User, *, invite_id) -> CallInvite:
+def _refuse_unless_pending(invite: CallInvite, now) -> ServiceError | None:
+    """An invite past its 20 s is expired whatever the sweep has done (marked here, committed
+    by the caller's durable_then_raise); a settled one cannot change."""
+    if invite.status == CallInvite.Status.PENDING and invite.expires_at <= now:
+        _expire_stale_invites(invite.from_user_id, invite.to_user_id, now=now)
+        return InviteExpired()
+    if invite.status == CallInvite.Status.EXPIRED:
+        return InviteExpired()
+    if invite.status != CallInvite.Status.PENDING:
+        return InviteNotPending()
+    return None
+
+
+@durable_then_raise
+def decline_invite(callee: User, *, invite_id):
     """call.decline: the pair gets a 24-hour cooldown; the caller is told."""
     invite = _get_locked_invite(invite_id, user_field="to_user", user=callee)
     if invite.status == CallInvite.Status.DECLINED:
         return invite  # a retry
-    if invite.status != CallInvite.Status.PENDING:
-        raise InviteNotPending()
     now = timezone.now()
+    refusal = _refuse_unless_pending(invite, now)
+    if refusal:
+        return refusal
     CallInvite.objects.filter(pk=invite.pk).update(status=CallInvite.Status.DECLINED, responded_at=now)
     invite.status, invite.responded_at = CallInvite.Status.DECLINED, now
     set_cooldown(invite.from_user_id, invite.to_user_id, ttl=Cooldown.DECLINED_TTL, reason=Cooldown.Reason.DECLINED)
@@ -264,15 +278,16 @@ def decline_invite(callee: User, *, invite_id) -> CallInvite:
     return invite
 
 
-@transaction.atomic(durable=True)
-def cancel_invite(caller: User, *, invite_id) -> CallInvite:
+@durable_then_raise
+def cancel_invite(caller: User, *, invite_id):
     """call.cancel: the pair gets a 1-hour cooldown; the callee is told."""
     invite = _get_locked_invite(invite_id, user_field="from_user", user=caller)
     if invite.status == CallInvite.Status.CANCELLED:
         return invite
-    if invite.status != CallInvite.Status.PENDING:
-        raise InviteNotPending()
     now = timezone.now()
+    refusal = _refuse_unless_pending(invite, now)
+    if refusal:
+        return refusal
     CallInvite.objects.filter(pk=invite.pk).update(status=CallInvite.Status.CANCELLED, responded_at=now)
     invite.status, invite.responded_at = CallInvite.Status.CANCELLED, now
     set_cooldown(invite.from_user_id, invite.to_user_id, ttl=Cooldown.CANCELLED_TTL, reason=Cooldown.Reason.CANCELLED)
@@ -486,22 +501,32 @@ def check_room(room_id) -> str | None:
     return None
 
 
-def end_overdue_rooms(*, limit: int = 200) -> int:
-    """Beat task and start-up recovery: check every live room that may be due. Each room is
-    its own transaction; rooms another worker is handling are skipped (SKIP LOCKED)."""
-    now = timezone.now()
-    horizon = now - min(INACTIVITY_WARNING_AFTER, INACTIVITY_END_AFTER)
-    candidates = (
+def due_rooms(now, *, limit: int):
+    """Ids of live rooms with something due now (timer, grace expiry, inactivity warning or
+    end), soonest first: rooms with nothing due never fill the batch."""
+    quiet_since = Least(
+        Coalesce("user_1_last_message_at", "started_at"), Coalesce("user_2_last_message_at", "started_at")
+    )
+    text_rule = Q(chat_mode=ChatMode.TEXT, upgraded_at__isnull=True)
+    return (
         ActiveRoom.objects.exclude(status=ActiveRoom.Status.ENDED)
+        .annotate(quiet_since=quiet_since)
         .filter(
             Q(ends_at__lte=now)
             | Q(status=ActiveRoom.Status.GRACE_PERIOD, grace_period_expires__lte=now)
-            | Q(chat_mode=ChatMode.TEXT, upgraded_at__isnull=True, started_at__lte=horizon)
+            | (text_rule & Q(quiet_since__lte=now - INACTIVITY_END_AFTER))
+            | (text_rule & Q(inactivity_warned_at__isnull=True, quiet_since__lte=now - INACTIVITY_WARNING_AFTER))
         )
+        .order_by("ends_at")
         .values_list("pk", flat=True)[:limit]
     )
+
+
+def end_overdue_rooms(*, limit: int = 200) -> int:
+    """Beat task and start-up recovery: act on every live room with something due. Each room
+    is its own transaction; any number of workers may run this at once (row locks decide)."""
     acted = 0
-    for room_id in list(candidates):
+    for room_id in list(due_rooms(timezone.now(), limit=limit)):
         try:
             if check_room(room_id):
                 acted += 1
@@ -535,19 +560,22 @@ def mark_disconnected(user: User, *, room_id) -> ActiveRoom | None:
 
 def start_grace_for_vanished_members(*, limit: int = 500) -> int:
     """Members of active rooms with no live socket in Redis (their process died, so no
-    disconnect ran) get the 10 s grace, as if they had disconnected."""
-    started = 0
+    disconnect ran) get the 10 s grace, as if they had disconnected. Online members are
+    excluded in SQL, so they never fill the batch."""
+    online = presence.online_ids()
     members = (
         ActiveRoomMember.objects.filter(room__status=ActiveRoom.Status.ACTIVE)
+        .exclude(user_id__in=online)
         .select_related("user")
-        .order_by("room_id")[:limit]
+        .order_by("room_id", "user_id")[:limit]
     )
+    rooms = set()
     for member in members:
-        if presence.is_online(member.user_id):
-            continue
+        if member.room_id in rooms:
+            continue  # the room is in grace already; its other member is told once
         if mark_disconnected(member.user, room_id=member.room_id) is not None:
-            started += 1
-    return started
+            rooms.add(member.room_id)
+    return len(rooms)
 
 
 @transaction.atomic(durable=True)

@@ -34,9 +34,11 @@ def set_location(user: User, *, latitude, longitude, accuracy_m) -> UserLocation
         raise InvalidInput("Too imprecise.", fields={"accuracy_m": ["Must be between 0 and 50000 metres."]})
     user = User.objects.select_for_update(no_key=True).get(pk=user.pk)
     now = timezone.now()
-    existing = UserLocation.objects.filter(user=user).first()
-    if existing and existing.updated_at > now - UPDATE_INTERVAL:
-        retry = (existing.updated_at + UPDATE_INTERVAL - now).total_seconds()
+    # users.location_updated_at survives DELETE, so deleting and re-sharing cannot move a
+    # location more often (which would let someone triangulate others through the buckets).
+    last = user.location_updated_at
+    if last and last > now - UPDATE_INTERVAL:
+        retry = (last + UPDATE_INTERVAL - now).total_seconds()
         raise RateLimited("Location can be updated every 30 minutes.", retry_after=int(retry) + 1)
     location, _ = UserLocation.objects.update_or_create(
         user=user,
@@ -56,8 +58,7 @@ def set_location(user: User, *, latitude, longitude, accuracy_m) -> UserLocation
             "consent_given_at": now,
         },
     )
-    if not user.location_consent:
-        User.objects.filter(pk=user.pk).update(location_consent=True)
+    User.objects.filter(pk=user.pk).update(location_consent=True, location_updated_at=now)
     return location
 
 

@@ -87,11 +87,13 @@ def delete_account(user: User, *, ip: str | None) -> None:
     the id. Other people's records of calls with this user keep their name snapshot."""
     from moderation.services import record_audit
 
+    # Hooks first: ending a live call locks both users in id order (the global lock order);
+    # locking the leaver before that could deadlock with the partner ending the call.
+    for hook in ACCOUNT_DELETION_HOOKS:
+        hook(user)
     user = User.objects.select_for_update().get(pk=user.pk)
     files = [f.name for f in (user.selfie, user.video) if f]
     revoke_all_sessions(user, reason="account_deleted")
-    for hook in ACCOUNT_DELETION_HOOKS:
-        hook(user)
     record_audit("account.deleted", ip=ip, details={"user_id": str(user.pk), "account_type": user.account_type})
     user.delete()
     for name in files:

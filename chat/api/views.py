@@ -104,6 +104,7 @@ def turn_credentials(user_id, *, now: float | None = None) -> tuple[str, str]:
 
 
 class IceServersView(APIView):
+    permission_classes = [HasAccess]
     throttle_classes = [throttle("ice_servers", per="user")]
 
     @extend_schema(responses={200: IceServersOut, **ERRORS}, summary="STUN/TURN servers for WebRTC")
