@@ -3,6 +3,7 @@
 from django.contrib.auth.models import Group, Permission
 from django.contrib.sessions.backends.db import SessionStore
 
+from moderation.selectors import get_site_settings
 from tests import factories as f
 
 
@@ -13,6 +14,7 @@ def populate_every_table() -> dict:
     moderator.groups.add(Group.objects.get_or_create(name="moderators")[0])
     moderator.user_permissions.add(Permission.objects.get(codename="view_report"))
     SessionStore().create()  # a django_session row (an admin login)
+    get_site_settings()  # the singleton row (a transaction=True test may have flushed it)
 
     f.AuthSessionFactory(user=alice)
     f.EmailVerificationFactory(user=alice, email=alice.email)
