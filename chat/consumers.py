@@ -167,8 +167,7 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
         await self._broadcast_presence(online=True, available=message.available)
 
     async def _broadcast_presence(self, *, online: bool, available: bool):
-        event = {"type": "presence.update", "user": str(self.user.pk), "online": online, "available": available}
-        await self.channel_layer.group_send(PRESENCE_GROUP, {"type": "push", "event": event})
+        _presence_batch(self.channel_layer).add(str(self.user.pk), online=online, available=available)
 
     async def on_call_invite(self, message):
         invite = await _call(services.send_invite, self.user, to=message.to, mode=message.mode, seconds=message.seconds)
@@ -266,8 +265,6 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
         if kind == "banned":
             await self.send_json(event)
             return await self._close(Close.BANNED)
-        if kind == "presence.update" and self.user and event.get("user") == str(self.user.pk):
-            return None
         await self.send_json(event)
         if kind == "room.start":
             self._watch_room(event["room"])
@@ -301,6 +298,45 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
             raise
         except Exception:
             logger.exception("room timer for %s failed", room_id)
+
+
+class PresenceBatch:
+    """Presence changes of this process's sockets, sent to every socket at most once a
+    second as one `presence.update{users: [...]}`: N users going online cost N/s frames per
+    socket at worst, not N² group sends."""
+
+    INTERVAL_SECONDS = 1.0
+
+    def __init__(self, layer):
+        self.layer = layer
+        self.changes: dict[str, dict] = {}
+        self.task: asyncio.Task | None = None
+
+    def add(self, user_id: str, *, online: bool, available: bool) -> None:
+        self.changes[user_id] = {"user": user_id, "online": online, "available": available}
+        if self.task is None or self.task.done():
+            self.task = asyncio.ensure_future(self._flush_later())
+
+    async def _flush_later(self) -> None:
+        await asyncio.sleep(self.INTERVAL_SECONDS)
+        changes, self.changes = list(self.changes.values()), {}
+        if changes:
+            event = {"type": "presence.update", "users": changes}
+            try:
+                await self.layer.group_send(PRESENCE_GROUP, {"type": "push", "event": event})
+            except Exception:  # a lost hint; clients re-read the reel
+                logger.exception("presence broadcast failed")
+
+
+_batches: dict[int, PresenceBatch] = {}
+
+
+def _presence_batch(layer) -> PresenceBatch:
+    loop_id = id(asyncio.get_running_loop())
+    batch = _batches.get(loop_id)
+    if batch is None or batch.layer is not layer:
+        batch = _batches[loop_id] = PresenceBatch(layer)
+    return batch
 
 
 def _room_deadline(room_id) -> datetime | None:
