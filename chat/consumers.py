@@ -5,6 +5,7 @@ sends can close or crash the socket, except failing to authenticate."""
 import asyncio
 import json
 import logging
+import weakref
 from datetime import datetime
 
 from channels.db import database_sync_to_async
@@ -328,14 +329,15 @@ class PresenceBatch:
                 logger.exception("presence broadcast failed")
 
 
-_batches: dict[int, PresenceBatch] = {}
+_batches: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, PresenceBatch]" = weakref.WeakKeyDictionary()
 
 
 def _presence_batch(layer) -> PresenceBatch:
-    loop_id = id(asyncio.get_running_loop())
-    batch = _batches.get(loop_id)
+    """One batch per event loop (a loop's task cannot run on another)."""
+    loop = asyncio.get_running_loop()
+    batch = _batches.get(loop)
     if batch is None or batch.layer is not layer:
-        batch = _batches[loop_id] = PresenceBatch(layer)
+        batch = _batches[loop] = PresenceBatch(layer)
     return batch
 
 
