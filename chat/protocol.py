@@ -4,12 +4,21 @@ rejected. Documented in README.md ("WebSocket protocol")."""
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from chat.models import MAX_CALL_SECONDS, MIN_CALL_SECONDS
 
 MAX_FRAME_BYTES = 64 * 1024
-RequestId = Annotated[str, Field(min_length=1, max_length=64)]
+
+
+def _no_nul(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("NUL characters are not allowed")
+    return value
+
+
+Text = Annotated[str, AfterValidator(_no_nul)]  # PostgreSQL text cannot hold NUL
+RequestId = Annotated[Text, Field(min_length=1, max_length=64)]
 Seconds = Annotated[int, Field(ge=MIN_CALL_SECONDS, le=MAX_CALL_SECONDS, strict=True)]
 
 
@@ -20,7 +29,7 @@ class Message(BaseModel):
 
 class Auth(Message):
     type: Literal["auth"]
-    token: Annotated[str, Field(min_length=1, max_length=128)]
+    token: Annotated[Text, Field(min_length=1, max_length=128)]
     since: Annotated[int, Field(ge=0)] | None = None  # last message id seen, for room.resume
 
 
@@ -63,12 +72,12 @@ class RoomMessage(Message):
 
 class RtcOffer(RoomMessage):
     type: Literal["rtc.offer"]
-    sdp: Annotated[str, Field(max_length=20_000)]
+    sdp: Annotated[Text, Field(max_length=20_000)]
 
 
 class RtcAnswer(RoomMessage):
     type: Literal["rtc.answer"]
-    sdp: Annotated[str, Field(max_length=20_000)]
+    sdp: Annotated[Text, Field(max_length=20_000)]
 
 
 class RtcIce(RoomMessage):
@@ -78,9 +87,9 @@ class RtcIce(RoomMessage):
 
 class ChatMessage(RoomMessage):
     type: Literal["chat.message"]
-    client_id: Annotated[str, Field(min_length=1, max_length=64)]
-    text: Annotated[str, Field(max_length=500)] = ""
-    gif_url: Annotated[str, Field(max_length=500)] = ""
+    client_id: Annotated[Text, Field(min_length=1, max_length=64)]
+    text: Annotated[Text, Field(max_length=500)] = ""
+    gif_url: Annotated[Text, Field(max_length=500)] = ""
 
 
 class ChatTyping(RoomMessage):

@@ -618,23 +618,29 @@ def _gif_url_allowed(url: str) -> bool:
     return parts.scheme == "https" and (parts.hostname or "") in settings.GIF_HOSTS and len(url) <= 500
 
 
-@transaction.atomic(durable=True)
-def post_message(sender: User, *, room_id, client_id: str, text: str = "", gif_url: str = "") -> PostResult:
+@durable_then_raise
+def post_message(sender: User, *, room_id, client_id: str, text: str = "", gif_url: str = ""):
     """chat.message: stored, then delivered to the partner after commit; the ack carries the
     stored id. The sender must be a member of that live room; ≤ 500 characters; one message
     every 1.5 s per user; a resend with the same client_id returns the stored message."""
-    if not client_id or len(client_id) > 64:
+    if not client_id or len(client_id) > 64 or "\x00" in client_id:
         raise InvalidMessage("client_id is required (at most 64 characters).")
     room_id = _as_uuid(room_id, NotAMember)
     existing = TextChatMessage.objects.filter(room_id=room_id, sender=sender, client_id=client_id).first()
     if existing is not None:
         return PostResult(existing, created=False)
+    # Timers first, before any room lock (end_room locks users, then the room): a message
+    # into an overdue call ends it now and is refused.
+    room = _member_room(sender, room_id, lock=False)
+    reason = _due(room, timezone.now())
+    if reason:
+        end_room(room.pk, reason=reason)
+        return RoomEnded()
     room = _member_room(sender, room_id, lock=True)
     now = timezone.now()
     if _due(room, now):
-        transaction.on_commit(lambda: check_room(room.pk), robust=True)
-        raise RoomEnded()
-    text = (text or "").strip()
+        return RoomEnded()  # due in the last instant: the timers end it
+    text = (text or "").replace("\x00", "").strip()
     if gif_url:
         if not _gif_url_allowed(gif_url):
             raise InvalidMessage("GIFs must be https links from an allowed host.")

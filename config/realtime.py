@@ -3,11 +3,13 @@
 Only services call send_to_users, and only after commit: a rolled-back action sends nothing.
 Inside an ASGI process the service runs on Channels' database thread; waiting there for
 Redis would stall every other socket's database work, so the event is handed to the event
-loop and sent by one drain task per loop, in the order it was committed. Elsewhere (Celery,
-management commands, plain tests) it is sent before the call returns."""
+loop, where one short-lived flush task at a time sends everything handed over, in commit
+order, and ends when nothing is left. Elsewhere (Celery, management commands, plain tests)
+the event is sent before the call returns."""
 
 import asyncio
 import logging
+import threading
 import weakref
 
 from asgiref.sync import SyncToAsync, async_to_sync
@@ -16,7 +18,8 @@ from django.db import transaction
 
 logger = logging.getLogger(__name__)
 
-_queues: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Queue]" = weakref.WeakKeyDictionary()
+_lock = threading.Lock()
+_outboxes: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict]" = weakref.WeakKeyDictionary()
 
 
 def user_group(user_id) -> str:
@@ -34,28 +37,29 @@ async def _deliver(user_ids, event: dict) -> None:
             logger.exception("push %s to %s failed", event.get("type"), user_id)
 
 
-async def _drain(queue: asyncio.Queue) -> None:
+async def _flush(loop: asyncio.AbstractEventLoop) -> None:
     while True:
-        user_ids, event = await queue.get()
-        await _deliver(user_ids, event)
-
-
-def _loop_queue(loop: asyncio.AbstractEventLoop) -> asyncio.Queue:
-    """Called on the loop itself: its queue, with the drain task started on first use."""
-    queue = _queues.get(loop)
-    if queue is None:
-        queue = _queues[loop] = asyncio.Queue()
-        task = loop.create_task(_drain(queue))
-        task.add_done_callback(lambda t: _queues.pop(loop, None))
-    return queue
+        with _lock:
+            outbox = _outboxes[loop]
+            items, outbox["items"] = outbox["items"], []
+            if not items:
+                outbox["flushing"] = False
+                return
+        for user_ids, event in items:
+            await _deliver(user_ids, event)
 
 
 def _send_now(user_ids, event: dict) -> None:
     loop = getattr(SyncToAsync.threadlocal, "main_event_loop", None)
-    if loop is not None and loop.is_running():
-        loop.call_soon_threadsafe(lambda: _loop_queue(loop).put_nowait((user_ids, event)))
+    if loop is None or not loop.is_running():
+        async_to_sync(_deliver)(user_ids, event)
         return
-    async_to_sync(_deliver)(user_ids, event)
+    with _lock:
+        outbox = _outboxes.setdefault(loop, {"items": [], "flushing": False})
+        outbox["items"].append((user_ids, event))
+        start, outbox["flushing"] = not outbox["flushing"], True
+    if start:
+        loop.call_soon_threadsafe(lambda: loop.create_task(_flush(loop)))
 
 
 def send_to_users(user_ids, event: dict) -> None:
