@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from rest_framework.test import APIClient
 
-from accounts.services.sessions import start_session
+from tests.chat_support import signed_in
 
 pytestmark = pytest.mark.django_db
 
@@ -20,21 +20,9 @@ TURN = ["turn:turn.example.org:3478?transport=udp", "turns:turn.example.org:5349
 SECRET = "coturn-static-auth-secret"
 
 
-def signed_in(user) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {start_session(user, ip='127.0.0.1')}")
-    return client
-
-
 def assert_refused(response, status: int, code: str) -> None:
     assert response.status_code == status, response.content
     assert response.json()["error"]["code"] == code
-
-
-@pytest.fixture
-def clock(time_machine):
-    time_machine.move_to(datetime.now(UTC).replace(microsecond=0), tick=False)
-    return time_machine
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from accounts.models import User, UserLocation
-from accounts.services.sessions import start_session
+from tests.chat_support import signed_in
 
 pytestmark = pytest.mark.django_db
 
@@ -17,23 +17,11 @@ LOCATION = "/api/me/location"
 TOMMY_TROJAN = {"latitude": 34.0205349, "longitude": -118.2856479, "accuracy_m": 35}
 
 
-def signed_in(user) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {start_session(user, ip='127.0.0.1')}")
-    return client
-
-
 def assert_refused(response, status: int, code: str) -> dict:
     assert response.status_code == status, response.content
     body = response.json()["error"]
     assert body["code"] == code
     return body
-
-
-@pytest.fixture
-def clock(time_machine):
-    time_machine.move_to(datetime.now(UTC).replace(microsecond=0), tick=False)
-    return time_machine
 
 
 @pytest.fixture

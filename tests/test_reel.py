@@ -12,8 +12,8 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts.models import User
-from accounts.services.sessions import start_session
 from chat import presence
+from tests.chat_support import go_online, signed_in
 from tests.factories import (
     ActiveRoomFactory,
     CooldownFactory,
@@ -27,18 +27,6 @@ pytestmark = pytest.mark.django_db
 
 REEL = "/api/reel"
 CARD_FIELDS = {"id", "name", "gender", "selfie_url", "video_url", "introduced"}
-
-
-def signed_in(user) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {start_session(user, ip='127.0.0.1')}")
-    return client
-
-
-def go_online(*users, modes=presence.MODES) -> None:
-    for user in users:
-        presence.touch(user.pk, f"test-channel-{user.pk}")
-        presence.set_available(user.pk, True, modes)
 
 
 def reel(client, **params) -> dict:
