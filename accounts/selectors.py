@@ -74,3 +74,17 @@ def ensure_has_access(user: User) -> None:
 
 def get_user_by_email(email: str) -> User | None:
     return User.objects.filter(email=(email or "").strip().lower()).first()
+
+
+def session_still_valid(session_id) -> bool:
+    """A signed-in socket's periodic re-check (on ping): still active, unexpired, not banned.
+    Pushes (session_invalidated, banned) may be lost; this catches it within a heartbeat."""
+    now = timezone.now()
+    session = AuthSession.objects.select_related("user").filter(pk=session_id).first()
+    return bool(
+        session
+        and session.is_active
+        and session.expires_at > now
+        and session.user.is_active
+        and session.user.ban_status not in BANNED_STATUSES
+    )

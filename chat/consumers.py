@@ -12,7 +12,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.utils import timezone
 
-from accounts.selectors import authenticate_token, ensure_not_banned
+from accounts.selectors import authenticate_token, ensure_not_banned, session_still_valid
 from chat import presence, protocol, selectors, services
 from chat.events import message_payload
 from config.client_ip import client_ip_from_scope
@@ -159,6 +159,8 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
         self._watch_room(payload["room"])
 
     async def on_ping(self, message):
+        if not await _call(session_still_valid, self.session_id):
+            return await self._close(Close.SESSION_INVALIDATED)
         await _call(presence.touch, self.user.pk, self.channel_name)
         await self._ack(message)
 

@@ -426,6 +426,21 @@ def end_live_room_of(user_id, *, reason: str) -> EndResult | None:
     return end_room(room_id, reason=reason) if room_id else None
 
 
+def _live_member_room(user: User, room_id):
+    """For in-call actions other than messages: the member's room, locked, or a refusal. An
+    overdue room is ended now (timers before any room lock) and refused as RoomEnded, so no
+    action can outrun the server's timers (an upgrade cannot rescue a silent text call)."""
+    room = _member_room(user, room_id, lock=False)
+    reason = _due(room, timezone.now())
+    if reason:
+        end_room(room.pk, reason=reason)
+        return RoomEnded()
+    room = _member_room(user, room_id, lock=True)
+    if _due(room, timezone.now()):
+        return RoomEnded()
+    return room
+
+
 def _member_room(user: User, room_id, *, lock: bool) -> ActiveRoom:
     """The live room if `user` is in it, else NotAMember (strangers, made-up ids and other
     people's rooms look the same); an ended room of the user's is RoomEnded."""
@@ -673,10 +688,12 @@ def post_message(sender: User, *, room_id, client_id: str, text: str = "", gif_u
     return PostResult(message, created=True)
 
 
-@transaction.atomic(durable=True)
-def share_socials(user: User, *, room_id) -> TextChatMessage:
+@durable_then_raise
+def share_socials(user: User, *, room_id):
     """room.share_socials: my socials go to my partner, stored as a system message."""
-    room = _member_room(user, room_id, lock=True)
+    room = _live_member_room(user, room_id)
+    if isinstance(room, ServiceError):
+        return room
     fresh = User.objects.get(pk=user.pk)
     handles = ", ".join(f"{network}: {handle}" for network, handle in sorted(fresh.socials.items()))
     content = f"{fresh.name} shared their socials: {handles or 'none yet'}"[: TextChatMessage.MAX_LENGTH]
@@ -692,10 +709,12 @@ def share_socials(user: User, *, room_id) -> TextChatMessage:
     return message
 
 
-@transaction.atomic(durable=True)
-def request_upgrade(user: User, *, room_id) -> ActiveRoom:
+@durable_then_raise
+def request_upgrade(user: User, *, room_id):
     """room.upgrade_request: in a text room, after 60 s, ask to switch to video."""
-    room = _member_room(user, room_id, lock=True)
+    room = _live_member_room(user, room_id)
+    if isinstance(room, ServiceError):
+        return room
     if room.chat_mode != ChatMode.TEXT or room.upgraded_at is not None:
         raise NotAllowedNow("This call is already video.")
     if timezone.now() - room.started_at < UPGRADE_AFTER:
@@ -706,10 +725,12 @@ def request_upgrade(user: User, *, room_id) -> ActiveRoom:
     return room
 
 
-@transaction.atomic(durable=True)
-def accept_upgrade(user: User, *, room_id) -> ActiveRoom:
+@durable_then_raise
+def accept_upgrade(user: User, *, room_id):
     """room.upgrade_accept: the other side agrees; the room becomes video (no inactivity rule)."""
-    room = _member_room(user, room_id, lock=True)
+    room = _live_member_room(user, room_id)
+    if isinstance(room, ServiceError):
+        return room
     if room.upgraded_at is not None:
         return room
     if room.upgrade_requested_by_id is None or str(room.upgrade_requested_by_id) == str(user.pk):
