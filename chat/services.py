@@ -261,38 +261,49 @@ def _refuse_unless_pending(invite: CallInvite, now) -> ServiceError | None:
     return None
 
 
-@durable_then_raise
-def decline_invite(callee: User, *, invite_id):
-    """call.decline: the pair gets a 24-hour cooldown; the caller is told."""
-    invite = _get_locked_invite(invite_id, user_field="to_user", user=callee)
-    if invite.status == CallInvite.Status.DECLINED:
-        return invite  # a retry
-    now = timezone.now()
-    refusal = _refuse_unless_pending(invite, now)
-    if refusal:
-        return refusal
-    CallInvite.objects.filter(pk=invite.pk).update(status=CallInvite.Status.DECLINED, responded_at=now)
-    invite.status, invite.responded_at = CallInvite.Status.DECLINED, now
-    set_cooldown(invite.from_user_id, invite.to_user_id, ttl=Cooldown.DECLINED_TTL, reason=Cooldown.Reason.DECLINED)
-    _notify_invite(invite, "call.declined")
-    return invite
-
-
-@durable_then_raise
-def cancel_invite(caller: User, *, invite_id):
-    """call.cancel: the pair gets a 1-hour cooldown; the callee is told."""
-    invite = _get_locked_invite(invite_id, user_field="from_user", user=caller)
-    if invite.status == CallInvite.Status.CANCELLED:
+def _settle_invite(user: User, invite_id, *, side: str, status: str, cooldown: timedelta, reason: str, event: str):
+    """Decline (callee) or cancel (caller) a pending invite: the pair gets a cooldown and the
+    other side is told. A retry of the same answer returns the invite unchanged."""
+    invite = _get_locked_invite(invite_id, user_field=side, user=user)
+    if invite.status == status:
         return invite
     now = timezone.now()
     refusal = _refuse_unless_pending(invite, now)
     if refusal:
         return refusal
-    CallInvite.objects.filter(pk=invite.pk).update(status=CallInvite.Status.CANCELLED, responded_at=now)
-    invite.status, invite.responded_at = CallInvite.Status.CANCELLED, now
-    set_cooldown(invite.from_user_id, invite.to_user_id, ttl=Cooldown.CANCELLED_TTL, reason=Cooldown.Reason.CANCELLED)
-    _notify_invite(invite, "call.cancelled")
+    CallInvite.objects.filter(pk=invite.pk).update(status=status, responded_at=now)
+    invite.status, invite.responded_at = status, now
+    set_cooldown(invite.from_user_id, invite.to_user_id, ttl=cooldown, reason=reason)
+    _notify_invite(invite, event)
     return invite
+
+
+@durable_then_raise
+def decline_invite(callee: User, *, invite_id):
+    """call.decline: the pair gets a 24-hour cooldown; the caller is told."""
+    return _settle_invite(
+        callee,
+        invite_id,
+        side="to_user",
+        status=CallInvite.Status.DECLINED,
+        cooldown=Cooldown.DECLINED_TTL,
+        reason=Cooldown.Reason.DECLINED,
+        event="call.declined",
+    )
+
+
+@durable_then_raise
+def cancel_invite(caller: User, *, invite_id):
+    """call.cancel: the pair gets a 1-hour cooldown; the callee is told."""
+    return _settle_invite(
+        caller,
+        invite_id,
+        side="from_user",
+        status=CallInvite.Status.CANCELLED,
+        cooldown=Cooldown.CANCELLED_TTL,
+        reason=Cooldown.Reason.CANCELLED,
+        event="call.cancelled",
+    )
 
 
 @transaction.atomic(durable=True)

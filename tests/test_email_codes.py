@@ -4,17 +4,16 @@ newer code replaces the older one; an email is attached only once verified (no s
 admin-code users need @usc.edu; make-permanent needs a verified email and a strong password."""
 
 import re
-import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core import mail
-from django.db import connection
 from rest_framework.test import APIClient
 
 from accounts.models import AuthSession, EmailVerification, User
 from accounts.services.sessions import start_session
 from referrals.models import InviteCode
+from tests.concurrency import run_in_parallel
 from tests.factories import InviteCodeFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -290,22 +289,12 @@ def test_parallel_verifications_of_one_new_address_leave_exactly_one_owner(alice
     ask(alice_token, "shared@usc.edu")
     ask(bob_token, "shared@usc.edu")
     codes = {alice_token: code_from(mail.outbox[0]), bob_token: code_from(mail.outbox[1])}
-    barrier = threading.Barrier(2)
-    responses = []
+    tokens = list(codes)
 
-    def verify_in_own_connection(token):
-        try:
-            client = api(token)
-            barrier.wait(timeout=10)
-            responses.append(client.post("/api/me/email/verify", {"code": codes[token]}, format="json"))
-        finally:
-            connection.close()
+    def verify(index):
+        return api(tokens[index]).post("/api/me/email/verify", {"code": codes[tokens[index]]}, format="json")
 
-    threads = [threading.Thread(target=verify_in_own_connection, args=(token,)) for token in codes]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
+    responses = run_in_parallel(2, verify)
 
     assert sorted(r.status_code for r in responses) == [200, 409], [r.content for r in responses]
     loser = next(r for r in responses if r.status_code == 409)

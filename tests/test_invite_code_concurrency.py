@@ -3,11 +3,9 @@ sign-ups on a 4-use code give exactly 4 winners, and a code is used once per use
 threads, each with its own PostgreSQL connection, released together by a barrier."""
 
 import secrets
-import threading
 from collections import Counter
 
 import pytest
-from django.db import connection
 from rest_framework.test import APIClient
 
 from accounts.models import User
@@ -15,6 +13,7 @@ from accounts.selectors import hash_token
 from accounts.services.signup import sign_up_guest
 from config.errors import ServiceError
 from referrals.models import InviteCode, InviteCodeUse
+from tests.concurrency import run_in_parallel
 from tests.factories import AuthSessionFactory, InviteCodeFactory, UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -22,30 +21,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 PARALLEL = 20
 SIGNUP_URL = "/api/auth/signup"
 REFUSALS = {(409, "invite_code_exhausted"), (400, "invalid_invite_code")}
-
-
-def run_in_parallel(count: int, work) -> list:
-    """Run work(index) in `count` threads that start together; return results by index.
-    Each thread closes its own database connection when done."""
-    barrier = threading.Barrier(count, timeout=30)
-    results: list = [None] * count
-
-    def target(index: int) -> None:
-        try:
-            barrier.wait()
-            results[index] = work(index)
-        except Exception as exc:  # noqa: BLE001 - the test inspects whatever happened
-            results[index] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=target, args=(index,)) for index in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not any(thread.is_alive() for thread in threads)
-    return results
 
 
 def api_signup(code: str):

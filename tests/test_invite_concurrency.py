@@ -2,12 +2,10 @@
 §6 ending a room exactly once). Real threads, each with its own PostgreSQL connection,
 released together by a barrier; every round uses fresh users so races repeat."""
 
-import threading
 from collections import Counter
 from datetime import timedelta
 
 import pytest
-from django.db import connection
 from django.db.models import Q, Sum
 from django.utils import timezone
 
@@ -16,35 +14,12 @@ from chat import presence
 from chat.models import ActiveRoom, ActiveRoomMember, CallInvite, ChatHistory, Cooldown, SessionCompletion
 from chat.services import accept_invite, end_room, end_room_by_member, send_invite
 from config.errors import ServiceError
+from tests.concurrency import run_in_parallel
 from tests.factories import ActiveRoomFactory, TextChatMessageFactory, UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 ROUNDS = 5
-
-
-def run_in_parallel(count: int, work) -> list:
-    """Run work(index) in `count` threads that start together; return results (or the raised
-    exception) by index. Each thread closes its own database connection when done."""
-    barrier = threading.Barrier(count, timeout=30)
-    results: list = [None] * count
-
-    def target(index: int) -> None:
-        try:
-            barrier.wait()
-            results[index] = work(index)
-        except Exception as exc:  # noqa: BLE001 - the test inspects whatever happened
-            results[index] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=target, args=(index,)) for index in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not any(thread.is_alive() for thread in threads)
-    return results
 
 
 def online_users(count: int) -> list[User]:

@@ -21,6 +21,7 @@ from rest_framework.test import APIClient
 from accounts.models import AuthSession, User
 from accounts.services.sessions import start_session
 from moderation.models import AuditLog
+from tests.concurrency import run_in_parallel
 from tests.factories import InviteCodeFactory, IPBanFactory, UserBanFactory
 
 pytestmark = pytest.mark.django_db
@@ -429,23 +430,11 @@ def test_new_login_leaves_other_users_sessions_alone(alice, bob):
 @pytest.mark.django_db(transaction=True)
 def test_two_parallel_logins_of_one_user_leave_exactly_one_active_session(alice):
     make_member(alice, "alice@usc.edu")
-    barrier = threading.Barrier(2)
-    responses = []
 
-    def login_in_own_connection():
-        try:
-            client = api()
-            barrier.wait(timeout=10)
-            response = client.post("/api/auth/login", {"email": "alice@usc.edu", "password": PASSWORD}, format="json")
-            responses.append(response)
-        finally:
-            connection.close()
+    def login(_index):
+        return api().post("/api/auth/login", {"email": "alice@usc.edu", "password": PASSWORD}, format="json")
 
-    threads = [threading.Thread(target=login_in_own_connection) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
+    responses = run_in_parallel(2, login)
 
     assert sorted(r.status_code for r in responses) == [200, 200], [r.content for r in responses]
     assert AuthSession.objects.filter(user=alice).count() == 2
