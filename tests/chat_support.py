@@ -8,10 +8,9 @@ from datetime import UTC, datetime
 import pytest
 from channels import DEFAULT_CHANNEL_LAYER
 from channels.layers import channel_layers
-from rest_framework.test import APIClient
 
-from accounts.services.sessions import start_session
 from chat import presence
+from tests.api_support import signed_in  # noqa: F401 - re-exported for chat tests
 
 
 class Inbox:
@@ -89,9 +88,3 @@ def go_online(*users, modes=presence.MODES) -> None:
     for user in users:
         presence.touch(user.pk, f"test-channel-{user.pk}")
         presence.set_available(user.pk, True, modes)
-
-
-def signed_in(user) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {start_session(user, ip='127.0.0.1')}")
-    return client

@@ -8,11 +8,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core import mail
-from rest_framework.test import APIClient
 
 from accounts.models import AuthSession, EmailVerification, User
 from accounts.services.sessions import start_session
 from referrals.models import InviteCode
+from tests.api_support import api
 from tests.concurrency import run_in_parallel
 from tests.factories import InviteCodeFactory, UserFactory
 
@@ -22,13 +22,6 @@ PASSWORD = "violet-harbor-lantern-42"
 # Close to the real clock, so rows the cast fixtures create stay consistent with it.
 T0 = datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=1)
 SENT = {"detail": "A code was sent to that address."}
-
-
-def api(token: str | None = None) -> APIClient:
-    client = APIClient()
-    if token:
-        client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
-    return client
 
 
 def assert_refused(response, status: int, code: str) -> dict:

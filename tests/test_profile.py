@@ -7,13 +7,12 @@ from accounts.models import User, UserLocation
 from accounts.selectors import hash_token
 from accounts.services.sessions import start_session
 from accounts.validation import SOCIAL_HANDLES
+from tests.api_support import api, signed_in
 from tests.factories import UserBanFactory, UserLocationFactory, sha256_hex
 
 
 def client_for(user, *, token: str | None = None) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token or start_session(user, ip='127.0.0.1')}")
-    return client
+    return api(token) if token else signed_in(user)
 
 
 def patch_me(user, body: dict):

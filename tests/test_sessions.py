@@ -21,33 +21,16 @@ from rest_framework.test import APIClient
 from accounts.models import AuthSession, User
 from accounts.services.sessions import start_session
 from moderation.models import AuditLog
+from tests.api_support import PASSWORD, api, make_member
 from tests.concurrency import run_in_parallel
 from tests.factories import InviteCodeFactory, IPBanFactory, UserBanFactory
 
 pytestmark = pytest.mark.django_db
 
-PASSWORD = "violet-harbor-lantern-42"
+
 # Close to the real clock, so rows the cast fixtures create stay consistent with it.
 T0 = datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=1)
 BANNED_IP = "198.51.100.66"
-
-
-def api(token: str | None = None) -> APIClient:
-    client = APIClient()
-    if token:
-        client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
-    return client
-
-
-def make_member(user: User, email: str) -> User:
-    """Turn a cast member into a permanent account with a verified email and a password."""
-    user.account_type = User.AccountType.PERMANENT
-    user.account_expires_at = None
-    user.email = email
-    user.email_verified = True
-    user.set_password(PASSWORD)
-    user.save()
-    return user
 
 
 def log_in(email: str, *, ip: str = "127.0.0.1"):

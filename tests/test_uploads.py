@@ -16,6 +16,7 @@ from rest_framework.test import APIClient
 from accounts.media import SELFIE_MAX_BYTES, VIDEO_MAX_BYTES
 from accounts.services.sessions import start_session
 from tests import media_samples as samples
+from tests.api_support import signed_in as client_for
 
 STORED_SELFIE = re.compile(r"^selfies/[0-9a-f]{32}\.jpg$")
 STORED_VIDEO = re.compile(r"^videos/[0-9a-f]{32}\.(mp4|webm)$")
@@ -27,12 +28,6 @@ def media_root(settings, tmp_path):
     root.mkdir()
     settings.MEDIA_ROOT = str(root)
     return root
-
-
-def client_for(user) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {start_session(user, ip='127.0.0.1')}")
-    return client
 
 
 def put_file(client, kind: str, data: bytes, *, name: str, content_type: str):

@@ -13,7 +13,6 @@ from django.utils import timezone
 from chat.models import ActiveRoom, ActiveRoomMember, CallInvite, Cooldown
 from tests.factories import ActiveRoomFactory, CooldownFactory, UserFactory
 from tests.ws_helpers import (
-    Sockets,
     cooldown_between,
     count,
     expire_invite_now,
@@ -23,13 +22,6 @@ from tests.ws_helpers import (
 )
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-async def ws(transactional_db):
-    sockets = Sockets()
-    yield sockets
-    await sockets.close_all()
 
 
 def invite(to, *, mode="video", seconds=300) -> dict:

@@ -17,16 +17,9 @@ from accounts.models import AuthSession, User
 from chat import consumers, protocol
 from moderation.models import IPBan
 from tests.factories import UserFactory
-from tests.ws_helpers import CLIENT, Sockets, run
+from tests.ws_helpers import CLIENT, run
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-async def ws(transactional_db):
-    sockets = Sockets()
-    yield sockets
-    await sockets.close_all()
 
 
 # --- before auth -----------------------------------------------------------------------------

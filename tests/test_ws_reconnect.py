@@ -15,7 +15,6 @@ from accounts.services.sessions import start_session
 from chat import services
 from chat.models import ActiveRoom, TextChatMessage
 from tests.ws_helpers import (
-    Sockets,
     age_room,
     allow_next_message,
     assert_room_finished,
@@ -29,13 +28,6 @@ from tests.ws_helpers import (
 )
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-async def ws(transactional_db):
-    sockets = Sockets()
-    yield sockets
-    await sockets.close_all()
 
 
 def chat(room, client_id, text) -> dict:

@@ -29,13 +29,6 @@ from tests.ws_helpers import (
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@pytest.fixture
-async def ws(transactional_db):
-    sockets = Sockets()
-    yield sockets
-    await sockets.close_all()
-
-
 def new_application():
     """A fresh ASGI application: what a restarted process builds (no state carried over)."""
     return ProtocolTypeRouter({"websocket": URLRouter(websocket_urlpatterns)})

@@ -17,7 +17,6 @@ from accounts.models import User
 from chat import services
 from chat.models import ActiveRoom, ChatHistory, SessionCompletion, TextChatMessage
 from tests.ws_helpers import (
-    Sockets,
     age_room,
     allow_next_message,
     assert_room_finished,
@@ -33,13 +32,6 @@ from tests.ws_helpers import (
 )
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-async def ws(transactional_db):
-    sockets = Sockets()
-    yield sockets
-    await sockets.close_all()
 
 
 def chat(room, client_id="c1", text="hello", **extra) -> dict:
