@@ -227,9 +227,6 @@ class ActiveRoom(models.Model):
     def is_live(self) -> bool:
         return self.status != self.Status.ENDED
 
-    def partner_id_of(self, user_id):
-        return self.user_2_id if user_id == self.user_1_id else self.user_1_id
-
 
 class ActiveRoomMember(models.Model):
     """One row per user per live room, written only by a PostgreSQL trigger on active_rooms

@@ -1,10 +1,8 @@
 """Reads of the realtime domain, including permission-checked fetches."""
 
-from django.db.models import Q
 from django.utils import timezone
 
-from chat.errors import NotAMember
-from chat.models import ActiveRoom, ActiveRoomMember, Cooldown, TextChatMessage
+from chat.models import ActiveRoomMember, Cooldown, TextChatMessage
 
 
 def ordered_pair(a, b) -> tuple:
@@ -20,17 +18,6 @@ def on_cooldown(a_id, b_id) -> bool:
 def live_room_id_of(user_id):
     """The id of the user's live room, or None (one indexed lookup: the member's primary key)."""
     return ActiveRoomMember.objects.filter(user_id=user_id).values_list("room_id", flat=True).first()
-
-
-def get_live_room_for_member(user_id, room_id) -> ActiveRoom:
-    """The live room `room_id` if `user_id` is in it; NotAMember otherwise (a stranger, an
-    ended room and a made-up id all look the same)."""
-    room = ActiveRoom.objects.filter(
-        Q(user_1_id=user_id) | Q(user_2_id=user_id), pk=room_id, members__user_id=user_id
-    ).first()
-    if room is None:
-        raise NotAMember()
-    return room
 
 
 def messages_since(room_id, since_id: int | None = None, *, limit: int = 500) -> list[TextChatMessage]:

@@ -759,7 +759,3 @@ def relay_target(user: User, *, room_id) -> str:
     if _due(room, timezone.now()):
         raise RoomEnded()
     return str(room.user_2_id if str(room.user_1_id) == str(user.pk) else room.user_1_id)
-
-
-def is_member_of_live_room(user_id, room_id) -> bool:
-    return ActiveRoomMember.objects.filter(user_id=user_id, room_id=room_id).exists()

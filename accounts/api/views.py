@@ -204,6 +204,15 @@ class MyBanView(APIView):
         return Response(s.BanOut(get_ban_summary(request.user)).data)
 
 
+def _my_invite_code(user):
+    from referrals.selectors import get_user_invite_code
+
+    code = get_user_invite_code(user)
+    if code is None:
+        raise NotFound("You get an invite code once verified or after 4 successful calls.")
+    return code
+
+
 def _signup_url(code: str) -> str:
     return f"{settings.SITE_URL.rstrip('/')}/?invite={code}"
 
@@ -211,11 +220,7 @@ def _signup_url(code: str) -> str:
 class MyInviteCodeView(APIView):
     @extend_schema(responses={200: s.InviteCodeOut, 404: OpenApiResponse(description="Not unlocked yet")})
     def get(self, request):
-        from referrals.selectors import get_user_invite_code
-
-        code = get_user_invite_code(request.user)
-        if code is None:
-            raise NotFound("You get an invite code once verified or after 4 successful calls.")
+        code = _my_invite_code(request.user)
         return Response(
             {
                 "code": code.code,
@@ -242,11 +247,7 @@ class MyInviteCodePngView(APIView):
 
     @extend_schema(responses={(200, "image/png"): bytes, 404: OpenApiResponse(description="Not unlocked yet")})
     def get(self, request):
-        from referrals.selectors import get_user_invite_code
-
-        code = get_user_invite_code(request.user)
-        if code is None:
-            raise NotFound("You get an invite code once verified or after 4 successful calls.")
+        code = _my_invite_code(request.user)
         image = qrcode.make(_signup_url(code.code), box_size=8, border=2)
         buffer = io.BytesIO()
         image.save(buffer, format="PNG")

@@ -102,12 +102,7 @@ def make_permanent(user: User, *, password: str, session: AuthSession) -> User:
     user.account_expires_at = None
     user.save(update_fields=["password", "account_type", "account_expires_at", "updated_at"])
     extend_session(session, user)
-    on_permanent_hooks(user)
     return user
-
-
-def on_permanent_hooks(user: User) -> None:
-    """Other apps' steps that must happen when an account becomes permanent (USC cards)."""
 
 
 @durable_then_raise

@@ -14,7 +14,6 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from accounts.errors import InvalidCode
 from accounts.models import EmailVerification, User
 from config.errors import RateLimited
 
@@ -113,9 +112,3 @@ def check_code(user: User, *, purpose: str, code: str) -> CodeCheck:
     )
     logger.warning("wrong email code user=%s purpose=%s burned=%s", user.pk, purpose, burned)
     return CodeCheck(None)
-
-
-def raise_unless_ok(result: CodeCheck) -> EmailVerification:
-    if not result.ok:
-        raise InvalidCode(fields={"code": ["That code is not valid or has expired."]})
-    return result.verification
