@@ -203,7 +203,26 @@ def run_stack() -> int:
         log("stopped")
 
 
+CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
+
+
+def ensure_chromium() -> None:
+    """The browser tests drive Debian's Chromium with Playwright: install it when missing."""
+    if CHROMIUM.exists():
+        return
+    sudo = [] if os.geteuid() == 0 else ["sudo", "-n"]
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    log(f"{CHROMIUM} is missing: installing Debian's chromium (apt-get)")
+    install = [*sudo, "apt-get", "install", "-y", "-q", "chromium"]
+    if subprocess.run(install, env=env, stdout=subprocess.DEVNULL).returncode == 0:
+        return
+    subprocess.run([*sudo, "apt-get", "update", "-q"], env=env, stdout=subprocess.DEVNULL)  # stale package lists
+    if subprocess.run(install, env=env).returncode != 0:
+        log("could not install chromium: the browser tests will fail")
+
+
 def run_tests(pytest_args: list[str]) -> int:
+    ensure_chromium()
     for command in ([str(BIN / "ruff"), "check", "."], [str(BIN / "ruff"), "format", "--check", "."]):
         log(" ".join(["ruff", *command[1:]]))
         if subprocess.run(command, cwd=ROOT).returncode != 0:

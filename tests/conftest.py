@@ -2,7 +2,9 @@
 
 import pytest
 
+from tests.browser import browser, screenshots  # noqa: F401 - fixtures, found by pytest here
 from tests.chat_support import clock, inbox  # noqa: F401 - fixtures, found by pytest here
+from tests.live_stack import LiveStack
 from tests.ws_helpers import Sockets
 
 
@@ -12,3 +14,20 @@ async def ws(transactional_db):
     sockets = Sockets()
     yield sockets
     await sockets.close_all()
+
+
+@pytest.fixture
+def live_stack(transactional_db, tmp_path):
+    """`live_stack("asgi", "worker", "beat")` starts those real processes on the test database
+    and Redis (see tests/live_stack.py); all are stopped at teardown."""
+    stacks: list[LiveStack] = []
+
+    def start(*processes: str, extra_env: dict | None = None) -> LiveStack:
+        stack = LiveStack(tmp_path, processes=processes or ("asgi",), extra_env=extra_env)
+        stacks.append(stack)
+        stack.start()
+        return stack
+
+    yield start
+    for stack in stacks:
+        stack.stop()

@@ -239,7 +239,7 @@ def test_hits_recorded_by_another_process_limit_this_process(db, settings):
         "DEBUG": "1",
     }
     root = Path(__file__).resolve().parent.parent
-    subprocess.run([sys.executable, "-c", script], cwd=root, env=env, check=True, timeout=60)  # noqa: S603
+    subprocess.run([sys.executable, "-c", script], cwd=root, env=env, check=True, timeout=60)
 
     login = for_ip(next(e for e in ENDPOINTS if e.scope == "login"))
     assert_rate_limited(login(), window)
