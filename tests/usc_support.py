@@ -3,6 +3,7 @@
 import re
 
 from django.core import mail
+from django.test import TestCase
 
 from tests.api_support import api
 
@@ -37,7 +38,9 @@ def finalize(session_token: str, scan_token: str | None = None, *, ip: str = IP)
 
 
 def login_start(barcode: str = CARD, *, ip: str = IP):
-    return api().post("/api/usc/login/start", {"barcode": barcode}, format="json", REMOTE_ADDR=ip)
+    """Step 1 of card login; the code email (sent on commit) lands in mail.outbox."""
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        return api().post("/api/usc/login/start", {"barcode": barcode}, format="json", REMOTE_ADDR=ip)
 
 
 def login_complete(code: str, barcode: str = CARD, *, ip: str = IP):
