@@ -6,7 +6,6 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from accounts.models import User
 from config.db import HEX_SHA256, in_choices, json_is
 
 LAST4 = r"^[0-9]{4}$"
@@ -118,12 +117,3 @@ class USCScanAttempt(models.Model):
 
     def __str__(self):
         return f"scan {self.pk} ••••{self.last4 or '????'}"
-
-
-class USCSignup(User):
-    """Users who signed up with a USC card (users.usc_id_hash set): the admin's view for
-    finding sign-ups whose registration was never finalized. A proxy: no table of its own."""
-
-    class Meta:
-        proxy = True
-        verbose_name = "USC card sign-up"

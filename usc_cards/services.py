@@ -234,7 +234,7 @@ def _source_attempt(usc_id_hash: str, claim: ScanClaim | None) -> USCScanAttempt
 
 @transaction.atomic(savepoint=False)
 def finalize_registration(
-    user: User, *, claim: ScanClaim | None = None, via: str, ip: str | None = None
+    user: User, *, claim: ScanClaim | None = None, via: str, ip: str | None = None, actor: User | None = None
 ) -> USCCardRegistration | None:
     """Write the user's usc_card_registrations row (composable: joins the caller's
     transaction). The card is the user's pending one (users.usc_id_hash, set at USC
@@ -282,7 +282,11 @@ def finalize_registration(
     except IntegrityError as exc:
         raise CardTaken() from exc
     record_audit(
-        "usc_card.registered", actor=user, target=user, ip=ip, details={"last4": registration.last4, "via": via}
+        "usc_card.registered",
+        actor=actor or user,
+        target=user,
+        ip=ip,
+        details={"last4": registration.last4, "via": via},
     )
     return registration
 
@@ -298,23 +302,29 @@ def finalize_registration_request(user: User, *, scan_token: str | None, ip: str
     return registration
 
 
-def finalize_unfinalized_scans(*, older_than: timedelta, batch_size: int = 100) -> dict:
-    """Beat sweep: finalize USC sign-ups left pending for longer than `older_than` (the
-    client never called finalize-registration nor took the permanent step). Each in its own
-    transaction; a refusal is logged and skipped (and stays listed for the operators)."""
-    users = list(selectors.list_unfinalized_scans(older_than=older_than)[:batch_size])
+def finalize_each(users, *, via: str, actor: User | None = None, ip: str | None = None) -> dict:
+    """Finalize these users' pending registrations, each in its own transaction (beat sweep,
+    admin action). A refusal is logged and skipped: the user stays listed as unfinalized."""
     done, failed = 0, 0
     for user in users:
         try:
             with transaction.atomic(durable=True):
-                finalize_registration(user, via="sweep")
-            done += 1
+                if finalize_registration(user, via=via, actor=actor, ip=ip) is not None:
+                    done += 1
         except ServiceError as exc:
             failed += 1
-            logger.warning("usc finalize sweep failed user=%s code=%s", user.pk, exc.code)
+            logger.warning("usc finalize failed user=%s via=%s code=%s", user.pk, via, exc.code)
+    return {"finalized": done, "failed": failed}
+
+
+def finalize_unfinalized_scans(*, older_than: timedelta, batch_size: int = 100) -> dict:
+    """Beat sweep: the USC sign-ups left pending for longer than `older_than` (the client
+    never called finalize-registration nor took the permanent step) are logged and finalized."""
+    users = list(selectors.list_unfinalized_scans(older_than=older_than)[:batch_size])
+    result = {"pending": len(users), **finalize_each(users, via="sweep")}
     if users:
-        logger.info("usc finalize sweep pending=%s finalized=%s failed=%s", len(users), done, failed)
-    return {"pending": len(users), "finalized": done, "failed": failed}
+        logger.warning("usc finalize sweep: sign-ups never finalized %s", result)
+    return result
 
 
 # --- card login -----------------------------------------------------------------------------------
