@@ -5,11 +5,13 @@ idempotently, 409 when the card is someone else's; both branches of the permanen
 (make-permanent, skip-permanent) and a beat sweep finalize on the server."""
 
 import hashlib
+import io
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
 from django.core import signing
+from django.core.management import call_command
 
 from accounts.models import User
 from accounts.services.sessions import start_session
@@ -22,6 +24,7 @@ from tests.usc_support import CARD, CARD_BARCODE, IP, OTHER_CARD, error_code, fi
 from usc_cards.barcode import card_hash
 from usc_cards.models import USCCardRegistration, USCScanAttempt
 from usc_cards.selectors import list_unfinalized_scans
+from usc_cards.services import finalize_unfinalized_scans as sweep
 from usc_cards.tasks import finalize_unfinalized_scans
 from usc_cards.tokens import SCAN_TOKEN_SALT
 
@@ -377,3 +380,46 @@ def test_card_ids_are_hashed_with_the_configured_secret_not_plain_sha256():
     user, _ = signup_with_card()
 
     assert user.usc_id_hash != hashlib.sha256(CARD.encode()).hexdigest()
+
+
+def test_the_usc_unfinalized_command_lists_then_finalizes_pending_sign_ups():
+    user, _ = signup_with_card()
+    out = io.StringIO()
+
+    call_command("usc_unfinalized", stdout=out)
+
+    assert f"pending user={user.pk}" in out.getvalue()
+    assert out.getvalue().strip().endswith("usc_unfinalized: 1 pending")
+    assert not USCCardRegistration.objects.exists()
+    out = io.StringIO()
+    call_command("usc_unfinalized", "--finalize", stdout=out)
+    assert "1 finalized, 0 refused" in out.getvalue()
+    assert USCCardRegistration.objects.get().user_id == user.pk
+
+
+# --- who may call -------------------------------------------------------------------------------
+
+
+def test_a_stranger_gets_401_from_the_card_status_and_skip_permanent():
+    assert api().get("/api/usc/card").status_code == 401
+    assert api().post("/api/me/skip-permanent").status_code == 401
+
+
+def test_a_banned_user_cannot_finalize_but_the_sweep_still_writes_the_registration():
+    user, token = signup_with_card()
+    User.objects.filter(pk=user.pk).update(ban_status="temporary")
+
+    response = finalize(token)
+
+    assert response.status_code == 403
+    assert error_code(response) == "banned"
+    assert sweep(older_than=timedelta(0))["finalized"] == 1
+    assert USCCardRegistration.objects.filter(user=user).exists()
+
+
+def test_verify_card_without_a_barcode_is_400_invalid():
+    response = api().post("/api/usc/verify-card", {}, format="json")
+
+    assert response.status_code == 400
+    assert error_code(response) == "invalid"
+    assert "barcode" in response.json()["error"]["fields"]
