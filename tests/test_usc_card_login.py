@@ -212,3 +212,15 @@ def test_a_sign_up_not_finalized_yet_is_finalized_by_its_first_card_login():
     registration = USCCardRegistration.objects.get(user=user)
     assert registration.total_card_logins == 1
     assert registration.first_scanned_at == scan_row.scanned_at
+
+
+def test_at_most_3_card_login_codes_an_hour_are_emailed(card_holder):
+    for _ in range(3):
+        assert login_start().status_code == 202
+
+    response = login_start()
+
+    assert response.status_code == 429
+    assert int(response["Retry-After"]) > 0
+    assert len(mail.outbox) == 3
+    assert USCScanAttempt.objects.filter(purpose="login_start", outcome="refused").count() == 1

@@ -172,3 +172,11 @@ def test_parallel_scans_of_two_new_cards_cannot_both_pass_the_distinct_card_limi
     assert sorted(results) == [200, 429]
     accepted = USCScanAttempt.objects.filter(ip=IP, outcome="accepted").values("usc_id_hash").distinct()
     assert accepted.count() == 3
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_10_per_10_minutes_limit_is_one_count_shared_by_parallel_connections():
+    results = run_in_parallel(12, lambda i: scan(CARD).status_code)
+
+    assert sorted(results) == [200] * 10 + [429] * 2
+    assert USCScanAttempt.objects.filter(outcome="rate_limited").count() == 2
