@@ -325,7 +325,8 @@ def test_the_sweep_lists_and_finalizes_sign_ups_left_pending_for_30_minutes():
         assert list(list_unfinalized_scans()) == [recent]
     assert result == {"pending": 1, "finalized": 1, "failed": 0}
     assert list(USCCardRegistration.objects.values_list("user_id", flat=True)) == [old.pk]
-    assert AuditLog.objects.get(event_type="usc_card.registered").details["via"] == "sweep"
+    audit = AuditLog.objects.get(event_type="usc_card.registered")
+    assert (audit.details["via"], audit.actor_id, audit.target_id) == ("sweep", None, old.pk)
 
 
 def test_the_sweep_is_harmless_twice():

@@ -50,6 +50,7 @@ logger = logging.getLogger("rendezvous.security")
 
 Outcome = USCScanAttempt.Outcome
 Purpose = USCScanAttempt.Purpose
+_THE_USER = object()  # finalize_registration's default actor: the user themselves
 
 
 # --- locks and limits -------------------------------------------------------------------------
@@ -234,13 +235,14 @@ def _source_attempt(usc_id_hash: str, claim: ScanClaim | None) -> USCScanAttempt
 
 @transaction.atomic(savepoint=False)
 def finalize_registration(
-    user: User, *, claim: ScanClaim | None = None, via: str, ip: str | None = None, actor: User | None = None
+    user: User, *, claim: ScanClaim | None = None, via: str, ip: str | None = None, actor=_THE_USER
 ) -> USCCardRegistration | None:
     """Write the user's usc_card_registrations row (composable: joins the caller's
     transaction). The card is the user's pending one (users.usc_id_hash, set at USC
     sign-up) or, for an account that has none yet, the card of a scan token. Idempotent:
     the same user and card again returns the existing row. 409 when the card is bound to
-    someone else or the user to another card. Returns None when nothing is pending."""
+    someone else or the user to another card. Returns None when nothing is pending. The
+    audit row's actor is the user unless given (a moderator; None for the sweep)."""
     from moderation.services import record_audit
 
     if claim is not None:
@@ -283,7 +285,7 @@ def finalize_registration(
         raise CardTaken() from exc
     record_audit(
         "usc_card.registered",
-        actor=actor or user,
+        actor=user if actor is _THE_USER else actor,
         target=user,
         ip=ip,
         details={"last4": registration.last4, "via": via},
