@@ -58,7 +58,7 @@ class CardLoginNeedsEmail(Conflict):
 
 class UscEmailRequired(Conflict):
     code = "usc_email_required"
-    message = "USC card accounts need a verified @usc.edu address to become permanent."
+    message = "USC card (and admin poster code) accounts need a verified @usc.edu address to become permanent."
 
 
 class CardAccountExpired(Gone):
