@@ -4,8 +4,9 @@ Card IDs exist only inside a request: parse_card reads them, card_hash turns the
 HMAC we store with the last 4 digits. Every scan writes a usc_scan_attempts row, including
 refused ones (services returning a ServiceError under durable_then_raise commit it first).
 
-Lock order, everywhere: the card (a transaction-scoped advisory lock on its hash), then the
-scan attempt row, then the user row. Two people finalizing one card therefore queue on the
+Lock order, everywhere: the scanning IP (an advisory lock, for the distinct-card count),
+then the card (an advisory lock on its HMAC), then the scan attempt row, then the user row;
+all are held until the transaction ends. Two people finalizing one card therefore queue on the
 card lock and the second sees the first's registration; the unique indexes on
 users.usc_id_hash and usc_card_registrations (usc_id_hash, user) back this up."""
 
