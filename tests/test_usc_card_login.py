@@ -13,6 +13,7 @@ from accounts.models import AuthSession, User
 from accounts.services.sessions import start_session
 from moderation.models import AuditLog, IPBan
 from tests.api_support import api
+from tests.concurrency import run_in_parallel
 from tests.factories import USCCardRegistrationFactory, UserFactory
 from tests.usc_support import (
     CARD,
@@ -224,3 +225,15 @@ def test_at_most_3_card_login_codes_an_hour_are_emailed(card_holder):
     assert int(response["Retry-After"]) > 0
     assert len(mail.outbox) == 3
     assert USCScanAttempt.objects.filter(purpose="login_start", outcome="refused").count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_one_code_used_twice_at_once_gives_exactly_one_session(card_holder):
+    login_start()
+    code = last_emailed_code()
+
+    results = run_in_parallel(2, lambda i: login_complete(code).status_code)
+
+    assert sorted(results) == [200, 400]
+    assert AuthSession.objects.filter(user=card_holder).count() == 1
+    assert USCCardRegistration.objects.get(user=card_holder).total_card_logins == 1
