@@ -424,3 +424,14 @@ def test_verify_card_without_a_barcode_is_400_invalid():
     assert response.status_code == 400
     assert error_code(response) == "invalid"
     assert "barcode" in response.json()["error"]["fields"]
+
+
+def test_beat_runs_the_finalize_sweep(settings):
+    from config.celery import app
+
+    entry = settings.CELERY_BEAT_SCHEDULE["finalize-usc-registrations"]
+    app.loader.import_default_modules()
+
+    assert entry["task"] == "usc_cards.tasks.finalize_unfinalized_scans"
+    assert entry["task"] in app.tasks
+    assert 0 < entry["schedule"] <= settings.USC_FINALIZE_AFTER_MINUTES * 60
