@@ -9,6 +9,7 @@ from django.contrib.auth.forms import UserCreationForm as BaseUserCreationForm
 from django.utils.html import format_html
 
 from accounts.models import AuthSession, EmailVerification, User, UserLocation
+from usc_cards.admin_users import USCCardFilter, finalize_usc_registrations
 
 
 def json_block(value):
@@ -62,7 +63,9 @@ class UserAdmin(BaseUserAdmin):
         "is_superuser",
         "is_active",
         "groups",
+        USCCardFilter,
     )
+    actions = (finalize_usc_registrations,)
     search_fields = ("email", "name", "=id")
     ordering = ("-created_at",)
     show_full_result_count = False

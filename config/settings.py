@@ -125,6 +125,10 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE: dict = {
     "sweep-rooms": {"task": "chat.tasks.sweep_rooms", "schedule": env.float("SWEEP_ROOMS_SECONDS", default=2.0)},
     "sweep-invites": {"task": "chat.tasks.sweep_invites", "schedule": env.float("SWEEP_INVITES_SECONDS", default=5.0)},
+    "finalize-usc-registrations": {
+        "task": "usc_cards.tasks.finalize_unfinalized_scans",
+        "schedule": env.float("SWEEP_USC_SECONDS", default=300.0),
+    },
 }
 CELERY_TASK_ROUTES: dict = {}
 
@@ -188,6 +192,14 @@ SPECTACULAR_SETTINGS = {
 # --- Domain secrets -------------------------------------------------------------------------
 # HMAC key for USC card IDs (SPEC §5): the raw ID is never stored.
 USC_ID_HMAC_SECRET = env("USC_ID_HMAC_SECRET", default=SECRET_KEY)
+# USC card scans (SPEC §5): test IDs refused like invalid ones (comma-separated 10-digit IDs),
+# scans per IP per window (Redis), distinct valid cards per IP per day (counted in PostgreSQL).
+USC_TEST_ID_DENYLIST = env.list("USC_TEST_ID_DENYLIST", default=[])
+USC_SCANS_PER_WINDOW = env.int("USC_SCANS_PER_WINDOW", default=10)
+USC_SCAN_WINDOW_SECONDS = env.int("USC_SCAN_WINDOW_SECONDS", default=600)
+USC_DISTINCT_CARDS_PER_IP = env.int("USC_DISTINCT_CARDS_PER_IP", default=3)
+# A USC sign-up not finalized after this many minutes is finalized by the beat sweep.
+USC_FINALIZE_AFTER_MINUTES = env.int("USC_FINALIZE_AFTER_MINUTES", default=30)
 
 # --- I18N / time ----------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"

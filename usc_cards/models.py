@@ -6,7 +6,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from config.db import HEX_SHA256, json_is
+from config.db import HEX_SHA256, in_choices, json_is
 
 LAST4 = r"^[0-9]{4}$"
 
@@ -45,8 +45,35 @@ class USCCardRegistration(models.Model):
         return f"card ••••{self.last4} of {self.user_id}"
 
 
+class ScanPurpose(models.TextChoices):
+    SIGNUP = "signup"  # verify-card: a scan token for sign-up or finalize-registration
+    LOGIN_START = "login_start"  # card login, step 1: a code to the account's email
+    LOGIN_COMPLETE = "login_complete"  # card login, step 2: scan + code → session
+
+
+class ScanOutcome(models.TextChoices):
+    ACCEPTED = "accepted"  # a scan token was issued
+    INVALID = "invalid"  # not a valid card (validation_errors says why)
+    RATE_LIMITED = "rate_limited"  # over the per-IP scans per window
+    CARD_LIMIT = "card_limit"  # a new card from an IP that scanned 3 distinct cards today
+    IP_BANNED = "ip_banned"
+    CARD_REGISTERED = "card_registered"  # verify-card of a card already bound (409)
+    NOT_REGISTERED = "not_registered"  # card login with a card nobody registered
+    REFUSED = "refused"  # card login refused: banned, expired guest, no verified email
+    CODE_SENT = "code_sent"
+    WRONG_CODE = "wrong_code"
+    LOGGED_IN = "logged_in"
+
+
+# Outcomes that did not get as far as looking at the card: they do not count as a scanned card.
+UNCOUNTED_OUTCOMES = (ScanOutcome.RATE_LIMITED, ScanOutcome.CARD_LIMIT, ScanOutcome.IP_BANNED)
+
+
 class USCScanAttempt(models.Model):
     """Every scan, valid or not: the audit trail for the per-IP limits and for support."""
+
+    Purpose = ScanPurpose
+    Outcome = ScanOutcome
 
     usc_id_hash = models.CharField(max_length=64, null=True, blank=True)
     last4 = models.CharField(max_length=4, blank=True, default="")
@@ -58,11 +85,19 @@ class USCScanAttempt(models.Model):
     ip = models.GenericIPAddressField(null=True, blank=True)
     user_agent = models.CharField(max_length=512, blank=True, default="")
     scanned_at = models.DateTimeField(default=timezone.now)
+    purpose = models.CharField(max_length=16, choices=ScanPurpose.choices, default=ScanPurpose.SIGNUP)
+    outcome = models.CharField(max_length=16, choices=ScanOutcome.choices, default=ScanOutcome.INVALID)
 
     class Meta:
         db_table = "usc_scan_attempts"
         verbose_name = "USC scan attempt"
         constraints = [
+            models.CheckConstraint(condition=in_choices("purpose", ScanPurpose), name="usc_cards_scan_purpose_valid"),
+            models.CheckConstraint(condition=in_choices("outcome", ScanOutcome), name="usc_cards_scan_outcome_valid"),
+            models.CheckConstraint(
+                condition=Q(passed_validation=False) | (Q(usc_id_hash__isnull=False) & ~Q(last4="")),
+                name="usc_cards_scan_valid_has_hash",
+            ),
             models.CheckConstraint(
                 condition=Q(usc_id_hash__isnull=True) | Q(usc_id_hash__regex=HEX_SHA256),
                 name="usc_cards_scan_attempts_hash_is_digest",

@@ -76,6 +76,12 @@ class SignUpIn(serializers.Serializer):
     terms_accepted = StrictBooleanField()
     invite_code = serializers.CharField(max_length=64, required=False, allow_blank=True)
     referral_code = serializers.CharField(max_length=64, required=False, allow_blank=True)
+    usc_scan_token = serializers.CharField(
+        max_length=512,
+        required=False,
+        allow_blank=True,
+        help_text="From POST /api/usc/verify-card (30 minutes): sign up with a USC card (access qr_verified).",
+    )
 
     def validate_terms_accepted(self, value):
         if value is not True:

@@ -13,6 +13,7 @@ urlpatterns = [
     path("me/email", views.EmailStartView.as_view(), name="me-email"),
     path("me/email/verify", views.EmailVerifyView.as_view(), name="me-email-verify"),
     path("me/make-permanent", views.MakePermanentView.as_view(), name="me-make-permanent"),
+    path("me/skip-permanent", views.SkipPermanentView.as_view(), name="me-skip-permanent"),
     path("me/selfie", views.SelfieView.as_view(), name="me-selfie"),
     path("me/video", views.VideoView.as_view(), name="me-video"),
     path("me/ban", views.MyBanView.as_view(), name="me-ban"),

@@ -60,6 +60,7 @@ class SignUpView(APIView):
             gender=data["gender"],
             invite_code=data.get("invite_code") or None,
             referral_code=data.get("referral_code") or None,
+            usc_scan_token=data.get("usc_scan_token") or None,
             ip=_ip(request),
             user_agent=_ua(request),
         )
@@ -164,8 +165,20 @@ class MakePermanentView(APIView):
     @extend_schema(request=s.PasswordIn, responses={200: s.MeOut, **ERRORS}, summary="Guest → permanent")
     def post(self, request):
         data = _valid(s.PasswordIn, request)
-        user = credentials.make_permanent(request.user, password=data["password"], session=request.auth)
+        user = credentials.make_permanent(
+            request.user, password=data["password"], session=request.auth, ip=_ip(request)
+        )
         return Response(_me(user))
+
+
+class SkipPermanentView(APIView):
+    @extend_schema(
+        request=None,
+        responses={200: s.MeOut, **ERRORS, 409: OpenApiResponse(description="Card bound to another account")},
+        summary="Stay a guest for now (finalizes a pending USC card registration)",
+    )
+    def post(self, request):
+        return Response(_me(credentials.skip_permanent(request.user, ip=_ip(request))))
 
 
 class _MediaView(APIView):

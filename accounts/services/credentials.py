@@ -88,20 +88,44 @@ def verify_email(user: User, code: str):
     return user
 
 
-@transaction.atomic(durable=True)
-def make_permanent(user: User, *, password: str, session: AuthSession) -> User:
-    """Guest → permanent: needs a verified email and a password that passes the validators.
-    The current session gets the 30-day lifetime. Idempotent for an already permanent user
-    (the password is then changed)."""
+@durable_then_raise
+def make_permanent(user: User, *, password: str, session: AuthSession, ip: str | None = None):
+    """Guest → permanent: needs a verified email (@usc.edu for USC-card and admin-code users)
+    and a password that passes the validators. The current session gets the 30-day
+    lifetime. A pending USC card registration is finalized first and stays finalized even
+    when the upgrade is refused (SPEC §5: the server, not the client, finalizes on both
+    branches of the permanent step). Idempotent for an already permanent user (the password
+    is then changed)."""
+    from usc_cards.errors import UscEmailRequired
+    from usc_cards.services import finalize_registration
+
+    # Before the user row lock: the card lock comes first (usc_cards.services lock order).
+    finalize_registration(user, via="make_permanent", ip=ip)
     user = User.objects.select_for_update(no_key=True).get(pk=user.pk)
     if not (user.email and user.email_verified):
-        raise EmailNotVerified()
-    _check_password_rules(password, user)
+        return EmailNotVerified()
+    if requires_usc_email(user) and not user.email.endswith(USC_DOMAIN):
+        return UscEmailRequired()
+    try:
+        _check_password_rules(password, user)
+    except InvalidInput as exc:
+        return exc
     user.set_password(password)
     user.account_type = User.AccountType.PERMANENT
     user.account_expires_at = None
     user.save(update_fields=["password", "account_type", "account_expires_at", "updated_at"])
     extend_session(session, user)
+    return user
+
+
+@transaction.atomic(durable=True)
+def skip_permanent(user: User, *, ip: str | None = None) -> User:
+    """The other branch of the permanent step: the user stays a guest for now. A pending USC
+    card registration is finalized here too, so no client can forget it."""
+    from usc_cards.services import finalize_registration
+
+    finalize_registration(user, via="skip_permanent", ip=ip)
+    user.refresh_from_db()
     return user
 
 

@@ -1,5 +1,6 @@
-"""Guest sign-up (SPEC §4): an invite code (or open sign-up) is the gate; a referral code
-introduces the newcomer to someone. One transaction: user, code use, introduction, session."""
+"""Guest sign-up (SPEC §4): an invite code, a USC card scan (or open sign-up) is the gate; a
+referral code introduces the newcomer to someone. One transaction: user, code use, card,
+introduction, session."""
 
 import logging
 from dataclasses import dataclass
@@ -29,21 +30,26 @@ def sign_up_guest(
     gender: str,
     invite_code: str | None = None,
     referral_code: str | None = None,
+    usc_scan_token: str | None = None,
     ip: str | None,
     user_agent: str = "",
 ) -> SignUpResult:
     """Create a 7-day guest with a session. A user invite code gives qr_grace_period; an
     admin code gives access only once an @usc.edu email is verified (unpaid until then);
-    with no code, open sign-up (if staff switched it on) gives open_signup, else 403."""
+    a USC card scan token (from verify-card) gives qr_verified at once, the card pending
+    until finalize-registration writes its registration; with neither, open sign-up (if
+    staff switched it on) gives open_signup, else 403."""
     from referrals.models import InviteCode
     from referrals.services import find_usable_invite_code, introduce_newcomer, use_invite_code
+    from usc_cards.services import bind_new_user, claim_scan_for_signup
 
     if is_ip_banned(ip):
         logger.warning("sign-up refused: banned ip=%s", ip)
         raise IPBanned()
+    card = claim_scan_for_signup(usc_scan_token) if usc_scan_token else None
     code = find_usable_invite_code(invite_code, ip=ip) if invite_code else None
     open_signup = get_site_settings().open_signup
-    if code is None and not open_signup:
+    if code is None and card is None and not open_signup:
         raise RequiresInviteCode()
     now = timezone.now()
     user = User.objects.create_user(
@@ -60,6 +66,8 @@ def sign_up_guest(
         use_invite_code(code, user=user)
         if code.type == InviteCode.Type.USER:
             grant_access(user, User.AccessStatus.QR_GRACE_PERIOD)
+    if card is not None:
+        bind_new_user(user, card)
     if referral_code:
         introduce_newcomer(referral_code, newcomer=user)
     token = start_session(user, ip=ip, user_agent=user_agent)
