@@ -17,6 +17,7 @@ urlpatterns = [
     path("api/", include("accounts.api.urls")),
     path("api/", include("referrals.api.urls")),
     path("api/", include("chat.api.urls")),
+    path("api/", include("moderation.api.urls")),
 ]
 
 if settings.STORAGES["default"]["BACKEND"].endswith("FileSystemStorage"):
