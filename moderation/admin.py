@@ -60,8 +60,9 @@ class DirectWriteMixin:
 
 
 @admin.register(Report)
-class ReportAdmin(admin.ModelAdmin):
-    """Reports are evidence made by users: who, where and the snapshot never change here."""
+class ReportAdmin(DirectWriteMixin, admin.ModelAdmin):
+    """Reports are evidence made by users: only `reviewed` changes here (through the service,
+    audited); who, what, where and the snapshot never do."""
 
     list_display = ("id", "reported_name", "reported", "reporter", "category", "reviewed", "created_at")
     list_filter = ("category", "reviewed")
@@ -89,6 +90,8 @@ class ReportAdmin(admin.ModelAdmin):
         "reported",
         "reporter",
         "room",
+        "category",
+        "text",
         "reporter_ip",
         "created_at",
         "reported_name",
@@ -118,6 +121,14 @@ class ReportAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser and super().has_delete_permission(request, obj)
+
+    def save_model(self, request, obj, form, change):
+        services.set_report_reviewed(
+            obj.pk, reviewed=form.cleaned_data["reviewed"], moderator=request.user, ip=request_ip(request)
+        )
 
     def get_urls(self):
         extra = [

@@ -470,3 +470,23 @@ def make_moderator(email: str, *, remove: bool = False) -> User:
     user.save(update_fields=["is_staff", "updated_at"])
     record_audit("moderator.removed" if remove else "moderator.added", target=user, details={"email": user.email})
     return user
+
+
+@transaction.atomic(durable=True)
+def set_report_reviewed(report_id, *, reviewed: bool, moderator, ip: str | None = None) -> Report:
+    """A moderator marks one report reviewed (or not) outside a ban decision; audited. A
+    reviewed report no longer counts towards the automatic ban."""
+    report = Report.objects.select_for_update().filter(pk=report_id).first()
+    if report is None:
+        raise NotFound("No such report.")
+    if report.reviewed != bool(reviewed):
+        Report.objects.filter(pk=report.pk).update(reviewed=bool(reviewed))
+        report.reviewed = bool(reviewed)
+        record_audit(
+            "report.reviewed" if reviewed else "report.reopened",
+            actor=moderator,
+            target=report.reported,
+            ip=ip,
+            details={"report": report.pk},
+        )
+    return report

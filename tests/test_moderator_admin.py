@@ -381,3 +381,16 @@ def test_moderator_list_pages_run_the_same_queries_for_1_and_40_rows(mod_client,
     for _ in range(39):
         LISTS[name]()
     assert measure() == one
+
+
+def test_marking_a_report_reviewed_in_admin_is_audited_and_the_evidence_stays(mod_client, moderator):
+    report = ReportFactory(category="spam", text="original")
+
+    response = mod_client.post(
+        url("moderation_report_change", report.pk), {"reviewed": "on", "category": "other", "text": "edited"}
+    )
+
+    assert response.status_code == 302
+    report.refresh_from_db()
+    assert (report.reviewed, report.category, report.text) == (True, "spam", "original")
+    assert AuditLog.objects.get(event_type="report.reviewed").actor == moderator
