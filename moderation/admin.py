@@ -349,7 +349,6 @@ class AuditLogAdmin(admin.ModelAdmin):
     """Append-only: nobody, superusers included, adds, edits or deletes rows here."""
 
     list_display = ("created_at", "event_type", "actor", "target", "ip")
-    list_filter = ("event_type",)
     list_select_related = ("actor", "target")
     search_fields = ("^event_type", "=actor__email", "=target__email")
     date_hierarchy = "created_at"

@@ -1,11 +1,15 @@
 """Admin for invite codes, their uses, introduction links and referral notifications."""
 
 import base64
+import io
+import zipfile
 
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse
 from django.template.response import TemplateResponse
+from django.urls import path
 
 from config.client_ip import client_ip
 from referrals import services
@@ -50,6 +54,24 @@ class InviteCodeAdmin(admin.ModelAdmin):
         )
         self.message_user(request, f"Deactivated {len(switched)} code(s).", messages.SUCCESS)
 
+    def get_urls(self):
+        qr_zip = path("qr.zip", self.admin_site.admin_view(self.qr_zip_view), name="referrals_invitecode_qr_zip")
+        return [qr_zip, *super().get_urls()]
+
+    def qr_zip_view(self, request):
+        """?codes=A,B,…: one ZIP with a QR PNG per existing code (for the print shop)."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        wanted = [services.normalize_code(c) for c in request.GET.get("codes", "").split(",") if c.strip()][:200]
+        found = InviteCode.objects.filter(pk__in=wanted).order_by("pk").values_list("pk", flat=True)
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            for code in found:
+                archive.writestr(f"invite-{code}.png", services.invite_code_qr_png(code))
+        response = HttpResponse(buffer.getvalue(), content_type="application/zip")
+        response["Content-Disposition"] = 'attachment; filename="invite-codes.zip"'
+        return response
+
     def add_view(self, request, form_url="", extra_context=None):
         """Admin codes come in batches (for QR posters), with one audit row per batch."""
         if not self.has_add_permission(request):
@@ -78,6 +100,7 @@ class InviteCodeAdmin(admin.ModelAdmin):
             "opts": self.model._meta,
             "form": form,
             "codes": codes,
+            "codes_csv": ",".join(c["code"] for c in codes),
         }
         return TemplateResponse(request, "admin/referrals/invitecode/batch.html", context)
 

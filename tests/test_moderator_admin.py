@@ -394,3 +394,18 @@ def test_marking_a_report_reviewed_in_admin_is_audited_and_the_evidence_stays(mo
     report.refresh_from_db()
     assert (report.reviewed, report.category, report.text) == (True, "spam", "original")
     assert AuditLog.objects.get(event_type="report.reviewed").actor == moderator
+
+
+def test_qr_codes_of_a_batch_download_as_one_zip(mod_client):
+    import io
+    import zipfile
+
+    codes = InviteCodeFactory.create_batch(2)
+    wanted = ",".join([c.code for c in codes] + ["NOSUCHCODE000000"])
+
+    response = mod_client.get(url("referrals_invitecode_qr_zip") + f"?codes={wanted}")
+
+    assert response.status_code == 200 and response["Content-Type"] == "application/zip"
+    archive = zipfile.ZipFile(io.BytesIO(response.content))
+    assert sorted(archive.namelist()) == sorted(f"invite-{c.code}.png" for c in codes)
+    assert all(archive.read(name).startswith(b"\x89PNG") for name in archive.namelist())
