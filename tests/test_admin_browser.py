@@ -84,9 +84,23 @@ def test_moderator_bans_from_the_review_queue_and_sees_the_ip_bans(
     text = listing.inner_text()
     assert "203.0.113.77" in text and "203.0.113.78" in text
     screenshots(page, "ip-bans")
+
+    page.goto(f"{stack.url}/admin/moderation/report/dashboard/")
+    page.wait_for_selector("#per-day")
+    assert page.locator("#pending-reviews").inner_text() == "0"
+    assert page.locator("#per-day tbody tr").last.locator(".reports").inner_text() == "4"
+    screenshots(page, "dashboard")
+
+    page.goto(f"{stack.url}/admin/referrals/invitecode/add/")
+    page.fill("input[name=count]", "3")
+    page.fill("input[name=max_uses]", "100")
+    page.click("input[type=submit]")
+    page.wait_for_selector("#new-codes")
+    assert page.locator("#new-codes img").count() == 3
+    screenshots(page, "admin-codes")
     page.close()
 
     troll.refresh_from_db()
     assert troll.ban_status == User.BanStatus.PERMANENT
     assert set(IPBan.objects.values_list("ip", flat=True)) == {"203.0.113.77", "203.0.113.78"}
-    assert len(screenshots.taken) == 5
+    assert len(screenshots.taken) == 7

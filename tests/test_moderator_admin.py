@@ -409,3 +409,17 @@ def test_qr_codes_of_a_batch_download_as_one_zip(mod_client):
     archive = zipfile.ZipFile(io.BytesIO(response.content))
     assert sorted(archive.namelist()) == sorted(f"invite-{c.code}.png" for c in codes)
     assert all(archive.read(name).startswith(b"\x89PNG") for name in archive.namelist())
+
+
+def test_review_queue_links_lead_to_the_users_sessions_and_reports(mod_client):
+    user = temp_banned()
+    other = temp_banned()
+    body = mod_client.get(url("moderation_review_queue")).content.decode()
+
+    sessions = mod_client.get(url("accounts_authsession_changelist") + f"?user={user.pk}")
+    reports = mod_client.get(url("moderation_report_changelist") + f"?reported={user.pk}")
+
+    assert f"?user={user.pk}" in body and f"?reported={user.pk}" in body
+    assert {s.user_id for s in sessions.context["cl"].result_list} == {user.pk}
+    assert {r.reported_id for r in reports.context["cl"].result_list} == {user.pk}
+    assert other.pk != user.pk
