@@ -267,10 +267,8 @@ class UserBanAdmin(admin.ModelAdmin):
         reason = form.cleaned_data["reason"] if form.is_valid() else ""
         try:
             if decision == "permanent":
-                record = services.ban_permanently(
-                    user_id, moderator=request.user, reason=reason, ip=request_ip(request)
-                )
-                ips = ", ".join(record.ip_addresses) or "none"
+                services.ban_permanently(user_id, moderator=request.user, reason=reason, ip=request_ip(request))
+                ips = ", ".join(IPBan.objects.filter(user_id=user_id).values_list("ip", flat=True)) or "none"
                 self.message_user(request, f"Banned permanently; IP bans: {ips}.", messages.SUCCESS)
             elif decision == "vindicate":
                 services.vindicate(user_id, moderator=request.user, ip=request_ip(request))

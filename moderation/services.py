@@ -313,6 +313,8 @@ def ban_permanently(user_id, *, moderator, reason: str = "", ip: str | None = No
     )
     Report.objects.filter(reported=user, reviewed=False).update(reviewed=True)
     expires_at = now + timedelta(days=settings.PERMANENT_BAN_IP_DAYS)
+    skipped = [address for address in ips if _exempt(address)]
+    ips = [address for address in ips if address not in skipped]
     for address in ips:
         _upsert_ip_ban(address, user=user, moderator=moderator, reason="permanent ban", expires_at=expires_at)
     _set_ban_status(user, User.BanStatus.PERMANENT)
@@ -322,10 +324,24 @@ def ban_permanently(user_id, *, moderator, reason: str = "", ip: str | None = No
         actor=moderator,
         target=user,
         ip=ip,
-        details={"previous_status": previous, "ip_bans": ips, "ip_ban_expires_at": expires_at.isoformat()},
+        details={
+            "previous_status": previous,
+            "ip_bans": ips,
+            "ip_ban_expires_at": expires_at.isoformat(),
+            "ip_bans_skipped": skipped,
+        },
     )
     logger.warning("user %s permanently banned by %s; IP bans %s", user.pk, moderator.pk, ips)
     return UserBan.objects.get(user=user)
+
+
+def _exempt(address: str) -> bool:
+    """Addresses in IP_BAN_EXEMPT_NETWORKS (loopback by default) are never banned automatically."""
+    ip = ipaddress.ip_address(address)
+    return any(
+        ip.version == net.version and ip in net
+        for net in (ipaddress.ip_network(n, strict=False) for n in settings.IP_BAN_EXEMPT_NETWORKS)
+    )
 
 
 def _outlasts(current, wanted) -> bool:

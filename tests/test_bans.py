@@ -314,3 +314,43 @@ def test_ban_review_and_ip_bans_are_seen_by_a_fresh_server_process(live_stack):
         urllib.request.urlopen(signup, timeout=10)
     assert refused.value.code == 403
     assert json.load(refused.value)["error"]["code"] == "ip_banned"
+
+
+def test_permanent_ban_never_ip_bans_loopback_addresses(moderator):
+    user = banned_user()
+    AuthSessionFactory(user=user, ip="127.0.0.1", is_active=False)
+    AuthSessionFactory(user=user, ip="::1", is_active=False)
+
+    services.ban_permanently(user.pk, moderator=moderator)
+
+    assert set(IPBan.objects.values_list("ip", flat=True)) == {"203.0.113.10", "203.0.113.11"}
+    details = AuditLog.objects.get(event_type="ban.permanent").details
+    assert sorted(details["ip_bans_skipped"]) == ["127.0.0.1", "::1"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_ban_and_the_partner_ending_the_call_at_once_neither_deadlock_nor_double_end():
+    """The report locks the reported user's live partner up front (users in id order, as
+    end_room does), so the room ends once, whoever gets there first."""
+    from chat.services import end_room_by_member
+
+    for _ in range(8):  # a race: several rounds (without the up-front lock ~1 in 3 deadlocks)
+        target = UserFactory(name="Target")
+        partner = UserFactory(name="Partner")
+        for i in range(3):
+            file(reporter_of(target), target, f"198.51.100.{i + 1}")
+        room = ActiveRoomFactory(user_1=partner, user_2=target)
+        last = reporter_of(target)
+
+        def work(i, room=room, partner=partner, target=target, last=last):
+            if i == 0:
+                return file(last, target, "198.51.100.9")
+            return end_room_by_member(partner, room_id=room.pk)
+
+        results = run_in_parallel(2, work)
+
+        assert not any(isinstance(r, Exception) for r in results), results
+        assert results[0].banned is True
+        room.refresh_from_db()
+        assert room.status == ActiveRoom.Status.ENDED and room.end_reason in ("banned", "user_ended")
+        assert refreshed(target).ban_status == User.BanStatus.TEMPORARY

@@ -423,3 +423,10 @@ def test_review_queue_links_lead_to_the_users_sessions_and_reports(mod_client):
     assert {s.user_id for s in sessions.context["cl"].result_list} == {user.pk}
     assert {r.reported_id for r in reports.context["cl"].result_list} == {user.pk}
     assert other.pk != user.pk
+
+
+def test_dashboard_online_now_counts_only_live_presence(mod_client):
+    now = timezone.now().timestamp()
+    presence.touch(UserFactory().pk, "channel-a", now=now)
+    presence.touch(UserFactory().pk, "channel-b", now=now - 3600)  # lapsed an hour ago
+    assert mod_client.get(url("moderation_dashboard")).context["online_now"] == 1
