@@ -94,11 +94,14 @@ class UserAdmin(BaseUserAdmin):
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "name", "password1", "password2")}),)
     actions = ("ban_permanently", "vindicate", "unban")
 
-    # Moderators (staff, not superusers) never edit a superuser, nor anyone's permissions.
+    # Moderators (staff, not superusers) never edit a superuser or another staff account
+    # (no taking over a colleague by resetting their password), nor anyone's permissions.
     PERMISSION_FIELDS = ("is_staff", "is_superuser", "groups", "user_permissions")
 
     def has_change_permission(self, request, obj=None):
-        if obj is not None and obj.is_superuser and not request.user.is_superuser:
+        from moderation.services import may_act_on
+
+        if obj is not None and obj.pk != request.user.pk and not may_act_on(request.user, obj):
             return False
         return super().has_change_permission(request, obj)
 

@@ -20,7 +20,7 @@ class CannotReportSelf(InvalidInput):
 
 class ProtectedAccount(Forbidden):
     code = "protected_account"
-    message = "Only a superuser may act on a superuser account."
+    message = "Only a superuser may act on a staff or superuser account."
 
 
 class NotBanned(Conflict):

@@ -97,8 +97,14 @@ def _shut_out(user: User, *, ban_status: str) -> None:
     revoke_all_sessions(user, reason="banned")
 
 
+def may_act_on(moderator, target: User) -> bool:
+    """Only superusers act on staff accounts (a moderator cannot ban, edit or take over another
+    moderator or an admin); anyone with the permission acts on ordinary users."""
+    return getattr(moderator, "is_superuser", False) or not (target.is_superuser or target.is_staff)
+
+
 def _ensure_may_act(moderator, target: User) -> None:
-    if target.is_superuser and not getattr(moderator, "is_superuser", False):
+    if not may_act_on(moderator, target):
         raise ProtectedAccount()
 
 

@@ -275,6 +275,12 @@ def test_unban_of_a_user_without_a_ban_is_refused(moderator, alice):
     assert not AuditLog.objects.exists()
 
 
+def test_moderator_cannot_ban_staff_but_a_superuser_can(moderator):
+    colleague = UserFactory(staff=True)
+    with pytest.raises(ProtectedAccount):
+        services.ban_permanently(colleague.pk, moderator=moderator)
+
+
 def test_moderator_cannot_ban_a_superuser_but_a_superuser_can(moderator):
     boss = UserFactory(staff=True, is_superuser=True)
     with pytest.raises(ProtectedAccount):

@@ -101,6 +101,15 @@ def test_moderator_cannot_edit_a_superuser(mod_client):
     assert boss.name == "Boss"
 
 
+def test_moderator_cannot_edit_another_staff_account(mod_client, moderator):
+    colleague = UserFactory(staff=True, name="Colleague")
+    assert mod_client.post(url("accounts_user_change", colleague.pk), {"name": "Pwned"}).status_code == 403
+    assert mod_client.get(url("auth_user_password_change", colleague.pk)).status_code == 403
+    assert mod_client.get(url("auth_user_password_change", moderator.pk)).status_code == 200  # their own
+    colleague.refresh_from_db()
+    assert colleague.name == "Colleague"
+
+
 def test_moderator_edits_users_but_never_their_permissions(mod_client):
     from tests.test_admin_pages import user_change_data
 
@@ -230,7 +239,7 @@ def test_user_action_on_a_superuser_is_refused_with_a_message(mod_client):
         {"action": "ban_permanently", "_selected_action": [str(boss.pk)]},
         follow=True,
     )
-    assert "Only a superuser may act on a superuser account." in response.content.decode()
+    assert "Only a superuser may act on a staff or superuser account." in response.content.decode()
     boss.refresh_from_db()
     assert boss.ban_status == User.BanStatus.NONE
 
