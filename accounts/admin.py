@@ -95,6 +95,43 @@ class UserAdmin(BaseUserAdmin):
         ("Dates", {"fields": ("last_login", "created_at", "updated_at")}),
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "name", "password1", "password2")}),)
+    actions = ("ban_permanently", "vindicate", "unban")
+
+    # Moderators (staff, not superusers) never edit a superuser or another staff account
+    # (no taking over a colleague by resetting their password), nor anyone's permissions.
+    PERMISSION_FIELDS = ("is_staff", "is_superuser", "groups", "user_permissions")
+
+    def has_change_permission(self, request, obj=None):
+        from moderation.services import may_act_on
+
+        if obj is not None and obj.pk != request.user.pk and not may_act_on(request.user, obj):
+            return False
+        return super().has_change_permission(request, obj)
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = super().get_readonly_fields(request, obj)
+        if not request.user.is_superuser:
+            fields = (*fields, *self.PERMISSION_FIELDS)
+        return fields
+
+    def _moderate(self, request, queryset, service_name: str, done: str):
+        from moderation import admin as moderation_admin
+        from moderation import services
+
+        ids = queryset.values_list("pk", flat=True)
+        moderation_admin.run_action(self, request, getattr(services, service_name), ids, done)
+
+    @admin.action(description="Ban permanently (and IP-ban their session addresses)", permissions=["change"])
+    def ban_permanently(self, request, queryset):
+        self._moderate(request, queryset, "ban_permanently", "Banned")
+
+    @admin.action(description="Vindicate (lift the ban, mark reports reviewed)", permissions=["change"])
+    def vindicate(self, request, queryset):
+        self._moderate(request, queryset, "vindicate", "Vindicated")
+
+    @admin.action(description="Unban (remove the ban record)", permissions=["change"])
+    def unban(self, request, queryset):
+        self._moderate(request, queryset, "unban", "Unbanned")
 
 
 @admin.register(AuthSession)

@@ -173,6 +173,16 @@ RATE_LIMITS = {
 }
 # Failed invite-code validations allowed per IP per hour (SPEC §4: 5).
 INVITE_CODE_FAILURES_PER_HOUR = env.int("INVITE_CODE_FAILURES_PER_HOUR", default=5)
+# Moderation (SPEC §7): reports per reporter per rolling day (counted in the database); the
+# automatic temporary ban needs this many distinct reporters from this many distinct IPs;
+# a permanent ban IP-bans the user's session addresses for this many days.
+REPORTS_PER_DAY = env.int("REPORTS_PER_DAY", default=20)
+AUTO_BAN_REPORTERS = env.int("AUTO_BAN_REPORTERS", default=4)
+AUTO_BAN_DISTINCT_IPS = env.int("AUTO_BAN_DISTINCT_IPS", default=2)
+PERMANENT_BAN_IP_DAYS = env.int("PERMANENT_BAN_IP_DAYS", default=30)
+# Networks a permanent ban never IP-bans automatically (a moderator still can by hand):
+# loopback is a local proxy or a developer, never a client.
+IP_BAN_EXEMPT_NETWORKS = env.list("IP_BAN_EXEMPT_NETWORKS", default=["127.0.0.0/8", "::1/128"])
 # GIF messages may only link to these hosts (https).
 GIF_HOSTS = env.list("GIF_HOSTS", default=["media.giphy.com", "i.giphy.com", "media.tenor.com", "c.tenor.com"])
 # WebRTC: STUN/TURN servers handed to clients; TURN credentials use coturn's shared secret.

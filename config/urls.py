@@ -18,6 +18,7 @@ urlpatterns = [
     path("api/", include("referrals.api.urls")),
     path("api/", include("chat.api.urls")),
     path("api/", include("usc_cards.api.urls")),
+    path("api/", include("moderation.api.urls")),
 ]
 
 if settings.STORAGES["default"]["BACKEND"].endswith("FileSystemStorage"):

@@ -20,13 +20,19 @@ class ReportCategory(models.TextChoices):
 
 class Report(models.Model):
     """A user's complaint about another, with a snapshot of the reported user's profile and
-    the room's messages taken at report time (evidence outlives edits and retention)."""
+    the room's messages taken at report time (evidence outlives edits and retention).
+
+    `reported` is SET NULL, not CASCADE: when the reported user deletes their account the
+    report stays as evidence (name, copied selfie/video, messages) for moderators; the
+    selfie/video snapshot names point at copies under `evidence/` that only staff can open."""
 
     Category = ReportCategory
 
     MAX_TEXT = 500
 
-    reported = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reports_received")
+    reported = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="reports_received"
+    )
     reporter = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="reports_made"
     )

@@ -1,12 +1,32 @@
 """Admin for invite codes, their uses, introduction links and referral notifications."""
 
-from django.contrib import admin
+import base64
+import io
+import zipfile
 
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse
+from django.template.response import TemplateResponse
+from django.urls import path
+
+from config.client_ip import client_ip
+from referrals import services
 from referrals.models import InviteCode, InviteCodeUse, ReferralMapping, ReferralNotification
+
+
+class AdminCodeBatchForm(forms.Form):
+    count = forms.IntegerField(min_value=1, max_value=200, initial=10)
+    max_uses = forms.IntegerField(min_value=1, required=False, help_text="Uses per code; empty = unlimited.")
+    label = forms.CharField(max_length=60, required=False, help_text="Shown as the creator (e.g. the poster run).")
 
 
 @admin.register(InviteCode)
 class InviteCodeAdmin(admin.ModelAdmin):
+    """Codes are made by services (the batch form here, or a user's own code) and switched off
+    by the deactivate action (audit row); the change form is view-only."""
+
     list_display = ("code", "type", "created_by", "max_uses", "uses_remaining", "is_active", "created_at")
     list_filter = ("type", "is_active")
     list_select_related = ("created_by",)
@@ -16,6 +36,73 @@ class InviteCodeAdmin(admin.ModelAdmin):
     autocomplete_fields = ("created_by",)
     # Uses are spent only by the atomic redemption in referrals.services.
     readonly_fields = ("uses_remaining",)
+    actions = ("deactivate",)
+
+    def has_change_permission(self, request, obj=None):
+        # The changelist actions need "change"; single codes are never edited by hand.
+        return obj is None and super().has_change_permission(request)
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    @admin.action(description="Deactivate selected codes", permissions=["change"])
+    def deactivate(self, request, queryset):
+        switched = services.deactivate_invite_codes(
+            list(queryset.values_list("code", flat=True)), actor=request.user, ip=client_ip(request.META)
+        )
+        self.message_user(request, f"Deactivated {len(switched)} code(s).", messages.SUCCESS)
+
+    def get_urls(self):
+        qr_zip = path("qr.zip", self.admin_site.admin_view(self.qr_zip_view), name="referrals_invitecode_qr_zip")
+        return [qr_zip, *super().get_urls()]
+
+    def qr_zip_view(self, request):
+        """?codes=A,B,…: one ZIP with a QR PNG per existing code (for the print shop)."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        wanted = [services.normalize_code(c) for c in request.GET.get("codes", "").split(",") if c.strip()][:200]
+        found = InviteCode.objects.filter(pk__in=wanted).order_by("pk").values_list("pk", flat=True)
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            for code in found:
+                archive.writestr(f"invite-{code}.png", services.invite_code_qr_png(code))
+        response = HttpResponse(buffer.getvalue(), content_type="application/zip")
+        response["Content-Disposition"] = 'attachment; filename="invite-codes.zip"'
+        return response
+
+    def add_view(self, request, form_url="", extra_context=None):
+        """Admin codes come in batches (for QR posters), with one audit row per batch."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        form = AdminCodeBatchForm(request.POST or None)
+        codes = []
+        if request.method == "POST" and form.is_valid():
+            created = services.create_admin_invite_codes(
+                count=form.cleaned_data["count"],
+                max_uses=form.cleaned_data["max_uses"],
+                actor=request.user,
+                label=form.cleaned_data["label"],
+            )
+            codes = [
+                {
+                    "code": code.code,
+                    "url": services.signup_url(code.code),
+                    "qr": base64.b64encode(services.invite_code_qr_png(code.code)).decode(),
+                }
+                for code in created
+            ]
+            self.message_user(request, f"Created {len(codes)} admin invite code(s).", messages.SUCCESS)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Create admin invite codes",
+            "opts": self.model._meta,
+            "form": form,
+            "codes": codes,
+            "codes_csv": ",".join(c["code"] for c in codes),
+        }
+        return TemplateResponse(request, "admin/referrals/invitecode/batch.html", context)
 
 
 @admin.register(InviteCodeUse)

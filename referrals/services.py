@@ -193,3 +193,36 @@ def create_admin_invite_codes(*, count: int, max_uses: int | None, actor: User |
         details={"count": count, "max_uses": max_uses, "codes": [c.code for c in codes]},
     )
     return codes
+
+
+@transaction.atomic(durable=True)
+def deactivate_invite_codes(codes, *, actor: User | None, ip: str | None = None) -> list[str]:
+    """Switch codes off (moderators: leaked posters, abused user codes). Already inactive codes
+    are left alone; one audit line lists the codes actually switched off."""
+    from moderation.services import record_audit
+
+    wanted = [normalize_code(code) for code in codes]
+    switched = sorted(
+        InviteCode.objects.select_for_update().filter(pk__in=wanted, is_active=True).values_list("pk", flat=True)
+    )
+    InviteCode.objects.filter(pk__in=switched).update(is_active=False)
+    if switched:
+        record_audit("invite_codes.deactivated", actor=actor, ip=ip, details={"codes": switched})
+    return switched
+
+
+def invite_code_qr_png(code: str) -> bytes:
+    """The QR code (PNG) of a code's sign-up link: user codes (GET /api/me/invite-code.png) and
+    admin poster codes (the admin's batch page) look the same."""
+    import io
+
+    import qrcode
+
+    image = qrcode.make(signup_url(code), box_size=8, border=2)
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def signup_url(code: str) -> str:
+    return f"{settings.SITE_URL.rstrip('/')}/?invite={code}"

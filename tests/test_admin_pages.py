@@ -17,7 +17,7 @@ from chat.models import (
     SessionCompletion,
     TextChatMessage,
 )
-from moderation.models import AuditLog, Report, SiteSettings
+from moderation.models import AuditLog, Report, SiteSettings, UserBan
 from tests.factories import (
     ActiveRoomFactory,
     AuditLogFactory,
@@ -56,6 +56,7 @@ NO_ADD = {
     ActiveRoom,
     TextChatMessage,
     Report,
+    UserBan,
     AuditLog,
     SiteSettings,
     USCCardRegistration,
@@ -99,7 +100,7 @@ def every_model_twice(db):
         ReferralNotificationFactory()
         USCCardRegistrationFactory()
         USCScanAttemptFactory(validation_errors=["checksum"])
-    Group.objects.create(name="moderators")
+    Group.objects.get_or_create(name="moderators")
     SiteSettings.objects.get_or_create(id=1)
 
 

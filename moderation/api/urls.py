@@ -1,0 +1,7 @@
+from django.urls import path
+
+from moderation.api import views
+
+urlpatterns = [
+    path("reports", views.ReportView.as_view(), name="reports"),
+]

@@ -1,0 +1,42 @@
+"""Moderation endpoints: POST /api/reports (SPEC §7)."""
+
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.permissions import HasAccess
+from config.client_ip import client_ip
+from moderation import services
+from moderation.api import serializers as s
+
+
+class ReportView(APIView):
+    permission_classes = [HasAccess]
+
+    @extend_schema(
+        request=s.ReportIn,
+        responses={
+            201: s.ReportOut,
+            400: OpenApiResponse(description="Invalid input"),
+            401: OpenApiResponse(description="Not authenticated"),
+            403: OpenApiResponse(description="Banned, no access, or cannot_report (no shared room)"),
+            404: OpenApiResponse(description="No such user"),
+            409: OpenApiResponse(description="already_reported"),
+            429: OpenApiResponse(description="More than 20 reports in a day (Retry-After header)"),
+        },
+        summary="Report a user",
+    )
+    def post(self, request):
+        serializer = s.ReportIn(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        result = services.submit_report(
+            request.user,
+            reported_id=data["reported_user_id"],
+            category=data["category"],
+            text=data["text"],
+            room_id=data["room_id"],
+            ip=client_ip(request.META),
+        )
+        return Response(s.ReportOut(result.report).data, status=status.HTTP_201_CREATED)

@@ -1,0 +1,53 @@
+"""The `moderators` group and exactly the permissions a moderator needs (SPEC §7).
+
+Moderators see users, their sessions (IPs), reports, bans, IP bans, invite codes and the
+audit log; they change only what their actions touch (users' bans, reports' reviewed flag,
+ban records, IP bans, invite codes, the open sign-up switch). Never: auth groups or
+permissions, deleting users or audit rows. Editing superusers and the permission fields of
+users is refused in accounts.admin.UserAdmin on top of this list."""
+
+from django.apps import apps as global_apps
+
+MODERATORS_GROUP = "moderators"
+
+# (app_label, codename)
+MODERATOR_PERMISSIONS = (
+    ("accounts", "view_user"),
+    ("accounts", "change_user"),
+    ("accounts", "view_authsession"),
+    ("moderation", "view_report"),
+    ("moderation", "change_report"),
+    ("moderation", "view_userban"),
+    ("moderation", "change_userban"),
+    ("moderation", "view_ipban"),
+    ("moderation", "add_ipban"),
+    ("moderation", "change_ipban"),
+    ("moderation", "delete_ipban"),
+    ("moderation", "view_auditlog"),
+    ("moderation", "view_sitesettings"),
+    ("moderation", "change_sitesettings"),
+    ("referrals", "view_invitecode"),
+    ("referrals", "add_invitecode"),
+    ("referrals", "change_invitecode"),
+    ("referrals", "view_invitecodeuse"),
+)
+
+
+def ensure_moderators_group(apps=global_apps):
+    """Create (or reset) the group with exactly MODERATOR_PERMISSIONS. Takes an app registry
+    so the data migration can run it with historical models; permissions are created first,
+    because on a fresh database they normally appear only after all migrations (post_migrate)."""
+    from django.contrib.auth.management import create_permissions
+
+    for label in {label for label, _ in MODERATOR_PERMISSIONS}:
+        config = apps.get_app_config(label)
+        config.models_module = getattr(config, "models_module", None) or True
+        create_permissions(config, apps=apps, verbosity=0)
+    Group = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
+    group, _ = Group.objects.get_or_create(name=MODERATORS_GROUP)
+    wanted = []
+    for label, codename in MODERATOR_PERMISSIONS:
+        wanted.append(Permission.objects.get(content_type__app_label=label, codename=codename))
+    group.permissions.set(wanted)
+    return group
