@@ -65,7 +65,6 @@ class UserAdmin(BaseUserAdmin):
         "groups",
         USCCardFilter,
     )
-    actions = (finalize_usc_registrations,)
     search_fields = ("email", "name", "=id")
     ordering = ("-created_at",)
     show_full_result_count = False
@@ -95,7 +94,7 @@ class UserAdmin(BaseUserAdmin):
         ("Dates", {"fields": ("last_login", "created_at", "updated_at")}),
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "name", "password1", "password2")}),)
-    actions = ("ban_permanently", "vindicate", "unban")
+    actions = ("ban_permanently", "vindicate", "unban", finalize_usc_registrations)
 
     # Moderators (staff, not superusers) never edit a superuser or another staff account
     # (no taking over a colleague by resetting their password), nor anyone's permissions.
