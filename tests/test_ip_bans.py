@@ -126,3 +126,20 @@ async def test_ip_ban_closes_a_websocket_connect_4003(ws):
 
     await run(services.lift_ip_ban)("127.0.0.1", moderator=moderator)
     assert (await ws.connect(user)).user == user
+
+
+def test_ip_ban_blocks_both_password_reset_steps(alice, moderator, mailoutbox):
+    make_member(alice, "alice@usc.edu")
+    services.ban_ip(BANNED, moderator=moderator)
+
+    forgot = api().post("/api/auth/password/forgot", {"email": "alice@usc.edu"}, format="json", REMOTE_ADDR=BANNED)
+    reset = api().post(
+        "/api/auth/password/reset",
+        {"email": "alice@usc.edu", "code": "123456", "new_password": "a much longer passphrase"},
+        format="json",
+        REMOTE_ADDR=BANNED,
+    )
+
+    assert (forgot.status_code, code(forgot)) == (403, "ip_banned")
+    assert (reset.status_code, code(reset)) == (403, "ip_banned")
+    assert mailoutbox == []  # no code went out to the banned address's requester

@@ -42,6 +42,13 @@ def requires_usc_email(user: User) -> bool:
     return user.invite_code_uses.filter(code__type=InviteCode.Type.ADMIN).exists()
 
 
+def _refuse_banned_ip(ip: str | None, what: str) -> None:
+    """Every way into an account refuses a banned address (SPEC §4, §7)."""
+    if is_ip_banned(ip):
+        logger.warning("%s refused: banned ip=%s", what, ip)
+        raise IPBanned()
+
+
 def _check_password_rules(password: str, user: User | None, *, field: str = "password") -> None:
     try:
         validate_password(password, user)
@@ -136,9 +143,7 @@ def log_in(*, email: str, password: str, ip: str | None, user_agent: str = ""):
     banned user's refusal is audited (committed), then raised."""
     from moderation.services import record_audit
 
-    if is_ip_banned(ip):
-        logger.warning("login refused: banned ip=%s", ip)
-        raise IPBanned()
+    _refuse_banned_ip(ip, "login")
     user = get_user_by_email(email or "")
     if user is None or not user.has_usable_password() or not user.is_active:
         check_password(password or "", _dummy_hash())
@@ -158,7 +163,8 @@ def log_in(*, email: str, password: str, ip: str | None, user_agent: str = ""):
 @transaction.atomic(durable=True)
 def request_password_reset(email: str, *, ip: str | None) -> None:
     """Send a reset code if a verified account has this email; the answer is always the same
-    (and over the per-user send limit nothing more is sent, silently)."""
+    (and over the per-user send limit nothing more is sent, silently). A banned IP is refused."""
+    _refuse_banned_ip(ip, "password reset request")
     user = get_user_by_email(email or "")
     permanent = user is not None and user.account_type == User.AccountType.PERMANENT
     if not permanent or not user.email_verified or not user.is_active:
@@ -177,6 +183,7 @@ def reset_password(*, email: str, code: str, new_password: str, ip: str | None):
     """Code + new password → password changed and every session revoked (audit line)."""
     from moderation.services import record_audit
 
+    _refuse_banned_ip(ip, "password reset")
     # Password rules first and without the account, so the answer says nothing about it.
     _check_password_rules(new_password, None, field="new_password")
     user = get_user_by_email(email or "")
