@@ -109,8 +109,10 @@ def export_data(directory: Path, *, progress: bool = False, actor_description: s
     directory.mkdir(parents=True, exist_ok=True)
     if any(directory.iterdir()):
         raise BackupError(f"{directory} is not empty: export into a new directory")
+    outermost = not connection.in_atomic_block  # (tests run inside a transaction already)
     with transaction.atomic(durable=True), connection.cursor() as cursor:
-        cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        if outermost:
+            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         cursor.execute("SELECT now()")
         snapshot_at = cursor.fetchone()[0]
         migrations = _applied_migrations(cursor)

@@ -1,0 +1,131 @@
+"""export_data / import_data / export_user (SPEC §8): a backup restores to the same bytes."""
+
+import hashlib
+import json
+from datetime import timedelta
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.utils import timezone
+
+from accounts.models import User
+from chat.models import ArchivedChatHistory
+from moderation import retention
+from moderation.backup import exported_tables
+from moderation.datatables import TABLES
+from moderation.models import AuditLog
+from moderation.wipe import count_rows
+from tests import factories as f
+from tests.populate import populate_every_table
+
+pytestmark = pytest.mark.django_db(transaction=True)  # wipe and import run their own transactions
+
+
+@pytest.fixture
+def populated():
+    cast = populate_every_table()
+    long_ago = timezone.now() - timedelta(days=400)
+    old_room = f.ActiveRoomFactory(ended=True, started_at=long_ago, ends_at=long_ago + timedelta(minutes=5))
+    f.ChatHistoryFactory(room=old_room, created_at=long_ago)
+    f.TextChatMessageFactory(room=old_room, sent_at=long_ago)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr("django.conf.settings.RETENTION_MESSAGES_DAYS", 1)
+        retention.apply_retention()  # fills both archive tables
+    assert ArchivedChatHistory.objects.exists()
+    return cast
+
+
+def export(path) -> dict:
+    call_command("export_data", str(path), "--no-progress")
+    return json.loads((path / "manifest.json").read_text())
+
+
+def test_export_writes_every_table_with_counts_and_checksums_and_an_audit_line(populated, tmp_path):
+    manifest = export(tmp_path / "backup")
+    assert list(manifest["tables"]) == exported_tables()
+    counts = count_rows(list(TABLES))
+    assert all(counts[t] > 0 for t in TABLES), {t: n for t, n in counts.items() if not n}
+    for table in TABLES:
+        entry = manifest["tables"][table]
+        data = (tmp_path / "backup" / entry["file"]).read_bytes()
+        assert entry["sha256"] == hashlib.sha256(data).hexdigest()
+        assert entry["rows"] == counts[table] - (1 if table == "audit_log" else 0) == data.count(b"\n")
+    line = AuditLog.objects.filter(event_type="database.exported").get()
+    assert line.details["rows"] == sum(e["rows"] for e in manifest["tables"].values())
+
+
+def test_export_wipe_import_gives_back_identical_checksums(populated, tmp_path):
+    first = export(tmp_path / "one")
+    call_command("wipe_database", "--yes", "--i-understand-this-deletes-production-data")
+    assert User.objects.count() == 0
+    call_command("import_data", str(tmp_path / "one"), "--no-progress")
+    second = export(tmp_path / "two")
+    for table in exported_tables():
+        if table == "audit_log":
+            continue
+        assert second["tables"][table] == first["tables"][table], table
+    # audit_log: the restored lines byte for byte, then the wipe's line (kept) and the import's.
+    before = (tmp_path / "one" / "audit_log.jsonl").read_bytes()
+    after = (tmp_path / "two" / "audit_log.jsonl").read_bytes()
+    assert after.startswith(before)
+    added = [json.loads(line)["event_type"] for line in after[len(before) :].splitlines()]
+    assert added == ["database.wiped", "database.imported"]
+    # Sequences continue after the restored ids.
+    assert f.AuditLogFactory().pk > max(json.loads(line)["id"] for line in after.splitlines())
+    assert f.TextChatMessageFactory().pk > 0
+
+
+def test_import_refuses_a_database_that_is_not_empty(populated, tmp_path):
+    export(tmp_path / "b")
+    users = User.objects.count()
+    with pytest.raises(CommandError, match="not empty"):
+        call_command("import_data", str(tmp_path / "b"), "--no-progress")
+    assert User.objects.count() == users
+
+
+def test_import_refuses_a_file_changed_since_the_export_before_loading_anything(populated, tmp_path):
+    export(tmp_path / "b")
+    call_command("wipe_database", "--yes", "--i-understand-this-deletes-production-data")
+    path = tmp_path / "b" / "users.jsonl"
+    path.write_bytes(path.read_bytes().replace(b"Alice", b"Alicf"))
+    with pytest.raises(CommandError, match="checksum mismatch"):
+        call_command("import_data", str(tmp_path / "b"), "--no-progress")
+    assert User.objects.count() == 0
+
+
+def test_import_into_a_freshly_migrated_database_replaces_the_default_site_settings(populated, tmp_path):
+    from moderation.models import SiteSettings
+
+    SiteSettings.objects.update(open_signup=True)
+    export(tmp_path / "b")
+    call_command("wipe_database", "--yes", "--i-understand-this-deletes-production-data")
+    SiteSettings.objects.create(id=1)  # what migrate leaves
+    call_command("import_data", str(tmp_path / "b"), "--no-progress")
+    assert SiteSettings.objects.get().open_signup is True
+
+
+def test_export_user_has_their_data_without_secrets_and_writes_an_audit_line(populated, capsys):
+    alice = populated["alice"]
+    f.TextChatMessageFactory(room=populated["live_room"], sender=alice, receiver=populated["bob"])
+    call_command("export_user", alice.email)
+    document = json.loads(capsys.readouterr().out)
+    assert document["profile"]["id"] == str(alice.pk)
+    assert "password" not in document["profile"] and "usc_id_hash" not in document["profile"]
+    assert document["sessions"] and all("token_digest" not in s for s in document["sessions"])
+    assert document["usc_card_registration"][0]["last4"] == "4321"
+    assert "usc_id_hash" not in document["usc_card_registration"][0]
+    assert len(document["messages"]) >= 1
+    assert len(document["reports_made"]) == 1  # alice reported bob
+    bob_document = json.loads(_export_user(populated["bob"], capsys))
+    assert bob_document["reports_made"] == [] and bob_document["reports_received"] == 1  # not who reported
+    assert AuditLog.objects.filter(event_type="user.exported", target=alice).exists()
+
+
+def _export_user(user, capsys) -> str:
+    call_command("export_user", str(user.pk))
+    return capsys.readouterr().out
+
+
+def test_export_user_refuses_an_unknown_user():
+    with pytest.raises(CommandError, match="no user"):
+        call_command("export_user", "nobody@usc.edu")
