@@ -1,5 +1,5 @@
 """The proof of persistence (SPEC §3): the real processes (uvicorn, Celery worker, Celery beat)
-under a mixed HTTP + WebSocket load are killed with SIGKILL at random moments, six times,
+under a mixed HTTP + WebSocket load are killed with SIGKILL at random moments, seven times (in a random order),
 and restarted. Afterwards every write the server acknowledged is in PostgreSQL, every room
 is either still running (with time left; a long call resumed after each restart) or ended
 with all its bookkeeping, and persistence_check passes.
@@ -136,7 +136,9 @@ async def drive(stack, load: Load, rng: random.Random) -> tuple[Resumer, list[st
     killed = []
     try:
         await asyncio.sleep(4)
-        for victim in KILLS:
+        order = list(KILLS)
+        rng.shuffle(order)
+        for victim in order:
             names = victim if isinstance(victim, tuple) else (victim,)
             await asyncio.sleep(rng.uniform(2.0, 5.0))
             for name in names:
