@@ -129,8 +129,21 @@ class ChatHistoryAdmin(ViewOnlyAdmin):
         return json_block(obj.messages)
 
 
+class ArchiveAdmin(ViewOnlyAdmin):
+    """Read-only archive rows, with one action: put the selected rows back (moderation.retention)."""
+
+    actions = ["restore_selected"]
+
+    @admin.action(description="Restore selected rows to the live table")
+    def restore_selected(self, request, queryset):
+        from moderation.retention import restore_selected
+
+        restored = restore_selected(self.model, queryset.values_list("pk", flat=True), actor=request.user)
+        self.message_user(request, f"Restored {restored} row(s); they will not be archived again.")
+
+
 @admin.register(ArchivedTextChatMessage)
-class ArchivedTextChatMessageAdmin(ViewOnlyAdmin):
+class ArchivedTextChatMessageAdmin(ArchiveAdmin):
     """Messages moved here by retention; `manage.py restore_archive` puts them back."""
 
     list_display = ("id", "room", "sender", "type", "sent_at", "archived_at", "restored_at")
@@ -144,7 +157,7 @@ class ArchivedTextChatMessageAdmin(ViewOnlyAdmin):
 
 
 @admin.register(ArchivedChatHistory)
-class ArchivedChatHistoryAdmin(ViewOnlyAdmin):
+class ArchivedChatHistoryAdmin(ArchiveAdmin):
     """Chat history moved here by retention; `manage.py restore_archive` puts it back."""
 
     list_display = ("id", "user", "partner_name", "chat_mode", "started_at", "archived_at", "restored_at")

@@ -265,3 +265,39 @@ def restore_archive(which: RestoreFilter, *, limit: int | None = None) -> dict[s
         what="chat history restored",
     )
     return {"messages_restored": messages, "chat_history_restored": history}
+
+
+def restore_selected(archive, ids, *, actor=None) -> int:
+    """Admin action: put these archived rows (ids of `archive`) back; audit line with the actor."""
+    from moderation.services import record_audit
+
+    live = {ArchivedTextChatMessage: TextChatMessage, ArchivedChatHistory: ChatHistory}[archive]
+    ids = [int(i) for i in ids]
+    restored = _in_batches(
+        _restore_sql(live=live, archive=archive, where="a.id = ANY(%s)"),
+        [ids],
+        batch=_batch_size(None),
+        what=f"{live._meta.db_table} restored",
+    )
+    with transaction.atomic(durable=True):
+        record_audit(
+            "archive.restored", actor=actor, details={"table": live._meta.db_table, "ids": ids[:100], "rows": restored}
+        )
+    return restored
+
+
+def record_restore(which: RestoreFilter, counts: dict[str, int], *, by: str) -> None:
+    """The audit line of a `restore_archive` run."""
+    from moderation.services import record_audit
+
+    with transaction.atomic(durable=True):
+        record_audit(
+            "archive.restored",
+            details={
+                "user_id": which.user_id,
+                "room_id": which.room_id,
+                "before": which.before.isoformat() if which.before else None,
+                **counts,
+                "by": by,
+            },
+        )

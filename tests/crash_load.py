@@ -243,7 +243,7 @@ class Resumer:
                         return
                     resumed = [f for f in frames if f.get("type") == "room.resume"]
                     if not resumed:
-                        resumed = [await self.load.wait_for(client, "room.resume", timeout=5)]
+                        resumed = [await self.load.wait_for(client, "room.resume", timeout=10)]
                     assert resumed[0]["room"] == self.room, f"resumed another room: {resumed[0]}"
                     self.resumes += 1
             await asyncio.sleep(0.5)

@@ -209,8 +209,9 @@ def test_every_acknowledged_write_survives_kill_9_of_server_worker_and_beat(live
     for fact in load.acked:
         VERIFIERS[fact.kind](fact.data)
 
-    # The long call came back after every ASGI restart and is still running.
-    assert resumer.resumes >= 2 * sum("asgi" in k for k in killed)
+    # The long call came back after the ASGI restarts (each drops both members; a kill during
+    # a reconnect may merge two drops into one) and is still running.
+    assert resumer.resumes >= sum("asgi" in k for k in killed) + 1
     assert ActiveRoom.objects.get(pk=resumer.room).status != ActiveRoom.Status.ENDED
 
     code.refresh_from_db()

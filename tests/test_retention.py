@@ -125,3 +125,31 @@ def test_archive_tables_are_visible_in_the_admin(admin_client):
     retention.archive_chat_history()
     for path in ("/admin/chat/archivedchathistory/", "/admin/chat/archivedtextchatmessage/"):
         assert admin_client.get(path).status_code == 200
+
+
+@pytest.mark.django_db
+def test_the_admin_action_restores_the_selected_archived_rows_with_an_audit_line(admin_client, admin_user):
+    from moderation.models import AuditLog
+
+    chosen, other = f.ArchivedTextChatMessageFactory(), f.ArchivedTextChatMessageFactory()
+    response = admin_client.post(
+        "/admin/chat/archivedtextchatmessage/",
+        {"action": "restore_selected", "_selected_action": [chosen.pk]},
+    )
+    assert response.status_code == 302
+    assert list(TextChatMessage.objects.values_list("pk", flat=True)) == [chosen.pk]
+    chosen.refresh_from_db()
+    other.refresh_from_db()
+    assert chosen.restored_at is not None and other.restored_at is None
+    line = AuditLog.objects.get(event_type="archive.restored")
+    assert line.actor == admin_user and line.details["rows"] == 1
+
+
+@pytest.mark.django_db
+def test_restore_archive_writes_an_audit_line():
+    from moderation.models import AuditLog
+
+    archived = f.ArchivedChatHistoryFactory()
+    call_command("restore_archive", "--user", str(archived.user_id))
+    line = AuditLog.objects.get(event_type="archive.restored")
+    assert line.details["chat_history_restored"] == 1 and line.details["user_id"] == str(archived.user_id)
