@@ -15,6 +15,8 @@ import hashlib
 import json
 import logging
 import sys
+import tarfile
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -100,7 +102,9 @@ def _applied_migrations(cursor) -> dict[str, str]:
     return dict(cursor.fetchall())
 
 
-def export_data(directory: Path, *, progress: bool = False, actor_description: str = "manage.py") -> dict:
+def export_data(
+    directory: Path, *, progress: bool = False, actor_description: str = "manage.py", recorded_as: str | None = None
+) -> dict:
     """Write every table to `directory` (created; must be empty) and return the manifest.
     One read-only REPEATABLE READ transaction: the files are one consistent moment."""
     from moderation.services import record_audit
@@ -129,13 +133,42 @@ def export_data(directory: Path, *, progress: bool = False, actor_description: s
         record_audit(
             "database.exported",
             details={
-                "directory": str(directory.resolve()),
+                "directory": recorded_as or str(directory.resolve()),
                 "rows": sum(d.rows for d in dumps),
                 "tables": len(dumps),
                 "by": actor_description,
             },
         )
     return manifest
+
+
+ARCHIVE_SUFFIXES = (".tar", ".tar.gz", ".tgz")
+
+
+def is_single_file(path: Path) -> bool:
+    return str(path).endswith(ARCHIVE_SUFFIXES)
+
+
+def export_to_file(path: Path, **kwargs) -> dict:
+    """The same backup as one tar file (gzip-compressed for .tar.gz/.tgz): the directory is
+    written next to it first, then packed, then removed."""
+    path = Path(path)
+    if path.exists():
+        raise BackupError(f"{path} exists: export into a new file")
+    with tempfile.TemporaryDirectory(dir=path.parent, prefix=".export-") as scratch:
+        manifest = export_data(Path(scratch) / "backup", recorded_as=str(path.resolve()), **kwargs)
+        mode = "w" if str(path).endswith(".tar") else "w:gz"
+        with tarfile.open(path, mode) as tar:
+            for entry in sorted((Path(scratch) / "backup").iterdir()):
+                tar.add(entry, arcname=entry.name)
+    return manifest
+
+
+def import_from_file(path: Path, **kwargs) -> ImportResult:
+    """Unpack a tar backup into a scratch directory (regular files only), then import_data."""
+    with tempfile.TemporaryDirectory(prefix="rdv-import-") as scratch, tarfile.open(path) as tar:
+        tar.extractall(scratch, filter="data")
+        return import_data(Path(scratch), **kwargs)
 
 
 def read_manifest(directory: Path) -> dict:

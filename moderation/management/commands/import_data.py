@@ -7,20 +7,21 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from moderation.backup import BackupError, import_data
+from moderation.backup import BackupError, import_data, import_from_file, is_single_file
 
 
 class Command(BaseCommand):
     help = "Restore an export_data backup into an empty database (after migrate or wipe_database)."
 
     def add_arguments(self, parser):
-        parser.add_argument("directory", type=Path)
+        parser.add_argument("directory", type=Path, help="A backup directory, or a .tar/.tar.gz/.tgz file.")
         parser.add_argument("--no-progress", action="store_true", help="No progress bars.")
 
     def handle(self, *args, directory: Path, no_progress: bool, **options):
         progress = not no_progress and sys.stderr.isatty()
         try:
-            result = import_data(
+            restore = import_from_file if is_single_file(directory) else import_data
+            result = restore(
                 directory, progress=progress, actor_description=f"{getpass.getuser()}@{socket.gethostname()}"
             )
         except BackupError as exc:
