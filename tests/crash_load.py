@@ -181,6 +181,14 @@ async def maybe_end_room(load: Load, state: dict) -> None:
 
 
 Step = Callable[[Load, dict], Awaitable[None]]
+# One more kind of write = one step here + one verifier in test_crash_recovery.VERIFIERS. E.g.
+# reports (POST /api/reports, issue 6), after maybe_end_room:
+#     async def report_partner(load, state):
+#         a, b = state["a"], state["b"]
+#         await load.http("POST", "/api/reports", token=a.token,
+#                         body={"reported": b.user_id, "category": "...", "room": state["room"]})
+#         load.record("report", reporter=a.user_id, reported=b.user_id)
+# with VERIFIERS["report"] checking Report.objects.filter(reporter_id=…, reported_id=…).exists().
 ROUND: list[Step] = [sign_up_two, go_online, invite, accept, exchange_messages, maybe_end_room]
 
 
