@@ -1,4 +1,5 @@
-"""Liveness of the parts the app cannot work without: PostgreSQL, Redis, applied migrations."""
+"""Liveness of the parts the app cannot work without (PostgreSQL, Redis, applied migrations), plus
+the last persistence_check summary, reported but never a reason for a 503."""
 
 from django.core.cache import cache
 from django.db import DEFAULT_DB_ALIAS, connections
