@@ -362,3 +362,72 @@ class ChatHistory(models.Model):
 
     def __str__(self):
         return f"{self.user_id} with {self.partner_name} at {self.started_at:%Y-%m-%d %H:%M}"
+
+
+class ArchivedTextChatMessage(models.Model):
+    """A room message moved out of text_chat_messages by retention (RETENTION_MESSAGES_DAYS
+    after its room ended), same id and columns, so `manage.py restore_archive` can put it
+    back unchanged. restored_at marks a row put back: it stays here as the record, and the
+    live copy is exempt from archiving again (the sweep skips ids present here)."""
+
+    id = models.BigIntegerField(primary_key=True)
+    room = models.ForeignKey(ActiveRoom, on_delete=models.CASCADE, related_name="+")
+    sender = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    receiver = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    type = models.CharField(max_length=10, choices=TextChatMessageType.choices)
+    content = models.CharField(max_length=TextChatMessage.MAX_LENGTH, blank=True, default="")
+    url = models.URLField(max_length=500, blank=True, default="")
+    client_id = models.CharField(max_length=64, null=True, blank=True)
+    sent_at = models.DateTimeField()
+    read_at = models.DateTimeField(null=True, blank=True)
+    deleted = models.BooleanField(default=False)
+    archived_at = models.DateTimeField(default=timezone.now)
+    restored_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "archived_text_chat_messages"
+        indexes = [
+            # restore_archive --room / --user: WHERE room_id=? / sender_id=? OR receiver_id=?.
+            models.Index(fields=["room", "sent_at"], name="archived_msgs_room_sent_at"),
+            models.Index(fields=["sender"], name="archived_msgs_sender"),
+            models.Index(fields=["receiver"], name="archived_msgs_receiver"),
+        ]
+
+    def __str__(self):
+        return f"archived message {self.pk} in {self.room_id}"
+
+
+class ArchivedChatHistory(models.Model):
+    """A chat_history row moved out by retention (RETENTION_CHAT_HISTORY_DAYS after it was
+    written), same id and columns; restored_at as for ArchivedTextChatMessage."""
+
+    id = models.BigIntegerField(primary_key=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    partner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    partner_name = models.CharField(max_length=60)
+    room = models.ForeignKey(ActiveRoom, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    chat_mode = models.CharField(max_length=5, choices=ChatMode.choices)
+    started_at = models.DateTimeField()
+    duration_seconds = models.PositiveIntegerField()
+    messages = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField()
+    archived_at = models.DateTimeField(default=timezone.now)
+    restored_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "archived_chat_history"
+        verbose_name_plural = "archived chat history"
+        indexes = [
+            # restore_archive --user: WHERE user_id=? AND started_at < ?.
+            models.Index(fields=["user", "started_at"], name="archived_history_user"),
+            models.Index(fields=["room"], name="archived_history_room"),
+        ]
+
+    def __str__(self):
+        return f"archived history {self.pk} of {self.user_id}"

@@ -121,15 +121,42 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+
+
 # Beat only tidies; every reader checks timestamps itself (SPEC: correctness never waits for a sweep).
+# Every task is idempotent and safe with several workers (rows claimed with SKIP LOCKED). README → Operations.
+def _every(name: str, default: float) -> float:
+    return env.float(name, default=default)
+
+
 CELERY_BEAT_SCHEDULE: dict = {
-    "sweep-rooms": {"task": "chat.tasks.sweep_rooms", "schedule": env.float("SWEEP_ROOMS_SECONDS", default=2.0)},
-    "sweep-invites": {"task": "chat.tasks.sweep_invites", "schedule": env.float("SWEEP_INVITES_SECONDS", default=5.0)},
+    "sweep-rooms": {"task": "chat.tasks.sweep_rooms", "schedule": _every("SWEEP_ROOMS_SECONDS", 2.0)},
+    "sweep-invites": {"task": "chat.tasks.sweep_invites", "schedule": _every("SWEEP_INVITES_SECONDS", 5.0)},
+    "sweep-cooldowns": {"task": "chat.tasks.sweep_cooldowns", "schedule": _every("SWEEP_COOLDOWNS_SECONDS", 600.0)},
+    "sweep-sessions": {"task": "accounts.tasks.sweep_sessions", "schedule": _every("SWEEP_SESSIONS_SECONDS", 3600.0)},
+    "sweep-locations": {
+        "task": "accounts.tasks.sweep_locations",
+        "schedule": _every("SWEEP_LOCATIONS_SECONDS", 600.0),
+    },
+    "sweep-guests": {"task": "accounts.tasks.sweep_expired_guests", "schedule": _every("SWEEP_GUESTS_SECONDS", 600.0)},
+    "apply-retention": {"task": "chat.tasks.apply_retention", "schedule": _every("RETENTION_SECONDS", 3600.0)},
     "finalize-usc-registrations": {
         "task": "usc_cards.tasks.finalize_unfinalized_scans",
-        "schedule": env.float("SWEEP_USC_SECONDS", default=300.0),
+        "schedule": _every("SWEEP_USC_SECONDS", 300.0),
     },
 }
+# Retention (days); 0 or less turns a policy off. The audit log is kept for ever.
+RETENTION_SCAN_ATTEMPTS_DAYS = env.int("RETENTION_SCAN_ATTEMPTS_DAYS", default=90)  # deleted
+RETENTION_MESSAGES_DAYS = env.int("RETENTION_MESSAGES_DAYS", default=30)  # after the room ended → archive
+RETENTION_SESSIONS_DAYS = env.int("RETENTION_SESSIONS_DAYS", default=7)  # after expiry → deleted
+RETENTION_CHAT_HISTORY_DAYS = env.int("RETENTION_CHAT_HISTORY_DAYS", default=365)  # → archive
+RETENTION_BATCH_SIZE = env.int("RETENTION_BATCH_SIZE", default=1000)
+# persistence_check: a live room this long past ends_at (or its grace expiry) is a violation,
+# not a sweep that is merely due (beat acts every 2 s); USC users get this long to finalize.
+PERSISTENCE_OVERDUE_GRACE_SECONDS = env.int("PERSISTENCE_OVERDUE_GRACE_SECONDS", default=60)
+PERSISTENCE_USC_GRACE_SECONDS = env.int("PERSISTENCE_USC_GRACE_SECONDS", default=3600)
+# /healthz reuses the last persistence_check result (kept in Redis) for this long.
+PERSISTENCE_HEALTH_CACHE_SECONDS = env.int("PERSISTENCE_HEALTH_CACHE_SECONDS", default=60)
 CELERY_TASK_ROUTES: dict = {}
 
 # --- Auth -----------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from config.health import run_checks
 @never_cache
 @require_GET
 def healthz(request):
-    """200 {database: ok, redis: ok, migrations: applied}; 503 naming the failing part."""
+    """200 {database: ok, redis: ok, migrations: applied, persistence: ok}; 503 naming the failing part
+    (a persistence violation is reported in the body, not as a 503: see config.health)."""
     ok, report = run_checks()
     return JsonResponse(report, status=200 if ok else 503)

@@ -24,6 +24,8 @@ TABLES = (
     "text_chat_messages",
     "session_completions",
     "chat_history",
+    "archived_text_chat_messages",
+    "archived_chat_history",
     "cooldowns",
     "reports",
     "user_bans",

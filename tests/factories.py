@@ -11,6 +11,8 @@ from django.utils import timezone
 from accounts.models import AuthSession, EmailVerification, User, UserLocation
 from chat.models import (
     ActiveRoom,
+    ArchivedChatHistory,
+    ArchivedTextChatMessage,
     CallInvite,
     ChatHistory,
     Cooldown,
@@ -280,3 +282,36 @@ class USCScanAttemptFactory(factory.django.DjangoModelFactory):
     barcode_format = "digits10"
     passed_validation = True
     ip = "127.0.0.1"
+
+
+class ArchivedTextChatMessageFactory(factory.django.DjangoModelFactory):
+    """A message as retention leaves it in the archive (its id taken from the live sequence's
+    far end, so it never meets a live row)."""
+
+    class Meta:
+        model = ArchivedTextChatMessage
+
+    id = factory.Sequence(lambda n: 900_000_000 + n)
+    room = factory.SubFactory(ActiveRoomFactory, ended=True)
+    sender = factory.LazyAttribute(lambda o: o.room.user_1)
+    receiver = factory.LazyAttribute(lambda o: o.room.user_2)
+    type = "text"
+    content = factory.Sequence(lambda n: f"archived {n}")
+    client_id = factory.Sequence(lambda n: f"a{n}")
+    sent_at = factory.LazyAttribute(lambda o: o.room.started_at)
+
+
+class ArchivedChatHistoryFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ArchivedChatHistory
+
+    id = factory.Sequence(lambda n: 900_000_000 + n)
+    room = factory.SubFactory(ActiveRoomFactory, ended=True)
+    user = factory.LazyAttribute(lambda o: o.room.user_1)
+    partner = factory.LazyAttribute(lambda o: o.room.user_2)
+    partner_name = factory.LazyAttribute(lambda o: o.partner.name)
+    chat_mode = "text"
+    started_at = factory.LazyAttribute(lambda o: o.room.started_at)
+    duration_seconds = 120
+    messages = factory.LazyFunction(lambda: [{"from": "me", "text": "hi"}])
+    created_at = factory.LazyAttribute(lambda o: o.room.started_at)

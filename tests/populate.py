@@ -31,6 +31,8 @@ def populate_every_table() -> dict:
     f.TextChatMessageFactory(room=live)
     f.SessionCompletionFactory(room=ended, user=alice, partner=bob)
     f.ChatHistoryFactory(room=ended, user=alice, partner=bob)
+    f.ArchivedTextChatMessageFactory(room=ended)  # what retention moved out
+    f.ArchivedChatHistoryFactory(room=ended, user=bob, partner=alice)
     f.CooldownFactory(user_low=alice, user_high=bob)
     f.ReportFactory(reported=bob, reporter=alice)
     f.UserBanFactory()

@@ -11,6 +11,8 @@ from accounts.models import AuthSession, EmailVerification, User
 from chat.models import (
     ActiveRoom,
     ActiveRoomMember,
+    ArchivedChatHistory,
+    ArchivedTextChatMessage,
     CallInvite,
     ChatHistory,
     Cooldown,
@@ -20,6 +22,8 @@ from chat.models import (
 from moderation.models import AuditLog, Report, SiteSettings, UserBan
 from tests.factories import (
     ActiveRoomFactory,
+    ArchivedChatHistoryFactory,
+    ArchivedTextChatMessageFactory,
     AuditLogFactory,
     AuthSessionFactory,
     CallInviteFactory,
@@ -51,6 +55,8 @@ NO_ADD = {
     ActiveRoomMember,
     SessionCompletion,
     ChatHistory,
+    ArchivedChatHistory,
+    ArchivedTextChatMessage,
     Cooldown,
     CallInvite,
     ActiveRoom,
@@ -91,6 +97,8 @@ def every_model_twice(db):
         TextChatMessageFactory()
         SessionCompletionFactory()
         ChatHistoryFactory()
+        ArchivedTextChatMessageFactory()
+        ArchivedChatHistoryFactory()
         ReportFactory(messages_snapshot=[{"from": "a", "text": "hi"}])
         UserBanFactory()
         IPBanFactory()

@@ -9,7 +9,7 @@ from config import health
 def test_healthz_is_200_when_database_redis_and_migrations_are_fine(client):
     response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.json() == {"database": "ok", "redis": "ok", "migrations": "applied"}
+    assert response.json() == {"database": "ok", "redis": "ok", "migrations": "applied", "persistence": "ok"}
 
 
 @pytest.mark.django_db

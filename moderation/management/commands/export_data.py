@@ -1,0 +1,36 @@
+"""manage.py export_data <dir>: every table to JSON Lines with a manifest (moderation.backup)."""
+
+import getpass
+import socket
+import sys
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from moderation.backup import BackupError, export_data, export_to_file, is_single_file
+
+
+class Command(BaseCommand):
+    help = "Back up every Rendezvous table to <dir>/<table>.jsonl plus manifest.json (counts, SHA-256)."
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "directory", type=Path, help="A new (or empty) directory, or a new file ending .tar, .tar.gz or .tgz."
+        )
+        parser.add_argument("--no-progress", action="store_true", help="No progress bars.")
+
+    def handle(self, *args, directory: Path, no_progress: bool, **options):
+        progress = not no_progress and sys.stderr.isatty()
+        try:
+            export = export_to_file if is_single_file(directory) else export_data
+            manifest = export(
+                directory, progress=progress, actor_description=f"{getpass.getuser()}@{socket.gethostname()}"
+            )
+        except BackupError as exc:
+            raise CommandError(str(exc)) from exc
+        tables = manifest["tables"]
+        width = max(map(len, tables))
+        for table, entry in tables.items():
+            self.stdout.write(f"{table.ljust(width)}  {entry['rows']:>9}  {entry['sha256']}")
+        total = sum(e["rows"] for e in tables.values())
+        self.stdout.write(self.style.SUCCESS(f"Exported {total} rows of {len(tables)} tables to {directory}."))

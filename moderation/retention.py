@@ -1,0 +1,303 @@
+"""What is tidied away, and when (SPEC §8): the sweeps beat runs and the retention policies.
+
+Every function here works in batches: each batch claims its rows with
+`SELECT … FOR UPDATE SKIP LOCKED LIMIT n` and deletes or moves them in one transaction, so
+any number of workers can run the same sweep at once without doing a row twice, a crash
+loses at most an uncommitted batch (which the next run does again), and the loop stops on a
+short batch. Nothing here decides correctness: readers check timestamps themselves.
+
+Archival moves old rows to archive tables with the same ids and columns (chat.models
+ArchivedTextChatMessage / ArchivedChatHistory); `restore_archive` brings them back.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from chat.models import ArchivedChatHistory, ArchivedTextChatMessage, ChatHistory, TextChatMessage
+
+logger = logging.getLogger("rendezvous.retention")
+
+# Advisory-lock class for "this worker is deleting this guest" (pg_try_advisory_lock(k1, k2)).
+GUEST_SWEEP_LOCK = 7001
+
+
+def _batch_size(limit: int | None) -> int:
+    return limit or settings.RETENTION_BATCH_SIZE
+
+
+def _columns(model) -> list[str]:
+    return [f.column for f in model._meta.concrete_fields]
+
+
+def _in_batches(sql: str, params: list, *, batch: int, what: str) -> int:
+    """Run one claim-and-act statement (its last parameter is the LIMIT) until a short batch."""
+    total, started = 0, time.monotonic()
+    while True:
+        with transaction.atomic(durable=True), connection.cursor() as cursor:
+            cursor.execute(sql, [*params, batch])
+            # A statement ending in SELECT reports its own count (rows claimed), others rowcount.
+            done = cursor.fetchone()[0] if cursor.description else cursor.rowcount
+        total += done
+        if done < batch:
+            break
+    if total:
+        logger.info("%s: %d row(s) in %.2fs", what, total, time.monotonic() - started)
+    return total
+
+
+def _delete_where(table: str, pk: str, where: str, params: list, *, batch: int, what: str) -> int:
+    sql = (
+        f'WITH batch AS (SELECT "{pk}" FROM "{table}" WHERE {where} '  # noqa: S608 - our own names
+        f'ORDER BY "{pk}" LIMIT %s FOR UPDATE SKIP LOCKED) '
+        f'DELETE FROM "{table}" t USING batch WHERE t."{pk}" = batch."{pk}"'
+    )
+    return _in_batches(sql, params, batch=batch, what=what)
+
+
+# --- sweeps of expired rows ----------------------------------------------------------------
+
+
+def sweep_cooldowns(*, now: datetime | None = None, limit: int | None = None) -> int:
+    """Delete cooldowns that have run out (a pair is on cooldown only while expires_at > now)."""
+    now = now or timezone.now()
+    return _delete_where(
+        "cooldowns", "id", "expires_at <= %s", [now], batch=_batch_size(limit), what="expired cooldowns deleted"
+    )
+
+
+def sweep_locations(*, now: datetime | None = None, limit: int | None = None) -> int:
+    """Delete locations past their 24 hours (ignored by readers already)."""
+    now = now or timezone.now()
+    return _delete_where(
+        "user_locations", "user_id", "expires_at <= %s", [now], batch=_batch_size(limit), what="expired locations"
+    )
+
+
+def sweep_sessions(*, now: datetime | None = None, limit: int | None = None) -> int:
+    """Delete auth sessions that expired more than RETENTION_SESSIONS_DAYS ago (kept that long
+    for support questions; an expired session signs nobody in)."""
+    days = settings.RETENTION_SESSIONS_DAYS
+    if days <= 0:
+        return 0
+    cutoff = (now or timezone.now()) - timedelta(days=days)
+    return _delete_where(
+        "sessions", "id", "expires_at < %s", [cutoff], batch=_batch_size(limit), what="expired sessions deleted"
+    )
+
+
+def sweep_scan_attempts(*, now: datetime | None = None, limit: int | None = None) -> int:
+    """Delete USC scan attempts older than RETENTION_SCAN_ATTEMPTS_DAYS."""
+    days = settings.RETENTION_SCAN_ATTEMPTS_DAYS
+    if days <= 0:
+        return 0
+    cutoff = (now or timezone.now()) - timedelta(days=days)
+    return _delete_where(
+        "usc_scan_attempts", "id", "scanned_at < %s", [cutoff], batch=_batch_size(limit), what="scan attempts deleted"
+    )
+
+
+def sweep_expired_guests(*, now: datetime | None = None, limit: int | None = None) -> int:
+    """Delete guest accounts past account_expires_at, with their files, through the one
+    account-deletion path (accounts.services.profile.delete_account: ends a live call
+    properly, revokes sessions, audit line, files removed after commit). Each account is its
+    own transaction; a session advisory lock per user keeps two workers off the same one,
+    and the row is re-read under it (an upgrade to permanent in the meantime wins)."""
+    from accounts.models import User
+    from accounts.services.profile import delete_account
+
+    now = now or timezone.now()
+    candidates = list(
+        User.objects.filter(account_type=User.AccountType.GUEST, account_expires_at__lte=now)
+        .order_by("account_expires_at")
+        .values_list("pk", flat=True)[: _batch_size(limit)]
+    )
+    deleted = 0
+    for user_id in candidates:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_try_advisory_lock(%s, hashtext(%s))", [GUEST_SWEEP_LOCK, str(user_id)])
+            if not cursor.fetchone()[0]:
+                continue  # another worker has this one
+        try:
+            user = User.objects.filter(
+                pk=user_id, account_type=User.AccountType.GUEST, account_expires_at__lte=now
+            ).first()
+            if user is None:
+                continue
+            delete_account(user, ip=None)
+            deleted += 1
+        except User.DoesNotExist:
+            continue  # deleted meanwhile (by its owner or another path)
+        except Exception:  # one account must not stop the sweep
+            logger.exception("deleting expired guest %s failed", user_id)
+        finally:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s, hashtext(%s))", [GUEST_SWEEP_LOCK, str(user_id)])
+    if deleted:
+        logger.info("expired guest accounts deleted: %d", deleted)
+    return deleted
+
+
+# --- archival ------------------------------------------------------------------------------
+
+
+def _move_sql(*, source, archive, where: str, join: str = "", alias: str = "s") -> str:
+    """One statement: claim a batch in `source` (SKIP LOCKED), delete it, insert it into the
+    archive with archived_at. Ids already in the archive (restored rows) are never moved."""
+    src, arc = source._meta.db_table, archive._meta.db_table
+    cols = ", ".join(f'"{c}"' for c in _columns(source))
+    return (
+        f"WITH batch AS (SELECT {alias}.id FROM {src} {alias} {join} WHERE {where} "  # noqa: S608
+        f"AND NOT EXISTS (SELECT 1 FROM {arc} a WHERE a.id = {alias}.id) "
+        f"ORDER BY {alias}.id LIMIT %s FOR UPDATE OF {alias} SKIP LOCKED), "
+        f"moved AS (DELETE FROM {src} m USING batch WHERE m.id = batch.id RETURNING m.*) "
+        f"INSERT INTO {arc} ({cols}, archived_at) SELECT {cols}, now() FROM moved"
+    )
+
+
+def archive_messages(*, now: datetime | None = None, limit: int | None = None) -> int:
+    """Move messages of rooms that ended more than RETENTION_MESSAGES_DAYS ago to
+    archived_text_chat_messages (chat_history keeps its own snapshot for the users)."""
+    days = settings.RETENTION_MESSAGES_DAYS
+    if days <= 0:
+        return 0
+    cutoff = (now or timezone.now()) - timedelta(days=days)
+    sql = _move_sql(
+        source=TextChatMessage,
+        archive=ArchivedTextChatMessage,
+        join="JOIN active_rooms r ON r.id = s.room_id",
+        where="r.status = 'ended' AND r.ended_at < %s",
+    )
+    return _in_batches(sql, [cutoff], batch=_batch_size(limit), what="messages archived")
+
+
+def archive_chat_history(*, now: datetime | None = None, limit: int | None = None) -> int:
+    """Move chat_history rows written more than RETENTION_CHAT_HISTORY_DAYS ago to
+    archived_chat_history."""
+    days = settings.RETENTION_CHAT_HISTORY_DAYS
+    if days <= 0:
+        return 0
+    cutoff = (now or timezone.now()) - timedelta(days=days)
+    sql = _move_sql(source=ChatHistory, archive=ArchivedChatHistory, where="s.created_at < %s")
+    return _in_batches(sql, [cutoff], batch=_batch_size(limit), what="chat history archived")
+
+
+def apply_retention(*, now: datetime | None = None, limit: int | None = None) -> dict[str, int]:
+    """Every retention policy once (beat, hourly). The audit log is never pruned."""
+    now = now or timezone.now()
+    return {
+        "scan_attempts_deleted": sweep_scan_attempts(now=now, limit=limit),
+        "sessions_deleted": sweep_sessions(now=now, limit=limit),
+        "messages_archived": archive_messages(now=now, limit=limit),
+        "chat_history_archived": archive_chat_history(now=now, limit=limit),
+    }
+
+
+# --- restore -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RestoreFilter:
+    user_id: str | None = None
+    room_id: str | None = None
+    before: datetime | None = None
+
+    def is_empty(self) -> bool:
+        return not (self.user_id or self.room_id or self.before)
+
+
+def _restore_sql(*, live, archive, where: str) -> str:
+    """Claim archived rows not yet restored, mark them restored_at, insert them back (same
+    id). ON CONFLICT DO NOTHING: a row that is somehow live already stays as it is."""
+    cols = ", ".join(f'"{c}"' for c in _columns(live))
+    arc, dst = archive._meta.db_table, live._meta.db_table
+    return (
+        f"WITH batch AS (SELECT a.id FROM {arc} a WHERE a.restored_at IS NULL AND {where} "  # noqa: S608
+        "ORDER BY a.id LIMIT %s FOR UPDATE SKIP LOCKED), "
+        f"marked AS (UPDATE {arc} a SET restored_at = now() FROM batch WHERE a.id = batch.id RETURNING a.*), "
+        f"put AS (INSERT INTO {dst} ({cols}) SELECT {cols} FROM marked ON CONFLICT DO NOTHING RETURNING 1) "
+        "SELECT (SELECT count(*) FROM marked), (SELECT count(*) FROM put)"
+    )
+
+
+def _where(conditions: list[tuple[str, object]]) -> tuple[str, list]:
+    sql = " AND ".join(c for c, _ in conditions) or "TRUE"
+    params = []
+    for condition, value in conditions:
+        params.extend([value] * condition.count("%s"))
+    return sql, params
+
+
+def restore_archive(which: RestoreFilter, *, limit: int | None = None) -> dict[str, int]:
+    """Put archived messages and chat history matching the filter back into the live tables.
+    The archive keeps each row (restored_at set) as the record, and the live copy is exempt
+    from archiving again. Returns how many rows went back per table."""
+    message_conditions, history_conditions = [], []
+    if which.user_id:
+        message_conditions.append(("(a.sender_id = %s OR a.receiver_id = %s)", which.user_id))
+        history_conditions.append(("a.user_id = %s", which.user_id))
+    if which.room_id:
+        message_conditions.append(("a.room_id = %s", which.room_id))
+        history_conditions.append(("a.room_id = %s", which.room_id))
+    if which.before:
+        message_conditions.append(("a.sent_at < %s", which.before))
+        history_conditions.append(("a.started_at < %s", which.before))
+    batch = _batch_size(limit)
+    where, params = _where(message_conditions)
+    messages = _in_batches(
+        _restore_sql(live=TextChatMessage, archive=ArchivedTextChatMessage, where=where),
+        params,
+        batch=batch,
+        what="messages restored",
+    )
+    where, params = _where(history_conditions)
+    history = _in_batches(
+        _restore_sql(live=ChatHistory, archive=ArchivedChatHistory, where=where),
+        params,
+        batch=batch,
+        what="chat history restored",
+    )
+    return {"messages_restored": messages, "chat_history_restored": history}
+
+
+def restore_selected(archive, ids, *, actor=None) -> int:
+    """Admin action: put these archived rows (ids of `archive`) back; audit line with the actor."""
+    from moderation.services import record_audit
+
+    live = {ArchivedTextChatMessage: TextChatMessage, ArchivedChatHistory: ChatHistory}[archive]
+    ids = [int(i) for i in ids]
+    restored = _in_batches(
+        _restore_sql(live=live, archive=archive, where="a.id = ANY(%s)"),
+        [ids],
+        batch=_batch_size(None),
+        what=f"{live._meta.db_table} restored",
+    )
+    with transaction.atomic(durable=True):
+        record_audit(
+            "archive.restored", actor=actor, details={"table": live._meta.db_table, "ids": ids[:100], "rows": restored}
+        )
+    return restored
+
+
+def record_restore(which: RestoreFilter, counts: dict[str, int], *, by: str) -> None:
+    """The audit line of a `restore_archive` run."""
+    from moderation.services import record_audit
+
+    with transaction.atomic(durable=True):
+        record_audit(
+            "archive.restored",
+            details={
+                "user_id": which.user_id,
+                "room_id": which.room_id,
+                "before": which.before.isoformat() if which.before else None,
+                **counts,
+                "by": by,
+            },
+        )

@@ -1,0 +1,112 @@
+"""export_data / import_data / export_user (SPEC §8): a backup restores to the same bytes."""
+
+import hashlib
+import json
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from accounts.models import User
+from moderation.backup import exported_tables
+from moderation.datatables import TABLES
+from moderation.models import AuditLog
+from moderation.wipe import count_rows
+from tests import factories as f
+from tests.backup_support import assert_round_trip_is_identical, export, max_id
+from tests.populate import populate_every_table
+
+pytestmark = pytest.mark.django_db(transaction=True)  # wipe and import run their own transactions
+
+
+@pytest.fixture
+def populated():
+    return populate_every_table()  # a row in every table, the archive tables included
+
+
+def test_export_writes_every_table_with_counts_and_checksums_and_an_audit_line(populated, tmp_path):
+    manifest = export(tmp_path / "backup")
+    assert list(manifest["tables"]) == exported_tables()
+    counts = count_rows(list(TABLES))
+    assert all(counts[t] > 0 for t in TABLES), {t: n for t, n in counts.items() if not n}
+    for table in TABLES:
+        entry = manifest["tables"][table]
+        data = (tmp_path / "backup" / entry["file"]).read_bytes()
+        assert entry["sha256"] == hashlib.sha256(data).hexdigest()
+        assert entry["rows"] == counts[table] - (1 if table == "audit_log" else 0) == data.count(b"\n")
+    line = AuditLog.objects.filter(event_type="database.exported").get()
+    assert line.details["rows"] == sum(e["rows"] for e in manifest["tables"].values())
+
+
+def test_export_wipe_import_gives_back_identical_checksums(populated, tmp_path):
+    manifest = assert_round_trip_is_identical(tmp_path)
+    assert manifest["tables"]["users"]["rows"] == User.objects.count() > 0
+    # Sequences continue after the restored ids.
+    assert f.AuditLogFactory().pk > max_id(tmp_path / "two" / "audit_log.jsonl")
+    assert f.TextChatMessageFactory().pk > max_id(tmp_path / "one" / "text_chat_messages.jsonl")
+
+
+def test_a_single_file_backup_restores_the_same_data(populated, tmp_path):
+    first = export(tmp_path / "dir")
+    call_command("export_data", str(tmp_path / "backup.tar.gz"), "--no-progress")
+    call_command("wipe_database", "--yes", "--i-understand-this-deletes-production-data")
+    call_command("import_data", str(tmp_path / "backup.tar.gz"), "--no-progress")
+    again = export(tmp_path / "again")
+    for table in exported_tables():
+        if table != "audit_log":
+            assert again["tables"][table]["sha256"] == first["tables"][table]["sha256"], table
+
+
+def test_import_refuses_a_database_that_is_not_empty(populated, tmp_path):
+    export(tmp_path / "b")
+    users = User.objects.count()
+    with pytest.raises(CommandError, match="not empty"):
+        call_command("import_data", str(tmp_path / "b"), "--no-progress")
+    assert User.objects.count() == users
+
+
+def test_import_refuses_a_file_changed_since_the_export_before_loading_anything(populated, tmp_path):
+    export(tmp_path / "b")
+    call_command("wipe_database", "--yes", "--i-understand-this-deletes-production-data")
+    path = tmp_path / "b" / "users.jsonl"
+    path.write_bytes(path.read_bytes().replace(b"Alice", b"Alicf"))
+    with pytest.raises(CommandError, match="checksum mismatch"):
+        call_command("import_data", str(tmp_path / "b"), "--no-progress")
+    assert User.objects.count() == 0
+
+
+def test_import_into_a_freshly_migrated_database_replaces_the_default_site_settings(populated, tmp_path):
+    from moderation.models import SiteSettings
+
+    SiteSettings.objects.update(open_signup=True)
+    export(tmp_path / "b")
+    call_command("wipe_database", "--yes", "--i-understand-this-deletes-production-data")
+    SiteSettings.objects.create(id=1)  # what migrate leaves
+    call_command("import_data", str(tmp_path / "b"), "--no-progress")
+    assert SiteSettings.objects.get().open_signup is True
+
+
+def test_export_user_has_their_data_without_secrets_and_writes_an_audit_line(populated, capsys):
+    alice = populated["alice"]
+    f.TextChatMessageFactory(room=populated["live_room"], sender=alice, receiver=populated["bob"])
+    call_command("export_user", alice.email)
+    document = json.loads(capsys.readouterr().out)
+    assert document["profile"]["id"] == str(alice.pk)
+    assert "password" not in document["profile"] and "usc_id_hash" not in document["profile"]
+    assert document["sessions"] and all("token_digest" not in s for s in document["sessions"])
+    assert document["usc_card_registration"][0]["last4"] == "4321"
+    assert "usc_id_hash" not in document["usc_card_registration"][0]
+    assert len(document["messages"]) >= 1
+    assert len(document["reports_made"]) == 1  # alice reported bob
+    bob_document = json.loads(_export_user(populated["bob"], capsys))
+    assert bob_document["reports_made"] == [] and bob_document["reports_received"] == 1  # not who reported
+    assert AuditLog.objects.filter(event_type="user.exported", target=alice).exists()
+
+
+def _export_user(user, capsys) -> str:
+    call_command("export_user", str(user.pk))
+    return capsys.readouterr().out
+
+
+def test_export_user_refuses_an_unknown_user():
+    with pytest.raises(CommandError, match="no user"):
+        call_command("export_user", "nobody@usc.edu")
