@@ -180,16 +180,18 @@ async def maybe_end_room(load: Load, state: dict) -> None:
         load.record("room_ended", room_id=state["room"])
 
 
+async def report_partner(load: Load, state: dict) -> None:
+    """Some calls end in a report (the evidence snapshot is written in the report's transaction)."""
+    if load.random.random() < 0.5:
+        a, b = state["a"], state["b"]
+        body = {"reported_user_id": b.user_id, "category": "spam", "text": "crash test", "room_id": state["room"]}
+        answer = await load.http("POST", "/api/reports", token=a.token, body=body)
+        load.record("report", id=answer["id"], reporter=a.user_id, reported=b.user_id, room_id=state["room"])
+
+
 Step = Callable[[Load, dict], Awaitable[None]]
-# One more kind of write = one step here + one verifier in test_crash_recovery.VERIFIERS. E.g.
-# reports (POST /api/reports, issue 6), after maybe_end_room:
-#     async def report_partner(load, state):
-#         a, b = state["a"], state["b"]
-#         await load.http("POST", "/api/reports", token=a.token,
-#                         body={"reported": b.user_id, "category": "...", "room": state["room"]})
-#         load.record("report", reporter=a.user_id, reported=b.user_id)
-# with VERIFIERS["report"] checking Report.objects.filter(reporter_id=…, reported_id=…).exists().
-ROUND: list[Step] = [sign_up_two, go_online, invite, accept, exchange_messages, maybe_end_room]
+# One more kind of write = one step here + one verifier in test_crash_recovery.VERIFIERS.
+ROUND: list[Step] = [sign_up_two, go_online, invite, accept, exchange_messages, maybe_end_room, report_partner]
 
 
 async def actor(load: Load, stop: asyncio.Event) -> None:

@@ -35,7 +35,7 @@ from chat.models import (
 )
 from chat.selectors import ordered_pair
 from moderation.invariants import run_invariants
-from moderation.models import SiteSettings
+from moderation.models import Report, SiteSettings
 from referrals.models import InviteCode, InviteCodeUse
 from tests import factories as f
 from tests.backup_support import assert_round_trip_is_identical
@@ -109,6 +109,17 @@ def verify_room_ended(data):
     assert room_bookkeeping_problems(room) == []
 
 
+def verify_report(data):
+    report = Report.objects.filter(pk=data["id"]).first()
+    assert report is not None, f"acked report lost: {data}"
+    assert (str(report.reporter_id), str(report.reported_id), str(report.room_id)) == (
+        data["reporter"],
+        data["reported"],
+        data["room_id"],
+    )
+    assert report.messages_snapshot, f"report {report.pk} lost its room messages snapshot"
+
+
 VERIFIERS = {
     "user": verify_user,
     "code_use": verify_code_use,
@@ -116,6 +127,7 @@ VERIFIERS = {
     "room": verify_room,
     "message": verify_message,
     "room_ended": verify_room_ended,
+    "report": verify_report,
 }
 
 
@@ -244,6 +256,7 @@ def test_the_verifiers_fail_when_an_acknowledged_write_is_missing():
         "invite": {"invite_id": str(uuid.uuid4()), "from_user": str(uuid.uuid4()), "to_user": str(uuid.uuid4())},
         "room": {"room_id": str(uuid.uuid4()), "users": []},
         "message": {"room_id": str(uuid.uuid4()), "sender": str(uuid.uuid4()), "client_id": "x", "id": 1},
+        "report": {"id": 0, "reporter": str(uuid.uuid4()), "reported": str(uuid.uuid4()), "room_id": ""},
     }
     for kind, data in missing.items():
         with pytest.raises(AssertionError):
