@@ -7,13 +7,17 @@ timer to end the call, find it in their history, and are then hidden from each o
 artifacts/<test name>/."""
 
 import functools
+import json
 import re
 import time
 from pathlib import Path
 
 from playwright.sync_api import expect
 
+from accounts.models import User
+from accounts.services.sessions import start_session
 from referrals.services import create_admin_invite_codes
+from tests.factories import UserFactory
 
 WAIT_MS = 15_000
 
@@ -69,8 +73,10 @@ def test_two_people_meet_chat_and_are_hidden_from_each_other_after_the_call(live
 
     alice_context, bob_context, carol_context = (browser.new_context() for _ in range(3))
     alice, bob, carol = (c.new_page() for c in (alice_context, bob_context, carol_context))
+    sockets = {page: [] for page in (alice, bob, carol)}
     for page in (alice, bob, carol):
         page.set_default_timeout(WAIT_MS)
+        page.on("websocket", lambda socket, opened=sockets[page]: opened.append(socket))
     try:
         join(alice, "Alice", "female")
         join(bob, "Bob", "male")
@@ -116,6 +122,8 @@ def test_two_people_meet_chat_and_are_hidden_from_each_other_after_the_call(live
             expect(page.locator("#ended")).to_be_visible(timeout=90_000)
             expect(page.locator("#ended")).to_have_attribute("data-reason", "timer")
         screenshots(alice, "alice-call-ended")
+        # One socket each from the reel to the end of the call: none was dropped on the way.
+        assert len(sockets[alice]) == 1 and len(sockets[bob]) == 1
 
         # Both history pages show the call, its messages and the timer total.
         for page, partner in ((alice, "Bob"), (bob, "Alice")):
@@ -148,3 +156,75 @@ def test_two_people_meet_chat_and_are_hidden_from_each_other_after_the_call(live
     finally:
         for context in (alice_context, bob_context, carol_context):
             context.close()
+
+
+def signed_in_page(browser, user):
+    """A browser context already holding a session token of `user` (as after sign-up)."""
+    token = start_session(user, ip="127.0.0.1")
+    context = browser.new_context()
+    context.add_init_script(f"window.localStorage.setItem('rdv.token', {json.dumps(token)})")
+    page = context.new_page()
+    page.set_default_timeout(WAIT_MS)
+    return context, page
+
+
+def test_refusals_are_shown_as_plain_sentences(live_stack, browser, screenshots):
+    """Requires an invite code, invalid code, rate limited (with the wait), banned, an invite
+    that expires unanswered, declined: each is shown to the person in words."""
+    stack = live_stack("asgi", extra_env={"RATE_SIGNUP": "2/h"})
+    context = browser.new_context()
+    page = context.new_page()
+    page.set_default_timeout(WAIT_MS)
+    alice, bob = UserFactory(name="Alice"), UserFactory(name="Bob")
+    contexts = [context]
+    try:
+        page.goto(stack.url + "/")
+        page.fill("#signup-name", "Dana")
+        page.check("#signup-terms")
+        page.click("#signup-submit")
+        expect(page.locator("#flash")).to_contain_text("You need an invite code to sign up")
+        page.fill("#signup-invite", "NOTAREALCODE0000")
+        page.click("#signup-submit")
+        expect(page.locator("#flash")).to_contain_text("That invite code is not valid.")
+        page.click("#signup-submit")
+        expect(page.locator("#flash")).to_contain_text(re.compile(r"Too many attempts\. Please wait (1 h|\d+ min)"))
+        expect(page.locator("#signup-form .form-error")).to_be_visible()
+        screenshots(page, "rate-limited")
+
+        # The error texts of the WebSocket refusals a race can produce.
+        texts = page.evaluate(
+            "['on_cooldown', 'invite_expired', 'busy', 'banned'].map((code) => RDV.friendly({code, extra: {}}))"
+        )
+        assert texts[0].startswith("You two met or passed recently")
+        assert texts[1].startswith("That invite expired")
+        assert texts[2] == "They are in another call right now."
+        assert texts[3].startswith("Your account is banned")
+
+        # An invite nobody answers expires after 20 s on both screens; a decline is announced.
+        alice_context, alice_page = signed_in_page(browser, alice)
+        bob_context, bob_page = signed_in_page(browser, bob)
+        contexts += [alice_context, bob_context]
+        alice_page.goto(stack.url + "/")
+        bob_page.goto(stack.url + "/")
+        reel_card(alice_page, "Bob").locator("button.invite").click()
+        expect(bob_page.locator("#incoming")).to_be_visible()
+        expect(bob_page.locator("#incoming")).to_be_hidden(timeout=30_000)
+        expect(bob_page.locator("#flash")).to_contain_text("expired")
+        expect(alice_page.locator("#flash")).to_contain_text("Bob did not answer in time: the invite expired.")
+        expect(alice_page.locator("#outgoing")).to_be_hidden()
+        screenshots(alice_page, "invite-expired")
+        reel_card(alice_page, "Bob").locator("button.invite").click()
+        bob_page.click("#incoming-decline")
+        expect(alice_page.locator("#flash")).to_contain_text("Bob declined your invite.")
+        expect(reel_card(alice_page, "Bob")).to_have_count(0)  # declined: 24-hour cooldown
+
+        # A banned person sees their ban, not the reel.
+        User.objects.filter(pk=bob.pk).update(ban_status=User.BanStatus.TEMPORARY)
+        bob_page.goto(stack.url + "/")
+        expect(bob_page.locator("#banned")).to_be_visible()
+        expect(bob_page.locator("#banned-text")).to_contain_text("temporary")
+        expect(bob_page.locator("#reel")).to_be_hidden()
+        screenshots(bob_page, "banned")
+    finally:
+        for each in contexts:
+            each.close()

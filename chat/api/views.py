@@ -120,15 +120,6 @@ class IceServersView(APIView):
         return Response({"ice_servers": servers, "ttl": settings.TURN_CREDENTIAL_TTL})
 
 
-class HistoryMessage(serializers.Serializer):
-    id = serializers.IntegerField()
-    sender = serializers.UUIDField(allow_null=True)
-    kind = serializers.CharField()
-    text = serializers.CharField(allow_blank=True)
-    url = serializers.CharField(allow_null=True)
-    sent_at = serializers.DateTimeField()
-
-
 class HistoryOut(serializers.Serializer):
     id = serializers.IntegerField()
     room = serializers.UUIDField(source="room_id", allow_null=True)
@@ -137,7 +128,10 @@ class HistoryOut(serializers.Serializer):
     chat_mode = serializers.CharField()
     started_at = serializers.DateTimeField()
     duration_seconds = serializers.IntegerField()
-    messages = HistoryMessage(many=True)
+    messages = serializers.ListField(
+        child=serializers.DictField(),
+        help_text="Snapshot at the end of the call: [{id, sender, kind, text, url, sent_at}], oldest first",
+    )
 
 
 @extend_schema(summary="My finished calls, newest first (with the message snapshot)")

@@ -52,7 +52,8 @@ const RDV = (() => {
     n = Math.max(0, Math.round(Number(n) || 0));
     if (n < 60) return `${n} s`;
     if (n < 3600) return `${Math.floor(n / 60)} min${n % 60 ? " " + (n % 60) + " s" : ""}`;
-    return `${Math.floor(n / 3600)} h ${Math.floor((n % 3600) / 60)} min`;
+    const minutes = Math.floor((n % 3600) / 60);
+    return `${Math.floor(n / 3600)} h${minutes ? " " + minutes + " min" : ""}`;
   }
 
   /** A sentence a person understands, for an API or WebSocket error code. */
