@@ -14,10 +14,11 @@ from pathlib import Path
 
 from playwright.sync_api import expect
 
-from accounts.models import User
+from accounts.models import User, UserLocation
 from accounts.services.sessions import start_session
-from referrals.services import create_admin_invite_codes
-from tests.factories import UserFactory
+from referrals.services import create_admin_invite_codes, ensure_user_invite_code
+from tests.factories import ActiveRoomFactory, ChatHistoryFactory, ReferralNotificationFactory, UserFactory
+from tests.media_samples import mp4, png
 
 WAIT_MS = 15_000
 
@@ -225,6 +226,91 @@ def test_refusals_are_shown_as_plain_sentences(live_stack, browser, screenshots)
         expect(bob_page.locator("#banned-text")).to_contain_text("temporary")
         expect(bob_page.locator("#reel")).to_be_hidden()
         screenshots(bob_page, "banned")
+    finally:
+        for each in contexts:
+            each.close()
+
+
+def test_settings_history_and_uploads_work_in_the_browser(live_stack, browser, screenshots):
+    """Invite code with its QR and link, introductions to me, profile with socials and
+    Instagram posts (and a refused handle), location consent on and off, selfie and video
+    uploads shown in another person's reel, and an introduction link from the history page."""
+    alice = UserFactory(name="Alice", access_status=User.AccessStatus.QR_VERIFIED)
+    bob = UserFactory(name="Bob")
+    code = ensure_user_invite_code(alice).code
+    ReferralNotificationFactory(for_user=alice, referred_name="Zoe", introduced_by_name="Carl")
+    ChatHistoryFactory(room=ActiveRoomFactory(user_1=alice, user_2=bob, ended=True), user=alice, partner=bob)
+    stack = live_stack("asgi")
+    token = start_session(alice, ip="127.0.0.1")
+    context = browser.new_context(
+        geolocation={"latitude": 34.0224, "longitude": -118.2851}, permissions=["geolocation"]
+    )
+    context.add_init_script(f"window.localStorage.setItem('rdv.token', {json.dumps(token)})")
+    page = context.new_page()
+    page.set_default_timeout(WAIT_MS)
+    contexts = [context]
+    try:
+        page.goto(stack.url + "/settings")
+        expect(page.locator("#invite-code")).to_have_text(code)
+        expect(page.locator("#invite-link")).to_contain_text(f"/?invite={code}")
+        page.wait_for_function("document.getElementById('invite-qr').naturalWidth > 100")
+        expect(page.locator("#introduction-list li")).to_contain_text(["Zoe, introduced by Carl"])
+
+        page.fill("input.social[data-network=x]", "not a handle!!")
+        page.click("#profile-save")
+        expect(page.locator("#profile-form .form-error")).to_contain_text("x: Not a valid handle")
+        page.fill("input.social[data-network=x]", "")
+        page.fill("input.social[data-network=instagram]", "alice.usc")
+        page.fill("#profile-instagram", "https://www.instagram.com/p/Cabc123/")
+        page.click("#profile-save")
+        expect(page.locator("#flash")).to_have_text("Profile saved.")
+        alice.refresh_from_db()
+        assert alice.socials == {"instagram": "alice.usc"}
+        assert alice.instagram_posts == ["https://www.instagram.com/p/Cabc123/"]
+
+        page.click("#location-share")
+        expect(page.locator("#location-status")).to_contain_text("You share your location (until")
+        assert UserLocation.objects.filter(user=alice).exists()
+        page.click("#location-stop")
+        expect(page.locator("#location-status")).to_contain_text("It was deleted.")
+        assert not UserLocation.objects.filter(user=alice).exists()
+
+        page.set_input_files("#selfie-file", files=[{"name": "me.png", "mimeType": "image/png", "buffer": png()}])
+        page.click("#selfie-form button")
+        page.wait_for_function("document.getElementById('selfie-preview').naturalWidth > 0")
+        page.set_input_files("#video-file", files=[{"name": "me.mp4", "mimeType": "video/mp4", "buffer": mp4()}])
+        page.click("#video-form button")
+        expect(page.locator("#video-preview")).to_be_visible()
+        alice.refresh_from_db()
+        assert alice.selfie and alice.video
+        screenshots(page, "settings")
+
+        page.click("#nav-history")
+        page.locator("button.introduce").click()
+        link = page.locator(".introduction-link")
+        expect(link).to_contain_text("/?ref=")
+        introduction_url = link.inner_text()
+        screenshots(page, "history-introduction")
+
+        # Bob's reel shows Alice's selfie and video (with Alice online on the reel).
+        page.goto(stack.url + "/")
+        expect(page.locator("#conn-status")).to_contain_text("Online")
+        bob_context, bob_page = signed_in_page(browser, bob)
+        contexts.append(bob_context)
+        bob_page.goto(stack.url + "/")
+        card = reel_card(bob_page, "Alice")
+        expect(card.locator("img.avatar")).to_be_visible()
+        bob_page.wait_for_function("document.querySelector('#reel-list img.avatar').naturalWidth > 0")
+        expect(card.locator("video.intro")).to_have_count(1)
+        screenshots(bob_page, "reel-with-selfie")
+
+        # The introduction link opens the sign-up page with the introduction noted.
+        newcomer = browser.new_context()
+        contexts.append(newcomer)
+        visitor = newcomer.new_page()
+        visitor.goto(stack.url + "/?" + introduction_url.split("?", 1)[1])  # SITE_URL is :8000
+        expect(visitor.locator("#signup-referral-note")).to_be_visible()
+        assert visitor.locator("#signup-referral").input_value() == introduction_url.rsplit("=", 1)[1]
     finally:
         for each in contexts:
             each.close()

@@ -171,7 +171,7 @@
       "rtc.answer": (e) => video.onAnswer(e),
       "rtc.ice": (e) => video.onIce(e),
       "me.metrics": (e) => { Object.assign(state.me, e); },
-      "referral.notification": (e) => flash(`${(e.referred && e.referred.name) || e.referred_name || "Someone"} joined through your introduction.`, "info"),
+      "referral.notification": (e) => flash(`${e.referred_name || "Someone"} was introduced to you by ${e.introduced_by_name || "a friend"}: they see you first in their reel.`, "info"),
       error: (e) => flash(friendly(wsError(e)), "error"),
     }[event.type];
     if (handler) handler(event);

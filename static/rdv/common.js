@@ -56,6 +56,16 @@ const RDV = (() => {
     return `${Math.floor(n / 3600)} h${minutes ? " " + minutes + " min" : ""}`;
   }
 
+  /** Field errors as "label: message" lines; nested ones (socials.x) labelled by the inner key. */
+  function fieldMessages(value, label) {
+    if (Array.isArray(value)) return value.flatMap((item) => fieldMessages(item, label));
+    if (value && typeof value === "object") {
+      return Object.entries(value).flatMap(([key, inner]) =>
+        fieldMessages(inner, key === "non_field_errors" || /^\d+$/.test(key) ? label : key.replace(/_/g, " ")));
+    }
+    return [(label ? label + ": " : "") + String(value)];
+  }
+
   /** A sentence a person understands, for an API or WebSocket error code. */
   function friendly(err) {
     const code = err.code;
@@ -94,11 +104,11 @@ const RDV = (() => {
       not_found: err.message || "Not found.",
       not_allowed_now: err.message || "That is not allowed right now.",
       server_error: "Something went wrong on our side; try again.",
+      http_404: "This feature is not available on this server yet.",
     };
     let text = messages[code] || err.message || "Something went wrong.";
     if (err.fields) {
-      const details = Object.entries(err.fields).map(([field, list]) =>
-        (field === "non_field_errors" ? "" : field.replace(/_/g, " ") + ": ") + [].concat(list).join(" "));
+      const details = fieldMessages(err.fields, "");
       if (details.length) text += " " + details.join(" ");
     }
     return text;

@@ -20,6 +20,26 @@
       el("h2", { class: "call-partner" }, call.partner_name),
       el("p", { class: "muted" }, `${call.chat_mode === "video" ? "Video" : "Text"} call · ${when.toLocaleString()} · ${seconds(call.duration_seconds)}`),
     );
+    if (call.partner) {
+      const introduce = el("button", { type: "button", class: "secondary introduce" }, `Introduce a friend to ${call.partner_name}`);
+      const link = el("p", { class: "introduction", hidden: true });
+      introduce.addEventListener("click", async () => {
+        introduce.disabled = true;
+        try {
+          const made = await api("POST", "/api/referrals", { target_user_id: call.partner });
+          link.replaceChildren(
+            el("span", {}, `Send this link to a friend: they will see ${made.target_name} first after signing up. `),
+            el("a", { href: RDV.safeUrl(made.signup_url) || "#", class: "introduction-link" }, made.signup_url),
+          );
+          link.hidden = false;
+        } catch (err) {
+          fail(err);
+        } finally {
+          introduce.disabled = false;
+        }
+      });
+      item.append(introduce, link);
+    }
     if (call.messages.length) {
       const details = el("details");
       details.append(el("summary", {}, `${call.messages.length} message${call.messages.length === 1 ? "" : "s"}`));

@@ -34,6 +34,20 @@
     }
   }
 
+  async function loadIntroductions() {
+    try {
+      const page = await api("GET", "/api/referrals/notifications?page_size=20");
+      $("introduction-list").replaceChildren(
+        ...page.results.map((n) =>
+          RDV.el("li", { class: n.read ? "" : "unread" }, `${n.referred_name}, introduced by ${n.introduced_by_name} (${new Date(n.created_at).toLocaleDateString()})`)),
+      );
+      $("introduction-empty").hidden = page.results.length > 0;
+      if (page.results.some((n) => !n.read)) await api("POST", "/api/referrals/notifications/read", {});
+    } catch (err) {
+      fail(err);
+    }
+  }
+
   $("invite-copy").addEventListener("click", async () => {
     try {
       await navigator.clipboard.writeText($("invite-link").textContent);
@@ -140,5 +154,6 @@
     }
     fillProfile();
     loadInviteCode();
+    loadIntroductions();
   });
 })();
