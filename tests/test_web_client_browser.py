@@ -12,11 +12,13 @@ import re
 import time
 from pathlib import Path
 
+from django.urls import Resolver404, resolve
 from playwright.sync_api import expect
 
 from accounts.models import User, UserLocation
 from accounts.services.sessions import start_session
 from referrals.services import create_admin_invite_codes, ensure_user_invite_code
+from tests.browser import CHROMIUM
 from tests.factories import ActiveRoomFactory, ChatHistoryFactory, ReferralNotificationFactory, UserFactory
 from tests.media_samples import mp4, png
 
@@ -314,3 +316,57 @@ def test_settings_history_and_uploads_work_in_the_browser(live_stack, browser, s
     finally:
         for each in contexts:
             each.close()
+
+
+def test_a_video_call_connects_the_cameras_and_either_side_can_end_it(live_stack, browser, screenshots):
+    """Chromium's fake camera on both sides: the WebRTC offer/answer/ICE go through the
+    rtc.* relay and each side plays the other's stream; End call ends it for both; the
+    report form answers in words."""
+    alice, bob = UserFactory(name="Alice"), UserFactory(name="Bob")
+    stack = live_stack("asgi")
+    cameras = browser.browser_type.launch(
+        executable_path=CHROMIUM,
+        args=[
+            "--no-sandbox",
+            "--use-fake-device-for-media-stream",
+            "--use-fake-ui-for-media-stream",
+            "--disable-features=WebRtcHideLocalIpsWithMdns",
+        ],
+    )
+    try:
+        pages = {}
+        for user in (alice, bob):
+            context = cameras.new_context(permissions=["camera", "microphone"])
+            token = start_session(user, ip="127.0.0.1")
+            context.add_init_script(f"window.localStorage.setItem('rdv.token', {json.dumps(token)})")
+            pages[user.name] = page = context.new_page()
+            page.set_default_timeout(WAIT_MS)
+            page.goto(stack.url + "/")
+        alice_page, bob_page = pages["Alice"], pages["Bob"]
+        alice_page.select_option("#invite-mode", "video")
+        reel_card(alice_page, "Bob").locator("button.invite").click()
+        expect(bob_page.locator("#incoming-mode")).to_have_text("video")
+        bob_page.click("#incoming-accept")
+        for page in (alice_page, bob_page):
+            expect(page.locator("#room-mode")).to_have_text("Video")
+            expect(page.locator("#video-area")).to_be_visible()
+            page.wait_for_function("document.getElementById('remote-video').videoWidth > 0", timeout=30_000)
+        screenshots(alice_page, "video-call")
+
+        bob_page.click("#end-call")
+        for page in (alice_page, bob_page):
+            expect(page.locator("#ended")).to_have_attribute("data-reason", "user_ended")
+            expect(page.locator("#video-area")).to_be_hidden()
+
+        alice_page.locator("#report summary").click()
+        alice_page.select_option("#report-category", "spam")
+        alice_page.fill("#report-text", "Kept sending links.")
+        alice_page.click("#report-submit")
+        try:
+            resolve("/api/reports")
+            expected = "Thank you. Your report about Bob was sent to the moderators."
+        except Resolver404:
+            expected = "This feature is not available on this server yet."
+        expect(alice_page.locator("#flash")).to_contain_text(expected)
+    finally:
+        cameras.close()
