@@ -8,10 +8,12 @@ from django.views.decorators.http import require_GET
 from accounts.models import User
 from accounts.validation import SOCIAL_HANDLES
 from chat.models import MAX_CALL_SECONDS, MIN_CALL_SECONDS
+from moderation.models import ReportCategory
 
 # Call lengths offered in the invite and accept dialogs (seconds, within the protocol's bounds).
 CALL_LENGTHS = [s for s in (60, 120, 180, 300, 600, 900, 1800) if MIN_CALL_SECONDS <= s <= MAX_CALL_SECONDS]
-REPORT_CATEGORIES = ["harassment", "nudity", "underage", "spam", "hate", "other"]
+# "profile" is for a selfie/video seen in the reel, not for someone met in a call.
+REPORT_CATEGORIES = [value for value in ReportCategory.values if value != ReportCategory.PROFILE]
 
 
 def _page(request, template: str, page: str, **context):

@@ -343,7 +343,11 @@
         item.append(info);
         const button = el("button", { type: "button", class: "invite" }, "Invite");
         button.addEventListener("click", () => invite(person, button));
-        item.append(button);
+        const report = el("button", { type: "button", class: "link report-profile" }, "Report");
+        report.addEventListener("click", () => openProfileReport(person));
+        const actions = el("div", { class: "actions" });
+        actions.append(button, report);
+        item.append(actions);
         return item;
       }),
     );
@@ -354,9 +358,31 @@
       : "No one is available right now. Keep this page open: people appear here as they come online.";
   }
 
-  $("available").addEventListener("change", setAvailability);
+  $("available").checked = localStorage.getItem("rdv.available") !== "0";
+  $("available").addEventListener("change", () => {
+    localStorage.setItem("rdv.available", $("available").checked ? "1" : "0");
+    setAvailability();
+  });
   $("invite-mode").addEventListener("change", reloadReel);
   $("reel-near").addEventListener("change", reloadReel);
+
+  let reported = null;
+  function openProfileReport(person) {
+    reported = person;
+    $("profile-report-name").textContent = person.name;
+    $("profile-report-form").reset();
+    $("profile-report").showModal();
+  }
+
+  $("profile-report-close").addEventListener("click", () => $("profile-report").close());
+
+  onSubmit($("profile-report-form"), async (data) => {
+    if (!reported) return;
+    await api("POST", "/api/reports", { reported: reported.id, category: "profile", text: String(data.get("text") || "").trim() });
+    $("profile-report").close();
+    flash(`Thank you. Your report about ${reported.name}'s profile was sent to the moderators.`, "info");
+    reloadReelSoon(); // people I reported leave my reel
+  });
 
   // --- invites -----------------------------------------------------------------------------------
 
