@@ -245,16 +245,19 @@ def test_refusals_are_shown_as_plain_sentences(live_stack, browser, screenshots)
             each.close()
 
 
-def test_settings_history_and_uploads_work_in_the_browser(live_stack, browser, screenshots):
+def test_settings_history_and_uploads_work_in_the_browser(live_stack, browser, screenshots, tmp_path):
     """Invite code with its QR and link, introductions to me, profile with socials and
     Instagram posts (and a refused handle), location consent on and off, selfie and video
-    uploads shown in another person's reel, and an introduction link from the history page."""
+    uploads shown in another person's reel, email + password (permanent account), an
+    introduction link from the history page, reporting a profile from the reel."""
     alice = UserFactory(name="Alice", access_status=User.AccessStatus.QR_VERIFIED)
     bob = UserFactory(name="Bob")
     code = ensure_user_invite_code(alice).code
     ReferralNotificationFactory(for_user=alice, referred_name="Zoe", introduced_by_name="Carl")
     ChatHistoryFactory(room=ActiveRoomFactory(user_1=alice, user_2=bob, ended=True), user=alice, partner=bob)
-    stack = live_stack("asgi")
+    mail_dir = tmp_path / "mail"
+    mail_dir.mkdir()
+    stack = live_stack("asgi", extra_env={"EMAIL_URL": f"filemail:///{mail_dir}"})
     token = start_session(alice, ip="127.0.0.1")
     context = browser.new_context(
         geolocation={"latitude": 34.0224, "longitude": -118.2851}, permissions=["geolocation"]
@@ -298,6 +301,19 @@ def test_settings_history_and_uploads_work_in_the_browser(live_stack, browser, s
         alice.refresh_from_db()
         assert alice.selfie and alice.video
         screenshots(page, "settings")
+
+        # A guest adds an email address, then makes the account permanent.
+        page.fill("#settings-email", "alice@usc.edu")
+        page.click("#settings-email-send")
+        page.fill("#settings-code", read_code(mail_dir, "alice@usc.edu"))
+        page.click("#settings-code-submit")
+        expect(page.locator("#permanent-form")).to_be_visible()
+        expect(page.locator("#email-box")).to_be_hidden()
+        page.fill("#permanent-password", "a long passphrase 42")
+        page.click("#permanent-form button")
+        expect(page.locator("#account-status")).to_contain_text("Permanent account · alice@usc.edu")
+        alice.refresh_from_db()
+        assert alice.account_type == User.AccountType.PERMANENT
 
         page.click("#nav-history")
         page.locator("button.introduce").click()
@@ -371,6 +387,8 @@ def test_a_video_call_connects_the_cameras_and_either_side_can_end_it(live_stack
             expect(page.locator("#video-area")).to_be_visible()
             page.wait_for_function("document.getElementById('remote-video').videoWidth > 0", timeout=30_000)
         screenshots(alice_page, "video-call")
+        bob_page.set_viewport_size({"width": 390, "height": 844})  # a phone
+        screenshots(bob_page, "video-call-phone")
 
         bob_page.click("#end-call")
         for page in (alice_page, bob_page):

@@ -799,5 +799,13 @@
     return { start, stop, onOffer, onAnswer, onIce };
   })();
 
+  // Leaving the page closes the socket: the call ends unless this tab comes back within 10 s.
+  window.addEventListener("beforeunload", (event) => {
+    if (state.room) {
+      event.preventDefault();
+      event.returnValue = "";
+    }
+  });
+
   document.addEventListener("DOMContentLoaded", start);
 })();

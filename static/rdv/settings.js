@@ -67,6 +67,7 @@
     const kind = me.account_type === "permanent" ? "Permanent account" : `Guest account (expires ${new Date(me.account_expires_at).toLocaleDateString()})`;
     $("account-status").textContent = `${kind}${me.email ? " · " + me.email : ""} · ${seconds(me.timer_total_seconds)} of calls.`;
     $("permanent-form").hidden = me.account_type === "permanent" || !me.email_verified;
+    $("email-box").hidden = Boolean(me.email_verified);
   }
 
   onSubmit($("profile-form"), async (data) => {
@@ -115,6 +116,21 @@
     } catch (err) {
       fail(err);
     }
+  });
+
+  onSubmit($("email-form"), async (data) => {
+    const email = String(data.get("email") || "").trim();
+    await api("POST", "/api/me/email", { email });
+    $("code-form").hidden = false;
+    flash(`We sent a 6-digit code to ${email}. It is valid for 10 minutes.`, "info");
+  });
+
+  onSubmit($("code-form"), async (data) => {
+    me = await api("POST", "/api/me/email/verify", { code: String(data.get("code") || "").trim() });
+    $("code-form").reset();
+    $("code-form").hidden = true;
+    fillProfile();
+    flash("Email verified.", "info");
   });
 
   onSubmit($("permanent-form"), async (data) => {
