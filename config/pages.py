@@ -2,6 +2,7 @@
 browser (localStorage) and every action goes through the REST API and the WebSocket, so
 these views only render a template with the few constants the scripts need."""
 
+from django.conf import settings
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
@@ -22,6 +23,7 @@ def _page(request, template: str, page: str, **context):
         "genders": User.Gender.choices,
         "call_lengths": [(seconds, _label(seconds)) for seconds in CALL_LENGTHS],
         "report_categories": REPORT_CATEGORIES,
+        "gif_hosts": ",".join(settings.GIF_HOSTS),
         **context,
     }
     response = render(request, template, context)

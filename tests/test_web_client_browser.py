@@ -387,6 +387,10 @@ def test_a_video_call_connects_the_cameras_and_either_side_can_end_it(live_stack
             expect(page.locator("#video-area")).to_be_visible()
             page.wait_for_function("document.getElementById('remote-video').videoWidth > 0", timeout=30_000)
         screenshots(alice_page, "video-call")
+        gif = "https://media.giphy.com/media/xT9IgG50Fb7Mi0prBC/giphy.gif"
+        alice_page.fill("#message-text", gif)
+        alice_page.click("#message-send")
+        expect(bob_page.locator("#messages .message.theirs img.gif")).to_have_attribute("src", gif)
         bob_page.set_viewport_size({"width": 390, "height": 844})  # a phone
         screenshots(bob_page, "video-call-phone")
 

@@ -597,6 +597,17 @@
     $("typing").hidden = true;
   }
 
+  /** A link to a GIF on an allowed host (GIF_HOSTS) is sent as a GIF message. */
+  function isGifUrl(text) {
+    const hosts = (document.body.dataset.gifHosts || "").split(",").filter(Boolean);
+    try {
+      const url = new URL(text);
+      return url.protocol === "https:" && hosts.includes(url.hostname) && !/\s/.test(text);
+    } catch (err) {
+      return false;
+    }
+  }
+
   function newClientId() {
     if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
     return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
@@ -612,8 +623,9 @@
     item.append(el("span", { class: "who" }, "You"), el("span", { class: "text" }, text));
     $("messages").append(item);
     input.value = "";
+    const body = isGifUrl(text) ? { gif_url: text } : { text };
     try {
-      const ack = await state.socket.request("chat.message", { room: state.room.room, client_id: clientId, text });
+      const ack = await state.socket.request("chat.message", { room: state.room.room, client_id: clientId, ...body });
       item.classList.remove("pending");
       if (!item.dataset.id) item.dataset.id = String(ack.message_id);
     } catch (err) {
