@@ -2,7 +2,7 @@
 
 from django.utils import timezone
 
-from chat.models import ActiveRoomMember, Cooldown, TextChatMessage
+from chat.models import ActiveRoomMember, ChatHistory, Cooldown, TextChatMessage
 
 
 def ordered_pair(a, b) -> tuple:
@@ -30,6 +30,4 @@ def messages_since(room_id, since_id: int | None = None, *, limit: int = 500) ->
 
 def list_chat_history(user):
     """The user's finished calls (history page), for a newest-first cursor list."""
-    from chat.models import ChatHistory
-
     return ChatHistory.objects.filter(user=user)
