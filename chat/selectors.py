@@ -2,7 +2,7 @@
 
 from django.utils import timezone
 
-from chat.models import ActiveRoomMember, Cooldown, TextChatMessage
+from chat.models import ActiveRoomMember, ChatHistory, Cooldown, TextChatMessage
 
 
 def ordered_pair(a, b) -> tuple:
@@ -26,3 +26,8 @@ def messages_since(room_id, since_id: int | None = None, *, limit: int = 500) ->
     if since_id:
         rows = rows.filter(pk__gt=since_id)
     return list(rows.order_by("pk")[:limit])
+
+
+def list_chat_history(user):
+    """The user's finished calls (history page), for a newest-first cursor list."""
+    return ChatHistory.objects.filter(user=user)

@@ -111,7 +111,14 @@ CACHES = {
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [REDIS_URL], "prefix": "rdv:asgi", "capacity": 1000, "expiry": 30},
+        # socket_timeout above channels_redis' 5 s BZPOPMIN: with redis-py's default (5 s) an
+        # idle socket's receive raced the server's empty reply and crashed the consumer.
+        "CONFIG": {
+            "hosts": [{"address": REDIS_URL, "socket_timeout": 15}],
+            "prefix": "rdv:asgi",
+            "capacity": 1000,
+            "expiry": 30,
+        },
     }
 }
 
@@ -246,6 +253,7 @@ USE_TZ = True
 
 # --- Files ----------------------------------------------------------------------------------
 STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]  # the web client's JS and CSS
 STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / "var" / "static")
 MEDIA_URL = "media/"
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "var" / "media")

@@ -3,6 +3,7 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from config import pages
 from config.media import serve_media
 from config.views import healthz
 
@@ -10,6 +11,10 @@ admin.site.site_header = "Rendezvous moderation"
 admin.site.site_title = "Rendezvous admin"
 
 urlpatterns = [
+    # The web client (templates/, static/rdv/): thin pages over the API and the WebSocket.
+    path("", pages.home, name="web-home"),
+    path("history", pages.history, name="web-history"),
+    path("settings", pages.settings_page, name="web-settings"),
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -188,7 +188,8 @@ def run_stack() -> int:
             # Own process group, so Ctrl-C reaches us once and we stop the children in order.
             children.append(subprocess.Popen(command, cwd=ROOT, start_new_session=True))
         base = f"http://{host}:{port}"
-        log(f"Rendezvous is up: {base}/   admin: {base}/admin/   API docs: {base}/api/docs/   health: {base}/healthz")
+        log(f"Rendezvous is up: open {base}/ in a browser (README: Try it)")
+        log(f"admin: {base}/admin/   API docs: {base}/api/docs/   health: {base}/healthz")
         log("create a moderator with: make manage ARGS=createsuperuser   (Ctrl-C stops everything)")
         while not stopping:
             for child, name in zip(children, commands, strict=True):

@@ -8,6 +8,7 @@ import time
 from django.conf import settings
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
+from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -15,6 +16,7 @@ from accounts.api.views import ERRORS
 from accounts.permissions import HasAccess
 from accounts.services.location import set_location, withdraw_location
 from chat.reel import MAX_PAGE, list_reel
+from chat.selectors import list_chat_history
 from config.api import throttle
 
 
@@ -116,3 +118,25 @@ class IceServersView(APIView):
             username, credential = turn_credentials(request.user.pk)
             servers.append({"urls": settings.TURN_URLS, "username": username, "credential": credential})
         return Response({"ice_servers": servers, "ttl": settings.TURN_CREDENTIAL_TTL})
+
+
+class HistoryOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    room = serializers.UUIDField(source="room_id", allow_null=True)
+    partner = serializers.UUIDField(source="partner_id", allow_null=True)
+    partner_name = serializers.CharField()
+    chat_mode = serializers.CharField()
+    started_at = serializers.DateTimeField()
+    duration_seconds = serializers.IntegerField()
+    messages = serializers.ListField(
+        child=serializers.DictField(),
+        help_text="Snapshot at the end of the call: [{id, sender, kind, text, url, sent_at}], oldest first",
+    )
+
+
+@extend_schema(summary="My finished calls, newest first (with the message snapshot)")
+class HistoryView(ListAPIView):
+    serializer_class = HistoryOut
+
+    def get_queryset(self):
+        return list_chat_history(self.request.user)

@@ -1,0 +1,53 @@
+"""The web client's pages (README "Try it"). Thin shells: the session token lives in the
+browser (localStorage) and every action goes through the REST API and the WebSocket, so
+these views only render a template with the few constants the scripts need."""
+
+from django.conf import settings
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from accounts.models import User
+from accounts.validation import SOCIAL_HANDLES
+from chat.models import MAX_CALL_SECONDS, MIN_CALL_SECONDS
+from moderation.models import ReportCategory
+
+# Call lengths offered in the invite and accept dialogs (seconds, within the protocol's bounds).
+CALL_LENGTHS = [s for s in (60, 120, 180, 300, 600, 900, 1800) if MIN_CALL_SECONDS <= s <= MAX_CALL_SECONDS]
+# "profile" is for a selfie/video seen in the reel, not for someone met in a call.
+REPORT_CATEGORIES = [value for value in ReportCategory.values if value != ReportCategory.PROFILE]
+
+
+def _page(request, template: str, page: str, **context):
+    context = {
+        "page": page,
+        "genders": User.Gender.choices,
+        "call_lengths": [(seconds, _label(seconds)) for seconds in CALL_LENGTHS],
+        "report_categories": REPORT_CATEGORIES,
+        "gif_hosts": ",".join(settings.GIF_HOSTS),
+        **context,
+    }
+    response = render(request, template, context)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _label(seconds: int) -> str:
+    minutes = seconds // 60
+    return f"{minutes} minute" + ("" if minutes == 1 else "s")
+
+
+@require_GET
+def home(request):
+    """Sign-up, email verification, the reel, invites and the call itself (one page, so the
+    WebSocket stays open from the reel into the room)."""
+    return _page(request, "app.html", "home")
+
+
+@require_GET
+def history(request):
+    return _page(request, "history.html", "history")
+
+
+@require_GET
+def settings_page(request):
+    return _page(request, "settings.html", "settings", social_networks=sorted(SOCIAL_HANDLES))

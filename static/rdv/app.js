@@ -1,0 +1,823 @@
+/* The home page: sign-up, email verification, the reel, invites and the call itself.
+   One page, so the WebSocket stays open from the reel into the room. */
+"use strict";
+
+(() => {
+  const { api, token, friendly, flash, onSubmit, el, show, safeUrl, seconds } = RDV;
+  const $ = (id) => document.getElementById(id);
+  const SCREENS = ["loading", "signup", "verify", "banned", "reel", "room", "ended"];
+
+  const state = {
+    me: null,
+    socket: null,
+    room: null, // {room, mode, partner, endsAt, startedAt}
+    lastRoom: null, // the room just ended (report form)
+    clockOffset: 0, // server time - browser time (ms)
+    lastMessageId: 0,
+    incoming: null, // call.incoming payload
+    outgoing: null, // {invite, name, expiresAt}
+    reelTimer: null,
+  };
+
+  function screen(name) {
+    for (const id of SCREENS) show(id, id === name);
+    const inCall = name === "room" || name === "ended";
+    show("report", inCall && Boolean(state.room || state.lastRoom));
+    document.body.dataset.screen = name;
+  }
+
+  const serverNow = () => Date.now() + state.clockOffset;
+
+  function mmss(ms) {
+    const total = Math.max(0, Math.ceil(ms / 1000));
+    const m = Math.floor(total / 60);
+    const s = total % 60;
+    return `${String(m).padStart(2, "0")}:${String(s).padStart(2, "0")}`;
+  }
+
+  // --- WebSocket ------------------------------------------------------------------------------
+
+  class Socket {
+    constructor(onEvent) {
+      this.onEvent = onEvent;
+      this.seq = 0;
+      this.pending = new Map();
+      this.backoff = 1000;
+      this.closedReason = null;
+      this.stopped = false;
+    }
+
+    connect() {
+      const scheme = location.protocol === "https:" ? "wss:" : "ws:";
+      this.ws = new WebSocket(`${scheme}//${location.host}/ws/`);
+      this.ws.addEventListener("open", () => this.authenticate());
+      this.ws.addEventListener("message", (event) => this.receive(event));
+      this.ws.addEventListener("close", (event) => this.closed(event));
+      status("Connecting…");
+    }
+
+    async authenticate() {
+      try {
+        const ack = await this.request("auth", { token: token.get(), since: state.lastMessageId || undefined });
+        this.backoff = 1000;
+        status(`Online as ${ack.user.name}`);
+        clearInterval(this.pinger);
+        this.pinger = setInterval(() => this.request("ping").catch(() => {}), 20000);
+        this.onEvent({ type: "connected" });
+      } catch (err) {
+        /* a refused auth closes the socket: closed() explains why */
+      }
+    }
+
+    receive(event) {
+      let data;
+      try {
+        data = JSON.parse(event.data);
+      } catch (err) {
+        return;
+      }
+      if ((data.type === "ack" || data.type === "error") && data.id && this.pending.has(data.id)) {
+        const waiter = this.pending.get(data.id);
+        this.pending.delete(data.id);
+        clearTimeout(waiter.timer);
+        if (data.type === "ack") waiter.resolve(data);
+        else waiter.reject(wsError(data));
+        return;
+      }
+      if (data.type === "closing") {
+        this.closedReason = data.reason;
+        return;
+      }
+      this.onEvent(data);
+    }
+
+    /** Send a message and wait for its ack (rejects with the error reply). */
+    request(type, fields = {}) {
+      const id = String(++this.seq);
+      return new Promise((resolve, reject) => {
+        if (!this.ws || this.ws.readyState !== WebSocket.OPEN) {
+          reject(wsError({ code: "network", message: "Not connected to the server yet; try again in a moment." }));
+          return;
+        }
+        const timer = setTimeout(() => {
+          this.pending.delete(id);
+          reject(wsError({ code: "network", message: "The server did not answer; try again." }));
+        }, 15000);
+        this.pending.set(id, { resolve, reject, timer });
+        this.ws.send(JSON.stringify({ type, id, ...fields }));
+      });
+    }
+
+    /** Fire and forget (relayed messages: answered only when refused). */
+    send(type, fields = {}) {
+      if (this.ws && this.ws.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify({ type, ...fields }));
+    }
+
+    closed(event) {
+      clearInterval(this.pinger);
+      for (const waiter of this.pending.values()) {
+        clearTimeout(waiter.timer);
+        waiter.reject(wsError({ code: "network", message: "Connection lost." }));
+      }
+      this.pending.clear();
+      const reason = event.reason || this.closedReason;
+      this.closedReason = null;
+      if (this.stopped) return;
+      if (reason === "session_invalidated") {
+        this.stopped = true;
+        return RDV.signedOut({ code: reason, message: "You were signed out: you signed in somewhere else, or signed out." });
+      }
+      if (reason === "invalid_token" || reason === "not_authenticated") {
+        this.stopped = true;
+        return RDV.signedOut({ code: "invalid_token" });
+      }
+      if (reason === "banned" || reason === "ip_banned") {
+        this.stopped = true;
+        return showBanned();
+      }
+      status("Connection lost; reconnecting…");
+      setTimeout(() => this.connect(), this.backoff);
+      this.backoff = Math.min(this.backoff * 2, 10000);
+    }
+  }
+
+  function wsError(data) {
+    return new RDV.ApiError(400, { error: { code: data.code, message: data.message, retry_after: data.retry_after } });
+  }
+
+  function status(text) {
+    $("conn-status").textContent = text;
+  }
+
+  function onEvent(event) {
+    const handler = {
+      connected: onConnected,
+      "presence.update": () => reloadReelSoon(),
+      "call.incoming": onIncoming,
+      "call.cancelled": (e) => inviteEnded(e, "cancelled"),
+      "call.declined": (e) => inviteEnded(e, "declined"),
+      "call.expired": (e) => inviteEnded(e, "expired"),
+      "room.start": (e) => enterRoom(e, { fresh: true }),
+      "room.resume": (e) => enterRoom(e, { fresh: false }),
+      "chat.message": (e) => addMessage(e),
+      "chat.typing": onTyping,
+      "room.partner_disconnected": () => roomNote("Your partner lost their connection: waiting up to 10 seconds for them."),
+      "room.partner_reconnected": () => roomNote("Your partner is back."),
+      "room.inactivity_warning": () => roomNote("Say something! A text call ends after 2 minutes of silence."),
+      "room.upgrade_requested": onUpgradeRequested,
+      "room.upgraded": onUpgraded,
+      "room.ended": onRoomEnded,
+      "rtc.offer": (e) => video.onOffer(e),
+      "rtc.answer": (e) => video.onAnswer(e),
+      "rtc.ice": (e) => video.onIce(e),
+      "me.metrics": (e) => { Object.assign(state.me, e); },
+      "referral.notification": (e) => flash(`${e.referred_name || "Someone"} was introduced to you by ${e.introduced_by_name || "a friend"}: they see you first in their reel.`, "info"),
+      error: (e) => flash(friendly(wsError(e)), "error"),
+    }[event.type];
+    if (handler) handler(event);
+  }
+
+  async function onConnected() {
+    await setAvailability();
+    reloadReel();
+  }
+
+  async function setAvailability() {
+    try {
+      await state.socket.request("presence.set", { available: $("available").checked, modes: ["video", "text"] });
+    } catch (err) {
+      flash(friendly(err));
+    }
+  }
+
+  // --- sign-up, login, email verification --------------------------------------------------------
+
+  function prefillSignup() {
+    const params = new URLSearchParams(location.search);
+    if (params.get("invite")) $("signup-invite").value = params.get("invite");
+    if (params.get("ref")) {
+      $("signup-referral").value = params.get("ref");
+      show("signup-referral-note");
+    }
+  }
+
+  onSubmit($("signup-form"), async (data) => {
+    const body = {
+      name: String(data.get("name") || "").trim(),
+      gender: data.get("gender"),
+      terms_accepted: $("signup-terms").checked,
+    };
+    if (String(data.get("invite_code") || "").trim()) body.invite_code = String(data.get("invite_code")).trim().toUpperCase();
+    if (data.get("referral_code")) body.referral_code = data.get("referral_code");
+    if (!body.name) throw new Error("Enter your first name.");
+    if (!body.terms_accepted) throw new Error("Accept the terms to continue.");
+    const result = await api("POST", "/api/auth/signup", body);
+    signedIn(result);
+  });
+
+  onSubmit($("login-form"), async (data) => {
+    const result = await api("POST", "/api/auth/login", { email: data.get("email"), password: data.get("password") });
+    signedIn(result);
+  });
+
+  function signedIn(result) {
+    token.set(result.token);
+    state.me = result.user;
+    show("nav");
+    history.replaceState(null, "", "/");
+    route();
+  }
+
+  onSubmit($("email-form"), async (data) => {
+    const email = String(data.get("email") || "").trim();
+    await api("POST", "/api/me/email", { email });
+    show("code-form");
+    $("verify-code").focus();
+    flash(`We sent a 6-digit code to ${email}. It is valid for 10 minutes.`, "info");
+  });
+
+  onSubmit($("code-form"), async (data) => {
+    state.me = await api("POST", "/api/me/email/verify", { code: String(data.get("code") || "").trim() });
+    flash("Email verified. Welcome!", "info");
+    route();
+  });
+
+  onSubmit($("redeem-form"), async (data) => {
+    state.me = await api("POST", "/api/me/invite-code/redeem", { code: String(data.get("code") || "").trim().toUpperCase() });
+    route();
+  });
+
+  RDV.bindMediaForms((me) => { state.me = me; });
+
+  async function showBanned() {
+    screen("banned");
+    try {
+      const ban = await api("GET", "/api/me/ban");
+      $("banned-text").textContent =
+        `Status: ${ban.ban_status}${ban.review_status ? " (review: " + ban.review_status + ")" : ""}.` +
+        (ban.reason ? ` Reason: ${ban.reason}.` : "") + " You cannot meet people while the ban lasts.";
+    } catch (err) {
+      $("banned-text").textContent = friendly(err);
+    }
+  }
+
+  function route() {
+    const me = state.me;
+    if (me.ban_status === "temporary" || me.ban_status === "permanent") return showBanned();
+    if (me.access_status === "unpaid") {
+      if (me.email) $("verify-email").value = me.email;
+      return screen("verify");
+    }
+    $("me-name").textContent = `· ${me.name}`;
+    RDV.showMedia(me);
+    screen(state.room ? "room" : "reel");
+    if (!state.socket) {
+      state.socket = new Socket(onEvent);
+      state.socket.connect();
+      clearInterval(state.reelTimer);
+      state.reelTimer = setInterval(() => { if (document.body.dataset.screen === "reel") reloadReel(); }, 15000);
+    }
+  }
+
+  async function start() {
+    prefillSignup();
+    if (!token.get()) return screen("signup");
+    try {
+      state.me = await api("GET", "/api/me");
+    } catch (err) {
+      if (RDV.isSignedOut(err)) return RDV.signedOut(err);
+      if (err.code === "banned") return showBanned();
+      flash(friendly(err), "error", { sticky: true });
+      return screen("signup");
+    }
+    show("nav");
+    route();
+  }
+
+  // --- the reel ----------------------------------------------------------------------------------
+
+  let reelSoon = null;
+  function reloadReelSoon() {
+    clearTimeout(reelSoon);
+    reelSoon = setTimeout(reloadReel, 300);
+  }
+
+  let reelLoading = 0;
+  async function reloadReel() {
+    if (!state.me || state.me.access_status === "unpaid") return;
+    const mine = ++reelLoading;
+    const params = new URLSearchParams({ page_size: "50", mode: $("invite-mode").value });
+    if ($("reel-near").value) params.set("near", $("reel-near").value);
+    let data;
+    try {
+      data = await api("GET", "/api/reel?" + params.toString());
+    } catch (err) {
+      if (mine !== reelLoading) return;
+      if (RDV.isSignedOut(err)) return RDV.signedOut(err);
+      if (err.code === "banned") return showBanned();
+      if (err.code === "location_required") {
+        $("reel-status").textContent = "Share your location in Settings to filter by distance.";
+      } else {
+        $("reel-status").textContent = friendly(err);
+      }
+      return;
+    }
+    if (mine !== reelLoading) return;
+    renderReel(data.results);
+  }
+
+  function renderReel(people) {
+    const list = $("reel-list");
+    list.replaceChildren(
+      ...people.map((person) => {
+        const item = el("li", { class: "person", dataset: { user: person.id } });
+        const selfie = safeUrl(person.selfie_url);
+        item.append(selfie ? el("img", { class: "avatar", src: selfie, alt: `${person.name}'s selfie` }) : el("div", { class: "avatar empty", "aria-hidden": "true" }, person.name.slice(0, 1)));
+        const info = el("div", { class: "info" });
+        info.append(el("h3", { class: "person-name" }, person.name));
+        const details = [person.gender !== "unspecified" ? person.gender : null, person.distance || null].filter(Boolean);
+        if (details.length) info.append(el("p", { class: "muted" }, details.join(" · ")));
+        if (person.introduced) info.append(el("p", { class: "badge" }, "Introduced to you"));
+        const videoUrl = safeUrl(person.video_url);
+        if (videoUrl) info.append(el("video", { src: videoUrl, controls: true, preload: "none", class: "intro" }));
+        item.append(info);
+        const button = el("button", { type: "button", class: "invite" }, "Invite");
+        button.addEventListener("click", () => invite(person, button));
+        const report = el("button", { type: "button", class: "link report-profile" }, "Report");
+        report.addEventListener("click", () => openProfileReport(person));
+        const actions = el("div", { class: "actions" });
+        actions.append(button, report);
+        item.append(actions);
+        return item;
+      }),
+    );
+    list.dataset.count = String(people.length);
+    list.dataset.loadedAt = String(Date.now());
+    $("reel-status").textContent = people.length
+      ? `${people.length} ${people.length === 1 ? "person is" : "people are"} available.`
+      : "No one is available right now. Keep this page open: people appear here as they come online.";
+  }
+
+  $("available").checked = localStorage.getItem("rdv.available") !== "0";
+  $("available").addEventListener("change", () => {
+    localStorage.setItem("rdv.available", $("available").checked ? "1" : "0");
+    setAvailability();
+  });
+  $("invite-mode").addEventListener("change", reloadReel);
+  $("reel-near").addEventListener("change", reloadReel);
+
+  let reported = null;
+  function openProfileReport(person) {
+    reported = person;
+    $("profile-report-name").textContent = person.name;
+    $("profile-report-form").reset();
+    $("profile-report").showModal();
+  }
+
+  $("profile-report-close").addEventListener("click", () => $("profile-report").close());
+
+  onSubmit($("profile-report-form"), async (data) => {
+    if (!reported) return;
+    await api("POST", "/api/reports", { reported: reported.id, category: "profile", text: String(data.get("text") || "").trim() });
+    $("profile-report").close();
+    flash(`Thank you. Your report about ${reported.name}'s profile was sent to the moderators.`, "info");
+    reloadReelSoon(); // people I reported leave my reel
+  });
+
+  // --- invites -----------------------------------------------------------------------------------
+
+  let outgoingTimer = null;
+  async function invite(person, button) {
+    button.disabled = true;
+    try {
+      const ack = await state.socket.request("call.invite", {
+        to: person.id,
+        mode: $("invite-mode").value,
+        seconds: Number($("invite-seconds").value),
+      });
+      state.outgoing = { invite: ack.invite, name: person.name, expiresAt: Date.parse(ack.expires_at) };
+      $("outgoing-name").textContent = person.name;
+      show("outgoing");
+      clearInterval(outgoingTimer);
+      const tick = () => {
+        const left = state.outgoing ? state.outgoing.expiresAt - serverNow() : 0;
+        $("outgoing-countdown").textContent = `${Math.max(0, Math.ceil(left / 1000))} s`;
+        if (left <= -3000) clearOutgoing();
+      };
+      tick();
+      outgoingTimer = setInterval(tick, 250);
+    } catch (err) {
+      flash(friendly(err));
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  function clearOutgoing() {
+    state.outgoing = null;
+    clearInterval(outgoingTimer);
+    show("outgoing", false);
+  }
+
+  $("outgoing-cancel").addEventListener("click", async () => {
+    if (!state.outgoing) return;
+    try {
+      await state.socket.request("call.cancel", { invite: state.outgoing.invite });
+      clearOutgoing();
+      flash("Invite cancelled.", "info");
+      reloadReelSoon();
+    } catch (err) {
+      flash(friendly(err));
+    }
+  });
+
+  let incomingTimer = null;
+  function onIncoming(event) {
+    state.incoming = event;
+    const caller = event.caller || {};
+    $("incoming-name").textContent = caller.name || "Someone";
+    $("incoming-mode").textContent = event.mode;
+    $("incoming-length").textContent = seconds(event.seconds);
+    const selfie = safeUrl(caller.selfie_url);
+    $("incoming-selfie").hidden = !selfie;
+    if (selfie) $("incoming-selfie").src = selfie;
+    const choice = $("incoming-seconds");
+    const options = [...choice.options].map((o) => Number(o.value));
+    choice.value = String(options.includes(event.seconds) ? event.seconds : options.reduce((a, b) => (Math.abs(b - event.seconds) < Math.abs(a - event.seconds) ? b : a)));
+    const expiresAt = Date.parse(event.expires_at);
+    clearInterval(incomingTimer);
+    const tick = () => {
+      const left = Math.ceil((expiresAt - serverNow()) / 1000);
+      $("incoming-countdown").textContent = String(Math.max(0, left));
+      if (left <= 0) {
+        closeIncoming();
+        flash("The invite expired: invites last 20 seconds.", "info");
+      }
+    };
+    tick();
+    incomingTimer = setInterval(tick, 250);
+    const dialog = $("incoming");
+    if (!dialog.open) dialog.showModal();
+  }
+
+  function closeIncoming() {
+    clearInterval(incomingTimer);
+    state.incoming = null;
+    const dialog = $("incoming");
+    if (dialog.open) dialog.close();
+  }
+
+  $("incoming").addEventListener("cancel", (event) => {
+    event.preventDefault(); // Esc declines explicitly instead of leaving the invite hanging
+    $("incoming-decline").click();
+  });
+
+  $("incoming-accept").addEventListener("click", async () => {
+    const incoming = state.incoming;
+    if (!incoming) return;
+    $("incoming-accept").disabled = true;
+    try {
+      await state.socket.request("call.accept", { invite: incoming.invite, seconds: Number($("incoming-seconds").value) });
+      closeIncoming();
+    } catch (err) {
+      closeIncoming();
+      flash(friendly(err));
+      reloadReelSoon();
+    } finally {
+      $("incoming-accept").disabled = false;
+    }
+  });
+
+  $("incoming-decline").addEventListener("click", async () => {
+    const incoming = state.incoming;
+    if (!incoming) return;
+    closeIncoming();
+    try {
+      await state.socket.request("call.decline", { invite: incoming.invite });
+      flash("Invite declined.", "info");
+    } catch (err) {
+      flash(friendly(err));
+    }
+    reloadReelSoon();
+  });
+
+  function inviteEnded(event, how) {
+    if (state.incoming && state.incoming.invite === event.invite) {
+      closeIncoming();
+      flash(how === "cancelled" ? "The invite was withdrawn." : "The invite expired.", "info");
+    }
+    if (state.outgoing && state.outgoing.invite === event.invite) {
+      const name = state.outgoing.name;
+      clearOutgoing();
+      const text = { declined: `${name} declined your invite.`, expired: `${name} did not answer in time: the invite expired.`, cancelled: "Invite cancelled." }[how];
+      flash(text, "info");
+    }
+    reloadReelSoon();
+  }
+
+  // --- the room ----------------------------------------------------------------------------------
+
+  let roomTimer = null;
+  function enterRoom(event, { fresh }) {
+    if (fresh && event.started_at) state.clockOffset = Date.parse(event.started_at) - Date.now();
+    if (Math.abs(state.clockOffset) < 1500) state.clockOffset = 0; // same clock; latency is not skew
+    clearOutgoing();
+    closeIncoming();
+    const sameRoom = state.room && state.room.room === event.room;
+    state.room = {
+      room: event.room,
+      mode: event.mode,
+      partner: event.partner,
+      endsAt: Date.parse(event.ends_at),
+      startedAt: Date.parse(event.started_at),
+    };
+    state.lastRoom = state.room;
+    if (!sameRoom) {
+      $("messages").replaceChildren();
+      state.lastMessageId = 0;
+    }
+    for (const message of event.messages || []) addMessage(message);
+    $("room-partner").textContent = event.partner.name;
+    $("report-name").textContent = event.partner.name;
+    const selfie = safeUrl(event.partner.selfie_url);
+    $("room-selfie").hidden = !selfie;
+    if (selfie) $("room-selfie").src = selfie;
+    setMode(event.mode);
+    roomNote(fresh ? `${seconds(event.duration_seconds)} call` : "Reconnected to your call.");
+    show("upgrade-accept", false);
+    screen("room");
+    clearInterval(roomTimer);
+    const tick = () => {
+      if (!state.room) return;
+      const left = state.room.endsAt - serverNow();
+      $("room-timer").textContent = mmss(left);
+      $("room-timer").classList.toggle("low", left < 15000);
+    };
+    tick();
+    roomTimer = setInterval(tick, 250);
+    $("message-text").focus();
+  }
+
+  function setMode(mode) {
+    state.room.mode = mode;
+    $("room-mode").textContent = mode === "video" ? "Video" : "Text";
+    show("upgrade-request", mode === "text");
+    if (mode === "video") video.start();
+  }
+
+  function roomNote(text) {
+    $("room-note").textContent = text;
+  }
+
+  function addMessage(message) {
+    if (message.message_id > state.lastMessageId) state.lastMessageId = message.message_id;
+    const list = $("messages");
+    if (list.querySelector(`[data-id="${CSS.escape(String(message.message_id))}"]`)) return;
+    const mine = state.me && message.sender === state.me.id;
+    let item = message.client_id ? list.querySelector(`[data-client-id="${CSS.escape(message.client_id)}"]`) : null;
+    if (!item) {
+      item = el("li", { class: "message" });
+      list.append(item);
+    }
+    item.replaceChildren();
+    item.className = "message " + (message.kind === "system" ? "system" : mine ? "mine" : "theirs");
+    item.dataset.id = String(message.message_id);
+    if (message.client_id) item.dataset.clientId = message.client_id;
+    const who = message.kind === "system" ? "" : mine ? "You" : (state.room || state.lastRoom || { partner: { name: "" } }).partner.name;
+    if (who) item.append(el("span", { class: "who" }, who));
+    if (message.kind === "gif" && safeUrl(message.url)) {
+      item.append(el("img", { src: safeUrl(message.url), alt: "GIF", class: "gif" }));
+    } else if (message.socials) {
+      const text = Object.entries(message.socials).map(([network, handle]) => `${network}: ${handle}`).join(" · ");
+      item.append(el("span", { class: "text" }, `${mine ? "You shared" : "Shared"} socials: ${text || "(none)"}`));
+    } else {
+      item.append(el("span", { class: "text" }, message.text || ""));
+    }
+    list.scrollTop = list.scrollHeight;
+    $("typing").hidden = true;
+  }
+
+  /** A link to a GIF on an allowed host (GIF_HOSTS) is sent as a GIF message. */
+  function isGifUrl(text) {
+    const hosts = (document.body.dataset.gifHosts || "").split(",").filter(Boolean);
+    try {
+      const url = new URL(text);
+      return url.protocol === "https:" && hosts.includes(url.hostname) && !/\s/.test(text);
+    } catch (err) {
+      return false;
+    }
+  }
+
+  function newClientId() {
+    if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
+    return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
+  }
+
+  $("message-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const input = $("message-text");
+    const text = input.value.trim();
+    if (!text || !state.room) return;
+    const clientId = newClientId();
+    const item = el("li", { class: "message mine pending", dataset: { clientId } });
+    item.append(el("span", { class: "who" }, "You"), el("span", { class: "text" }, text));
+    $("messages").append(item);
+    input.value = "";
+    const body = isGifUrl(text) ? { gif_url: text } : { text };
+    try {
+      const ack = await state.socket.request("chat.message", { room: state.room.room, client_id: clientId, ...body });
+      item.classList.remove("pending");
+      if (!item.dataset.id) item.dataset.id = String(ack.message_id);
+    } catch (err) {
+      item.classList.remove("pending");
+      item.classList.add("failed");
+      item.append(el("span", { class: "error" }, " — not sent: " + friendly(err)));
+      if (err.code === "too_fast" && !input.value) input.value = text;
+      flash(friendly(err));
+    }
+  });
+
+  let lastTyping = 0;
+  $("message-text").addEventListener("input", () => {
+    if (!state.room || Date.now() - lastTyping < 3000) return;
+    lastTyping = Date.now();
+    state.socket.send("chat.typing", { room: state.room.room });
+  });
+
+  let typingTimer = null;
+  function onTyping() {
+    $("typing").textContent = `${state.room ? state.room.partner.name : "They"} is typing…`;
+    $("typing").hidden = false;
+    clearTimeout(typingTimer);
+    typingTimer = setTimeout(() => { $("typing").hidden = true; }, 4000);
+  }
+
+  async function roomRequest(type, doneText) {
+    if (!state.room) return;
+    try {
+      await state.socket.request(type, { room: state.room.room });
+      if (doneText) roomNote(doneText);
+    } catch (err) {
+      flash(friendly(err));
+    }
+  }
+
+  $("end-call").addEventListener("click", () => roomRequest("room.end"));
+  $("share-socials").addEventListener("click", () => roomRequest("room.share_socials", "Your socials were shared."));
+  $("upgrade-request").addEventListener("click", () => roomRequest("room.upgrade_request", "Asked your partner to switch to video."));
+  $("upgrade-accept").addEventListener("click", () => roomRequest("room.upgrade_accept"));
+
+  function onUpgradeRequested(event) {
+    if (state.me && event.by === state.me.id) return;
+    show("upgrade-accept");
+    roomNote(`${state.room ? state.room.partner.name : "Your partner"} would like to switch to video.`);
+  }
+
+  function onUpgraded(event) {
+    if (!state.room || event.room !== state.room.room) return;
+    show("upgrade-accept", false);
+    roomNote("Switched to video.");
+    setMode("video");
+  }
+
+  const ENDED = {
+    timer: "Time's up! The call reached its length.",
+    user_ended: "The call was ended.",
+    disconnect: "Your partner lost their connection, so the call ended.",
+    inactivity: "The call ended after 2 minutes of silence.",
+    banned: "The call was ended by moderation.",
+    account_deleted: "Your partner deleted their account.",
+  };
+
+  function onRoomEnded(event) {
+    if (!state.room || event.room !== state.room.room) return;
+    const ended = state.room;
+    clearInterval(roomTimer);
+    video.stop();
+    state.lastRoom = ended;
+    state.room = null;
+    const spent = Math.max(0, Math.min(serverNow(), ended.endsAt) - ended.startedAt);
+    $("ended-text").textContent = `${ENDED[event.reason] || "The call ended."} You talked with ${ended.partner.name} for ${seconds(spent / 1000)}. You won't see each other in the reel for a while.`;
+    $("ended").dataset.reason = event.reason;
+    screen("ended");
+  }
+
+  $("back-to-reel").addEventListener("click", () => {
+    screen("reel");
+    reloadReel();
+  });
+
+  onSubmit($("report-form"), async (data) => {
+    const target = state.room || state.lastRoom;
+    if (!target) throw new Error("There is no one to report.");
+    await api("POST", "/api/reports", {
+      reported: target.partner.id,
+      category: data.get("category"),
+      text: String(data.get("text") || "").trim(),
+      room: target.room,
+    });
+    $("report-form").reset();
+    $("report").open = false;
+    flash(`Thank you. Your report about ${target.partner.name} was sent to the moderators.`, "info");
+  });
+
+  // --- video (optional: the text chat always works) ------------------------------------------
+
+  const video = (() => {
+    let pc = null;
+    let local = null;
+    let starting = null;
+    let queued = [];
+
+    const isOfferer = () => state.me && state.room && state.me.id < state.room.partner.id;
+
+    function start() {
+      if (!starting) starting = setup();
+      return starting;
+    }
+
+    async function setup() {
+      const room = state.room;
+      show("video-area");
+      let iceServers = [];
+      try {
+        iceServers = (await api("GET", "/api/rtc/ice-servers")).ice_servers;
+      } catch (err) {
+        $("video-status").textContent = "No relay servers: " + friendly(err);
+      }
+      pc = new RTCPeerConnection({ iceServers });
+      pc.addEventListener("icecandidate", (e) => {
+        state.socket.send("rtc.ice", { room: room.room, candidate: e.candidate ? e.candidate.toJSON() : null });
+      });
+      pc.addEventListener("track", (e) => {
+        $("remote-video").srcObject = e.streams[0];
+      });
+      try {
+        local = await navigator.mediaDevices.getUserMedia({ video: true, audio: true });
+        local.getTracks().forEach((track) => pc.addTrack(track, local));
+        $("local-video").srcObject = local;
+        $("video-status").textContent = "";
+      } catch (err) {
+        $("video-status").textContent = "Camera not available (" + (err.name || "blocked") + "): you can still chat by text.";
+        pc.addTransceiver("video", { direction: "recvonly" });
+        pc.addTransceiver("audio", { direction: "recvonly" });
+      }
+      if (isOfferer()) {
+        const offer = await pc.createOffer();
+        await pc.setLocalDescription(offer);
+        state.socket.send("rtc.offer", { room: room.room, sdp: offer.sdp });
+      }
+    }
+
+    async function flushIce() {
+      for (const candidate of queued) await pc.addIceCandidate(candidate).catch(() => {});
+      queued = [];
+    }
+
+    async function onOffer(event) {
+      if (!state.room || event.room !== state.room.room) return;
+      await start();
+      await pc.setRemoteDescription({ type: "offer", sdp: event.sdp });
+      await flushIce();
+      const answer = await pc.createAnswer();
+      await pc.setLocalDescription(answer);
+      state.socket.send("rtc.answer", { room: state.room.room, sdp: answer.sdp });
+    }
+
+    async function onAnswer(event) {
+      if (!pc || !state.room || event.room !== state.room.room) return;
+      await pc.setRemoteDescription({ type: "answer", sdp: event.sdp });
+      await flushIce();
+    }
+
+    async function onIce(event) {
+      if (!state.room || event.room !== state.room.room || !event.candidate) return;
+      if (pc && pc.remoteDescription) await pc.addIceCandidate(event.candidate).catch(() => {});
+      else queued.push(event.candidate);
+    }
+
+    function stop() {
+      if (local) local.getTracks().forEach((track) => track.stop());
+      if (pc) pc.close();
+      pc = null;
+      local = null;
+      starting = null;
+      queued = [];
+      $("remote-video").srcObject = null;
+      $("local-video").srcObject = null;
+      show("video-area", false);
+    }
+
+    return { start, stop, onOffer, onAnswer, onIce };
+  })();
+
+  // Leaving the page closes the socket: the call ends unless this tab comes back within 10 s.
+  window.addEventListener("beforeunload", (event) => {
+    if (state.room) {
+      event.preventDefault();
+      event.returnValue = "";
+    }
+  });
+
+  document.addEventListener("DOMContentLoaded", start);
+})();

@@ -1,0 +1,93 @@
+/* The history page: my finished calls (GET /api/me/history) and my timer total (GET /api/me). */
+"use strict";
+
+(() => {
+  const { api, friendly, flash, el, seconds } = RDV;
+  const $ = (id) => document.getElementById(id);
+  let me = null;
+  let next = null;
+
+  function fail(err) {
+    if (RDV.isSignedOut(err)) return RDV.signedOut(err);
+    $("history-status").textContent = friendly(err);
+    flash(friendly(err));
+  }
+
+  function entry(call) {
+    const item = el("li", { class: "card call", dataset: { room: call.room || "" } });
+    const when = new Date(call.started_at);
+    item.append(
+      el("h2", { class: "call-partner" }, call.partner_name),
+      el("p", { class: "muted" }, `${call.chat_mode === "video" ? "Video" : "Text"} call · ${when.toLocaleString()} · ${seconds(call.duration_seconds)}`),
+    );
+    if (call.partner) {
+      const introduce = el("button", { type: "button", class: "secondary introduce" }, `Introduce a friend to ${call.partner_name}`);
+      const link = el("p", { class: "introduction", hidden: true });
+      introduce.addEventListener("click", async () => {
+        introduce.disabled = true;
+        try {
+          const made = await api("POST", "/api/referrals", { target_user_id: call.partner });
+          link.replaceChildren(
+            el("span", {}, `Send this link to a friend: they will see ${made.target_name} first after signing up. `),
+            el("a", { href: RDV.safeUrl(made.signup_url) || "#", class: "introduction-link" }, made.signup_url),
+          );
+          link.hidden = false;
+        } catch (err) {
+          fail(err);
+        } finally {
+          introduce.disabled = false;
+        }
+      });
+      item.append(introduce, link);
+    }
+    if (call.messages.length) {
+      const details = el("details");
+      details.append(el("summary", {}, `${call.messages.length} message${call.messages.length === 1 ? "" : "s"}`));
+      const list = el("ol", { class: "messages" });
+      for (const message of call.messages) {
+        const mine = me && message.sender === me.id;
+        const line = el("li", { class: "message " + (message.kind === "system" ? "system" : mine ? "mine" : "theirs") });
+        if (message.kind !== "system") line.append(el("span", { class: "who" }, mine ? "You" : call.partner_name));
+        line.append(el("span", { class: "text" }, message.kind === "gif" ? `GIF: ${message.url || ""}` : message.text || "(shared socials)"));
+        list.append(line);
+      }
+      details.append(list);
+      item.append(details);
+    } else {
+      item.append(el("p", { class: "muted" }, "No messages."));
+    }
+    return item;
+  }
+
+  async function load(url) {
+    try {
+      const page = await api("GET", url);
+      $("history-list").append(...page.results.map(entry));
+      next = page.next;
+      $("history-more").hidden = !next;
+      const count = $("history-list").children.length;
+      $("history-status").textContent = count ? "" : "No calls yet. Meet someone from the reel!";
+      $("history-list").dataset.count = String(count);
+    } catch (err) {
+      fail(err);
+    }
+  }
+
+  $("history-more").addEventListener("click", () => {
+    if (next) load(new URL(next, location.href).pathname + new URL(next, location.href).search);
+  });
+
+  document.addEventListener("DOMContentLoaded", async () => {
+    if (!RDV.requireToken()) return;
+    try {
+      me = await api("GET", "/api/me");
+    } catch (err) {
+      return fail(err);
+    }
+    $("timer-total").textContent = seconds(me.timer_total_seconds);
+    $("timer-total").dataset.seconds = String(me.timer_total_seconds);
+    $("session-count").textContent = String(me.session_count);
+    $("successful-sessions").textContent = String(me.successful_sessions);
+    load("/api/me/history?page_size=20");
+  });
+})();

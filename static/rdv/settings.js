@@ -1,0 +1,175 @@
+/* Settings: my invite code (QR, sign-up link), profile, socials, Instagram posts, uploads,
+   location consent, and the account itself. */
+"use strict";
+
+(() => {
+  const { api, friendly, flash, onSubmit, seconds } = RDV;
+  const $ = (id) => document.getElementById(id);
+  let me = null;
+
+  function fail(err) {
+    if (RDV.isSignedOut(err)) return RDV.signedOut(err);
+    flash(friendly(err));
+  }
+
+  async function loadInviteCode() {
+    try {
+      const code = await api("GET", "/api/me/invite-code");
+      $("invite-code").textContent = code.code;
+      $("invite-uses").textContent = code.uses_remaining === null ? "(unlimited uses)" : `(${code.uses_remaining} of ${code.max_uses} uses left)`;
+      const link = RDV.safeUrl(code.signup_url);
+      $("invite-link").textContent = code.signup_url;
+      if (link) $("invite-link").href = link;
+      $("invite-code-box").hidden = false;
+      // The QR code needs the bearer token, so it is fetched, not linked.
+      const response = await fetch("/api/me/invite-code.png", { headers: { Authorization: "Bearer " + RDV.token.get() } });
+      if (response.ok) $("invite-qr").src = URL.createObjectURL(await response.blob());
+    } catch (err) {
+      if (err.code === "not_found") {
+        $("invite-locked").textContent = "You get your own invite code (4 uses) once your account is verified, or after 4 calls of at least 30 seconds.";
+        $("invite-locked").hidden = false;
+      } else {
+        fail(err);
+      }
+    }
+  }
+
+  async function loadIntroductions() {
+    try {
+      const page = await api("GET", "/api/referrals/notifications?page_size=20");
+      $("introduction-list").replaceChildren(
+        ...page.results.map((n) =>
+          RDV.el("li", { class: n.read ? "" : "unread" }, `${n.referred_name}, introduced by ${n.introduced_by_name} (${new Date(n.created_at).toLocaleDateString()})`)),
+      );
+      $("introduction-empty").hidden = page.results.length > 0;
+      if (page.results.some((n) => !n.read)) await api("POST", "/api/referrals/notifications/read", {});
+    } catch (err) {
+      fail(err);
+    }
+  }
+
+  $("invite-copy").addEventListener("click", async () => {
+    try {
+      await navigator.clipboard.writeText($("invite-link").textContent);
+      flash("Link copied.", "info");
+    } catch (err) {
+      flash("Copy the link by hand: your browser refused the clipboard.");
+    }
+  });
+
+  function fillProfile() {
+    $("profile-name").value = me.name;
+    $("profile-gender").value = me.gender;
+    for (const input of document.querySelectorAll("input.social")) input.value = (me.socials || {})[input.dataset.network] || "";
+    $("profile-instagram").value = (me.instagram_posts || []).join("\n");
+    RDV.showMedia(me);
+    $("location-status").textContent = me.location_consent ? "You share your location." : "You do not share your location.";
+    const kind = me.account_type === "permanent" ? "Permanent account" : `Guest account (expires ${new Date(me.account_expires_at).toLocaleDateString()})`;
+    $("account-status").textContent = `${kind}${me.email ? " · " + me.email : ""} · ${seconds(me.timer_total_seconds)} of calls.`;
+    $("permanent-form").hidden = me.account_type === "permanent" || !me.email_verified;
+    $("email-box").hidden = Boolean(me.email_verified);
+  }
+
+  onSubmit($("profile-form"), async (data) => {
+    const socials = {};
+    for (const input of document.querySelectorAll("input.social")) socials[input.dataset.network] = input.value.trim();
+    const posts = String(data.get("instagram_posts") || "").split(/\s+/).map((line) => line.trim()).filter(Boolean);
+    me = await api("PATCH", "/api/me", {
+      name: String(data.get("name") || "").trim(),
+      gender: data.get("gender"),
+      socials,
+      instagram_posts: posts,
+    });
+    fillProfile();
+    flash("Profile saved.", "info");
+  });
+
+  RDV.bindMediaForms((updated) => { me = updated; });
+
+  $("location-share").addEventListener("click", () => {
+    if (!navigator.geolocation) return flash("Your browser cannot share a location.");
+    $("location-status").textContent = "Asking your browser for your location…";
+    navigator.geolocation.getCurrentPosition(
+      async (position) => {
+        try {
+          const { latitude, longitude, accuracy } = position.coords;
+          const saved = await api("PUT", "/api/me/location", { latitude, longitude, accuracy_m: Math.min(accuracy || 0, 50000) });
+          me.location_consent = true;
+          $("location-status").textContent = `You share your location (until ${new Date(saved.expires_at).toLocaleString()}).`;
+        } catch (err) {
+          fail(err);
+          $("location-status").textContent = friendly(err);
+        }
+      },
+      (error) => {
+        $("location-status").textContent = "Location not shared: " + (error.message || "permission denied") + ".";
+      },
+      { enableHighAccuracy: false, timeout: 15000 },
+    );
+  });
+
+  $("location-stop").addEventListener("click", async () => {
+    try {
+      await api("DELETE", "/api/me/location");
+      me.location_consent = false;
+      $("location-status").textContent = "You do not share your location. It was deleted.";
+    } catch (err) {
+      fail(err);
+    }
+  });
+
+  onSubmit($("email-form"), async (data) => {
+    const email = String(data.get("email") || "").trim();
+    await api("POST", "/api/me/email", { email });
+    $("code-form").hidden = false;
+    flash(`We sent a 6-digit code to ${email}. It is valid for 10 minutes.`, "info");
+  });
+
+  onSubmit($("code-form"), async (data) => {
+    me = await api("POST", "/api/me/email/verify", { code: String(data.get("code") || "").trim() });
+    $("code-form").reset();
+    $("code-form").hidden = true;
+    fillProfile();
+    flash("Email verified.", "info");
+  });
+
+  onSubmit($("permanent-form"), async (data) => {
+    me = await api("POST", "/api/me/make-permanent", { password: data.get("password") });
+    $("permanent-form").reset();
+    fillProfile();
+    flash("Your account is permanent: log in with your email and password.", "info");
+  });
+
+  $("logout-everywhere").addEventListener("click", async () => {
+    try {
+      await api("POST", "/api/auth/logout-everywhere");
+    } catch (err) {
+      /* signed out locally anyway */
+    }
+    RDV.token.clear();
+    location.href = "/";
+  });
+
+  $("delete-account").addEventListener("click", async () => {
+    if (!window.confirm("Delete your account and your personal data? This cannot be undone.")) return;
+    try {
+      await api("DELETE", "/api/me");
+      RDV.token.clear();
+      location.href = "/";
+    } catch (err) {
+      fail(err);
+    }
+  });
+
+  document.addEventListener("DOMContentLoaded", async () => {
+    if (!RDV.requireToken()) return;
+    try {
+      me = await api("GET", "/api/me");
+    } catch (err) {
+      return fail(err);
+    }
+    fillProfile();
+    loadInviteCode();
+    loadIntroductions();
+  });
+})();
