@@ -12,7 +12,6 @@ import re
 import time
 from pathlib import Path
 
-from django.urls import Resolver404, resolve
 from playwright.sync_api import expect
 
 from accounts.models import User, UserLocation
@@ -23,18 +22,6 @@ from tests.factories import ActiveRoomFactory, ChatHistoryFactory, ReferralNotif
 from tests.media_samples import mp4, png
 
 WAIT_MS = 15_000
-
-
-NOT_HERE = "This feature is not available on this server yet."
-
-
-def reports_exist() -> bool:
-    """POST /api/reports comes with the moderation feature; until then the form says so."""
-    try:
-        resolve("/api/reports")
-    except Resolver404:
-        return False
-    return True
 
 
 def read_code(mail_dir: Path, address: str, timeout: float = 15) -> str:
@@ -336,10 +323,7 @@ def test_settings_history_and_uploads_work_in_the_browser(live_stack, browser, s
         card.locator("button.report-profile").click()
         bob_page.fill("#profile-report-text", "Not a selfie.")
         bob_page.click("#profile-report-submit")
-        if reports_exist():
-            expect(bob_page.locator("#flash")).to_contain_text("Your report about Alice's profile was sent")
-        else:
-            expect(bob_page.locator("#profile-report-form .form-error")).to_have_text(NOT_HERE)
+        expect(bob_page.locator("#flash")).to_contain_text("Your report about Alice's profile was sent")
 
         # The introduction link opens the sign-up page with the introduction noted.
         newcomer = browser.new_context()
@@ -404,6 +388,6 @@ def test_a_video_call_connects_the_cameras_and_either_side_can_end_it(live_stack
         alice_page.fill("#report-text", "Kept sending links.")
         alice_page.click("#report-submit")
         thanks = "Thank you. Your report about Bob was sent to the moderators."
-        expect(alice_page.locator("#flash")).to_contain_text(thanks if reports_exist() else NOT_HERE)
+        expect(alice_page.locator("#flash")).to_contain_text(thanks)
     finally:
         cameras.close()

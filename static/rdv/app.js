@@ -378,7 +378,7 @@
 
   onSubmit($("profile-report-form"), async (data) => {
     if (!reported) return;
-    await api("POST", "/api/reports", { reported: reported.id, category: "profile", text: String(data.get("text") || "").trim() });
+    await api("POST", "/api/reports", { reported_user_id: reported.id, category: "profile", text: String(data.get("text") || "").trim() });
     $("profile-report").close();
     flash(`Thank you. Your report about ${reported.name}'s profile was sent to the moderators.`, "info");
     reloadReelSoon(); // people I reported leave my reel
@@ -711,10 +711,10 @@
     const target = state.room || state.lastRoom;
     if (!target) throw new Error("There is no one to report.");
     await api("POST", "/api/reports", {
-      reported: target.partner.id,
+      reported_user_id: target.partner.id,
       category: data.get("category"),
       text: String(data.get("text") || "").trim(),
-      room: target.room,
+      room_id: target.room,
     });
     $("report-form").reset();
     $("report").open = false;
