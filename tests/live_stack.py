@@ -112,7 +112,28 @@ class LiveStack:
         child = self.children.get(name)
         if child is not None and child.poll() is None:
             os.killpg(child.pid, sig)  # the whole group: uvicorn/celery children die too
-            child.wait(timeout=30)
+            try:
+                child.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                if sig == signal.SIGKILL:
+                    raise
+                # A graceful stop that hangs (e.g. uvicorn waiting on a busy connection) ends
+                # as a crash would; what the database was doing is kept in the log for a look.
+                self.note(name, f"no exit 15 s after signal {sig}: {self.database_activity()}")
+                os.killpg(child.pid, signal.SIGKILL)
+                child.wait(timeout=30)
+
+    def note(self, name: str, text: str) -> None:
+        with open(self.workdir / f"{name}.log", "a") as log:
+            log.write(f"[live_stack] {text}\n")
+
+    def database_activity(self) -> list:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pid, state, wait_event_type, wait_event, left(query, 200) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+            return cursor.fetchall()
 
     def restart(self, name: str) -> None:
         self.kill(name)
