@@ -179,6 +179,8 @@ class User(AbstractBaseUser, PermissionsMixin):
         indexes = [
             # Sweep of expired guest accounts (chat/moderation tasks): WHERE account_type='guest' AND expires < now.
             models.Index(fields=["account_expires_at"], name="users_guest_expiry", condition=Q(account_type="guest")),
+            # The admin's user list, newest first (one index scan for a page of 100k users).
+            models.Index(fields=["-created_at"], name="users_created_at"),
         ]
 
     def __str__(self):
@@ -221,6 +223,8 @@ class AuthSession(models.Model):
         indexes = [
             # Sweep of expired sessions: WHERE expires_at < now - retention.
             models.Index(fields=["expires_at"], name="sessions_expires_at"),
+            # The admin's session list, newest first.
+            models.Index(fields=["-created_at"], name="sessions_created_at"),
         ]
 
     def __str__(self):

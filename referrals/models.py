@@ -62,6 +62,10 @@ class InviteCode(models.Model):
                 fields=["created_by"], condition=Q(type="user"), name="referrals_invite_codes_one_user_code"
             ),
         ]
+        indexes = [
+            # The admin's invite code list, newest first.
+            models.Index(fields=["-created_at"], name="invite_codes_created_at"),
+        ]
 
     def __str__(self):
         return self.code
