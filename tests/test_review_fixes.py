@@ -1,0 +1,43 @@
+"""Rules found missing in the review of issues 5–8 (each test failed before its fix)."""
+
+import json
+import re
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from moderation.backup import exported_tables
+
+pytestmark = pytest.mark.django_db
+
+
+def test_import_of_a_manifest_that_is_not_json_is_a_command_error_not_a_traceback(tmp_path):
+    (tmp_path / "manifest.json").write_text("{not json")
+    with pytest.raises(CommandError, match=re.escape("manifest.json")):
+        call_command("import_data", str(tmp_path), "--no-progress")
+
+
+def test_import_of_a_manifest_whose_table_entries_lack_a_file_is_a_command_error(tmp_path):
+    manifest = {"format": 1, "tables": {table: {"rows": 0} for table in exported_tables()}}
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(CommandError):
+        call_command("import_data", str(tmp_path), "--no-progress")
+
+
+def test_import_of_a_file_that_is_not_a_tar_archive_is_a_command_error(tmp_path):
+    bogus = tmp_path / "backup.tar.gz"
+    bogus.write_bytes(b"this is not a tar file")
+    with pytest.raises(CommandError, match=re.escape("backup.tar.gz")):
+        call_command("import_data", str(bogus), "--no-progress")
+
+
+def test_import_of_a_missing_tar_file_is_a_command_error(tmp_path):
+    with pytest.raises(CommandError, match=re.escape("missing.tar")):
+        call_command("import_data", str(tmp_path / "missing.tar"), "--no-progress")
+
+
+def test_export_into_a_path_that_is_a_file_is_a_command_error(tmp_path):
+    taken = tmp_path / "taken"
+    taken.write_text("x")
+    with pytest.raises(CommandError, match="taken"):
+        call_command("export_data", str(taken), "--no-progress")
