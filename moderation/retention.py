@@ -33,6 +33,11 @@ def _batch_size(limit: int | None) -> int:
     return limit or settings.RETENTION_BATCH_SIZE
 
 
+def _cutoff(days: int, now: datetime | None) -> datetime | None:
+    """now − `days` days; None when the policy is off (days ≤ 0 keeps everything)."""
+    return (now or timezone.now()) - timedelta(days=days) if days > 0 else None
+
+
 def _columns(model) -> list[str]:
     return [f.column for f in model._meta.concrete_fields]
 
@@ -84,10 +89,9 @@ def sweep_locations(*, now: datetime | None = None, limit: int | None = None) ->
 def sweep_sessions(*, now: datetime | None = None, limit: int | None = None) -> int:
     """Delete auth sessions that expired more than RETENTION_SESSIONS_DAYS ago (kept that long
     for support questions; an expired session signs nobody in)."""
-    days = settings.RETENTION_SESSIONS_DAYS
-    if days <= 0:
+    cutoff = _cutoff(settings.RETENTION_SESSIONS_DAYS, now)
+    if cutoff is None:
         return 0
-    cutoff = (now or timezone.now()) - timedelta(days=days)
     return _delete_where(
         "sessions", "id", "expires_at < %s", [cutoff], batch=_batch_size(limit), what="expired sessions deleted"
     )
@@ -95,10 +99,9 @@ def sweep_sessions(*, now: datetime | None = None, limit: int | None = None) -> 
 
 def sweep_scan_attempts(*, now: datetime | None = None, limit: int | None = None) -> int:
     """Delete USC scan attempts older than RETENTION_SCAN_ATTEMPTS_DAYS."""
-    days = settings.RETENTION_SCAN_ATTEMPTS_DAYS
-    if days <= 0:
+    cutoff = _cutoff(settings.RETENTION_SCAN_ATTEMPTS_DAYS, now)
+    if cutoff is None:
         return 0
-    cutoff = (now or timezone.now()) - timedelta(days=days)
     return _delete_where(
         "usc_scan_attempts", "id", "scanned_at < %s", [cutoff], batch=_batch_size(limit), what="scan attempts deleted"
     )
@@ -165,10 +168,9 @@ def _move_sql(*, source, archive, where: str, join: str = "", alias: str = "s") 
 def archive_messages(*, now: datetime | None = None, limit: int | None = None) -> int:
     """Move messages of rooms that ended more than RETENTION_MESSAGES_DAYS ago to
     archived_text_chat_messages (chat_history keeps its own snapshot for the users)."""
-    days = settings.RETENTION_MESSAGES_DAYS
-    if days <= 0:
+    cutoff = _cutoff(settings.RETENTION_MESSAGES_DAYS, now)
+    if cutoff is None:
         return 0
-    cutoff = (now or timezone.now()) - timedelta(days=days)
     sql = _move_sql(
         source=TextChatMessage,
         archive=ArchivedTextChatMessage,
@@ -181,10 +183,9 @@ def archive_messages(*, now: datetime | None = None, limit: int | None = None) -
 def archive_chat_history(*, now: datetime | None = None, limit: int | None = None) -> int:
     """Move chat_history rows written more than RETENTION_CHAT_HISTORY_DAYS ago to
     archived_chat_history."""
-    days = settings.RETENTION_CHAT_HISTORY_DAYS
-    if days <= 0:
+    cutoff = _cutoff(settings.RETENTION_CHAT_HISTORY_DAYS, now)
+    if cutoff is None:
         return 0
-    cutoff = (now or timezone.now()) - timedelta(days=days)
     sql = _move_sql(source=ChatHistory, archive=ArchivedChatHistory, where="s.created_at < %s")
     return _in_batches(sql, [cutoff], batch=_batch_size(limit), what="chat history archived")
 
