@@ -269,18 +269,17 @@ def restore_archive(which: RestoreFilter, *, limit: int | None = None) -> dict[s
 
 
 def restore_selected(archive, ids, *, actor=None) -> int:
-    """Admin action: put these archived rows (ids of `archive`) back; audit line with the actor."""
+    """Admin action: put these archived rows (ids of `archive`) back, with the audit line
+    (actor) in the same transaction: a restore is never committed without its line."""
     from moderation.services import record_audit
 
     live = {ArchivedTextChatMessage: TextChatMessage, ArchivedChatHistory: ChatHistory}[archive]
-    ids = [int(i) for i in ids]
-    restored = _in_batches(
-        _restore_sql(live=live, archive=archive, where="a.id = ANY(%s)"),
-        [ids],
-        batch=_batch_size(None),
-        what=f"{live._meta.db_table} restored",
-    )
-    with transaction.atomic(durable=True):
+    ids = sorted({int(i) for i in ids})
+    with transaction.atomic(durable=True), connection.cursor() as cursor:
+        # One batch of exactly the chosen ids (LIMIT len(ids)); rows being restored by someone
+        # else right now are skipped (SKIP LOCKED) and not counted.
+        cursor.execute(_restore_sql(live=live, archive=archive, where="a.id = ANY(%s)"), [ids, len(ids)])
+        restored = cursor.fetchone()[0]
         record_audit(
             "archive.restored", actor=actor, details={"table": live._meta.db_table, "ids": ids[:100], "rows": restored}
         )

@@ -41,3 +41,36 @@ def test_export_into_a_path_that_is_a_file_is_a_command_error(tmp_path):
     taken.write_text("x")
     with pytest.raises(CommandError, match="taken"):
         call_command("export_data", str(taken), "--no-progress")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_admin_restore_whose_audit_line_fails_restores_nothing():
+    """restore_selected: the restored rows and the archive.restored line commit together. An
+    actor whose account is gone by commit time (the audit row's foreign key fails) rolls the
+    restore back too."""
+    from django.db import IntegrityError
+
+    from chat.models import ArchivedTextChatMessage, TextChatMessage
+    from moderation import retention
+    from tests import factories as f
+
+    archived = f.ArchivedTextChatMessageFactory()
+    gone = f.UserFactory.build()  # never saved: its id is in no users row
+    with pytest.raises(IntegrityError):
+        retention.restore_selected(ArchivedTextChatMessage, [archived.pk], actor=gone)
+    archived.refresh_from_db()
+    assert archived.restored_at is None
+    assert not TextChatMessage.objects.filter(pk=archived.pk).exists()
+
+
+@pytest.mark.django_db
+def test_an_admin_restore_counts_each_selected_row_once():
+    from chat.models import ArchivedChatHistory, ChatHistory
+    from moderation import retention
+    from tests import factories as f
+
+    rows = [f.ArchivedChatHistoryFactory() for _ in range(3)]
+    ids = [r.pk for r in rows]
+    assert retention.restore_selected(ArchivedChatHistory, [*ids, ids[0]]) == 3
+    assert sorted(ChatHistory.objects.values_list("pk", flat=True)) == ids
+    assert retention.restore_selected(ArchivedChatHistory, ids) == 0  # already restored
