@@ -19,6 +19,14 @@ ERRORS = {
     429: OpenApiResponse(description="Rate limited (Retry-After header)"),
 }
 
+# Both card-login steps refuse the same way (usc_cards.services._card_login_account).
+CARD_LOGIN_ERRORS = {
+    **ERRORS,
+    404: OpenApiResponse(description="No account has this card"),
+    409: OpenApiResponse(description="The account has no verified email"),
+    410: OpenApiResponse(description="The guest account has expired"),
+}
+
 
 def _registration(registration) -> dict | None:
     return s.RegistrationOut(registration).data if registration else None
@@ -64,13 +72,7 @@ class CardLoginStartView(APIView):
 
     @extend_schema(
         request=s.CardLoginStartIn,
-        responses={
-            202: s.CardLoginStartOut,
-            **ERRORS,
-            404: OpenApiResponse(description="No account has this card"),
-            409: OpenApiResponse(description="The account has no verified email"),
-            410: OpenApiResponse(description="The guest account has expired"),
-        },
+        responses={202: s.CardLoginStartOut, **CARD_LOGIN_ERRORS},
         summary="Card login, step 1: email a code",
     )
     def post(self, request):
@@ -87,13 +89,7 @@ class CardLoginCompleteView(APIView):
 
     @extend_schema(
         request=s.CardLoginCompleteIn,
-        responses={
-            200: s.CardSessionOut,
-            **ERRORS,
-            404: OpenApiResponse(description="No account has this card"),
-            409: OpenApiResponse(description="The account has no verified email"),
-            410: OpenApiResponse(description="The guest account has expired"),
-        },
+        responses={200: s.CardSessionOut, **CARD_LOGIN_ERRORS},
         summary="Card login, step 2: scan + code → session",
     )
     def post(self, request):
