@@ -194,7 +194,9 @@ def _file_report(reporter, reported, *, category, text, room, ip, selfie, video,
     locked first (with the reporter and a live partner, in pk order), so two concurrent
     reports are counted one after the other: exactly one of them crosses the threshold."""
     users = _lock_with_partner(reported.pk, reporter.pk)
-    reported = users[str(reported.pk)]
+    reported = users.get(str(reported.pk))
+    if reported is None or not reported.is_active:  # deleted while the evidence was copied
+        raise NotFound("No such user.", fields={"reported_user_id": ["No such user."]})
     now = timezone.now()
     _check_report_allowed(reporter, reported, now=now)
     try:

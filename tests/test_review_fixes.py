@@ -74,3 +74,34 @@ def test_an_admin_restore_counts_each_selected_row_once():
     assert retention.restore_selected(ArchivedChatHistory, [*ids, ids[0]]) == 3
     assert sorted(ChatHistory.objects.values_list("pk", flat=True)) == ids
     assert retention.restore_selected(ArchivedChatHistory, ids) == 0  # already restored
+
+
+def test_a_report_about_someone_who_deletes_their_account_meanwhile_is_a_404_not_a_500(
+    alice, bob, monkeypatch, settings, tmp_path
+):
+    """submit_report copies the evidence before its transaction (slow I/O); the reported
+    person may delete their account in that window. The locked re-read then finds no row:
+    404, and no report."""
+    from accounts.models import User
+    from accounts.services.profile import delete_account
+    from moderation import evidence
+    from moderation.models import Report
+    from tests.api_support import signed_in
+    from tests.factories import ActiveRoomFactory
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    ActiveRoomFactory(user_1=alice, user_2=bob, ended=True)
+    copy = evidence.preserve
+
+    def copy_while_the_account_goes(name):
+        if User.objects.filter(pk=bob.pk).exists():
+            delete_account(User.objects.get(pk=bob.pk), ip=None)
+        return copy(name)
+
+    monkeypatch.setattr(evidence, "preserve", copy_while_the_account_goes)
+    response = signed_in(alice).post(
+        "/api/reports", {"reported_user_id": str(bob.pk), "category": "harassment"}, format="json"
+    )
+    assert response.status_code == 404, response.content
+    assert response.json()["error"]["code"] == "not_found"
+    assert not Report.objects.exists()
