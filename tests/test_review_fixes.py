@@ -105,3 +105,27 @@ def test_a_report_about_someone_who_deletes_their_account_meanwhile_is_a_404_not
     assert response.status_code == 404, response.content
     assert response.json()["error"]["code"] == "not_found"
     assert not Report.objects.exists()
+
+
+def test_a_card_login_for_an_account_deleted_after_the_card_lookup_is_a_404_not_a_500(monkeypatch):
+    """_card_login_account finds the holder, then locks the row; an account deleted in
+    between is 'card not registered', not a DoesNotExist 500."""
+    from accounts.models import User
+    from tests.factories import USCCardRegistrationFactory, UserFactory
+    from tests.usc_support import CARD, error_code, login_start
+    from usc_cards import selectors
+    from usc_cards.barcode import card_hash
+
+    holder = UserFactory(permanent=True, email="tommy@usc.edu", usc_id_hash=card_hash(CARD))
+    USCCardRegistrationFactory(user=holder, usc_id_hash=holder.usc_id_hash, last4="1828")
+    lookup = selectors.get_user_for_card
+
+    def found_then_deleted(usc_id_hash):
+        user = lookup(usc_id_hash)
+        User.objects.filter(pk=user.pk).delete()  # what a committed account deletion leaves
+        return user
+
+    monkeypatch.setattr(selectors, "get_user_for_card", found_then_deleted)
+    response = login_start(CARD)
+    assert response.status_code == 404, response.content
+    assert error_code(response) == "card_not_registered"

@@ -348,10 +348,12 @@ def _card_login_account(scan: Scan, *, ip: str | None) -> tuple[User | None, Ser
     usc_id_hash = scan.attempt.usc_id_hash
     lock_card(usc_id_hash)
     holder = selectors.get_user_for_card(usc_id_hash)
-    if holder is None or not holder.is_active:
+    # Re-read under the row lock: the account may have been deleted since (deletion does not
+    # take the card lock).
+    user = User.objects.select_for_update().filter(pk=holder.pk).first() if holder else None
+    if user is None or not user.is_active:
         scan.finish(Outcome.NOT_REGISTERED)
         return None, CardNotRegistered()
-    user = User.objects.select_for_update().get(pk=holder.pk)
     now = timezone.now()
     if user.ban_status in BANNED_STATUSES:
         scan.finish(Outcome.REFUSED)
