@@ -112,7 +112,8 @@ def sweep_expired_guests(*, now: datetime | None = None, limit: int | None = Non
     account-deletion path (accounts.services.profile.delete_account: ends a live call
     properly, revokes sessions, audit line, files removed after commit). Each account is its
     own transaction; a session advisory lock per user keeps two workers off the same one,
-    and the row is re-read under it (an upgrade to permanent in the meantime wins)."""
+    and delete_account re-checks the row under its lock (an upgrade to permanent in the
+    meantime wins)."""
     from accounts.models import User
     from accounts.services.profile import delete_account
 
@@ -134,8 +135,8 @@ def sweep_expired_guests(*, now: datetime | None = None, limit: int | None = Non
             ).first()
             if user is None:
                 continue
-            delete_account(user, ip=None)
-            deleted += 1
+            if delete_account(user, ip=None, only_if_expired_guest_at=now):
+                deleted += 1
         except User.DoesNotExist:
             continue  # deleted meanwhile (by its owner or another path)
         except Exception:  # one account must not stop the sweep

@@ -129,3 +129,45 @@ def test_a_card_login_for_an_account_deleted_after_the_card_lookup_is_a_404_not_
     response = login_start(CARD)
     assert response.status_code == 404, response.content
     assert error_code(response) == "card_not_registered"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_guest_made_permanent_while_the_sweep_deletes_them_is_kept(monkeypatch):
+    """sweep_expired_guests read the guest as expired; the upgrade to permanent commits before
+    delete_account locks the row (here: from another connection, during the deletion
+    hooks). The re-check under the lock keeps the account, and nothing is audited."""
+    import threading
+    from datetime import timedelta
+
+    from django.db import connection
+    from django.utils import timezone
+
+    from accounts.models import User
+    from accounts.services import profile
+    from moderation import retention
+    from moderation.models import AuditLog
+    from tests.factories import UserFactory
+
+    guest = UserFactory(account_expires_at=timezone.now() - timedelta(minutes=1))
+
+    def upgrade_elsewhere(user):
+        def work():
+            try:
+                User.objects.filter(pk=user.pk).update(
+                    account_type=User.AccountType.PERMANENT,
+                    account_expires_at=None,
+                    email=f"{user.pk.hex[:8]}@usc.edu",
+                    email_verified=True,
+                )
+            finally:
+                connection.close()
+
+        thread = threading.Thread(target=work)
+        thread.start()
+        thread.join(timeout=30)
+
+    monkeypatch.setattr(profile, "ACCOUNT_DELETION_HOOKS", [*profile.ACCOUNT_DELETION_HOOKS, upgrade_elsewhere])
+    assert retention.sweep_expired_guests() == 0
+    guest.refresh_from_db()
+    assert guest.account_type == User.AccountType.PERMANENT
+    assert not AuditLog.objects.filter(event_type="account.deleted").exists()
