@@ -31,3 +31,16 @@ def messages_since(room_id, since_id: int | None = None, *, limit: int = 500) ->
 def list_chat_history(user):
     """The user's finished calls (history page), for a newest-first cursor list."""
     return ChatHistory.objects.filter(user=user)
+
+
+def message_snapshot(message: TextChatMessage) -> dict:
+    """One message as the snapshots store it (chat_history at the end of a call, a report's
+    messages_snapshot): JSON-ready, the sender by id."""
+    return {
+        "id": message.pk,
+        "sender": str(message.sender_id) if message.sender_id else None,
+        "kind": message.type,
+        "text": message.content,
+        "url": message.url or None,
+        "sent_at": message.sent_at.isoformat(),
+    }

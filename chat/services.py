@@ -20,6 +20,7 @@ from django.utils import timezone
 from accounts.models import User
 from accounts.selectors import BANNED_STATUSES, ensure_has_access
 from accounts.services.access import SUCCESSFUL_SESSION_SECONDS, apply_session_unlock
+from accounts.services.locks import lock_users
 from chat import events, presence
 from chat.errors import (
     AlreadyInRoom,
@@ -48,7 +49,7 @@ from chat.models import (
     SessionCompletion,
     TextChatMessage,
 )
-from chat.selectors import live_room_id_of, on_cooldown, ordered_pair
+from chat.selectors import live_room_id_of, message_snapshot, on_cooldown, ordered_pair
 from config.errors import ServiceError
 from config.realtime import send_to_users
 from config.transactions import durable_then_raise
@@ -62,13 +63,6 @@ UPGRADE_AFTER = timedelta(seconds=60)
 
 
 # --- helpers -------------------------------------------------------------------------------
-
-
-def _lock_users(*user_ids) -> dict:
-    """Lock user rows in ascending pk order (one global order, so no deadlock) and return them."""
-    ids = sorted({str(u) for u in user_ids})
-    users = User.objects.select_for_update(no_key=True).filter(pk__in=ids).order_by("pk")
-    return {str(u.pk): u for u in users}
 
 
 def set_cooldown(a_id, b_id, *, ttl: timedelta, reason: str) -> None:
@@ -137,7 +131,7 @@ def send_invite(caller: User, *, to, mode: str, seconds) -> CallInvite:
     if str(to) == str(caller.pk):
         raise InvalidMessage("You cannot invite yourself.")
     now = timezone.now()
-    users = _lock_users(caller.pk, to)
+    users = lock_users(caller.pk, to)
     caller, callee = users.get(str(caller.pk)), users.get(str(to))
     if callee is None or not callee.is_active:
         raise NotAvailable()
@@ -186,7 +180,7 @@ def _get_locked_invite(invite_id, *, user_field: str, user: User) -> CallInvite:
     peek = CallInvite.objects.filter(pk=invite_id, **{user_field: user}).values("from_user_id", "to_user_id").first()
     if peek is None:
         raise InviteNotFound()
-    _lock_users(peek["from_user_id"], peek["to_user_id"])
+    lock_users(peek["from_user_id"], peek["to_user_id"])
     return CallInvite.objects.select_for_update().get(pk=invite_id)
 
 
@@ -355,17 +349,7 @@ class EndResult:
 
 
 def _snapshot(room: ActiveRoom) -> list[dict]:
-    return [
-        {
-            "id": m.pk,
-            "sender": str(m.sender_id) if m.sender_id else None,
-            "kind": m.type,
-            "text": m.content,
-            "url": m.url or None,
-            "sent_at": m.sent_at.isoformat(),
-        }
-        for m in TextChatMessage.objects.filter(room=room, deleted=False).order_by("pk")
-    ]
+    return [message_snapshot(m) for m in TextChatMessage.objects.filter(room=room, deleted=False).order_by("pk")]
 
 
 @transaction.atomic(savepoint=False)
@@ -378,7 +362,7 @@ def end_room(room_id, *, reason: str) -> EndResult:
     peek = ActiveRoom.objects.filter(pk=room_id).values("user_1_id", "user_2_id").first()
     if peek is None:
         raise NotAMember()
-    users = _lock_users(peek["user_1_id"], peek["user_2_id"])  # users first: the global lock order
+    users = lock_users(peek["user_1_id"], peek["user_2_id"])  # users first: the global lock order
     room = ActiveRoom.objects.select_for_update().get(pk=room_id)
     if room.status == ActiveRoom.Status.ENDED:
         return EndResult(room, ended_now=False)

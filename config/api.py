@@ -110,6 +110,13 @@ class RedisThrottle(BaseThrottle):
         return self._wait
 
 
+def validated(serializer_class, request, **kwargs) -> dict:
+    """The request body checked by `serializer_class` (a 400 with field messages if not)."""
+    serializer = serializer_class(data=request.data, **kwargs)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
 def throttle(scope: str, per: str = "ip") -> type[RedisThrottle]:
     """A throttle class for one scope, e.g. throttle_classes = [throttle("login")]."""
     return type(f"{scope.title().replace('_', '')}Throttle", (RedisThrottle,), {"scope": scope, "per": per})

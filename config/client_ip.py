@@ -26,6 +26,18 @@ def client_ip(meta: dict) -> str | None:
     return _valid(chain[-proxies]) or remote
 
 
+def request_ip(request) -> str | None:
+    """client_ip of a Django/DRF request."""
+    return client_ip(request.META)
+
+
+USER_AGENT_MAX_CHARS = 512  # the sessions / scan attempts column
+
+
+def user_agent(request) -> str:
+    return request.META.get("HTTP_USER_AGENT", "")[:USER_AGENT_MAX_CHARS]
+
+
 def client_ip_from_scope(scope: dict) -> str | None:
     """The same rule for an ASGI (WebSocket) scope."""
     headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}

@@ -17,7 +17,7 @@ from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
 from accounts.admin import json_block
-from config.client_ip import client_ip
+from config.client_ip import request_ip
 from config.errors import ServiceError
 from moderation import evidence, selectors, services
 from moderation.models import AuditLog, IPBan, Report, SiteSettings, UserBan
@@ -25,10 +25,6 @@ from moderation.models import AuditLog, IPBan, Report, SiteSettings, UserBan
 admin.site.index_template = "admin/moderation_index.html"
 
 REVIEW_PAGE_SIZE = 20
-
-
-def request_ip(request):
-    return client_ip(request.META)
 
 
 def evidence_url(name: str) -> str:

@@ -110,7 +110,10 @@ def export_data(
     from moderation.services import record_audit
 
     directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # a file is in the way, no permission
+        raise BackupError(f"cannot create the directory {directory}: {exc}") from exc
     if any(directory.iterdir()):
         raise BackupError(f"{directory} is not empty: export into a new directory")
     outermost = not connection.in_atomic_block  # (tests run inside a transaction already)
@@ -166,8 +169,12 @@ def export_to_file(path: Path, **kwargs) -> dict:
 
 def import_from_file(path: Path, **kwargs) -> ImportResult:
     """Unpack a tar backup into a scratch directory (regular files only), then import_data."""
-    with tempfile.TemporaryDirectory(prefix="rdv-import-") as scratch, tarfile.open(path) as tar:
-        tar.extractall(scratch, filter="data")
+    with tempfile.TemporaryDirectory(prefix="rdv-import-") as scratch:
+        try:
+            with tarfile.open(path) as tar:
+                tar.extractall(scratch, filter="data")
+        except (OSError, tarfile.TarError) as exc:  # missing, unreadable, not a tar, unsafe member
+            raise BackupError(f"cannot unpack {path}: {exc}") from exc
         return import_data(Path(scratch), **kwargs)
 
 
@@ -175,15 +182,29 @@ def read_manifest(directory: Path) -> dict:
     path = Path(directory) / MANIFEST
     if not path.exists():
         raise BackupError(f"no {MANIFEST} in {directory}")
-    manifest = json.loads(path.read_text())
-    if manifest.get("format") != FORMAT_VERSION:
-        raise BackupError(f"unknown backup format {manifest.get('format')!r}")
-    tables = list(manifest.get("tables", {}))
-    if tables != exported_tables():
-        missing, unknown = set(exported_tables()) - set(tables), set(tables) - set(exported_tables())
+    try:
+        manifest = json.loads(path.read_text())
+    except (ValueError, OSError) as exc:  # not JSON (or not UTF-8), unreadable
+        raise BackupError(f"{path} is not a readable manifest: {exc}") from exc
+    version = manifest.get("format") if isinstance(manifest, dict) else None
+    if version != FORMAT_VERSION:
+        raise BackupError(f"unknown backup format {version!r}")
+    tables = manifest.get("tables")
+    if not isinstance(tables, dict) or list(tables) != exported_tables():
+        names = set(tables) if isinstance(tables, dict) else set()
+        missing, unknown = set(exported_tables()) - names, names - set(exported_tables())
         raise BackupError(
             f"the backup's tables differ from this code's: missing {missing or '-'}, unknown {unknown or '-'}"
         )
+    for table, entry in tables.items():
+        if not (
+            isinstance(entry, dict)
+            and isinstance(entry.get("file"), str)
+            and Path(entry["file"]).name == entry["file"]
+            and isinstance(entry.get("rows"), int)
+            and isinstance(entry.get("sha256"), str)
+        ):
+            raise BackupError(f"{MANIFEST}: the entry of {table} needs a file name, rows and sha256")
     return manifest
 
 

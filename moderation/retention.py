@@ -33,6 +33,11 @@ def _batch_size(limit: int | None) -> int:
     return limit or settings.RETENTION_BATCH_SIZE
 
 
+def _cutoff(days: int, now: datetime | None) -> datetime | None:
+    """now − `days` days; None when the policy is off (days ≤ 0 keeps everything)."""
+    return (now or timezone.now()) - timedelta(days=days) if days > 0 else None
+
+
 def _columns(model) -> list[str]:
     return [f.column for f in model._meta.concrete_fields]
 
@@ -84,10 +89,9 @@ def sweep_locations(*, now: datetime | None = None, limit: int | None = None) ->
 def sweep_sessions(*, now: datetime | None = None, limit: int | None = None) -> int:
     """Delete auth sessions that expired more than RETENTION_SESSIONS_DAYS ago (kept that long
     for support questions; an expired session signs nobody in)."""
-    days = settings.RETENTION_SESSIONS_DAYS
-    if days <= 0:
+    cutoff = _cutoff(settings.RETENTION_SESSIONS_DAYS, now)
+    if cutoff is None:
         return 0
-    cutoff = (now or timezone.now()) - timedelta(days=days)
     return _delete_where(
         "sessions", "id", "expires_at < %s", [cutoff], batch=_batch_size(limit), what="expired sessions deleted"
     )
@@ -95,10 +99,9 @@ def sweep_sessions(*, now: datetime | None = None, limit: int | None = None) -> 
 
 def sweep_scan_attempts(*, now: datetime | None = None, limit: int | None = None) -> int:
     """Delete USC scan attempts older than RETENTION_SCAN_ATTEMPTS_DAYS."""
-    days = settings.RETENTION_SCAN_ATTEMPTS_DAYS
-    if days <= 0:
+    cutoff = _cutoff(settings.RETENTION_SCAN_ATTEMPTS_DAYS, now)
+    if cutoff is None:
         return 0
-    cutoff = (now or timezone.now()) - timedelta(days=days)
     return _delete_where(
         "usc_scan_attempts", "id", "scanned_at < %s", [cutoff], batch=_batch_size(limit), what="scan attempts deleted"
     )
@@ -109,7 +112,8 @@ def sweep_expired_guests(*, now: datetime | None = None, limit: int | None = Non
     account-deletion path (accounts.services.profile.delete_account: ends a live call
     properly, revokes sessions, audit line, files removed after commit). Each account is its
     own transaction; a session advisory lock per user keeps two workers off the same one,
-    and the row is re-read under it (an upgrade to permanent in the meantime wins)."""
+    and delete_account re-checks the row under its lock (an upgrade to permanent in the
+    meantime wins)."""
     from accounts.models import User
     from accounts.services.profile import delete_account
 
@@ -131,8 +135,8 @@ def sweep_expired_guests(*, now: datetime | None = None, limit: int | None = Non
             ).first()
             if user is None:
                 continue
-            delete_account(user, ip=None)
-            deleted += 1
+            if delete_account(user, ip=None, only_if_expired_guest_at=now):
+                deleted += 1
         except User.DoesNotExist:
             continue  # deleted meanwhile (by its owner or another path)
         except Exception:  # one account must not stop the sweep
@@ -165,10 +169,9 @@ def _move_sql(*, source, archive, where: str, join: str = "", alias: str = "s") 
 def archive_messages(*, now: datetime | None = None, limit: int | None = None) -> int:
     """Move messages of rooms that ended more than RETENTION_MESSAGES_DAYS ago to
     archived_text_chat_messages (chat_history keeps its own snapshot for the users)."""
-    days = settings.RETENTION_MESSAGES_DAYS
-    if days <= 0:
+    cutoff = _cutoff(settings.RETENTION_MESSAGES_DAYS, now)
+    if cutoff is None:
         return 0
-    cutoff = (now or timezone.now()) - timedelta(days=days)
     sql = _move_sql(
         source=TextChatMessage,
         archive=ArchivedTextChatMessage,
@@ -181,10 +184,9 @@ def archive_messages(*, now: datetime | None = None, limit: int | None = None) -
 def archive_chat_history(*, now: datetime | None = None, limit: int | None = None) -> int:
     """Move chat_history rows written more than RETENTION_CHAT_HISTORY_DAYS ago to
     archived_chat_history."""
-    days = settings.RETENTION_CHAT_HISTORY_DAYS
-    if days <= 0:
+    cutoff = _cutoff(settings.RETENTION_CHAT_HISTORY_DAYS, now)
+    if cutoff is None:
         return 0
-    cutoff = (now or timezone.now()) - timedelta(days=days)
     sql = _move_sql(source=ChatHistory, archive=ArchivedChatHistory, where="s.created_at < %s")
     return _in_batches(sql, [cutoff], batch=_batch_size(limit), what="chat history archived")
 
@@ -268,18 +270,17 @@ def restore_archive(which: RestoreFilter, *, limit: int | None = None) -> dict[s
 
 
 def restore_selected(archive, ids, *, actor=None) -> int:
-    """Admin action: put these archived rows (ids of `archive`) back; audit line with the actor."""
+    """Admin action: put these archived rows (ids of `archive`) back, with the audit line
+    (actor) in the same transaction: a restore is never committed without its line."""
     from moderation.services import record_audit
 
     live = {ArchivedTextChatMessage: TextChatMessage, ArchivedChatHistory: ChatHistory}[archive]
-    ids = [int(i) for i in ids]
-    restored = _in_batches(
-        _restore_sql(live=live, archive=archive, where="a.id = ANY(%s)"),
-        [ids],
-        batch=_batch_size(None),
-        what=f"{live._meta.db_table} restored",
-    )
-    with transaction.atomic(durable=True):
+    ids = sorted({int(i) for i in ids})
+    with transaction.atomic(durable=True), connection.cursor() as cursor:
+        # One batch of exactly the chosen ids (LIMIT len(ids)); rows being restored by someone
+        # else right now are skipped (SKIP LOCKED) and not counted.
+        cursor.execute(_restore_sql(live=live, archive=archive, where="a.id = ANY(%s)"), [ids, len(ids)])
+        restored = cursor.fetchone()[0]
         record_audit(
             "archive.restored", actor=actor, details={"table": live._meta.db_table, "ids": ids[:100], "rows": restored}
         )

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from accounts.models import AuthSession, User
 from accounts.selectors import BANNED_STATUSES
+from accounts.services.locks import lock_users
 from config.errors import NotFound, RateLimited
 from config.realtime import send_to_users
 from moderation import evidence
@@ -52,13 +53,6 @@ def record_audit(event_type: str, *, actor=None, target=None, ip: str | None = N
 # --- helpers -------------------------------------------------------------------------------
 
 
-def _lock_users(*user_ids) -> dict:
-    """Lock user rows in ascending pk order (the global lock order, as chat.services does)."""
-    ids = sorted({str(u) for u in user_ids if u})
-    rows = User.objects.select_for_update(no_key=True).filter(pk__in=ids).order_by("pk")
-    return {str(u.pk): u for u in rows}
-
-
 def _live_partner_id(user_id):
     """The partner in the user's live room, if any: locked with the user up front, so ending
     the room inside our transaction takes no lock out of order (no deadlock with the partner)."""
@@ -76,7 +70,7 @@ def _live_partner_id(user_id):
 
 def _lock_with_partner(*user_ids) -> dict:
     partners = [_live_partner_id(user_id) for user_id in user_ids]
-    return _lock_users(*user_ids, *partners)
+    return lock_users(*user_ids, *partners)
 
 
 def _session_ips(user) -> list[str]:
@@ -131,25 +125,17 @@ def _shared_room(reporter: User, reported: User, room_id):
 
 
 def _room_messages(room, reporter: User) -> list[dict]:
-    """The room's messages; after retention removed them, the reporter's chat_history copy."""
+    """The room's messages, deleted ones included (flagged: evidence); after retention moved
+    them to the archive, the reporter's chat_history copy."""
     from chat.models import ChatHistory, TextChatMessage
+    from chat.selectors import message_snapshot
 
     if room is None:
         return []
-    rows = list(TextChatMessage.objects.filter(room=room).order_by("pk"))
-    if rows:
-        return [
-            {
-                "id": m.pk,
-                "sender": str(m.sender_id) if m.sender_id else None,
-                "kind": m.type,
-                "text": m.content,
-                "url": m.url or None,
-                "sent_at": m.sent_at.isoformat(),
-                "deleted": m.deleted,
-            }
-            for m in rows
-        ]
+    rows = TextChatMessage.objects.filter(room=room).order_by("pk")
+    messages = [{**message_snapshot(m), "deleted": m.deleted} for m in rows]
+    if messages:
+        return messages
     history = ChatHistory.objects.filter(room=room, user=reporter).values_list("messages", flat=True).first()
     return list(history or [])
 
@@ -208,7 +194,9 @@ def _file_report(reporter, reported, *, category, text, room, ip, selfie, video,
     locked first (with the reporter and a live partner, in pk order), so two concurrent
     reports are counted one after the other: exactly one of them crosses the threshold."""
     users = _lock_with_partner(reported.pk, reporter.pk)
-    reported = users[str(reported.pk)]
+    reported = users.get(str(reported.pk))
+    if reported is None or not reported.is_active:  # deleted while the evidence was copied
+        raise NotFound("No such user.", fields={"reported_user_id": ["No such user."]})
     now = timezone.now()
     _check_report_allowed(reporter, reported, now=now)
     try:

@@ -76,4 +76,5 @@ def test_the_finalize_action_writes_pending_registrations_with_the_moderator_as_
     assert registration.last4 == "2653"
     audit = AuditLog.objects.get(event_type="usc_card.registered")
     assert (audit.actor_id, audit.target_id, audit.details["via"]) == (admin_user.pk, bob.pk, "admin")
+    assert audit.ip == "127.0.0.1"  # the moderator's address, as on every moderation action's line
     assert USCCardRegistration.objects.count() == 2

@@ -4,6 +4,7 @@ an action that finalizes pending registrations. Kept here, imported there."""
 from django.contrib import admin, messages
 from django.db.models import Exists, OuterRef
 
+from config.client_ip import request_ip
 from usc_cards.models import USCCardRegistration
 from usc_cards.services import finalize_each
 
@@ -36,7 +37,7 @@ class USCCardFilter(admin.SimpleListFilter):
 @admin.action(description="Finalize pending USC card registrations")
 def finalize_usc_registrations(modeladmin, request, queryset):
     users = list(queryset.filter(usc_id_hash__isnull=False, usc_card__isnull=True))
-    result = finalize_each(users, via="admin", actor=request.user)
+    result = finalize_each(users, via="admin", actor=request.user, ip=request_ip(request))
     level = messages.WARNING if result["failed"] else messages.SUCCESS
     modeladmin.message_user(
         request, f"Finalized {result['finalized']} registration(s); {result['failed']} refused (see the logs).", level

@@ -348,10 +348,12 @@ def _card_login_account(scan: Scan, *, ip: str | None) -> tuple[User | None, Ser
     usc_id_hash = scan.attempt.usc_id_hash
     lock_card(usc_id_hash)
     holder = selectors.get_user_for_card(usc_id_hash)
-    if holder is None or not holder.is_active:
+    # Re-read under the row lock: the account may have been deleted since (deletion does not
+    # take the card lock).
+    user = User.objects.select_for_update().filter(pk=holder.pk).first() if holder else None
+    if user is None or not user.is_active:
         scan.finish(Outcome.NOT_REGISTERED)
         return None, CardNotRegistered()
-    user = User.objects.select_for_update().get(pk=holder.pk)
     now = timezone.now()
     if user.ban_status in BANNED_STATUSES:
         scan.finish(Outcome.REFUSED)
@@ -372,6 +374,16 @@ def _card_login_account(scan: Scan, *, ip: str | None) -> tuple[User | None, Ser
     return user, None
 
 
+def _card_login_scan(raw, *, purpose: str, ip: str | None, user_agent: str):
+    """Both card-login steps: the scan (its row and limits), then the account it names.
+    Returns (scan, user, None), or the refusal as the third item."""
+    scan, error = _scan(raw, purpose=purpose, ip=ip, user_agent=user_agent)
+    if error is not None:
+        return scan, None, error
+    user, error = _card_login_account(scan, ip=ip)
+    return scan, user, error
+
+
 @dataclass(frozen=True)
 class CardLoginStarted:
     email_hint: str
@@ -381,10 +393,7 @@ class CardLoginStarted:
 def start_card_login(raw, *, ip: str | None, user_agent: str = ""):
     """Card login, step 1: a scan → a 6-digit code to the account's verified email. A card
     number alone is never a credential (it is printed on the card and guessable)."""
-    scan, error = _scan(raw, purpose=Purpose.LOGIN_START, ip=ip, user_agent=user_agent)
-    if error is not None:
-        return error
-    user, error = _card_login_account(scan, ip=ip)
+    scan, user, error = _card_login_scan(raw, purpose=Purpose.LOGIN_START, ip=ip, user_agent=user_agent)
     if error is not None:
         return error
     try:
@@ -402,10 +411,7 @@ def complete_card_login(raw, code: str, *, ip: str | None, user_agent: str = "")
     """Card login, step 2: the same card scanned again + the emailed code → a session (the
     single-session rule ends the others), card login counters updated. A wrong code counts
     towards burning it (committed before the refusal)."""
-    scan, error = _scan(raw, purpose=Purpose.LOGIN_COMPLETE, ip=ip, user_agent=user_agent)
-    if error is not None:
-        return error
-    user, error = _card_login_account(scan, ip=ip)
+    scan, user, error = _card_login_scan(raw, purpose=Purpose.LOGIN_COMPLETE, ip=ip, user_agent=user_agent)
     if error is not None:
         return error
     result = check_code(user, purpose=EmailVerification.Purpose.CARD_LOGIN, code=code)

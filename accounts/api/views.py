@@ -16,8 +16,8 @@ from rest_framework.views import APIView
 from accounts.api import serializers as s
 from accounts.permissions import IsSignedIn
 from accounts.services import credentials, profile, sessions, signup
-from config.api import throttle
-from config.client_ip import client_ip
+from config.api import throttle, validated
+from config.client_ip import request_ip, user_agent
 from config.errors import NotFound
 from moderation.selectors import get_ban_summary
 
@@ -29,22 +29,8 @@ ERRORS = {
 }
 
 
-def _ip(request):
-    return client_ip(request.META)
-
-
-def _ua(request):
-    return request.META.get("HTTP_USER_AGENT", "")[:512]
-
-
 def _me(user) -> dict:
     return s.MeOut(user).data
-
-
-def _valid(serializer_class, request, **kwargs):
-    serializer = serializer_class(data=request.data, **kwargs)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
 
 
 class SignUpView(APIView):
@@ -54,15 +40,15 @@ class SignUpView(APIView):
 
     @extend_schema(request=s.SignUpIn, responses={201: s.SessionOut, **ERRORS}, summary="Guest sign-up")
     def post(self, request):
-        data = _valid(s.SignUpIn, request)
+        data = validated(s.SignUpIn, request)
         result = signup.sign_up_guest(
             name=data["name"],
             gender=data["gender"],
             invite_code=data.get("invite_code") or None,
             referral_code=data.get("referral_code") or None,
             usc_scan_token=data.get("usc_scan_token") or None,
-            ip=_ip(request),
-            user_agent=_ua(request),
+            ip=request_ip(request),
+            user_agent=user_agent(request),
         )
         return Response({"token": result.token, "user": _me(result.user)}, status=status.HTTP_201_CREATED)
 
@@ -74,9 +60,9 @@ class LoginView(APIView):
 
     @extend_schema(request=s.LoginIn, responses={200: s.SessionOut, **ERRORS}, summary="Log in with email")
     def post(self, request):
-        data = _valid(s.LoginIn, request)
+        data = validated(s.LoginIn, request)
         user, token = credentials.log_in(
-            email=data["email"], password=data["password"], ip=_ip(request), user_agent=_ua(request)
+            email=data["email"], password=data["password"], ip=request_ip(request), user_agent=user_agent(request)
         )
         return Response({"token": token, "user": _me(user)})
 
@@ -95,7 +81,7 @@ class LogoutEverywhereView(APIView):
 
     @extend_schema(request=None, responses={204: None, 401: ERRORS[401]}, summary="End every session")
     def post(self, request):
-        sessions.log_out_everywhere(request.user, ip=_ip(request))
+        sessions.log_out_everywhere(request.user, ip=request_ip(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -106,8 +92,8 @@ class ForgotPasswordView(APIView):
 
     @extend_schema(request=s.EmailIn, responses={202: s.MessageOut, **ERRORS}, summary="Email a reset code")
     def post(self, request):
-        data = _valid(s.EmailIn, request)
-        credentials.request_password_reset(data["email"], ip=_ip(request))
+        data = validated(s.EmailIn, request)
+        credentials.request_password_reset(data["email"], ip=request_ip(request))
         detail = "If an account uses this address, a code is on its way."
         return Response({"detail": detail}, status=status.HTTP_202_ACCEPTED)
 
@@ -119,9 +105,9 @@ class ResetPasswordView(APIView):
 
     @extend_schema(request=s.ResetPasswordIn, responses={200: s.MessageOut, **ERRORS}, summary="Reset password")
     def post(self, request):
-        data = _valid(s.ResetPasswordIn, request)
+        data = validated(s.ResetPasswordIn, request)
         credentials.reset_password(
-            email=data["email"], code=data["code"], new_password=data["new_password"], ip=_ip(request)
+            email=data["email"], code=data["code"], new_password=data["new_password"], ip=request_ip(request)
         )
         return Response({"detail": "Password changed. Every session was signed out; log in again."})
 
@@ -133,12 +119,12 @@ class MeView(APIView):
 
     @extend_schema(request=s.MeUpdateIn, responses={200: s.MeOut, **ERRORS}, summary="Edit my profile")
     def patch(self, request):
-        data = _valid(s.MeUpdateIn, request)
+        data = validated(s.MeUpdateIn, request)
         return Response(_me(profile.update_profile(request.user, **data)))
 
     @extend_schema(responses={204: None, **ERRORS}, summary="Delete my account and personal data")
     def delete(self, request):
-        profile.delete_account(request.user, ip=_ip(request))
+        profile.delete_account(request.user, ip=request_ip(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -147,7 +133,7 @@ class EmailStartView(APIView):
 
     @extend_schema(request=s.EmailIn, responses={202: s.MessageOut, **ERRORS}, summary="Send an email code")
     def post(self, request):
-        data = _valid(s.EmailIn, request)
+        data = validated(s.EmailIn, request)
         credentials.request_email_verification(request.user, data["email"])
         return Response({"detail": "A code was sent to that address."}, status=status.HTTP_202_ACCEPTED)
 
@@ -157,16 +143,16 @@ class EmailVerifyView(APIView):
 
     @extend_schema(request=s.CodeIn, responses={200: s.MeOut, **ERRORS}, summary="Verify the email code")
     def post(self, request):
-        data = _valid(s.CodeIn, request)
+        data = validated(s.CodeIn, request)
         return Response(_me(credentials.verify_email(request.user, data["code"].strip())))
 
 
 class MakePermanentView(APIView):
     @extend_schema(request=s.PasswordIn, responses={200: s.MeOut, **ERRORS}, summary="Guest → permanent")
     def post(self, request):
-        data = _valid(s.PasswordIn, request)
+        data = validated(s.PasswordIn, request)
         user = credentials.make_permanent(
-            request.user, password=data["password"], session=request.auth, ip=_ip(request)
+            request.user, password=data["password"], session=request.auth, ip=request_ip(request)
         )
         return Response(_me(user))
 
@@ -178,7 +164,7 @@ class SkipPermanentView(APIView):
         summary="Stay a guest for now (finalizes a pending USC card registration)",
     )
     def post(self, request):
-        return Response(_me(credentials.skip_permanent(request.user, ip=_ip(request))))
+        return Response(_me(credentials.skip_permanent(request.user, ip=request_ip(request))))
 
 
 class _MediaView(APIView):
@@ -187,7 +173,7 @@ class _MediaView(APIView):
     throttle_classes = [throttle("upload", per="user")]
 
     def put(self, request):
-        data = _valid(s.FileIn, request)
+        data = validated(s.FileIn, request)
         setter = profile.set_selfie if self.field == "selfie" else profile.set_video
         return Response(_me(setter(request.user, data["file"])))
 
@@ -274,5 +260,5 @@ class RedeemInviteCodeView(APIView):
 
     @extend_schema(request=s.InviteCodeIn, responses={200: s.MeOut, **ERRORS}, summary="Use an invite code")
     def post(self, request):
-        data = _valid(s.InviteCodeIn, request)
-        return Response(_me(signup.redeem_invite_code(request.user, data["code"], ip=_ip(request))))
+        data = validated(s.InviteCodeIn, request)
+        return Response(_me(signup.redeem_invite_code(request.user, data["code"], ip=request_ip(request))))

@@ -82,9 +82,12 @@ def remove_media(user: User, field: str) -> User:
 
 
 @transaction.atomic(durable=True)
-def delete_account(user: User, *, ip: str | None) -> None:
+def delete_account(user: User, *, ip: str | None, only_if_expired_guest_at=None) -> bool:
     """Delete the account and its personal data (cascade), with an audit line that keeps only
-    the id. Other people's records of calls with this user keep their name snapshot."""
+    the id. Other people's records of calls with this user keep their name snapshot.
+    With `only_if_expired_guest_at` (the guest sweep), the row is re-checked under its lock:
+    a guest made permanent (or given more time) since the sweep looked is kept, and the
+    whole transaction, the hooks' work included, is rolled back. Returns whether it deleted."""
     from moderation.services import record_audit
 
     # Hooks first: ending a live call locks both users in id order (the global lock order);
@@ -92,12 +95,20 @@ def delete_account(user: User, *, ip: str | None) -> None:
     for hook in ACCOUNT_DELETION_HOOKS:
         hook(user)
     user = User.objects.select_for_update().get(pk=user.pk)
+    if only_if_expired_guest_at is not None and not (
+        user.account_type == User.AccountType.GUEST
+        and user.account_expires_at is not None
+        and user.account_expires_at <= only_if_expired_guest_at
+    ):
+        transaction.set_rollback(True)
+        return False
     files = [f.name for f in (user.selfie, user.video) if f]
     revoke_all_sessions(user, reason="account_deleted")
     record_audit("account.deleted", ip=ip, details={"user_id": str(user.pk), "account_type": user.account_type})
     user.delete()
     for name in files:
         transaction.on_commit(lambda name=name: _delete_file(name), robust=True)
+    return True
 
 
 # Steps other apps run inside the deletion transaction, before the row goes (e.g. chat ends a

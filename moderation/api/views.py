@@ -6,7 +6,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.permissions import HasAccess
-from config.client_ip import client_ip
+from config.api import validated
+from config.client_ip import request_ip
 from moderation import services
 from moderation.api import serializers as s
 
@@ -28,15 +29,13 @@ class ReportView(APIView):
         summary="Report a user",
     )
     def post(self, request):
-        serializer = s.ReportIn(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
+        data = validated(s.ReportIn, request)
         result = services.submit_report(
             request.user,
             reported_id=data["reported_user_id"],
             category=data["category"],
             text=data["text"],
             room_id=data["room_id"],
-            ip=client_ip(request.META),
+            ip=request_ip(request),
         )
         return Response(s.ReportOut(result.report).data, status=status.HTTP_201_CREATED)

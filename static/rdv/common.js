@@ -225,6 +225,21 @@ const RDV = (() => {
     return true;
   }
 
+  /** A page that needs a session: once the DOM is ready, load GET /api/me and call start(me);
+      no token → sign-up; the call failing → onError(err). */
+  function startSignedInPage(start, onError) {
+    document.addEventListener("DOMContentLoaded", async () => {
+      if (!requireToken()) return;
+      let me;
+      try {
+        me = await api("GET", "/api/me");
+      } catch (err) {
+        return onError(err);
+      }
+      start(me);
+    });
+  }
+
   /** Selfie and video upload forms (#selfie-form, #video-form), on any page that has them. */
   function bindMediaForms(onMe) {
     for (const kind of ["selfie", "video"]) {
@@ -271,5 +286,5 @@ const RDV = (() => {
     }
   });
 
-  return { ApiError, token, api, friendly, flash, clearFlash, formError, onSubmit, isSignedOut, signedOut, el, safeUrl, show, seconds, requireToken, bindMediaForms, showMedia };
+  return { ApiError, token, api, friendly, flash, clearFlash, formError, onSubmit, isSignedOut, signedOut, el, safeUrl, show, seconds, requireToken, startSignedInPage, bindMediaForms, showMedia };
 })();

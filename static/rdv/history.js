@@ -77,17 +77,12 @@
     if (next) load(new URL(next, location.href).pathname + new URL(next, location.href).search);
   });
 
-  document.addEventListener("DOMContentLoaded", async () => {
-    if (!RDV.requireToken()) return;
-    try {
-      me = await api("GET", "/api/me");
-    } catch (err) {
-      return fail(err);
-    }
+  RDV.startSignedInPage((loaded) => {
+    me = loaded;
     $("timer-total").textContent = seconds(me.timer_total_seconds);
     $("timer-total").dataset.seconds = String(me.timer_total_seconds);
     $("session-count").textContent = String(me.session_count);
     $("successful-sessions").textContent = String(me.successful_sessions);
     load("/api/me/history?page_size=20");
-  });
+  }, fail);
 })();

@@ -161,15 +161,10 @@
     }
   });
 
-  document.addEventListener("DOMContentLoaded", async () => {
-    if (!RDV.requireToken()) return;
-    try {
-      me = await api("GET", "/api/me");
-    } catch (err) {
-      return fail(err);
-    }
+  RDV.startSignedInPage((loaded) => {
+    me = loaded;
     fillProfile();
     loadInviteCode();
     loadIntroductions();
-  });
+  }, fail);
 })();

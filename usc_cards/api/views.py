@@ -7,8 +7,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.api.serializers import MeOut
-from config.api import throttle
-from config.client_ip import client_ip
+from config.api import throttle, validated
+from config.client_ip import request_ip, user_agent
 from usc_cards import selectors, services
 from usc_cards.api import serializers as s
 
@@ -19,19 +19,13 @@ ERRORS = {
     429: OpenApiResponse(description="Rate limited (Retry-After header)"),
 }
 
-
-def _ip(request):
-    return client_ip(request.META)
-
-
-def _ua(request):
-    return request.META.get("HTTP_USER_AGENT", "")[:512]
-
-
-def _valid(serializer_class, request):
-    serializer = serializer_class(data=request.data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
+# Both card-login steps refuse the same way (usc_cards.services._card_login_account).
+CARD_LOGIN_ERRORS = {
+    **ERRORS,
+    404: OpenApiResponse(description="No account has this card"),
+    409: OpenApiResponse(description="The account has no verified email"),
+    410: OpenApiResponse(description="The guest account has expired"),
+}
 
 
 def _registration(registration) -> dict | None:
@@ -44,8 +38,8 @@ class VerifyCardView(APIView):
 
     @extend_schema(request=s.VerifyCardIn, responses={200: s.ScanOut, **ERRORS}, summary="Scan a USC card")
     def post(self, request):
-        data = _valid(s.VerifyCardIn, request)
-        result = services.verify_card(data["barcode"], ip=_ip(request), user_agent=_ua(request))
+        data = validated(s.VerifyCardIn, request)
+        result = services.verify_card(data["barcode"], ip=request_ip(request), user_agent=user_agent(request))
         return Response(s.ScanOut(result).data)
 
 
@@ -56,9 +50,9 @@ class FinalizeRegistrationView(APIView):
         summary="Write my USC card registration (idempotent)",
     )
     def post(self, request):
-        data = _valid(s.FinalizeIn, request)
+        data = validated(s.FinalizeIn, request)
         registration = services.finalize_registration_request(
-            request.user, scan_token=data.get("scan_token") or None, ip=_ip(request)
+            request.user, scan_token=data.get("scan_token") or None, ip=request_ip(request)
         )
         return Response(_registration(registration))
 
@@ -78,18 +72,12 @@ class CardLoginStartView(APIView):
 
     @extend_schema(
         request=s.CardLoginStartIn,
-        responses={
-            202: s.CardLoginStartOut,
-            **ERRORS,
-            404: OpenApiResponse(description="No account has this card"),
-            409: OpenApiResponse(description="The account has no verified email"),
-            410: OpenApiResponse(description="The guest account has expired"),
-        },
+        responses={202: s.CardLoginStartOut, **CARD_LOGIN_ERRORS},
         summary="Card login, step 1: email a code",
     )
     def post(self, request):
-        data = _valid(s.CardLoginStartIn, request)
-        result = services.start_card_login(data["barcode"], ip=_ip(request), user_agent=_ua(request))
+        data = validated(s.CardLoginStartIn, request)
+        result = services.start_card_login(data["barcode"], ip=request_ip(request), user_agent=user_agent(request))
         detail = "A 6-digit code was sent to the account's email. Scan the card again with the code."
         return Response({"detail": detail, "email_hint": result.email_hint}, status=status.HTTP_202_ACCEPTED)
 
@@ -101,18 +89,12 @@ class CardLoginCompleteView(APIView):
 
     @extend_schema(
         request=s.CardLoginCompleteIn,
-        responses={
-            200: s.CardSessionOut,
-            **ERRORS,
-            404: OpenApiResponse(description="No account has this card"),
-            409: OpenApiResponse(description="The account has no verified email"),
-            410: OpenApiResponse(description="The guest account has expired"),
-        },
+        responses={200: s.CardSessionOut, **CARD_LOGIN_ERRORS},
         summary="Card login, step 2: scan + code → session",
     )
     def post(self, request):
-        data = _valid(s.CardLoginCompleteIn, request)
+        data = validated(s.CardLoginCompleteIn, request)
         user, token = services.complete_card_login(
-            data["barcode"], data["code"].strip(), ip=_ip(request), user_agent=_ua(request)
+            data["barcode"], data["code"].strip(), ip=request_ip(request), user_agent=user_agent(request)
         )
         return Response({"token": token, "user": MeOut(user).data})

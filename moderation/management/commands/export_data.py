@@ -1,13 +1,11 @@
 """manage.py export_data <dir>: every table to JSON Lines with a manifest (moderation.backup)."""
 
-import getpass
-import socket
-import sys
 from pathlib import Path
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
-from moderation.backup import BackupError, export_data, export_to_file, is_single_file
+from moderation.backup import export_data, export_to_file
+from moderation.management.cli import run_backup_step
 
 
 class Command(BaseCommand):
@@ -20,14 +18,9 @@ class Command(BaseCommand):
         parser.add_argument("--no-progress", action="store_true", help="No progress bars.")
 
     def handle(self, *args, directory: Path, no_progress: bool, **options):
-        progress = not no_progress and sys.stderr.isatty()
-        try:
-            export = export_to_file if is_single_file(directory) else export_data
-            manifest = export(
-                directory, progress=progress, actor_description=f"{getpass.getuser()}@{socket.gethostname()}"
-            )
-        except BackupError as exc:
-            raise CommandError(str(exc)) from exc
+        manifest = run_backup_step(
+            directory, no_progress=no_progress, for_directory=export_data, for_file=export_to_file
+        )
         tables = manifest["tables"]
         width = max(map(len, tables))
         for table, entry in tables.items():

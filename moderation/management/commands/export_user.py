@@ -1,7 +1,5 @@
 """manage.py export_user <id or email>: everything stored about one user (a data request)."""
 
-import getpass
-import socket
 import uuid
 from pathlib import Path
 
@@ -9,6 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from accounts.models import User
 from moderation.backup import export_user
+from moderation.management.cli import operator
 
 
 def find_user(value: str) -> User:
@@ -30,7 +29,7 @@ class Command(BaseCommand):
         parser.add_argument("--output", "-o", type=Path, help="Write to this file instead of stdout.")
 
     def handle(self, *args, user: str, output: Path | None, **options):
-        document = export_user(find_user(user), actor_description=f"{getpass.getuser()}@{socket.gethostname()}")
+        document = export_user(find_user(user), actor_description=operator())
         if output:
             output.write_text(document + "\n")
             self.stderr.write(f"wrote {len(document)} bytes to {output}")

@@ -1,13 +1,11 @@
 """manage.py import_data <dir>: restore a backup into an empty database (moderation.backup)."""
 
-import getpass
-import socket
-import sys
 from pathlib import Path
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
-from moderation.backup import BackupError, import_data, import_from_file, is_single_file
+from moderation.backup import import_data, import_from_file
+from moderation.management.cli import run_backup_step
 
 
 class Command(BaseCommand):
@@ -18,14 +16,9 @@ class Command(BaseCommand):
         parser.add_argument("--no-progress", action="store_true", help="No progress bars.")
 
     def handle(self, *args, directory: Path, no_progress: bool, **options):
-        progress = not no_progress and sys.stderr.isatty()
-        try:
-            restore = import_from_file if is_single_file(directory) else import_data
-            result = restore(
-                directory, progress=progress, actor_description=f"{getpass.getuser()}@{socket.gethostname()}"
-            )
-        except BackupError as exc:
-            raise CommandError(str(exc)) from exc
+        result = run_backup_step(
+            directory, no_progress=no_progress, for_directory=import_data, for_file=import_from_file
+        )
         width = max(map(len, result.counts))
         for table, count in result.counts.items():
             self.stdout.write(f"{table.ljust(width)}  {count:>9}")

@@ -1,7 +1,5 @@
 """manage.py restore_archive: put archived messages and chat history back (moderation.retention)."""
 
-import getpass
-import socket
 import uuid
 from datetime import UTC, datetime
 
@@ -9,6 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
+from moderation.management.cli import operator
 from moderation.management.commands.export_user import find_user
 from moderation.retention import RestoreFilter, record_restore, restore_archive
 
@@ -49,7 +48,7 @@ class Command(BaseCommand):
         if which.is_empty() and not all:
             raise CommandError("give --user, --room and/or --before (or --all for the whole archive)")
         counts = restore_archive(which)
-        record_restore(which, counts, by=f"{getpass.getuser()}@{socket.gethostname()}")
+        record_restore(which, counts, by=operator())
         self.stdout.write(
             self.style.SUCCESS(
                 f"restored {counts['messages_restored']} message(s) and "

@@ -1,11 +1,9 @@
 """manage.py wipe_database: empty every app table (SPEC §8)."""
 
-import getpass
-import socket
-
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from moderation.management.cli import operator
 from moderation.wipe import wipe_database, wiped_tables
 
 PRODUCTION_FLAG = "--i-understand-this-deletes-production-data"
@@ -34,7 +32,7 @@ class Command(BaseCommand):
         if not settings.DEBUG and not production_ok:
             raise CommandError(f"DEBUG is off: this looks like production. Refusing without {PRODUCTION_FLAG}.")
         self.stdout.write(plan + ".")
-        result = wipe_database(keep_staff=keep_staff, actor_description=f"{getpass.getuser()}@{socket.gethostname()}")
+        result = wipe_database(keep_staff=keep_staff, actor_description=operator())
         width = max(map(len, result.counts))
         self.stdout.write(f"{'table'.ljust(width)}  rows")
         for table, count in result.counts.items():
