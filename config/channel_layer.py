@@ -52,30 +52,34 @@ class CancelSafeRedisChannelLayer(RedisChannelLayer):
         backup_queue = self._backup_channel_name(channel)
         connection = self.connection(index)
         await connection.eval(RESTORE_BACKUP, 0, channel, backup_queue)
-        pop = asyncio.ensure_future(connection.bzpopmin(channel, timeout=timeout))
+        pop = asyncio.ensure_future(self._pop(connection, channel, backup_queue, timeout))
         try:
-            result = await asyncio.shield(pop)
+            popped = await asyncio.shield(pop)
         except asyncio.CancelledError:
-            pop.add_done_callback(lambda done: self._put_back_popped(done, index, channel))
+            pop.add_done_callback(lambda done: self._put_back_popped(done, connection, channel, backup_queue))
             raise
+        task = asyncio.current_task()
+        if task is not None and task.cancelling():  # cancelled, and the cancel was swallowed
+            if popped is not None:
+                await self._put_back(connection, channel, backup_queue, *popped)
+            raise asyncio.CancelledError
+        return None if popped is None else popped[0]
+
+    @staticmethod
+    async def _pop(connection, channel, backup_queue, timeout):
+        """BZPOPMIN, and the message into the backup queue (upstream's order): (member, score)."""
+        result = await connection.bzpopmin(channel, timeout=timeout)
         if result is None:
             return None
         _, member, score = result
         await connection.zadd(backup_queue, {member: float(score)})
-        task = asyncio.current_task()
-        if task is not None and task.cancelling():  # cancelled, and the cancel was swallowed
-            await self._put_back(connection, channel, backup_queue, member, score)
-            raise asyncio.CancelledError
-        return member
+        return member, score
 
-    def _put_back_popped(self, pop: asyncio.Future, index, channel) -> None:
+    def _put_back_popped(self, pop: asyncio.Future, connection, channel, backup_queue) -> None:
         """The pop of a cancelled receive completed: what it took goes back for the next one."""
         if pop.cancelled() or pop.exception() is not None or pop.result() is None:
             return
-        _, member, score = pop.result()
-        connection = self.connection(index)
-        backup_queue = self._backup_channel_name(channel)
-        task = asyncio.ensure_future(self._put_back(connection, channel, backup_queue, member, score))
+        task = asyncio.ensure_future(self._put_back(connection, channel, backup_queue, *pop.result()))
         self._putting_back.add(task)
         task.add_done_callback(self._put_back_done)
 

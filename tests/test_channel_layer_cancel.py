@@ -44,3 +44,20 @@ async def test_a_cancelled_receive_ends_at_once_and_loses_no_message_of_another_
         assert await cancel_the_popping_receive_as_a_message_for_another_socket_arrives(layer) == (0, 0)
     finally:
         await layer.flush()
+
+
+async def test_a_message_taken_by_the_pop_of_a_cancelled_receive_goes_to_the_next_receive():
+    layer = make_layer()
+    try:
+        closing, staying = await layer.new_channel(), await layer.new_channel()
+        popping = asyncio.ensure_future(layer.receive(closing))
+        await asyncio.sleep(0.05)
+        popping.cancel()
+        done, _ = await asyncio.wait([popping], timeout=1)
+        assert done, "the cancelled receive is still running"
+
+        await layer.send(staying, {"type": "push", "n": 1})  # the orphaned pop may take it
+
+        assert (await asyncio.wait_for(layer.receive(staying), 7))["n"] == 1
+    finally:
+        await layer.flush()
