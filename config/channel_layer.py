@@ -10,9 +10,10 @@ BZPOPMIN, which goes wrong two ways:
   wire) is dropped with the connection: a lost push, e.g. the partner's
   `room.partner_disconnected` sent at the very moment the last tab closes
   (channels_redis#366, channels#1683);
-- with this redis-py, a cancel that lands as the reply arrives can be swallowed: BZPOPMIN
-  returns, the receive loops into the next BZPOPMIN and never ends, so uvicorn's graceful
-  shutdown waits for that connection forever ("Waiting for background tasks to complete").
+- with this redis-py (8.1, on Python 3.11), a cancel that lands as the reply arrives can be
+  swallowed: BZPOPMIN returns, the receive loops into the next BZPOPMIN and never ends
+  (a task dump shows it "cancelling" in a fresh BZPOPMIN), so uvicorn's graceful shutdown
+  waits for that connection forever ("Waiting for background tasks to complete").
 
 Here the BZPOPMIN runs in its own task that a cancel never reaches: the cancelled receive
 ends at once, and the pop, when it completes (at most `brpop_timeout`, 5 s, later), puts
