@@ -61,6 +61,18 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
         super().__init__(*args, **kwargs)
         self.timers: set[asyncio.Task] = set()
 
+    async def __call__(self, scope, receive, send):
+        async def send_unless_gone(message):
+            """A frame for a client that is already gone (uvicorn raises ClientDisconnected, an
+            OSError) is dropped: its websocket.disconnect follows and disconnect() does the
+            bookkeeping. Raised, it would end the consumer without it (presence, grace, timers)."""
+            try:
+                await send(message)
+            except OSError:
+                logger.debug("dropped %s for a closed socket", message.get("type"))
+
+        return await super().__call__(scope, receive, send_unless_gone)
+
     # --- connection lifecycle -------------------------------------------------------------
 
     async def connect(self):

@@ -110,7 +110,8 @@ CACHES = {
 }
 CHANNEL_LAYERS = {
     "default": {
-        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        # channels_redis' layer, with a receive that is safe to cancel (config/channel_layer.py).
+        "BACKEND": "config.channel_layer.CancelSafeRedisChannelLayer",
         # socket_timeout above channels_redis' 5 s BZPOPMIN: with redis-py's default (5 s) an
         # idle socket's receive raced the server's empty reply and crashed the consumer.
         "CONFIG": {

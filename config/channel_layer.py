@@ -1,0 +1,93 @@
+"""The Redis channel layer, with a receive that may be cancelled at any moment.
+
+Every socket of an ASGI process receives through one Redis queue (the process channel): the
+one receive that holds channels_redis' receive lock blocks in BZPOPMIN on it and hands each
+message to the buffer of the socket it is for. Channels cancels a socket's receive when that
+socket closes. In channels_redis (4.3) that cancel goes straight into the blocking
+BZPOPMIN, which goes wrong two ways:
+
+- a message Redis had already popped for ANOTHER socket of the process (its reply on the
+  wire) is dropped with the connection: a lost push, e.g. the partner's
+  `room.partner_disconnected` sent at the very moment the last tab closes
+  (channels_redis#366, channels#1683);
+- with this redis-py (8.1, on Python 3.11), a cancel that lands as the reply arrives can be
+  swallowed: BZPOPMIN returns, the receive loops into the next BZPOPMIN and never ends
+  (a task dump shows it "cancelling" in a fresh BZPOPMIN), so uvicorn's graceful shutdown
+  waits for that connection forever ("Waiting for background tasks to complete").
+
+Here the BZPOPMIN runs in its own task that a cancel never reaches: the cancelled receive
+ends at once, and the pop, when it completes (at most `brpop_timeout`, 5 s, later), puts
+what it took back at the head of the queue for the next receive. A receive that still finds
+itself cancelled after its pop also puts the message back, then ends."""
+
+import asyncio
+import logging
+
+from channels_redis.core import RedisChannelLayer
+
+logger = logging.getLogger(__name__)
+
+# channels_redis' own cleanup: messages left in the backup queue by an interrupted receive go
+# back to the main queue, in order. BZPOPMIN must not run inside a script.
+RESTORE_BACKUP = """
+    local backed_up = redis.call('ZRANGE', ARGV[2], 0, -1, 'WITHSCORES')
+    for i = #backed_up, 1, -2 do
+        redis.call('ZADD', ARGV[1], backed_up[i], backed_up[i - 1])
+    end
+    redis.call('DEL', ARGV[2])
+"""
+# One popped message back at its place in the main queue (and out of the backup queue).
+PUT_BACK = """
+    redis.call('ZREM', KEYS[2], ARGV[1])
+    redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+    redis.call('EXPIRE', KEYS[1], ARGV[3])
+"""
+
+
+class CancelSafeRedisChannelLayer(RedisChannelLayer):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._putting_back: set[asyncio.Task] = set()
+
+    async def _brpop_with_clean(self, index, channel, timeout):
+        backup_queue = self._backup_channel_name(channel)
+        connection = self.connection(index)
+        await connection.eval(RESTORE_BACKUP, 0, channel, backup_queue)
+        pop = asyncio.ensure_future(self._pop(connection, channel, backup_queue, timeout))
+        try:
+            popped = await asyncio.shield(pop)
+        except asyncio.CancelledError:
+            pop.add_done_callback(lambda done: self._put_back_popped(done, connection, channel, backup_queue))
+            raise
+        task = asyncio.current_task()
+        if task is not None and task.cancelling():  # cancelled, and the cancel was swallowed
+            if popped is not None:
+                await self._put_back(connection, channel, backup_queue, *popped)
+            raise asyncio.CancelledError
+        return None if popped is None else popped[0]
+
+    @staticmethod
+    async def _pop(connection, channel, backup_queue, timeout):
+        """BZPOPMIN, and the message into the backup queue (upstream's order): (member, score)."""
+        result = await connection.bzpopmin(channel, timeout=timeout)
+        if result is None:
+            return None
+        _, member, score = result
+        await connection.zadd(backup_queue, {member: float(score)})
+        return member, score
+
+    def _put_back_popped(self, pop: asyncio.Future, connection, channel, backup_queue) -> None:
+        """The pop of a cancelled receive completed: what it took goes back for the next one."""
+        if pop.cancelled() or pop.exception() is not None or pop.result() is None:
+            return
+        task = asyncio.ensure_future(self._put_back(connection, channel, backup_queue, *pop.result()))
+        self._putting_back.add(task)
+        task.add_done_callback(self._put_back_done)
+
+    async def _put_back(self, connection, channel, backup_queue, member, score) -> None:
+        await connection.eval(PUT_BACK, 2, channel, backup_queue, member, float(score), int(self.expiry))
+
+    def _put_back_done(self, task: asyncio.Task) -> None:
+        self._putting_back.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            logger.error("could not put a popped channel message back", exc_info=task.exception())
