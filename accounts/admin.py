@@ -9,6 +9,7 @@ from django.contrib.auth.forms import UserCreationForm as BaseUserCreationForm
 from django.utils.html import format_html
 
 from accounts.models import AuthSession, EmailVerification, User, UserLocation
+from config.admin import ViewOnlyAdmin
 from usc_cards.admin_users import USCCardFilter, finalize_usc_registrations
 
 
@@ -134,7 +135,7 @@ class UserAdmin(BaseUserAdmin):
 
 
 @admin.register(AuthSession)
-class AuthSessionAdmin(admin.ModelAdmin):
+class AuthSessionAdmin(ViewOnlyAdmin):
     """View-only: logins are made and ended by accounts services; the token digest never shows."""
 
     list_display = ("user", "ip", "is_active", "created_at", "expires_at", "last_active_at")
@@ -147,15 +148,9 @@ class AuthSessionAdmin(admin.ModelAdmin):
     fields = ("user", "ip", "user_agent", "is_active", "created_at", "expires_at", "last_active_at")
     exclude = ("token_digest",)
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(EmailVerification)
-class EmailVerificationAdmin(admin.ModelAdmin):
+class EmailVerificationAdmin(ViewOnlyAdmin):
     """View-only: codes are issued and consumed by accounts services; the digest never shows."""
 
     list_display = ("email", "user", "purpose", "attempts", "created_at", "expires_at", "consumed_at")
@@ -167,12 +162,6 @@ class EmailVerificationAdmin(admin.ModelAdmin):
     raw_id_fields = ("user",)
     fields = ("user", "email", "purpose", "attempts", "created_at", "expires_at", "consumed_at")
     exclude = ("code_digest",)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(UserLocation)

@@ -15,16 +15,7 @@ from chat.models import (
     SessionCompletion,
     TextChatMessage,
 )
-
-
-class ViewOnlyAdmin(admin.ModelAdmin):
-    """Rows written only by chat services: staff may look (and delete), never add or edit."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
+from config.admin import NoWritesAdmin, ViewOnlyAdmin
 
 
 @admin.register(Cooldown)
@@ -61,7 +52,7 @@ class ActiveRoomAdmin(ViewOnlyAdmin):
 
 
 @admin.register(ActiveRoomMember)
-class ActiveRoomMemberAdmin(admin.ModelAdmin):
+class ActiveRoomMemberAdmin(NoWritesAdmin):
     """Maintained by the active_rooms trigger (chat migration 0002): nobody writes here."""
 
     list_display = ("user", "room")
@@ -69,15 +60,6 @@ class ActiveRoomMemberAdmin(admin.ModelAdmin):
     search_fields = ("=user__email", "=room__id")
     ordering = ("room",)
     raw_id_fields = ("user", "room")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(TextChatMessage)

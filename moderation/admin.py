@@ -17,6 +17,7 @@ from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
 from accounts.admin import json_block
+from config.admin import NoWritesAdmin
 from config.client_ip import request_ip
 from config.errors import ServiceError
 from moderation import evidence, selectors, services
@@ -339,7 +340,7 @@ class IPBanAdmin(DirectWriteMixin, admin.ModelAdmin):
 
 
 @admin.register(AuditLog)
-class AuditLogAdmin(admin.ModelAdmin):
+class AuditLogAdmin(NoWritesAdmin):
     """Append-only: nobody, superusers included, adds, edits or deletes rows here."""
 
     list_display = ("created_at", "event_type", "actor", "target", "ip")
@@ -355,15 +356,6 @@ class AuditLogAdmin(admin.ModelAdmin):
     @admin.display(description="details")
     def details_pretty(self, obj):
         return json_block(obj.details)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(SiteSettings)

@@ -7,6 +7,7 @@ from django.db.models import Q
 
 from accounts.admin import json_block
 from accounts.models import User
+from config.admin import ViewOnlyAdmin
 from usc_cards.models import USCCardRegistration, USCScanAttempt
 
 # Search terms matching more users than this are not expanded into their cards.
@@ -14,7 +15,7 @@ USER_SEARCH_LIMIT = 50
 
 
 @admin.register(USCCardRegistration)
-class USCCardRegistrationAdmin(admin.ModelAdmin):
+class USCCardRegistrationAdmin(ViewOnlyAdmin):
     list_display = (
         "last4",
         "user",
@@ -30,15 +31,9 @@ class USCCardRegistrationAdmin(admin.ModelAdmin):
     show_full_result_count = False
     raw_id_fields = ("user",)
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(USCScanAttempt)
-class USCScanAttemptAdmin(admin.ModelAdmin):
+class USCScanAttemptAdmin(ViewOnlyAdmin):
     list_display = (
         "scanned_at",
         "last4",
@@ -103,9 +98,3 @@ class USCScanAttemptAdmin(admin.ModelAdmin):
             if hashes:
                 results |= queryset.filter(usc_id_hash__in=hashes)
         return results, may_have_duplicates
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
