@@ -83,19 +83,7 @@ class ReportAdmin(DirectWriteMixin, admin.ModelAdmin):
         "video_evidence",
         "messages_pretty",
     )
-    readonly_fields = (
-        "reported",
-        "reporter",
-        "room",
-        "category",
-        "text",
-        "reporter_ip",
-        "created_at",
-        "reported_name",
-        "selfie_evidence",
-        "video_evidence",
-        "messages_pretty",
-    )
+    readonly_fields = tuple(name for name in fields if name != "reviewed")  # evidence never changes
 
     @admin.display(description="messages snapshot")
     def messages_pretty(self, obj):
