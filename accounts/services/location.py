@@ -40,23 +40,16 @@ def set_location(user: User, *, latitude, longitude, accuracy_m) -> UserLocation
     if last and last > now - UPDATE_INTERVAL:
         retry = (last + UPDATE_INTERVAL - now).total_seconds()
         raise RateLimited("Location can be updated every 30 minutes.", retry_after=int(retry) + 1)
+    position = {
+        "latitude": lat,
+        "longitude": lon,
+        "accuracy_m": int(accuracy_m),
+        "updated_at": now,
+        "expires_at": now + UserLocation.LIFETIME,
+    }
+    # Consent is dated by the first share; later updates keep that date.
     location, _ = UserLocation.objects.update_or_create(
-        user=user,
-        defaults={
-            "latitude": lat,
-            "longitude": lon,
-            "accuracy_m": int(accuracy_m),
-            "updated_at": now,
-            "expires_at": now + UserLocation.LIFETIME,
-        },
-        create_defaults={
-            "latitude": lat,
-            "longitude": lon,
-            "accuracy_m": int(accuracy_m),
-            "updated_at": now,
-            "expires_at": now + UserLocation.LIFETIME,
-            "consent_given_at": now,
-        },
+        user=user, defaults=position, create_defaults={**position, "consent_given_at": now}
     )
     User.objects.filter(pk=user.pk).update(location_consent=True, location_updated_at=now)
     return location
