@@ -170,6 +170,9 @@ def run_stack() -> int:
                 "--workers",
                 os.environ.get("ASGI_WORKERS", "2"),
                 "--no-access-log",
+                # config.client_ip alone reads X-Forwarded-For (TRUSTED_PROXY_COUNT): uvicorn must
+                # not rewrite the client address from it (its default trusts 127.0.0.1).
+                "--no-proxy-headers",
             ],
             "worker": [str(BIN / "celery"), "-A", "config", "worker", "-l", "info", "--concurrency", "2"],
             "beat": [

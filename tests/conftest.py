@@ -22,8 +22,8 @@ def live_stack(transactional_db, tmp_path):
     and Redis (see tests/live_stack.py); all are stopped at teardown."""
     stacks: list[LiveStack] = []
 
-    def start(*processes: str, extra_env: dict | None = None) -> LiveStack:
-        stack = LiveStack(tmp_path, processes=processes or ("asgi",), extra_env=extra_env)
+    def start(*processes: str, extra_env: dict | None = None, **options) -> LiveStack:
+        stack = LiveStack(tmp_path, processes=processes or ("asgi",), extra_env=extra_env, **options)
         stacks.append(stack)
         stack.start()
         return stack

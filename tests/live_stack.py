@@ -45,13 +45,22 @@ def test_database_url() -> str:
 class LiveStack:
     """`with LiveStack(tmp_path) as stack:` → stack.url, stack.ws_url; stack.kill("asgi")."""
 
-    def __init__(self, workdir: Path, *, processes=("asgi",), extra_env: dict | None = None):
+    def __init__(
+        self,
+        workdir: Path,
+        *,
+        processes=("asgi",),
+        extra_env: dict | None = None,
+        asgi_args: tuple = ("--no-proxy-headers",),
+    ):
         self.workdir = Path(workdir)
         self.names = tuple(processes)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.ws_url = f"ws://127.0.0.1:{self.port}/ws/"
         self.children: dict[str, subprocess.Popen] = {}
+        # As `make run` starts it: config.client_ip alone reads X-Forwarded-For.
+        self.asgi_args = tuple(asgi_args)
         self.env = {k: v for k, v in os.environ.items() if k != "PYTEST_VERSION" and not k.startswith("PYTEST_")}
         self.env.update(
             DATABASE_URL=test_database_url(),
@@ -76,6 +85,7 @@ class LiveStack:
                 "--port",
                 str(self.port),
                 "--no-access-log",
+                *self.asgi_args,
             ]
         if name == "worker":
             return [str(BIN / "celery"), "-A", "config", "worker", "-l", "warning", "--concurrency", "2"]
