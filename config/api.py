@@ -5,7 +5,7 @@ Error body (every 4xx): {"error": {"code": "...", "message": "...", "fields": {.
 import logging
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.pagination import CursorPagination
@@ -14,7 +14,7 @@ from rest_framework.throttling import BaseThrottle
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from config.client_ip import client_ip
-from config.errors import RateLimited, ServiceError
+from config.errors import UNAVAILABLE, RateLimited, ServiceError, error_body
 from config.ratelimit import Limit
 
 logger = logging.getLogger(__name__)
@@ -42,6 +42,13 @@ def _flatten(detail):
 
 
 def exception_handler(exc, context):
+    if isinstance(exc, UNAVAILABLE):
+        return service_unavailable(exc)
+    if isinstance(exc, RequestDataTooBig):
+        return Response(error_body(413, str(exc)), status=413)
+    if isinstance(exc, SuspiciousOperation):
+        logger.warning("bad request: %s", exc)
+        return Response(error_body(400, "The request was not understood."), status=400)
     if isinstance(exc, ServiceError):
         response = Response({"error": exc.as_dict()}, status=exc.status)
         if isinstance(exc, RateLimited):
@@ -69,6 +76,14 @@ def exception_handler(exc, context):
     response.data = {"error": body}
     if response.status_code == status.HTTP_401_UNAUTHORIZED and "WWW-Authenticate" not in response:
         response["WWW-Authenticate"] = 'Bearer realm="api"'
+    return response
+
+
+def service_unavailable(exc) -> Response:
+    """A dependency (PostgreSQL, its pool, Redis) that refuses us: 503 with Retry-After, never a traceback."""
+    logger.error("service unavailable: %s: %s", type(exc).__name__, exc)
+    response = Response(error_body(503), status=503)
+    response["Retry-After"] = str(settings.SERVICE_UNAVAILABLE_RETRY_AFTER)
     return response
 
 

@@ -1,0 +1,58 @@
+"""Every response under /api/ carries the one JSON error body, whatever produced it.
+
+DRF views already answer through config.api.exception_handler. What is left: Django's own pages
+(the URL resolver's 404, a 400 for a suspicious request, the DEBUG technical 404/500 pages) and
+exceptions no DRF view caught. A dependency that refuses us (config.errors.UNAVAILABLE) is a
+503 with Retry-After on every path, never a traceback page, in DEBUG too."""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.http import HttpResponse, JsonResponse
+
+from config.errors import UNAVAILABLE, error_body
+
+logger = logging.getLogger(__name__)
+
+API_PREFIX = "/api/"
+
+
+def is_api(request) -> bool:
+    return request.path.startswith(API_PREFIX)
+
+
+def _is_json(response) -> bool:
+    return (response.get("Content-Type") or "").startswith("application/json")
+
+
+class ApiErrorMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if is_api(request) and response.status_code >= 400 and not _is_json(response):
+            replaced = JsonResponse(error_body(response.status_code), status=response.status_code)
+            for header in ("Retry-After", "Allow", "WWW-Authenticate"):
+                if header in response:
+                    replaced[header] = response[header]
+            return replaced
+        return response
+
+    def process_exception(self, request, exception):
+        if isinstance(exception, UNAVAILABLE):
+            logger.error("service unavailable on %s: %s: %s", request.path, type(exception).__name__, exception)
+            if is_api(request):
+                response = JsonResponse(error_body(503), status=503)
+            else:
+                response = HttpResponse(
+                    "Service briefly unavailable; try again shortly.", status=503, content_type="text/plain"
+                )
+            response["Retry-After"] = str(settings.SERVICE_UNAVAILABLE_RETRY_AFTER)
+            return response
+        if is_api(request):
+            logger.exception("unhandled error on %s", request.path)
+            return JsonResponse(error_body(500), status=500)
+        return None
