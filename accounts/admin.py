@@ -1,15 +1,21 @@
 """Admin for users, auth sessions, email codes and locations; lists stay cheap at 100k users."""
 
 import json
+from contextvars import ContextVar
 
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.contrib.auth.forms import AdminPasswordChangeForm
 from django.contrib.auth.forms import UserChangeForm as BaseUserChangeForm
 from django.contrib.auth.forms import UserCreationForm as BaseUserCreationForm
+from django.core.exceptions import PermissionDenied
 from django.utils.html import format_html
 
 from accounts.models import AuthSession, EmailVerification, User, UserLocation
-from config.admin import ViewOnlyAdmin
+from accounts.services import admin_edits
+from config.admin import DirectWriteMixin, ViewOnlyAdmin
+from config.client_ip import request_ip
+from config.errors import ServiceError
 from usc_cards.admin_users import USCCardFilter, finalize_usc_registrations
 
 
@@ -49,10 +55,31 @@ class UserChangeForm(BaseUserChangeForm):
         return email.strip().lower() if email else None
 
 
+# The request of the password view now running, for the form's save (which Django calls bare).
+_password_request: ContextVar = ContextVar("password_request", default=None)
+
+
+class AuditedPasswordChangeForm(AdminPasswordChangeForm):
+    """The admin's set-password form, saving through admin_edits.set_password (superusers only;
+    audited; the user's sessions end)."""
+
+    def save(self, commit=True):
+        request = _password_request.get()
+        if request is None:
+            raise PermissionDenied
+        hashed = super().save(commit=False).password
+        return admin_edits.set_password(self.user.pk, password_hash=hashed, actor=request.user, ip=request_ip(request))
+
+
 @admin.register(User)
-class UserAdmin(BaseUserAdmin):
+class UserAdmin(DirectWriteMixin, BaseUserAdmin):
+    """Changes go through accounts.services.admin_edits (audited; credential changes and lost
+    access revoke the user's sessions). Moderators edit only MODERATOR_EDITABLE fields of
+    ordinary users: never their own account, a password, an email or access."""
+
     form = UserChangeForm
     add_form = UserCreationForm
+    change_password_form = AuditedPasswordChangeForm
     list_display = ("email", "name", "account_type", "access_status", "ban_status", "is_staff", "created_at")
     list_filter = (
         "account_type",
@@ -97,22 +124,62 @@ class UserAdmin(BaseUserAdmin):
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "name", "password1", "password2")}),)
     actions = ("ban_permanently", "vindicate", "unban", finalize_usc_registrations)
 
-    # Moderators (staff, not superusers) never edit a superuser or another staff account
-    # (no taking over a colleague by resetting their password), nor anyone's permissions.
+    # Moderators (staff, not superusers) never edit a superuser or another staff account, nor
+    # their own; on ordinary users only MODERATOR_EDITABLE fields are open (the rest read-only).
     PERMISSION_FIELDS = ("is_staff", "is_superuser", "groups", "user_permissions")
 
     def has_change_permission(self, request, obj=None):
         from moderation.services import may_act_on
 
-        if obj is not None and obj.pk != request.user.pk and not may_act_on(request.user, obj):
+        staff_only = obj is not None and not request.user.is_superuser
+        if staff_only and (obj.pk == request.user.pk or not may_act_on(request.user, obj)):
             return False
         return super().has_change_permission(request, obj)
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if request.user.is_superuser or obj is None:
+            return fieldsets
+        # Not even the hash, nor the link to the set-password page.
+        return [
+            (title, {**options, "fields": [f for f in options["fields"] if f != "password"]})
+            for title, options in fieldsets
+        ]
 
     def get_readonly_fields(self, request, obj=None):
         fields = super().get_readonly_fields(request, obj)
         if not request.user.is_superuser:
-            fields = (*fields, *self.PERMISSION_FIELDS)
+            every = [name for _, options in self.get_fieldsets(request, obj) for name in options["fields"]]
+            fields = (*fields, *(n for n in every if n not in fields and n not in admin_edits.MODERATOR_EDITABLE))
         return fields
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            return super().save_model(request, obj, form, change)
+        changes = {name: form.cleaned_data[name] for name in form.changed_data if name in form.cleaned_data}
+        if not changes:
+            return None
+        try:
+            admin_edits.change_user(obj.pk, changes, actor=request.user, ip=request_ip(request))
+        except ServiceError as exc:
+            raise PermissionDenied(exc.message) from exc
+        return None
+
+    def save_related(self, request, form, formsets, change):
+        if not change:
+            return super().save_related(request, form, formsets, change)
+        for formset in formsets:  # groups and permissions were set by admin_edits.change_user
+            self.save_formset(request, form, formset, change=change)
+        return None
+
+    def user_change_password(self, request, id, form_url=""):
+        if not request.user.is_superuser:
+            raise PermissionDenied  # moderators never set a password (no silent takeover)
+        reset = _password_request.set(request)
+        try:
+            return super().user_change_password(request, id, form_url)
+        finally:
+            _password_request.reset(reset)
 
     def _moderate(self, request, queryset, service_name: str, done: str):
         from moderation import admin as moderation_admin

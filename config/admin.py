@@ -18,3 +18,14 @@ class NoWritesAdmin(ViewOnlyAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class DirectWriteMixin:
+    """Change and delete views without the admin's atomic block, so save_model/delete_model
+    may call a durable service (which opens the one transaction, with the audit row)."""
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        return self._changeform_view(request, object_id, form_url, extra_context)
+
+    def delete_view(self, request, object_id, extra_context=None):
+        return self._delete_view(request, object_id, extra_context)

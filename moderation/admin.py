@@ -17,7 +17,7 @@ from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
 from accounts.admin import json_block
-from config.admin import NoWritesAdmin
+from config.admin import DirectWriteMixin, NoWritesAdmin
 from config.client_ip import request_ip
 from config.errors import ServiceError
 from moderation import evidence, selectors, services
@@ -43,17 +43,6 @@ def run_action(modeladmin, request, fn, user_ids, done: str) -> None:
             modeladmin.message_user(request, f"{user_id}: {exc.message}", messages.ERROR)
     if succeeded:
         modeladmin.message_user(request, f"{done}: {succeeded} user(s).", messages.SUCCESS)
-
-
-class DirectWriteMixin:
-    """Change and delete views without the admin's atomic block, so save_model/delete_model
-    may call a durable service (which opens the one transaction, with the audit row)."""
-
-    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        return self._changeform_view(request, object_id, form_url, extra_context)
-
-    def delete_view(self, request, object_id, extra_context=None):
-        return self._delete_view(request, object_id, extra_context)
 
 
 @admin.register(Report)
