@@ -27,6 +27,9 @@ from referrals.models import ReferralNotification
 
 EARTH_RADIUS_KM = 6371.0
 BUCKETS = ((1, "< 1 km"), (5, "1–5 km"), (10, "5–10 km"), (25, "10–25 km"), (50, "25–50 km"))
+# The only radii `near` accepts: the buckets' upper limits. Any finer radius would let a viewer
+# binary-search a person's distance (14 requests found it to 3 m) and triangulate them.
+NEAR_RADII_KM = tuple(limit for limit, _ in BUCKETS)
 MAX_PAGE = 50
 
 
@@ -91,6 +94,9 @@ def reel_queryset(viewer: User, *, mode: str | None):
 def list_reel(viewer: User, *, mode: str | None = None, near_km: float | None = None, cursor=None, size=20) -> ReelPage:
     rows = reel_queryset(viewer, mode=mode)
     if near_km is not None:
+        if near_km not in NEAR_RADII_KM:
+            message = f"near must be one of {', '.join(map(str, NEAR_RADII_KM))} (km)."
+            raise InvalidInput(message, fields={"near": [message]}, allowed=list(NEAR_RADII_KM))
         mine = UserLocation.objects.filter(user=viewer, expires_at__gt=timezone.now()).first()
         if mine is None or not viewer.location_consent:
             message = "Share your location first (PUT /api/me/location)."
@@ -98,7 +104,7 @@ def list_reel(viewer: User, *, mode: str | None = None, near_km: float | None = 
         rows = (
             rows.filter(location_consent=True, location__expires_at__gt=timezone.now())
             .annotate(distance_km=_distance_km(float(mine.latitude), float(mine.longitude)))
-            .filter(distance_km__lte=near_km)
+            .filter(distance_km__lt=near_km)  # the same edge as the buckets' labels
         )
     if cursor:
         after_introduced, after_id = decode_cursor(cursor)

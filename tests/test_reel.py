@@ -318,3 +318,47 @@ def test_a_stranger_without_a_session_gets_401(bob):
 
     assert_refused(response, 401, "not_authenticated")
     assert "results" not in response.json()
+
+
+# --- near accepts only the bucket radii (a binary search over it located a person to 3 m) -----
+
+
+@pytest.mark.parametrize("near", ["0.1", "3", "4.99", "5.01", "7.5", "100", "500", "-5"])
+def test_near_other_than_a_bucket_radius_is_refused_with_the_allowed_values(client, neighbours, near):
+    response = client.get(REEL, {"near": near})
+
+    assert response.status_code == 400
+    body = response.json()["error"]
+    assert body["code"] == "invalid"
+    assert body["allowed"] == [1, 5, 10, 25, 50]
+    assert "near" in body["fields"]
+
+
+@pytest.mark.parametrize("near", ["nan", "inf", "five"])
+def test_near_that_is_not_a_number_is_refused(client, neighbours, near):
+    assert_refused(client.get(REEL, {"near": near}), 400, "invalid")
+
+
+def test_a_search_over_near_learns_nothing_finer_than_the_bucket(client, viewer, bob):
+    """Bob at 1.2 km and Charlie at 4.8 km sit in one bucket (1–5 km): every radius a client
+    may ask shows both or neither, so no sequence of requests tells them apart."""
+    charlie = UserFactory(name="Charlie")
+    go_online(bob, charlie)
+    located(viewer, *HOME)
+    located(bob, "34.0108")  # ≈ 1.2 km north
+    located(charlie, "34.0432")  # ≈ 4.8 km north
+
+    answered = {}
+    for tenth in range(1, 600):  # every radius from 0.1 to 59.9 km, as a binary search would try
+        response = client.get(REEL, {"near": f"{tenth / 10:g}"})
+        if response.status_code == 200:
+            answered[tenth / 10] = {card["id"]: card["distance"] for card in response.json()["results"]}
+        else:
+            assert response.status_code == 400
+
+    assert sorted(answered) == [1, 5, 10, 25, 50]
+    for seen in answered.values():
+        assert (str(bob.pk) in seen) == (str(charlie.pk) in seen)
+        assert seen.get(str(bob.pk)) == seen.get(str(charlie.pk))
+    assert answered[1] == {}
+    assert answered[5] == {str(bob.pk): "1–5 km", str(charlie.pk): "1–5 km"}

@@ -15,14 +15,17 @@ from rest_framework.views import APIView
 from accounts.api.views import ERRORS
 from accounts.permissions import HasAccess
 from accounts.services.location import set_location, withdraw_location
-from chat.reel import MAX_PAGE, list_reel
+from chat.reel import MAX_PAGE, NEAR_RADII_KM, list_reel
 from chat.selectors import list_chat_history
 from config.api import throttle
 
 
 class ReelQuery(serializers.Serializer):
     mode = serializers.ChoiceField(choices=["video", "text"], required=False)
-    near = serializers.FloatField(required=False, min_value=0.1, max_value=500)
+    # chat.reel.list_reel refuses any other radius (400 invalid, with "allowed").
+    near = serializers.FloatField(
+        required=False, help_text=f"Radius in km, one of {', '.join(map(str, NEAR_RADII_KM))} (the distance buckets)"
+    )
     cursor = serializers.CharField(required=False, max_length=300)
     page_size = serializers.IntegerField(required=False, min_value=1, max_value=MAX_PAGE, default=20)
 
