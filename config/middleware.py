@@ -14,6 +14,19 @@ from django.http import HttpResponse, JsonResponse
 
 from config.errors import UNAVAILABLE, error_body
 
+# Additions to CONTENT_SECURITY_POLICY by path prefix. Scripts stay 'self' everywhere: the admin
+# only needs inline style attributes; Swagger UI loads its bundle from jsDelivr and has one
+# inline <style> (its own init script is served from a URL: SpectacularSwaggerSplitView).
+SWAGGER_CDN = "https://cdn.jsdelivr.net"
+CSP_PATH_UPDATES = {
+    "/admin/": {"style-src": ["'unsafe-inline'"]},
+    "/api/docs/": {
+        "script-src": [SWAGGER_CDN],
+        "style-src": [SWAGGER_CDN, "'unsafe-inline'"],
+        "img-src": [SWAGGER_CDN],
+    },
+}
+
 logger = logging.getLogger(__name__)
 
 API_PREFIX = "/api/"
@@ -56,3 +69,18 @@ class ApiErrorMiddleware:
             logger.exception("unhandled error on %s", request.path)
             return JsonResponse(error_body(500), status=500)
         return None
+
+
+class CSPPathPolicy:
+    """Sets django-csp's per-response update for the paths in CSP_PATH_UPDATES. Listed after
+    csp.middleware.CSPMiddleware, so it runs before that one writes the header."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        for prefix, update in CSP_PATH_UPDATES.items():
+            if request.path.startswith(prefix) and getattr(response, "_csp_update", None) is None:
+                response._csp_update = update
+        return response

@@ -46,11 +46,14 @@ INSTALLED_APPS = [
     "moderation",
     "usc_cards",
     "referrals",
+    "csp",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "config.middleware.ApiErrorMiddleware",  # the one JSON error body under /api/, 503 for a refusing DB
+    "csp.middleware.CSPMiddleware",  # CONTENT_SECURITY_POLICY below
+    "config.middleware.CSPPathPolicy",  # the admin's and the API docs' additions to it
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -199,6 +202,8 @@ REST_FRAMEWORK = {
 RATE_LIMITS = {
     "signup": env("RATE_SIGNUP", default="20/h"),  # per IP (campus NATs share addresses)
     "login": env("RATE_LOGIN", default="10/m"),  # per IP
+    # Failed logins per account (per email, known or not: the same answers), whatever the IPs.
+    "login_account": env("RATE_LOGIN_ACCOUNT", default="10/h"),
     "password_forgot": env("RATE_PASSWORD_FORGOT", default="5/h"),  # per IP
     "code_check": env("RATE_CODE_CHECK", default="20/h"),  # per IP: code entry endpoints
     "email_send": env("RATE_EMAIL_SEND", default="10/h"),  # per user (the 3/h per purpose rule is in the DB)
@@ -221,12 +226,45 @@ PERMANENT_BAN_IP_DAYS = env.int("PERMANENT_BAN_IP_DAYS", default=30)
 IP_BAN_EXEMPT_NETWORKS = env.list("IP_BAN_EXEMPT_NETWORKS", default=["127.0.0.0/8", "::1/128"])
 # GIF messages may only link to these hosts (https).
 GIF_HOSTS = env.list("GIF_HOSTS", default=["media.giphy.com", "i.giphy.com", "media.tenor.com", "c.tenor.com"])
+
+# --- Browser security headers and HTTPS (README → Security) ----------------------------------
+# A strict CSP on every HTML page: scripts and styles only from our own origin, no inline
+# script anywhere (config.middleware.CSPPathPolicy adds the admin's inline styles and the API
+# docs' CDN). Chat GIFs come from GIF_HOSTS; CSP_MEDIA_ORIGINS adds e.g. an S3 bucket's origin.
+CSP_MEDIA_ORIGINS = env.list("CSP_MEDIA_ORIGINS", default=[])
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:", "blob:", *(f"https://{host}" for host in GIF_HOSTS), *CSP_MEDIA_ORIGINS],
+        "media-src": ["'self'", "blob:", "mediastream:", *CSP_MEDIA_ORIGINS],
+        "connect-src": ["'self'"],  # CSP3: also ws:/wss: to our own host
+        "font-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+# HTTPS in production (all off by default for `make run` on plain http; see README's production example).
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # load balancers probe over plain http
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=False)
+# The header our TLS-terminating proxy sets to "https" (e.g. X-Forwarded-Proto); empty: none.
+_ssl_header = env("SECURE_PROXY_SSL_HEADER", default="")
+SECURE_PROXY_SSL_HEADER = ("HTTP_" + _ssl_header.upper().replace("-", "_"), "https") if _ssl_header else None
+
 # WebRTC: STUN/TURN servers handed to clients; TURN credentials use coturn's shared secret.
 STUN_URLS = env.list("STUN_URLS", default=[])
 TURN_URLS = env.list("TURN_URLS", default=[])
 TURN_SECRET = env("TURN_SECRET", default="")
 TURN_CREDENTIAL_TTL = env.int("TURN_CREDENTIAL_TTL", default=3600)
 # Public base URL used in links we hand out (invite QR codes, referral links).
+# `make run` sets it to the address it binds (HOST, PORT) unless given.
 SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000")
 SPECTACULAR_SETTINGS = {
     "TITLE": "Rendezvous API",

@@ -135,9 +135,17 @@ def manage(*args: str, check: bool = True) -> int:
     return subprocess.run([PY, str(ROOT / "manage.py"), *args], cwd=ROOT, check=check).returncode
 
 
+def site_url(host: str, port: str) -> str:
+    """The default SITE_URL (links in invite QR codes, referral links): the address we bind;
+    a wildcard bind is reached on loopback."""
+    host = "127.0.0.1" if host in ("0.0.0.0", "", "*") else "::1" if host == "::" else host  # noqa: S104
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
 def run_stack() -> int:
     os.environ.setdefault("DEBUG", "1")
     host, port = os.environ.get("HOST", "127.0.0.1"), os.environ.get("PORT", "8000")
+    os.environ.setdefault("SITE_URL", site_url(host, port))
     services = Services()
     children: list[subprocess.Popen] = []
     stopping = False

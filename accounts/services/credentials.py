@@ -3,9 +3,12 @@
 An email is attached to an account only after its code is verified, so nobody can squat
 another person's address; answers never reveal whether an address has an account."""
 
+import contextlib
+import hashlib
 import logging
 from functools import cache
 
+from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
@@ -19,6 +22,7 @@ from accounts.services.access import grant_access
 from accounts.services.email_codes import check_code, ensure_send_allowed, issue_code
 from accounts.services.sessions import extend_session, revoke_all_sessions, start_session
 from config.errors import InvalidInput, RateLimited
+from config.ratelimit import Limit
 from config.transactions import durable_then_raise
 from moderation.selectors import is_ip_banned
 
@@ -136,6 +140,21 @@ def skip_permanent(user: User, *, ip: str | None = None) -> User:
     return user
 
 
+def _account_login_limit(email: str | None) -> tuple[Limit, str]:
+    """The per-account failed-login counter: keyed by a digest of the normalised email, so an
+    unknown address is counted exactly like a real one (and no address sits in Redis in clear)."""
+    from config.api import parse_rate
+
+    max_hits, window = parse_rate(settings.RATE_LIMITS["login_account"])
+    digest = hashlib.sha256((email or "").strip().lower().encode()).hexdigest()
+    return Limit("login_account", max_hits, window), digest
+
+
+def _count_failure(limit: Limit, subject: str) -> None:
+    with contextlib.suppress(RateLimited):  # this attempt fails anyway; check() refuses the next
+        limit.hit(subject)
+
+
 @durable_then_raise
 def log_in(*, email: str, password: str, ip: str | None, user_agent: str = ""):
     """Email + password → (user, token) of a new session (other sessions deactivated). An
@@ -144,13 +163,17 @@ def log_in(*, email: str, password: str, ip: str | None, user_agent: str = ""):
     from moderation.services import record_audit
 
     _refuse_banned_ip(ip, "login")
+    limit, subject = _account_login_limit(email)
+    limit.check(subject)  # 429 once the account had too many failures, from any number of IPs
     user = get_user_by_email(email or "")
     if user is None or not user.has_usable_password() or not user.is_active:
         check_password(password or "", _dummy_hash())
         logger.info("login failed ip=%s", ip)
+        _count_failure(limit, subject)
         raise InvalidCredentials()
     if not user.check_password(password or ""):
         logger.info("login failed user=%s ip=%s", user.pk, ip)
+        _count_failure(limit, subject)
         raise InvalidCredentials()
     if user.ban_status in BANNED_STATUSES:
         record_audit("auth.banned_login_refused", target=user, ip=ip, details={"ban_status": user.ban_status})
