@@ -30,7 +30,8 @@ class InviteCodeAdmin(admin.ModelAdmin):
     list_display = ("code", "type", "created_by", "max_uses", "uses_remaining", "is_active", "created_at")
     list_filter = ("type", "is_active")
     list_select_related = ("created_by",)
-    search_fields = ("=code", "created_by_name", "=created_by__email")
+    # code__iendswith: the audit log keeps only a code's last 4 characters (referrals.services.code_suffix).
+    search_fields = ("=code", "code__iendswith", "created_by_name", "=created_by__email")
     ordering = ("-created_at",)
     show_full_result_count = False
     autocomplete_fields = ("created_by",)

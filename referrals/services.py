@@ -165,6 +165,15 @@ def mark_notifications_read(user: User, *, ids: list[int] | None = None) -> int:
     return rows.update(read=True)
 
 
+AUDIT_CODE_SUFFIX = 4
+
+
+def code_suffix(code: str) -> str:
+    """What the audit log keeps of an invite code: its last 4 characters, enough to find it in
+    the admin (search), never enough to sign up with it."""
+    return code[-AUDIT_CODE_SUFFIX:]
+
+
 @transaction.atomic(durable=True)
 def create_admin_invite_codes(*, count: int, max_uses: int | None, actor: User | None, label: str = "") -> list:
     """A batch of admin codes (for QR posters): unlimited (max_uses None) or N uses each.
@@ -190,7 +199,7 @@ def create_admin_invite_codes(*, count: int, max_uses: int | None, actor: User |
     record_audit(
         "invite_codes.created",
         actor=actor,
-        details={"count": count, "max_uses": max_uses, "codes": [c.code for c in codes]},
+        details={"count": count, "max_uses": max_uses, "code_suffixes": [code_suffix(c.code) for c in codes]},
     )
     return codes
 
@@ -207,7 +216,8 @@ def deactivate_invite_codes(codes, *, actor: User | None, ip: str | None = None)
     )
     InviteCode.objects.filter(pk__in=switched).update(is_active=False)
     if switched:
-        record_audit("invite_codes.deactivated", actor=actor, ip=ip, details={"codes": switched})
+        suffixes = [code_suffix(code) for code in switched]
+        record_audit("invite_codes.deactivated", actor=actor, ip=ip, details={"code_suffixes": suffixes})
     return switched
 
 

@@ -302,7 +302,22 @@ def test_deactivate_invite_codes_action_writes_one_audit_row(mod_client, moderat
         [codes[0].code, codes[1].code]
     )
     audit = AuditLog.objects.get(event_type="invite_codes.deactivated")
-    assert audit.actor == moderator and sorted(audit.details["codes"]) == sorted([codes[0].code, codes[1].code])
+    assert audit.actor == moderator
+    assert sorted(audit.details["code_suffixes"]) == sorted([codes[0].code[-4:], codes[1].code[-4:]])
+
+
+def test_an_audited_code_suffix_finds_the_code_in_the_admin_search(mod_client, moderator):
+    codes = services_create_codes(moderator)
+    suffix = AuditLog.objects.get(event_type="invite_codes.created").details["code_suffixes"][0]
+    response = mod_client.get(url("referrals_invitecode_changelist"), {"q": suffix.lower()})
+    found = [row.code for row in response.context["cl"].result_list]
+    assert any(code.endswith(suffix) for code in found) and set(found) <= {c.code for c in codes}
+
+
+def services_create_codes(moderator):
+    from referrals.services import create_admin_invite_codes
+
+    return create_admin_invite_codes(count=3, max_uses=5, actor=moderator)
 
 
 def test_batch_of_admin_codes_is_created_with_qr_pngs(mod_client, moderator):
