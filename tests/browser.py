@@ -55,3 +55,15 @@ def screenshots(request):
     take.folder = folder
     take.taken = taken
     return take
+
+
+def wait_for_js(page, expression: str, *, timeout: float = 10_000) -> None:
+    """page.wait_for_function for our pages: Playwright evaluates a string predicate with eval,
+    which their CSP (script-src 'self', no unsafe-eval) forbids; page.evaluate is not affected."""
+    import time
+
+    deadline = time.monotonic() + timeout / 1000
+    while not page.evaluate(f"() => Boolean({expression})"):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not true within {timeout} ms: {expression}")
+        time.sleep(0.1)

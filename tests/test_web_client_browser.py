@@ -17,7 +17,7 @@ from playwright.sync_api import expect
 from accounts.models import User, UserLocation
 from accounts.services.sessions import start_session
 from referrals.services import create_admin_invite_codes, ensure_user_invite_code
-from tests.browser import CHROMIUM
+from tests.browser import CHROMIUM, wait_for_js
 from tests.factories import ActiveRoomFactory, ChatHistoryFactory, ReferralNotificationFactory, UserFactory
 from tests.media_samples import mp4, png
 
@@ -257,7 +257,7 @@ def test_settings_history_and_uploads_work_in_the_browser(live_stack, browser, s
         page.goto(stack.url + "/settings")
         expect(page.locator("#invite-code")).to_have_text(code)
         expect(page.locator("#invite-link")).to_contain_text(f"/?invite={code}")
-        page.wait_for_function("document.getElementById('invite-qr').naturalWidth > 100")
+        wait_for_js(page, "document.getElementById('invite-qr').naturalWidth > 100")
         expect(page.locator("#introduction-list li")).to_contain_text(["Zoe, introduced by Carl"])
 
         page.fill("input.social[data-network=x]", "not a handle!!")
@@ -281,7 +281,7 @@ def test_settings_history_and_uploads_work_in_the_browser(live_stack, browser, s
 
         page.set_input_files("#selfie-file", files=[{"name": "me.png", "mimeType": "image/png", "buffer": png()}])
         page.click("#selfie-form button")
-        page.wait_for_function("document.getElementById('selfie-preview').naturalWidth > 0")
+        wait_for_js(page, "document.getElementById('selfie-preview').naturalWidth > 0")
         page.set_input_files("#video-file", files=[{"name": "me.mp4", "mimeType": "video/mp4", "buffer": mp4()}])
         page.click("#video-form button")
         expect(page.locator("#video-preview")).to_be_visible()
@@ -317,7 +317,7 @@ def test_settings_history_and_uploads_work_in_the_browser(live_stack, browser, s
         bob_page.goto(stack.url + "/")
         card = reel_card(bob_page, "Alice")
         expect(card.locator("img.avatar")).to_be_visible()
-        bob_page.wait_for_function("document.querySelector('#reel-list img.avatar').naturalWidth > 0")
+        wait_for_js(bob_page, "document.querySelector('#reel-list img.avatar').naturalWidth > 0")
         expect(card.locator("video.intro")).to_have_count(1)
         screenshots(bob_page, "reel-with-selfie")
         card.locator("button.report-profile").click()
@@ -369,7 +369,7 @@ def test_a_video_call_connects_the_cameras_and_either_side_can_end_it(live_stack
         for page in (alice_page, bob_page):
             expect(page.locator("#room-mode")).to_have_text("Video")
             expect(page.locator("#video-area")).to_be_visible()
-            page.wait_for_function("document.getElementById('remote-video').videoWidth > 0", timeout=30_000)
+            wait_for_js(page, "document.getElementById('remote-video').videoWidth > 0", timeout=30_000)
         screenshots(alice_page, "video-call")
         gif = "https://media.giphy.com/media/xT9IgG50Fb7Mi0prBC/giphy.gif"
         alice_page.fill("#message-text", gif)
