@@ -125,8 +125,8 @@ class UserAdmin(DirectWriteMixin, BaseUserAdmin):
     actions = ("ban_permanently", "vindicate", "unban", finalize_usc_registrations)
 
     # Moderators (staff, not superusers) never edit a superuser or another staff account, nor
-    # their own; on ordinary users only MODERATOR_EDITABLE fields are open (the rest read-only).
-    PERMISSION_FIELDS = ("is_staff", "is_superuser", "groups", "user_permissions")
+    # their own; on ordinary users only MODERATOR_EDITABLE fields are open (the rest read-only,
+    # permissions included).
 
     def has_change_permission(self, request, obj=None):
         from moderation.services import may_act_on

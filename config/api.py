@@ -45,7 +45,7 @@ def exception_handler(exc, context):
     if isinstance(exc, UNAVAILABLE):
         return service_unavailable(exc)
     if isinstance(exc, RequestDataTooBig):
-        return Response(error_body(413, str(exc)), status=413)
+        return Response(error_body(413), status=413)
     if isinstance(exc, SuspiciousOperation):
         logger.warning("bad request: %s", exc)
         return Response(error_body(400, "The request was not understood."), status=400)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 
 from django.conf import settings
+from django.core.signals import got_request_exception
 from django.http import HttpResponse, JsonResponse
 
 from config.errors import UNAVAILABLE, error_body
@@ -67,6 +68,9 @@ class ApiErrorMiddleware:
             return response
         if is_api(request):
             logger.exception("unhandled error on %s", request.path)
+            # As Django's own 500 path does: error reporters (and the test client, which then
+            # re-raises) listen to this signal.
+            got_request_exception.send(sender=self.__class__, request=request)
             return JsonResponse(error_body(500), status=500)
         return None
 
