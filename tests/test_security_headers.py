@@ -137,3 +137,19 @@ def test_make_runs_site_url_is_the_address_it_binds():
     assert stack.site_url("127.0.0.1", "8012") == "http://127.0.0.1:8012"
     assert stack.site_url("0.0.0.0", "9000") == "http://127.0.0.1:9000"  # noqa: S104
     assert stack.site_url("::1", "8000") == "http://[::1]:8000"
+
+
+def test_the_web_clients_scripts_need_no_eval_or_inline_handlers():
+    """script-src 'self' without 'unsafe-eval': the client's own JS must not need it either."""
+    offenders = []
+    for script in (ROOT / "static" / "rdv").glob("*.js"):
+        text = script.read_text()
+        for pattern in (
+            r"\beval\(",
+            r"new Function\(",
+            r"set(Timeout|Interval)\(\s*['\"`]",
+            r"\son[a-z]+=",
+            "javascript:",
+        ):
+            offenders += [f"{script.name}: {m.group(0)}" for m in re.finditer(pattern, text)]
+    assert offenders == []
