@@ -32,6 +32,9 @@ TABLES = (
     "ip_bans",
     "audit_log",
     "site_settings",
+    "event_settings",
+    "event_access_passes",
+    "event_rsvps",
 )
 
 # Tables of our apps that hold no facts of their own: emptied by a wipe, never exported.
