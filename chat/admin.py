@@ -6,8 +6,6 @@ from datetime import date
 from django import forms
 from django.contrib import admin, messages
 from django.db import models
-from django.shortcuts import redirect
-from django.urls import reverse
 from django.utils.safestring import mark_safe
 
 from accounts.admin import json_block
@@ -211,15 +209,10 @@ class EventSettingsAdmin(admin.ModelAdmin):
     def get_fields(self, request, obj=None):
         return (*EventSettingsForm.Meta.fields, *self.readonly_fields)
 
-    # Adding is allowed without a query (every admin page asks): the list redirects to the one
-    # row once it exists, and the service saves row 1 whichever form is posted.
+    # Adding is allowed without a query (every admin page asks): the service saves row 1
+    # whichever form is posted, so a second row cannot come of it.
     def has_delete_permission(self, request, obj=None):
         return False
-
-    def changelist_view(self, request, extra_context=None):
-        if EventSettings.objects.filter(pk=1).exists():
-            return redirect(reverse("admin:chat_eventsettings_change", args=[1]))
-        return redirect(reverse("admin:chat_eventsettings_add"))
 
     # The service is an outermost (durable) transaction: no admin atomic block around it.
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):

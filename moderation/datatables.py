@@ -15,6 +15,7 @@ TABLES = (
     "user_locations",
     "invite_codes",
     "invite_code_uses",
+    "waitlist_entries",
     "referral_mappings",
     "referral_notifications",
     "usc_card_registrations",

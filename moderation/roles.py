@@ -31,6 +31,8 @@ MODERATOR_PERMISSIONS = (
     ("referrals", "add_invitecode"),
     ("referrals", "change_invitecode"),
     ("referrals", "view_invitecodeuse"),
+    ("referrals", "view_waitlistentry"),
+    ("referrals", "change_waitlistentry"),  # the "send invite codes" action only (no edit form)
     # Event mode (chat.event_mode): the settings row, access outside events, the RSVP chart.
     ("chat", "view_eventsettings"),
     ("chat", "add_eventsettings"),

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from chat.models import EventAccessPass, EventRSVP, EventSettings
 from moderation.selectors import get_site_settings
+from referrals.models import WaitlistEntry
 from tests import factories as f
 
 
@@ -46,4 +47,7 @@ def populate_every_table() -> dict:
     EventSettings.objects.create(enabled=True, weekdays=[4, 5], title="Friday night", updated_by=moderator)
     EventAccessPass.objects.create(user=bob, granted_by=moderator, note="tester")
     EventRSVP.objects.create(user=alice, date=timezone.now().date(), preferred_time=time(19, 30))
+    WaitlistEntry.objects.create(
+        email="carol@example.edu", name="Carol", school="USC", state="CA", verified_at=timezone.now()
+    )
     return {"alice": alice, "bob": bob, "moderator": moderator, "live_room": live}

@@ -455,7 +455,7 @@ def test_staff_edit_the_settings_in_the_admin_audited(mod_client, moderator):
     assert (row.enabled, row.time_zone, row.weekdays, row.window_end) == (True, "Europe/Paris", [4, 5], time(21, 30))
     assert row.updated_by == moderator
     assert AuditLog.objects.filter(event_type="event_settings.changed", actor=moderator).count() == 1
-    assert mod_client.get(reverse("admin:chat_eventsettings_changelist")).url.endswith("/1/change/")
+    assert mod_client.get(reverse("admin:chat_eventsettings_changelist")).status_code == 200
     edited = {**SETTINGS_FORM, "weekdays": []}
     assert mod_client.post(reverse("admin:chat_eventsettings_change", args=[1]), edited).status_code == 302
     assert EventSettings.objects.get().weekdays == []

@@ -1,4 +1,4 @@
-"""The moderators group gets the event-mode permissions (moderation.roles lists them)."""
+"""The moderators group gets the event-mode and waitlist permissions (moderation.roles lists them)."""
 
 from django.db import migrations
 
@@ -13,6 +13,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ("chat", "0004_event_mode"),
         ("moderation", "0005_moderators_group"),
+        ("referrals", "0003_waitlist"),
     ]
 
     operations = [migrations.RunPython(refresh_group, migrations.RunPython.noop)]
