@@ -129,6 +129,7 @@ const RDVEvents = (() => {
       const target = status.current ? status.current.end : status.next && status.next.start;
       if (target && new Date(target) <= Date.now()) return refresh();
       if (target) $("event-countdown").textContent = countdown(target);
+      if (!$("event-closed").hidden) $("event-closed-text").textContent = closedText(status.next && status.next.start);
     }, 1000);
     const form = $("rsvp-form");
     if (form) {
