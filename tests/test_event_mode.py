@@ -498,3 +498,46 @@ def test_the_rsvp_admin_shows_the_charts(mod_client, event_on):
     assert dict(response.context["rsvp_chart"].per_slot)["19:00"] == 2
     one_day = mod_client.get(reverse("admin:chat_eventrsvp_changelist"), {"slot_date": day.isoformat()})
     assert one_day.status_code == 200 and one_day.context["slot_date"] == day
+
+
+# --- persistence_check and concurrency -------------------------------------------------------
+
+
+def invariant_violations() -> dict[str, int]:
+    from moderation import invariants
+
+    return {r.name: r.violations for r in invariants.run_invariants().results if not r.ok}
+
+
+def test_persistence_check_finds_a_zone_postgres_does_not_know_and_an_rsvp_date_out_of_range(configure, alice):
+    configure(enabled=True, time_zone="Europe/Paris")
+    EventRSVP.objects.create(user=alice, date=date(2027, 3, 12), preferred_time=time(19))
+    assert invariant_violations() == {}
+    EventSettings.objects.filter(pk=1).update(time_zone="Mars/Olympus")  # behind the service's back
+    EventRSVP.objects.create(user=UserFactory(), date=date(2027, 6, 1), preferred_time=time(19))  # 83 days ahead
+    found = invariant_violations()
+    assert found == {"event_settings_row_is_valid": 1, "event_rsvp_dates_are_valid": 1}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_parallel_rsvps_of_one_user_and_date_make_one_row():
+    from tests.concurrency import run_in_parallel
+
+    staff, user = UserFactory(staff=True), UserFactory()
+    update_settings(moderator=staff, enabled=True, window_start=time(19), window_end=time(22), time_zone=LA)
+    times = [time(19, 15 * i) if i < 4 else time(20, 15 * (i - 4)) for i in range(8)]
+    results = run_in_parallel(8, lambda i: event_mode.rsvp(user, day=date(2027, 3, 12), preferred_time=times[i]))
+    assert not [r for r in results if isinstance(r, Exception)], results
+    row = EventRSVP.objects.get(user=user)
+    assert row.preferred_time in times
+
+
+@pytest.mark.django_db(transaction=True)
+def test_parallel_grants_of_one_pass_make_one_row_and_one_audit_line():
+    from tests.concurrency import run_in_parallel
+
+    staff, user = UserFactory(staff=True), UserFactory()
+    results = run_in_parallel(6, lambda i: event_mode.grant_pass(user.pk, moderator=staff))
+    assert not [r for r in results if isinstance(r, Exception)], results
+    assert EventAccessPass.objects.filter(user=user).count() == 1
+    assert AuditLog.objects.filter(event_type="event_access.granted").count() == 1
