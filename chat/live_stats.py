@@ -124,8 +124,8 @@ def dashboard_charts(days: list[dict]) -> dict:
     from django.utils.safestring import mark_safe
 
     hours = calls_per_hour()
-    per_day = [(f"{d['day']:%m-%d} r", d["reports"]) for d in days]
-    bans = [(f"{d['day']:%m-%d} b", d["bans"]) for d in days]
+    per_day = [(f"{d['day']:%m-%d}", d["reports"]) for d in days]
+    bans = [(f"{d['day']:%m-%d}", d["bans"]) for d in days]
     return {
         "live": compute_live_stats(),
         "calls_per_hour": hours,
