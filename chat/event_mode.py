@@ -12,6 +12,7 @@ Also here: access passes (users let in outside the window), RSVPs and their admi
 from __future__ import annotations
 
 import logging
+import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
@@ -189,13 +190,21 @@ def has_pass(user) -> bool:
     return bool(user and user.pk) and EventAccessPass.objects.filter(user_id=user.pk).exists()
 
 
-def ensure_event_open(user, now: datetime | None = None) -> None:
+def ensure_event_open(user, now: datetime | None = None, *, partner=None) -> None:
     """The guard: raise EventClosed (403, with next_start/next_end in UTC and the zone) while
     event mode is on and no window is open, unless the user has an access pass. Costs one
-    Redis GET when open; the pass lookup (one indexed query) only when closed."""
+    Redis GET when open; the pass lookup (one indexed query) only when closed. With
+    `partner` (the id of the person invited), a pass holder may invite only another pass
+    holder while closed (anyone else could not accept): NotAvailable otherwise."""
     config = get_config()
     now = now or timezone.now()
-    if is_open(config, now) or has_pass(user):
+    if is_open(config, now):
+        return
+    if has_pass(user):
+        if partner is not None and not _partner_has_pass(partner):
+            from chat.errors import NotAvailable
+
+            raise NotAvailable("They can join calls during events only.")
         return
     upcoming = next_window(config, now)
     raise EventClosed(
@@ -204,6 +213,14 @@ def ensure_event_open(user, now: datetime | None = None) -> None:
         next_end=_iso(upcoming.end) if upcoming else None,
         timezone=config.time_zone,
     )
+
+
+def _partner_has_pass(partner) -> bool:
+    try:
+        partner_id = uuid.UUID(str(partner))
+    except (TypeError, ValueError):
+        return True  # not an id: the service refuses it with its own message
+    return EventAccessPass.objects.filter(user_id=partner_id).exists()
 
 
 def _closed_message(config: EventConfig, upcoming: Window | None) -> str:
@@ -397,7 +414,9 @@ def rsvp(user, *, day: date, preferred_time: time, now: datetime | None = None) 
             INSERT INTO event_rsvps (user_id, date, preferred_time, created_at, updated_at)
             VALUES (%s, %s, %s, %s, %s)
             ON CONFLICT (user_id, date) DO UPDATE
-            SET preferred_time = EXCLUDED.preferred_time, updated_at = EXCLUDED.updated_at
+            SET preferred_time = EXCLUDED.preferred_time,
+                -- a parallel first insert may carry a later clock reading than ours
+                updated_at = GREATEST(event_rsvps.created_at, EXCLUDED.updated_at)
             RETURNING id
             """,
             [str(user.pk), day, preferred_time, now, now],

@@ -126,7 +126,7 @@ def send_invite(caller: User, *, to, mode: str, seconds) -> CallInvite:
     so two people inviting each other at once get one invite and one `busy`."""
     from moderation.models import Report
 
-    ensure_event_open(caller)  # event mode: no new calls outside the window (chat.event_mode)
+    ensure_event_open(caller, partner=to)  # event mode: no new calls outside the window (chat.event_mode)
     if mode not in ChatMode.values:
         raise InvalidMessage("mode must be video or text.")
     seconds = _seconds(seconds)

@@ -249,6 +249,20 @@ def test_a_pass_lets_its_holder_in_outside_the_window(event_on, moderator, alice
     assert {line.target_id for line in granted} == {alice.pk, bob.pk}
 
 
+def test_a_pass_holder_cannot_invite_someone_without_a_pass_while_closed(event_on, moderator, alice, bob, time_machine):
+    from chat.errors import NotAvailable
+
+    event_mode.grant_pass(alice.pk, moderator=moderator)
+    time_machine.move_to(NOON_WED, tick=True)
+    go_online(alice, bob)
+    with pytest.raises(NotAvailable):
+        send_invite(alice, to=bob.pk, mode="text", seconds=300)
+    assert event_mode._partner_has_pass("not-a-uuid")  # left to the protocol's own refusal
+    time_machine.move_to(EVENING_WED, tick=True)
+    go_online(alice, bob)
+    assert send_invite(alice, to=bob.pk, mode="text", seconds=300).pk
+
+
 def test_a_revoked_pass_no_longer_lets_in(event_on, moderator, alice, time_machine):
     event_mode.grant_pass(alice.pk, moderator=moderator)
     assert event_mode.revoke_pass(alice.pk, moderator=moderator)
