@@ -9,6 +9,7 @@ from django.contrib.auth.forms import UserCreationForm as BaseUserCreationForm
 from django.utils.html import format_html
 
 from accounts.models import AuthSession, EmailVerification, User, UserLocation
+from chat.admin_users import grant_event_access, revoke_event_access
 from config.admin import ViewOnlyAdmin
 from usc_cards.admin_users import USCCardFilter, finalize_usc_registrations
 
@@ -95,7 +96,14 @@ class UserAdmin(BaseUserAdmin):
         ("Dates", {"fields": ("last_login", "created_at", "updated_at")}),
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "name", "password1", "password2")}),)
-    actions = ("ban_permanently", "vindicate", "unban", finalize_usc_registrations)
+    actions = (
+        "ban_permanently",
+        "vindicate",
+        "unban",
+        finalize_usc_registrations,
+        grant_event_access,
+        revoke_event_access,
+    )
 
     # Moderators (staff, not superusers) never edit a superuser or another staff account
     # (no taking over a colleague by resetting their password), nor anyone's permissions.

@@ -501,6 +501,18 @@ def test_staff_grant_and_revoke_access_outside_events_in_the_admin(mod_client, m
     assert events == ["event_access.granted", "event_access.revoked"]
 
 
+def test_staff_give_and_take_access_outside_events_from_the_user_list(mod_client, moderator, alice, bob):
+    changelist = reverse("admin:accounts_user_changelist")
+    selected = [str(alice.pk), str(bob.pk)]
+    response = mod_client.post(changelist, {"action": "grant_event_access", "_selected_action": selected})
+    assert response.status_code == 302
+    assert set(EventAccessPass.objects.values_list("user_id", flat=True)) == {alice.pk, bob.pk}
+    assert AuditLog.objects.filter(event_type="event_access.granted", actor=moderator).count() == 2
+    mod_client.post(changelist, {"action": "revoke_event_access", "_selected_action": [str(bob.pk)]})
+    assert list(EventAccessPass.objects.values_list("user_id", flat=True)) == [alice.pk]
+    assert AuditLog.objects.filter(event_type="event_access.revoked", target=bob).count() == 1
+
+
 def test_the_rsvp_admin_shows_the_charts(mod_client, event_on):
     day = date.today() + timedelta(days=1)
     for at in (time(19), time(19, 5), time(20, 30)):
