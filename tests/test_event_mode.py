@@ -567,3 +567,19 @@ def test_parallel_grants_of_one_pass_make_one_row_and_one_audit_line():
     assert not [r for r in results if isinstance(r, Exception)], results
     assert EventAccessPass.objects.filter(user=user).count() == 1
     assert AuditLog.objects.filter(event_type="event_access.granted").count() == 1
+
+
+def test_a_data_request_includes_rsvps_the_pass_and_the_waitlist_entry(moderator, alice):
+    from moderation.backup import user_document
+    from referrals.models import WaitlistEntry
+
+    EventRSVP.objects.create(user=alice, date=date(2027, 3, 12), preferred_time=time(19, 30))
+    event_mode.grant_pass(alice.pk, moderator=moderator)
+    alice.email = "alice@example.edu"
+    alice.save(update_fields=["email"])
+    WaitlistEntry.objects.create(email=alice.email, name="A", school="USC", state="CA", code_digest="f" * 64)
+    document = user_document(alice)
+    assert [r["date"] for r in document["event_rsvps"]] == [date(2027, 3, 12)]
+    assert document["event_access_pass"][0]["user_id"] == alice.pk
+    assert document["waitlist_entry"][0]["school"] == "USC"
+    assert "code_digest" not in document["waitlist_entry"][0]
