@@ -13,6 +13,7 @@ from django.utils.html import format_html
 
 from accounts.models import AuthSession, EmailVerification, User, UserLocation
 from accounts.services import admin_edits
+from chat.admin_users import grant_event_access, revoke_event_access
 from config.admin import DirectWriteMixin, ViewOnlyAdmin
 from config.client_ip import request_ip
 from config.errors import ServiceError
@@ -122,7 +123,14 @@ class UserAdmin(DirectWriteMixin, BaseUserAdmin):
         ("Dates", {"fields": ("last_login", "created_at", "updated_at")}),
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "name", "password1", "password2")}),)
-    actions = ("ban_permanently", "vindicate", "unban", finalize_usc_registrations)
+    actions = (
+        "ban_permanently",
+        "vindicate",
+        "unban",
+        finalize_usc_registrations,
+        grant_event_access,
+        revoke_event_access,
+    )
 
     # Moderators (staff, not superusers) never edit a superuser or another staff account, nor
     # their own; on ordinary users only MODERATOR_EDITABLE fields are open (the rest read-only,

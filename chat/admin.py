@@ -1,7 +1,12 @@
-"""Admin for invites, rooms, messages, cooldowns and the records a finished call leaves."""
+"""Admin for invites, rooms, messages, cooldowns and the records a finished call leaves,
+and for event mode (settings, access outside events, RSVPs with their chart)."""
 
-from django.contrib import admin
+from datetime import date
+
+from django import forms
+from django.contrib import admin, messages
 from django.db import models
+from django.utils.safestring import mark_safe
 
 from accounts.admin import json_block
 from chat.models import (
@@ -12,10 +17,15 @@ from chat.models import (
     CallInvite,
     ChatHistory,
     Cooldown,
+    EventAccessPass,
+    EventRSVP,
+    EventSettings,
     SessionCompletion,
     TextChatMessage,
 )
 from config.admin import NoWritesAdmin, ViewOnlyAdmin
+from config.client_ip import request_ip
+from config.errors import ServiceError
 
 
 @admin.register(Cooldown)
@@ -150,3 +160,149 @@ class ArchivedChatHistoryAdmin(ArchiveAdmin):
     show_full_result_count = False
     raw_id_fields = ("user", "partner", "room")
     date_hierarchy = "archived_at"
+
+
+# --- event mode ----------------------------------------------------------------------------
+
+
+class EventSettingsForm(forms.ModelForm):
+    weekdays = forms.TypedMultipleChoiceField(
+        choices=[(i, name) for i, name in enumerate(("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"))],
+        coerce=int,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="None ticked = every day.",
+    )
+
+    class Meta:
+        model = EventSettings
+        fields = ("enabled", "title", "banner", "time_zone", "window_start", "window_end", "weekdays")
+        help_texts = {
+            "time_zone": "An IANA zone, e.g. America/Los_Angeles (checked with zoneinfo).",
+            "window_end": "Local time; the window may not cross midnight.",
+        }
+
+    def clean_time_zone(self):
+        from chat.event_mode import validate_time_zone
+
+        try:
+            return validate_time_zone(self.cleaned_data.get("time_zone"))
+        except ServiceError as exc:
+            raise forms.ValidationError(exc.message) from exc
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("window_start"), data.get("window_end")
+        if start and end and not start < end:
+            self.add_error("window_end", "The window must end after it starts, on the same day (no crossing midnight).")
+        return data
+
+
+@admin.register(EventSettings)
+class EventSettingsAdmin(admin.ModelAdmin):
+    """The one row of event mode: saved through chat.event_mode.update_settings (audited, the
+    cached snapshot replaced, `event.settings_changed` pushed to every online user)."""
+
+    form = EventSettingsForm
+    readonly_fields = ("updated_at", "updated_by")
+
+    def get_fields(self, request, obj=None):
+        return (*EventSettingsForm.Meta.fields, *self.readonly_fields)
+
+    # Adding is allowed without a query (every admin page asks): the service saves row 1
+    # whichever form is posted, so a second row cannot come of it.
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    # The service is an outermost (durable) transaction: no admin atomic block around it.
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        return self._changeform_view(request, object_id, form_url, extra_context)
+
+    def save_model(self, request, obj, form, change):
+        from chat.event_mode import update_settings
+
+        values = {name: form.cleaned_data[name] for name in EventSettingsForm.Meta.fields}
+        row = update_settings(moderator=request.user, ip=request_ip(request), **values)
+        obj.pk, obj.updated_at, obj.updated_by = row.pk, row.updated_at, row.updated_by
+
+
+@admin.register(EventAccessPass)
+class EventAccessPassAdmin(admin.ModelAdmin):
+    """Users who may use the reel and start calls outside the event window. Granting and
+    revoking go through chat.event_mode (audited); a pass is never edited, only revoked."""
+
+    list_display = ("user", "note", "granted_by", "granted_at")
+    list_select_related = ("user", "granted_by")
+    search_fields = ("=user__email", "user__name")
+    ordering = ("-granted_at",)
+    show_full_result_count = False
+    raw_id_fields = ("user",)
+    fields = ("user", "note", "granted_by", "granted_at")
+    readonly_fields = ("granted_by", "granted_at")
+
+    def has_change_permission(self, request, obj=None):
+        return obj is None and super().has_change_permission(request, obj)
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        return self._changeform_view(request, object_id, form_url, extra_context)
+
+    def delete_view(self, request, object_id, extra_context=None):
+        return self._delete_view(request, object_id, extra_context)
+
+    def save_model(self, request, obj, form, change):
+        from chat.event_mode import grant_pass
+
+        grant = grant_pass(
+            form.cleaned_data["user"].pk, moderator=request.user, note=form.cleaned_data["note"], ip=request_ip(request)
+        )
+        obj.pk, obj.granted_by, obj.granted_at = grant.pk, grant.granted_by, grant.granted_at
+
+    def delete_model(self, request, obj):
+        from chat.event_mode import revoke_pass
+
+        revoke_pass(obj.user_id, moderator=request.user, ip=request_ip(request))
+
+    def delete_queryset(self, request, queryset):
+        for user_id in list(queryset.values_list("user_id", flat=True)):
+            self.delete_model(request, EventAccessPass(user_id=user_id))
+
+
+@admin.register(EventRSVP)
+class EventRSVPAdmin(ViewOnlyAdmin):
+    """RSVPs are the students' own; the list shows them per date and per 15-minute slot (SVG
+    charts; ?slot_date=YYYY-MM-DD narrows the slots to one day). Old ones go by retention."""
+
+    list_display = ("date", "preferred_time", "user", "updated_at")
+    list_select_related = ("user",)
+    search_fields = ("=user__email",)
+    date_hierarchy = "date"
+    ordering = ("date", "preferred_time")
+    show_full_result_count = False
+    raw_id_fields = ("user",)
+    change_list_template = "admin/chat/eventrsvp/change_list.html"
+
+    def changelist_view(self, request, extra_context=None):
+        from chat.event_mode import rsvp_chart
+        from chat.live_stats import bar_chart_svg
+
+        day = None
+        if raw := request.GET.get("slot_date"):
+            try:
+                day = date.fromisoformat(raw)
+            except ValueError:
+                self.message_user(request, "slot_date must be YYYY-MM-DD.", messages.ERROR)
+        request.GET = request.GET.copy()
+        request.GET.pop("slot_date", None)
+        chart = rsvp_chart(day=day)
+        extra_context = {
+            **(extra_context or {}),
+            "rsvp_chart": chart,
+            "slot_date": day,
+            "per_date_svg": mark_safe(  # noqa: S308 - built from escaped labels and numbers
+                bar_chart_svg([(d.strftime("%m-%d"), n) for d, n in chart.per_date], label="RSVPs per date")
+            ),
+            "per_slot_svg": mark_safe(  # noqa: S308
+                bar_chart_svg(chart.per_slot, label="RSVPs per 15-minute slot")
+            ),
+        }
+        return super().changelist_view(request, extra_context)

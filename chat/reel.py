@@ -19,6 +19,7 @@ from django.utils import timezone
 from accounts.models import User, UserLocation
 from accounts.selectors import BANNED_STATUSES
 from chat import presence
+from chat.event_mode import ensure_event_open
 from chat.events import user_card
 from chat.models import ActiveRoomMember, Cooldown
 from config.errors import InvalidInput
@@ -92,6 +93,7 @@ def reel_queryset(viewer: User, *, mode: str | None):
 
 
 def list_reel(viewer: User, *, mode: str | None = None, near_km: float | None = None, cursor=None, size=20) -> ReelPage:
+    ensure_event_open(viewer)  # event mode: the reel is closed outside the window (chat.event_mode)
     rows = reel_queryset(viewer, mode=mode)
     if near_km is not None:
         if near_km not in NEAR_RADII_KM:

@@ -37,6 +37,7 @@ from chat.errors import (
     RoomEnded,
     TooFast,
 )
+from chat.event_mode import ensure_event_open
 from chat.models import (
     MAX_CALL_SECONDS,
     MIN_CALL_SECONDS,
@@ -125,6 +126,7 @@ def send_invite(caller: User, *, to, mode: str, seconds) -> CallInvite:
     so two people inviting each other at once get one invite and one `busy`."""
     from moderation.models import Report
 
+    ensure_event_open(caller, partner=to)  # event mode: no new calls outside the window (chat.event_mode)
     if mode not in ChatMode.values:
         raise InvalidMessage("mode must be video or text.")
     seconds = _seconds(seconds)
@@ -190,6 +192,7 @@ def accept_invite(callee: User, *, invite_id, seconds):
     call, create the room (length = floor of the mean of both choices), mark the invite
     accepted, and tell both `room.start`. A retry of the same accept returns the same room.
     An invite past its 20 s is marked expired (committed) and refused with 410."""
+    ensure_event_open(callee)  # event mode: no new calls outside the window (chat.event_mode)
     seconds = _seconds(seconds)
     invite = _get_locked_invite(invite_id, user_field="to_user", user=callee)
     if invite.status == CallInvite.Status.ACCEPTED and invite.room_id:

@@ -88,9 +88,11 @@ def service_unavailable(exc) -> Response:
 
 
 def parse_rate(rate: str) -> tuple[int, int]:
+    """ "10/h" → (10, 3600); a multiple of the unit may lead the period: "10/5m" → (10, 300)."""
     count, period = rate.split("/")
-    seconds = {"s": 1, "m": 60, "h": 3600, "d": 86400}[period[0]]
-    return int(count), seconds
+    digits = period[: len(period) - len(period.lstrip("0123456789"))]
+    seconds = {"s": 1, "m": 60, "h": 3600, "d": 86400}[period[len(digits)]]
+    return int(count), seconds * int(digits or 1)
 
 
 class RedisThrottle(BaseThrottle):

@@ -44,6 +44,12 @@ def home(request):
 
 
 @require_GET
+def waitlist(request):
+    """Join the waitlist (referrals.waitlist) when sign-up is invite-only and you have no code."""
+    return _page(request, "waitlist.html", "waitlist")
+
+
+@require_GET
 def history(request):
     return _page(request, "history.html", "history")
 

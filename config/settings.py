@@ -162,6 +162,12 @@ RETENTION_SCAN_ATTEMPTS_DAYS = env.int("RETENTION_SCAN_ATTEMPTS_DAYS", default=9
 RETENTION_MESSAGES_DAYS = env.int("RETENTION_MESSAGES_DAYS", default=30)  # after the room ended → archive
 RETENTION_SESSIONS_DAYS = env.int("RETENTION_SESSIONS_DAYS", default=7)  # after expiry → deleted
 RETENTION_CHAT_HISTORY_DAYS = env.int("RETENTION_CHAT_HISTORY_DAYS", default=365)  # → archive
+RETENTION_EVENT_RSVPS_DAYS = env.int("RETENTION_EVENT_RSVPS_DAYS", default=30)  # after the RSVP's date → deleted
+RETENTION_WAITLIST_UNVERIFIED_DAYS = env.int(
+    "RETENTION_WAITLIST_UNVERIFIED_DAYS", default=7
+)  # never verified → deleted
+# GET /api/stats/live is computed at most once per this many seconds (capped at 5).
+LIVE_STATS_CACHE_SECONDS = env.int("LIVE_STATS_CACHE_SECONDS", default=5)
 RETENTION_BATCH_SIZE = env.int("RETENTION_BATCH_SIZE", default=1000)
 # persistence_check: a live room this long past ends_at (or its grace expiry) is a violation,
 # not a sweep that is merely due (beat acts every 2 s); USC users get this long to finalize.
@@ -211,6 +217,8 @@ RATE_LIMITS = {
     "referral_create": env("RATE_REFERRAL_CREATE", default="20/d"),  # per user
     "upload": env("RATE_UPLOAD", default="30/h"),  # per user
     "ice_servers": env("RATE_ICE_SERVERS", default="10/h"),  # per user (SPEC §6)
+    "event_rsvp": env("RATE_EVENT_RSVP", default="10/5m"),  # per user: POST /api/events/rsvp
+    "waitlist": env("RATE_WAITLIST", default="3/h"),  # per IP: POST /api/waitlist
 }
 # Failed invite-code validations allowed per IP per hour (SPEC §4: 5).
 INVITE_CODE_FAILURES_PER_HOUR = env.int("INVITE_CODE_FAILURES_PER_HOUR", default=5)

@@ -14,6 +14,7 @@ urlpatterns = [
     # The web client (templates/, static/rdv/): thin pages over the API and the WebSocket.
     path("", pages.home, name="web-home"),
     path("history", pages.history, name="web-history"),
+    path("waitlist", pages.waitlist, name="web-waitlist"),
     path("settings", pages.settings_page, name="web-settings"),
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),

@@ -133,6 +133,8 @@ class ReportAdmin(DirectWriteMixin, admin.ModelAdmin):
         return response
 
     def dashboard_view(self, request):
+        from chat.live_stats import dashboard_charts
+
         if not self.has_view_permission(request):
             raise PermissionDenied
         data = selectors.get_dashboard()
@@ -143,6 +145,7 @@ class ReportAdmin(DirectWriteMixin, admin.ModelAdmin):
             "opts": self.model._meta,
             "peak": peak,
             **data,
+            **dashboard_charts(data["days"]),  # live stats and SVG charts (chat.live_stats)
         }
         return TemplateResponse(request, "admin/moderation/dashboard.html", context)
 

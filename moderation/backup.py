@@ -367,11 +367,13 @@ def user_document(user) -> dict:
         CallInvite,
         ChatHistory,
         Cooldown,
+        EventAccessPass,
+        EventRSVP,
         SessionCompletion,
         TextChatMessage,
     )
     from moderation.models import IPBan, Report, UserBan
-    from referrals.models import InviteCode, InviteCodeUse, ReferralMapping, ReferralNotification
+    from referrals.models import InviteCode, InviteCodeUse, ReferralMapping, ReferralNotification, WaitlistEntry
     from usc_cards.models import USCCardRegistration
 
     me = Q(sender=user) | Q(receiver=user)
@@ -402,6 +404,9 @@ def user_document(user) -> dict:
         "reports_received": Report.objects.filter(reported=user).count(),
         "ban": _rows(UserBan.objects.filter(user=user)),
         "ip_bans": _rows(IPBan.objects.filter(user=user)),
+        "event_rsvps": _rows(EventRSVP.objects.filter(user=user)),
+        "event_access_pass": _rows(EventAccessPass.objects.filter(user=user)),
+        "waitlist_entry": _rows(WaitlistEntry.objects.filter(email=user.email)) if user.email else [],
     }
 
 

@@ -15,6 +15,7 @@ TABLES = (
     "user_locations",
     "invite_codes",
     "invite_code_uses",
+    "waitlist_entries",
     "referral_mappings",
     "referral_notifications",
     "usc_card_registrations",
@@ -32,6 +33,9 @@ TABLES = (
     "ip_bans",
     "audit_log",
     "site_settings",
+    "event_settings",
+    "event_access_passes",
+    "event_rsvps",
 )
 
 # Tables of our apps that hold no facts of their own: emptied by a wipe, never exported.

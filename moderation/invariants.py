@@ -147,6 +147,30 @@ def ended_rooms_have_their_records() -> tuple[int, int, list[str]]:
     )
 
 
+def event_settings_row_is_valid() -> tuple[int, int, list[str]]:
+    """At most one event_settings row (id 1), its time zone one PostgreSQL knows as well."""
+    return _run(
+        """
+        SELECT count(*), count(*) FILTER (WHERE bad), (array_agg(id::text) FILTER (WHERE bad))[1:5]
+        FROM (SELECT id, id <> 1 OR time_zone NOT IN (SELECT name FROM pg_timezone_names) AS bad
+              FROM event_settings) s
+        """
+    )
+
+
+def event_rsvp_dates_are_valid() -> tuple[int, int, list[str]]:
+    """An RSVP's date was, when written, at most a day before and 31 days after its writing
+    (today … 30 days ahead in the event's zone, which is within a day of UTC)."""
+    return _run(
+        """
+        SELECT count(*), count(*) FILTER (WHERE bad), (array_agg(id::text) FILTER (WHERE bad))[1:5]
+        FROM (SELECT id, date < (updated_at AT TIME ZONE 'UTC')::date - 1
+                      OR date > (updated_at AT TIME ZONE 'UTC')::date + 31 AS bad
+              FROM event_rsvps) r
+        """
+    )
+
+
 CHECKS: dict[str, Callable[[], tuple[int, int, list[str]]]] = {
     "timer_totals_match_completions": timer_totals_match_completions,
     "no_user_in_two_live_rooms": no_user_in_two_live_rooms,
@@ -154,6 +178,8 @@ CHECKS: dict[str, Callable[[], tuple[int, int, list[str]]]] = {
     "every_usc_user_has_a_registration": every_usc_user_has_a_registration,
     "invite_code_uses_match_remaining": invite_code_uses_match_remaining,
     "ended_rooms_have_their_records": ended_rooms_have_their_records,
+    "event_settings_row_is_valid": event_settings_row_is_valid,
+    "event_rsvp_dates_are_valid": event_rsvp_dates_are_valid,
 }
 
 

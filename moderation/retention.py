@@ -107,6 +107,32 @@ def sweep_scan_attempts(*, now: datetime | None = None, limit: int | None = None
     )
 
 
+def sweep_event_rsvps(*, now: datetime | None = None, limit: int | None = None) -> int:
+    """Delete RSVPs whose date is more than RETENTION_EVENT_RSVPS_DAYS in the past."""
+    cutoff = _cutoff(settings.RETENTION_EVENT_RSVPS_DAYS, now)
+    if cutoff is None:
+        return 0
+    return _delete_where(
+        "event_rsvps", "id", "date < %s", [cutoff.date()], batch=_batch_size(limit), what="old event RSVPs deleted"
+    )
+
+
+def sweep_unverified_waitlist(*, now: datetime | None = None, limit: int | None = None) -> int:
+    """Delete waitlist entries never verified RETENTION_WAITLIST_UNVERIFIED_DAYS after they
+    were made (an address nobody confirmed)."""
+    cutoff = _cutoff(settings.RETENTION_WAITLIST_UNVERIFIED_DAYS, now)
+    if cutoff is None:
+        return 0
+    return _delete_where(
+        "waitlist_entries",
+        "id",
+        "verified_at IS NULL AND created_at < %s",
+        [cutoff],
+        batch=_batch_size(limit),
+        what="unverified waitlist entries deleted",
+    )
+
+
 def sweep_expired_guests(*, now: datetime | None = None, limit: int | None = None) -> int:
     """Delete guest accounts past account_expires_at, with their files, through the one
     account-deletion path (accounts.services.profile.delete_account: ends a live call
@@ -199,6 +225,8 @@ def apply_retention(*, now: datetime | None = None, limit: int | None = None) ->
         "sessions_deleted": sweep_sessions(now=now, limit=limit),
         "messages_archived": archive_messages(now=now, limit=limit),
         "chat_history_archived": archive_chat_history(now=now, limit=limit),
+        "event_rsvps_deleted": sweep_event_rsvps(now=now, limit=limit),
+        "waitlist_unverified_deleted": sweep_unverified_waitlist(now=now, limit=limit),
     }
 
 

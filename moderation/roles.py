@@ -1,8 +1,9 @@
 """The `moderators` group and exactly the permissions a moderator needs (SPEC §7).
 
-Moderators see users, their sessions (IPs), reports, bans, IP bans, invite codes and the
-audit log; they change only what their actions touch (users' bans, reports' reviewed flag,
-ban records, IP bans, invite codes, the open sign-up switch). Never: auth groups or
+Moderators see users, their sessions (IPs), reports, bans, IP bans, invite codes, RSVPs and
+the audit log; they change only what their actions touch (users' bans, reports' reviewed
+flag, ban records, IP bans, invite codes, the open sign-up switch, event mode and access
+outside events). Never: auth groups or
 permissions, deleting users or audit rows. Editing superusers and the permission fields of
 users is refused in accounts.admin.UserAdmin on top of this list."""
 
@@ -30,6 +31,16 @@ MODERATOR_PERMISSIONS = (
     ("referrals", "add_invitecode"),
     ("referrals", "change_invitecode"),
     ("referrals", "view_invitecodeuse"),
+    ("referrals", "view_waitlistentry"),
+    ("referrals", "change_waitlistentry"),  # the "send invite codes" action only (no edit form)
+    # Event mode (chat.event_mode): the settings row, access outside events, the RSVP chart.
+    ("chat", "view_eventsettings"),
+    ("chat", "add_eventsettings"),
+    ("chat", "change_eventsettings"),
+    ("chat", "view_eventaccesspass"),
+    ("chat", "add_eventaccesspass"),
+    ("chat", "delete_eventaccesspass"),
+    ("chat", "view_eventrsvp"),
 )
 
 
@@ -48,6 +59,10 @@ def ensure_moderators_group(apps=global_apps):
     group, _ = Group.objects.get_or_create(name=MODERATORS_GROUP)
     wanted = []
     for label, codename in MODERATOR_PERMISSIONS:
+        try:
+            apps.get_model(label, codename.split("_", 1)[1])
+        except LookupError:  # a model of a later migration, which runs this again
+            continue
         wanted.append(Permission.objects.get(content_type__app_label=label, codename=codename))
     group.permissions.set(wanted)
     return group

@@ -1,4 +1,4 @@
-"""Admin for invite codes, their uses, introduction links and referral notifications."""
+"""Admin for invite codes, their uses, introduction links, referral notifications and the waitlist."""
 
 import base64
 import io
@@ -11,9 +11,10 @@ from django.http import HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import path
 
-from config.client_ip import client_ip
+from config.admin import ViewOnlyAdmin
+from config.client_ip import client_ip, request_ip
 from referrals import services
-from referrals.models import InviteCode, InviteCodeUse, ReferralMapping, ReferralNotification
+from referrals.models import InviteCode, InviteCodeUse, ReferralMapping, ReferralNotification, WaitlistEntry
 
 
 class AdminCodeBatchForm(forms.Form):
@@ -136,3 +137,47 @@ class ReferralNotificationAdmin(admin.ModelAdmin):
     ordering = ("-created_at",)
     show_full_result_count = False
     autocomplete_fields = ("for_user", "referred_user", "introduced_by")
+
+
+@admin.register(WaitlistEntry)
+class WaitlistEntryAdmin(ViewOnlyAdmin):
+    """Who asked to be let in (referrals.waitlist). Entries are the visitors' own: no editing;
+    actions export the selection as CSV and email selected verified people a single-use admin
+    invite code (audited, one line per person)."""
+
+    list_display = ("email", "name", "school", "state", "created_at", "verified_at", "invited_at")
+    list_filter = (
+        ("verified_at", admin.EmptyFieldListFilter),
+        ("invited_at", admin.EmptyFieldListFilter),
+        "state",
+        "school",
+    )
+    search_fields = ("email", "name", "school")
+    date_hierarchy = "created_at"
+    ordering = ("-created_at",)
+    show_full_result_count = False
+    raw_id_fields = ("invite_code",)
+    exclude = ("code_digest",)
+    actions = ("export_csv", "send_invite_codes")
+
+    @admin.action(description="Export selected to CSV", permissions=["view"])
+    def export_csv(self, request, queryset):
+        from django.http import HttpResponse
+
+        from referrals.waitlist import export_csv
+
+        response = HttpResponse(export_csv(queryset), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = 'attachment; filename="waitlist.csv"'
+        return response
+
+    def has_invite_permission(self, request):
+        return request.user.has_perm("referrals.change_waitlistentry")
+
+    @admin.action(description="Email each selected verified person an invite code", permissions=["invite"])
+    def send_invite_codes(self, request, queryset):
+        from referrals.waitlist import invite_entries
+
+        ids = list(queryset.values_list("pk", flat=True))
+        invited = invite_entries(ids, moderator=request.user, ip=request_ip(request))
+        skipped = len(ids) - invited
+        self.message_user(request, f"Invited {invited}; skipped {skipped} (not verified or already invited).")

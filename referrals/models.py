@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 from config.db import in_choices
@@ -147,3 +148,55 @@ class ReferralNotification(models.Model):
 
     def __str__(self):
         return f"{self.referred_name} introduced to {self.for_user_id}"
+
+
+class WaitlistEntry(models.Model):
+    """A visitor without an invite code who asked to be let in (referrals.waitlist). Counts
+    only once `verified_at` is set (the 6-digit code sent to `email` was typed back). The
+    code is stored as an HMAC with its expiry and wrong-guess count, like email codes;
+    `code_sends` counts the codes sent since `code_window_start` (3 an hour)."""
+
+    MAX_ATTEMPTS = 5
+
+    email = models.EmailField(max_length=254, unique=True)
+    name = models.CharField(max_length=60)
+    school = models.CharField(max_length=100)
+    state = models.CharField(max_length=40)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    code_digest = models.CharField(max_length=128, blank=True, default="")
+    code_expires_at = models.DateTimeField(null=True, blank=True)
+    code_attempts = models.PositiveSmallIntegerField(default=0)
+    code_sends = models.PositiveSmallIntegerField(default=0)
+    code_window_start = models.DateTimeField(null=True, blank=True)
+    verified_at = models.DateTimeField(null=True, blank=True)
+    invited_at = models.DateTimeField(null=True, blank=True)
+    invite_code = models.ForeignKey(
+        InviteCode, on_delete=models.SET_NULL, null=True, blank=True, related_name="waitlist_entries"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "waitlist_entries"
+        verbose_name_plural = "waitlist entries"
+        constraints = [
+            models.CheckConstraint(condition=Q(email=Lower("email")), name="referrals_waitlist_email_lowercase"),
+            models.CheckConstraint(
+                condition=Q(code_attempts__gte=0) & Q(code_attempts__lte=5), name="referrals_waitlist_attempts_0_5"
+            ),
+            models.CheckConstraint(
+                condition=Q(invited_at__isnull=True) | Q(verified_at__isnull=False),
+                name="referrals_waitlist_invited_only_if_verified",
+            ),
+            models.CheckConstraint(
+                condition=~Q(name="") & ~Q(school="") & ~Q(state=""), name="referrals_waitlist_fields_set"
+            ),
+        ]
+        indexes = [
+            # Admin list: newest first, filtered by verified/invited.
+            models.Index(fields=["-created_at"], name="waitlist_created"),
+            models.Index(fields=["school"], name="waitlist_school"),
+        ]
+
+    def __str__(self):
+        return f"waitlist {self.email}"

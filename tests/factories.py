@@ -3,7 +3,7 @@
 import hashlib
 import secrets
 import string
-from datetime import timedelta
+from datetime import time, timedelta
 
 import factory
 from django.utils import timezone
@@ -16,6 +16,8 @@ from chat.models import (
     CallInvite,
     ChatHistory,
     Cooldown,
+    EventAccessPass,
+    EventRSVP,
     SessionCompletion,
     TextChatMessage,
 )
@@ -315,3 +317,19 @@ class ArchivedChatHistoryFactory(factory.django.DjangoModelFactory):
     duration_seconds = 120
     messages = factory.LazyFunction(lambda: [{"from": "me", "text": "hi"}])
     created_at = factory.LazyAttribute(lambda o: o.room.started_at)
+
+
+class EventAccessPassFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = EventAccessPass
+
+    user = factory.SubFactory(UserFactory)
+
+
+class EventRSVPFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = EventRSVP
+
+    user = factory.SubFactory(UserFactory)
+    date = factory.LazyFunction(lambda: timezone.now().date())
+    preferred_time = time(19, 30)

@@ -1,9 +1,14 @@
 """Put at least one row in every table (wipe, export and restore tests start from this)."""
 
+from datetime import time
+
 from django.contrib.auth.models import Group, Permission
 from django.contrib.sessions.backends.db import SessionStore
+from django.utils import timezone
 
+from chat.models import EventAccessPass, EventRSVP, EventSettings
 from moderation.selectors import get_site_settings
+from referrals.models import WaitlistEntry
 from tests import factories as f
 
 
@@ -38,4 +43,11 @@ def populate_every_table() -> dict:
     f.UserBanFactory()
     f.IPBanFactory(user=bob)
     f.AuditLogFactory(actor=moderator, target=bob)
+    # Event mode: the settings row, a pass, an RSVP (weekdays is a JSON array, times are TIME).
+    EventSettings.objects.create(enabled=True, weekdays=[4, 5], title="Friday night", updated_by=moderator)
+    EventAccessPass.objects.create(user=bob, granted_by=moderator, note="tester")
+    EventRSVP.objects.create(user=alice, date=timezone.now().date(), preferred_time=time(19, 30))
+    WaitlistEntry.objects.create(
+        email="carol@example.edu", name="Carol", school="USC", state="CA", verified_at=timezone.now()
+    )
     return {"alice": alice, "bob": bob, "moderator": moderator, "live_room": live}

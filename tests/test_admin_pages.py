@@ -16,10 +16,13 @@ from chat.models import (
     CallInvite,
     ChatHistory,
     Cooldown,
+    EventRSVP,
+    EventSettings,
     SessionCompletion,
     TextChatMessage,
 )
 from moderation.models import AuditLog, Report, SiteSettings, UserBan
+from referrals.models import WaitlistEntry
 from tests.factories import (
     ActiveRoomFactory,
     ArchivedChatHistoryFactory,
@@ -30,6 +33,8 @@ from tests.factories import (
     ChatHistoryFactory,
     CooldownFactory,
     EmailVerificationFactory,
+    EventAccessPassFactory,
+    EventRSVPFactory,
     InviteCodeFactory,
     InviteCodeUseFactory,
     IPBanFactory,
@@ -67,6 +72,8 @@ NO_ADD = {
     SiteSettings,
     USCCardRegistration,
     USCScanAttempt,
+    EventRSVP,
+    WaitlistEntry,
 }
 
 REGISTERED = sorted(admin.site._registry, key=lambda m: m._meta.label)
@@ -110,6 +117,11 @@ def every_model_twice(db):
         USCScanAttemptFactory(validation_errors=["checksum"])
     Group.objects.get_or_create(name="moderators")
     SiteSettings.objects.get_or_create(id=1)
+    EventSettings.objects.get_or_create(id=1)
+    for i in range(2):
+        EventAccessPassFactory()
+        EventRSVPFactory()
+        WaitlistEntry.objects.create(email=f"w{i}@example.edu", name="W", school="USC", state="CA")
 
 
 def test_every_model_of_our_apps_is_registered_in_admin():

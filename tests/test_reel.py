@@ -218,6 +218,7 @@ def test_reel_query_count_does_not_grow_with_online_users(viewer, client, online
     ActiveRoomFactory(user_1=users[-1], user_2=UserFactory())
     CooldownFactory(user_low=viewer, user_high=users[-2])
 
+    reel(client)  # the event-mode settings snapshot is cached from the first request on (Redis)
     # Authentication (session with its user, the IP-ban check) and the reel itself, one query.
     with django_assert_max_num_queries(3) as captured:
         body = reel(client, page_size=50)

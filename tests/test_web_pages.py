@@ -13,8 +13,10 @@ from tests.factories import ActiveRoomFactory, ChatHistoryFactory, UserFactory
 
 PAGES = {
     "/": ["signup-form", "verify", "email-form", "code-form", "reel-list", "incoming", "room-timer", "message-form",
-          "end-call", "report-form", "selfie-form", "video-form"],
+          "end-call", "report-form", "selfie-form", "video-form", "event-banner", "event-countdown", "event-closed",
+          "rsvp-form", "rsvp-date", "rsvp-time", "waitlist-link"],
     "/history": ["timer-total", "history-list"],
+    "/waitlist": ["waitlist-form", "waitlist-email", "waitlist-verify-form", "waitlist-code"],
     "/settings": ["invite-code", "invite-qr", "invite-link", "profile-instagram", "location-share", "location-stop",
                   "selfie-form", "video-form"],
 }  # fmt: skip

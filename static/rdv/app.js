@@ -171,6 +171,7 @@
       "rtc.answer": (e) => video.onAnswer(e),
       "rtc.ice": (e) => video.onIce(e),
       "me.metrics": (e) => { Object.assign(state.me, e); },
+      "event.settings_changed": (e) => { RDVEvents.update(e.status); reloadReelSoon(); },
       "referral.notification": (e) => flash(`${e.referred_name || "Someone"} was introduced to you by ${e.introduced_by_name || "a friend"}: they see you first in their reel.`, "info"),
       error: (e) => flash(friendly(wsError(e)), "error"),
     }[event.type];
@@ -315,6 +316,7 @@
       if (mine !== reelLoading) return;
       if (RDV.isSignedOut(err)) return RDV.signedOut(err);
       if (err.code === "banned") return showBanned();
+      if (err.code === "event_closed") $("reel-list").replaceChildren(); // events.js shows when it opens
       if (err.code === "location_required") {
         $("reel-status").textContent = "Share your location in Settings to filter by distance.";
       } else {

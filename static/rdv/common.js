@@ -103,6 +103,7 @@ const RDV = (() => {
       account_expired: "Your guest account has expired (guest accounts last 7 days).",
       not_found: err.message || "Not found.",
       not_allowed_now: err.message || "That is not allowed right now.",
+      event_closed: typeof RDVEvents !== "undefined" ? RDVEvents.closedText(err.extra && err.extra.next_start) : err.message,
       server_error: "Something went wrong on our side; try again.",
       http_404: "This feature is not available on this server yet.",
     };
