@@ -284,6 +284,8 @@ WHITENOISE_USE_FINDERS = DEBUG
 # --- Email ----------------------------------------------------------------------------------
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
+if EMAIL_BACKEND == "django.core.mail.backends.console.EmailBackend":  # noqa: F821 - set by EMAIL_CONFIG
+    EMAIL_BACKEND = "config.mail.EmailBackend"  # the same, framed so a code stands out in `make run`
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Rendezvous <no-reply@localhost>")
 
 # --- Logging: one line per moderation/security action (plus the audit_log row) --------------

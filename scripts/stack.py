@@ -135,8 +135,19 @@ def manage(*args: str, check: bool = True) -> int:
     return subprocess.run([PY, str(ROOT / "manage.py"), *args], cwd=ROOT, check=check).returncode
 
 
-def run_stack() -> int:
+def local_environment() -> None:
+    """What `make run`, `make manage` and `make bench` share (README: "the same environment"):
+    a development machine, so DEBUG is on unless the environment says otherwise."""
     os.environ.setdefault("DEBUG", "1")
+
+
+def celery_log_level() -> str:
+    """Celery logs every task it receives and runs (two lines every 2 s from the room sweep):
+    only warnings unless LOG_LEVEL asks for more."""
+    return os.environ.get("LOG_LEVEL", "WARNING").lower()
+
+
+def run_stack() -> int:
     host, port = os.environ.get("HOST", "127.0.0.1"), os.environ.get("PORT", "8000")
     services = Services()
     children: list[subprocess.Popen] = []
@@ -171,14 +182,14 @@ def run_stack() -> int:
                 os.environ.get("ASGI_WORKERS", "2"),
                 "--no-access-log",
             ],
-            "worker": [str(BIN / "celery"), "-A", "config", "worker", "-l", "info", "--concurrency", "2"],
+            "worker": [str(BIN / "celery"), "-A", "config", "worker", "-l", celery_log_level(), "--concurrency", "2"],
             "beat": [
                 str(BIN / "celery"),
                 "-A",
                 "config",
                 "beat",
                 "-l",
-                "info",
+                celery_log_level(),
                 "--schedule",
                 str(VAR / "celerybeat-schedule"),
             ],
@@ -284,6 +295,8 @@ def main(argv: list[str]) -> int:
         return 2
     VAR.mkdir(exist_ok=True)
     os.environ.setdefault("SECRET_KEY", local_secret_key())
+    if argv[0] != "test":
+        local_environment()
     if argv[0] == "run":
         return run_stack()
     if argv[0] == "test":
