@@ -5,7 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 
 from config import pages
 from config.media import serve_media
-from config.views import healthz
+from config.views import asyncapi_document, healthz
 
 admin.site.site_header = "Rendezvous moderation"
 admin.site.site_title = "Rendezvous admin"
@@ -20,6 +20,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # Swagger UI with its init script as a file of its own (no inline script: works under a strict CSP).
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
+    path("api/asyncapi.json", asyncapi_document, name="asyncapi"),  # the WebSocket protocol (AsyncAPI 3)
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
     path("api/", include("accounts.api.urls")),
     path("api/", include("referrals.api.urls")),
