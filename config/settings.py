@@ -92,6 +92,18 @@ DATABASES["default"]["TEST"] = {"NAME": env("TEST_DATABASE_NAME", default=None)}
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# --- PgBouncer in transaction pooling mode (DB_PGBOUNCER=1; docs/deploy.md) ----------------
+# A server connection is ours only for the length of a transaction, so nothing may outlive
+# one: no prepared statements (psycopg prepares after 5 runs; off), no server-side cursors
+# outside a transaction (Django's are WITH HOLD in autocommit; off, the export uses its own
+# inside its transaction), no session-level advisory locks or SETs (the code uses none:
+# pg_advisory_xact_lock, SET TRANSACTION / SET CONSTRAINTS inside atomic blocks only).
+DB_PGBOUNCER = env.bool("DB_PGBOUNCER", default=False)
+if DB_PGBOUNCER:
+    DATABASES["default"]["OPTIONS"]["prepare_threshold"] = None
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
+# --- end of the PgBouncer block --------------------------------------------------------------
+
 # --- Redis: only what may be lost (cache/throttles, channel layer, presence, Celery broker) ---
 REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:6379/0")
 # Under pytest everything Redis-side goes to a separate database index, because the suite
@@ -123,6 +135,13 @@ CHANNEL_LAYERS = {
         },
     }
 }
+
+# The channel layer may be sharded over several Redis servers (channels-redis hashes each
+# channel and group to one of them): CHANNEL_REDIS_URLS, comma-separated; default REDIS_URL.
+if env.list("CHANNEL_REDIS_URLS", default=[]):
+    CHANNEL_LAYERS["default"]["CONFIG"]["hosts"] = [
+        {**CHANNEL_LAYERS["default"]["CONFIG"]["hosts"][0], "address": url} for url in env.list("CHANNEL_REDIS_URLS")
+    ]
 
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL)
 CELERY_TASK_ACKS_LATE = True
