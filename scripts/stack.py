@@ -226,23 +226,37 @@ def run_stack() -> int:
 CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
 
 
-def ensure_chromium() -> None:
-    """The browser tests drive Debian's Chromium with Playwright: install it when missing."""
-    if CHROMIUM.exists():
+PGBOUNCER = Path(os.environ.get("PGBOUNCER_PATH", "/usr/sbin/pgbouncer"))
+
+
+def ensure_debian_package(path: Path, package: str, needed_by: str) -> None:
+    """Install a Debian package when the program the tests need is missing."""
+    if path.exists():
         return
     sudo = [] if os.geteuid() == 0 else ["sudo", "-n"]
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    log(f"{CHROMIUM} is missing: installing Debian's chromium (apt-get)")
-    install = [*sudo, "apt-get", "install", "-y", "-q", "chromium"]
+    log(f"{path} is missing: installing Debian's {package} (apt-get)")
+    install = [*sudo, "apt-get", "install", "-y", "-q", package]
     if subprocess.run(install, env=env, stdout=subprocess.DEVNULL).returncode == 0:
         return
     subprocess.run([*sudo, "apt-get", "update", "-q"], env=env, stdout=subprocess.DEVNULL)  # stale package lists
     if subprocess.run(install, env=env).returncode != 0:
-        log("could not install chromium: the browser tests will fail")
+        log(f"could not install {package}: {needed_by} will fail")
+
+
+def ensure_chromium() -> None:
+    """The browser tests drive Debian's Chromium with Playwright: install it when missing."""
+    ensure_debian_package(CHROMIUM, "chromium", "the browser tests")
+
+
+def ensure_pgbouncer() -> None:
+    """The production-topology test puts Debian's PgBouncer in front of PostgreSQL."""
+    ensure_debian_package(PGBOUNCER, "pgbouncer", "the PgBouncer topology test")
 
 
 def run_tests(pytest_args: list[str]) -> int:
     ensure_chromium()
+    ensure_pgbouncer()
     for command in ([str(BIN / "ruff"), "check", "."], [str(BIN / "ruff"), "format", "--check", "."]):
         log(" ".join(["ruff", *command[1:]]))
         if subprocess.run(command, cwd=ROOT).returncode != 0:
