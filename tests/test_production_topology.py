@@ -190,3 +190,46 @@ async def call_across_servers(one: LiveStack, two: LiveStack, code: str) -> None
         await peer.receive("me.metrics")
         await peer.ws.close()
     assert asyncapi_mismatches(seen) == []
+
+
+def test_prepared_statements_break_behind_transaction_pooling_and_db_pgbouncer_turns_them_off():
+    """Two clients sharing PgBouncer's one server connection: psycopg's prepared statements
+    (named per client connection) collide on the server; prepare_threshold=None does not."""
+    import psycopg
+
+    with PgBouncer(default_pool_size="1") as bouncer:
+        url = bouncer.database_url()
+        first, second = (psycopg.connect(url, autocommit=True, prepare_threshold=0) for _ in range(2))
+        first.execute("SELECT %s::int", [1]).fetchone()
+        with pytest.raises(psycopg.errors.DuplicatePreparedStatement):
+            second.execute("SELECT %s::int", [2]).fetchone()
+        first.close(), second.close()
+        unprepared = [psycopg.connect(url, autocommit=True, prepare_threshold=None) for _ in range(2)]
+        for _ in range(10):
+            for conn in unprepared:
+                assert conn.execute("SELECT %s::int", [3]).fetchone() == (3,)
+        for conn in unprepared:
+            conn.close()
+
+    code = (
+        "import django; django.setup(); from django.conf import settings as s; d = s.DATABASES['default']; "
+        "print(d['OPTIONS'].get('prepare_threshold', 'x'), d['DISABLE_SERVER_SIDE_CURSORS'])"
+    )
+    env = {"DJANGO_SETTINGS_MODULE": "config.settings", "DEBUG": "1", "DB_PGBOUNCER": "1", "PATH": "/usr/bin:/bin"}
+    probe = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert probe.stdout.split() == ["None", "True"], probe.stderr
+
+
+def test_no_session_level_state_that_transaction_pooling_would_leak():
+    """No session-level advisory lock (held on whichever server connection ran it) and no SET
+    outside a transaction: only pg_advisory_xact_lock and SET TRANSACTION / SET CONSTRAINTS."""
+    import re
+
+    offenders = []
+    for path in ROOT.glob("*/**/*.py"):
+        if path.parts[len(ROOT.parts)] in {".venv", "tests", "var"} or "migrations" in path.parts:
+            continue
+        text = path.read_text()
+        for pattern in (r"pg_(try_)?advisory_lock\(", r"""execute\(\s*["']SET (?!TRANSACTION|CONSTRAINTS|LOCAL)"""):
+            offenders += [f"{path.relative_to(ROOT)}: {m.group(0)}" for m in re.finditer(pattern, text)]
+    assert offenders == []

@@ -49,7 +49,7 @@ def wait_for_port(port: int, timeout: float = 15) -> None:
 class PgBouncer:
     """`with PgBouncer() as bouncer:` → bouncer.database_url() for the test database."""
 
-    def __init__(self):
+    def __init__(self, **overrides: str):
         # Its own directory in /tmp: pytest's tmp_path is private to the test's user, and
         # PgBouncer may run as another (below).
         self.workdir = Path(tempfile.mkdtemp(prefix="rdv-pgbouncer-"))
@@ -66,6 +66,7 @@ class PgBouncer:
             "logfile": str(self.workdir / "pgbouncer.log"),
             "pidfile": str(self.workdir / "pgbouncer.pid"),
             "admin_users": db["USER"] or "postgres",
+            **overrides,
         }
         # PgBouncer refuses to run as root: then it runs as the owner of PostgreSQL's socket
         # directory (pgserver's user), which may also open that socket.
