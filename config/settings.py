@@ -249,7 +249,11 @@ TURN_CREDENTIAL_TTL = env.int("TURN_CREDENTIAL_TTL", default=3600)
 SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000")
 SPECTACULAR_SETTINGS = {
     "TITLE": "Rendezvous API",
-    "DESCRIPTION": "Campus speed-dating backend. Realtime protocol: see README.md (WebSocket /ws/).",
+    "DESCRIPTION": (
+        "Campus speed-dating backend. Every refusal (4xx) has the one error body (`Error`). "
+        "The realtime protocol (WebSocket /ws/) is the AsyncAPI 3 document at /api/asyncapi.json "
+        "(docs/protocol.md)."
+    ),
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
     # Swagger UI and Redoc come from drf-spectacular-sidecar (pinned), not a CDN: /api/docs/ works offline.

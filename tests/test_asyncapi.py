@@ -4,6 +4,7 @@ checker the WS suite runs at every `ws` teardown (tests/ws_helpers.py) refuses w
 document does not describe."""
 
 import json
+from pathlib import Path
 
 import pytest
 from django.test import Client
@@ -81,3 +82,16 @@ def test_the_frame_checker_accepts_what_the_server_sends_and_refuses_the_rest():
     for frame in bad:
         assert asyncapi_mismatches([frame]) != [], frame
     assert len(problems) >= len(bad)
+
+
+def test_document_is_valid_against_the_asyncapi_3_specification_schema():
+    """The official AsyncAPI 3.0.0 JSON Schema (tests/data, from @asyncapi/specs)."""
+    from jsonschema import validators
+
+    spec = json.loads((Path(__file__).parent / "data" / "asyncapi-3.0.0.schema.json").read_text())
+    validator = validators.validator_for(spec)(spec)
+    served = json.loads(json.dumps(document()))
+    assert [e.message for e in validator.iter_errors(served)] == []
+    broken = json.loads(json.dumps(served))
+    broken["operations"]["sendServerEvents"]["action"] = "publish"  # AsyncAPI 2's word, not 3's
+    assert list(validator.iter_errors(broken))
