@@ -41,9 +41,12 @@ def clean_socials(value) -> dict:
         if network not in SOCIAL_HANDLES:
             errors[network] = [f"Unknown network; use one of {', '.join(sorted(SOCIAL_HANDLES))}."]
             continue
-        if handle in (None, ""):
+        if handle is None or handle == "":
             continue  # removing a handle
-        handle = str(handle).strip().removeprefix("@")
+        if not isinstance(handle, str):  # false or 42 is not a handle (str() would make it one)
+            errors[network] = ["A handle is a string."]
+            continue
+        handle = handle.strip().removeprefix("@")
         if not SOCIAL_HANDLES[network].fullmatch(handle):
             errors[network] = ["Not a valid handle for this network."]
             continue

@@ -146,3 +146,28 @@ class NewestFirstPagination(CursorPagination):
     page_size = 20
     page_size_query_param = "page_size"
     max_page_size = 100
+
+    def paginate_queryset(self, queryset, request, view=None):
+        unknown = sorted(set(request.query_params) - {self.cursor_query_param, self.page_size_query_param})
+        if unknown:  # the schema lists only cursor and page_size: say so rather than ignore the rest
+            raise exceptions.ValidationError({key: ["Unknown query parameter."] for key in unknown})
+        return super().paginate_queryset(queryset, request, view)
+
+    def get_page_size(self, request):
+        """?page_size= as the schema states it (an integer 1–100): anything else is a 400, not
+        silently the default (DRF's behaviour), so the OpenAPI schema tells the truth."""
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is None:
+            return self.page_size
+        if not raw.isdigit() or not 1 <= int(raw) <= self.max_page_size:
+            raise exceptions.ValidationError(
+                {self.page_size_query_param: [f"An integer from 1 to {self.max_page_size}."]}
+            )
+        return int(raw)
+
+    def get_schema_operation_parameters(self, view):
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_size_query_param:
+                parameter["schema"] = {"type": "integer", "minimum": 1, "maximum": self.max_page_size}
+        return parameters

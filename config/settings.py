@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "django.contrib.postgres",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI and Redoc served from our static files (offline)
     "channels",
     "accounts",
     "chat",
@@ -95,6 +96,18 @@ DATABASES["default"]["TEST"] = {"NAME": env("TEST_DATABASE_NAME", default=None)}
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# --- PgBouncer in transaction pooling mode (DB_PGBOUNCER=1; docs/deploy.md) ----------------
+# A server connection is ours only for the length of a transaction, so nothing may outlive
+# one: no prepared statements (psycopg prepares after 5 runs; off), no server-side cursors
+# outside a transaction (Django's are WITH HOLD in autocommit; off, the export uses its own
+# inside its transaction), no session-level advisory locks or SETs (the code uses none:
+# pg_advisory_xact_lock, SET TRANSACTION / SET CONSTRAINTS inside atomic blocks only).
+DB_PGBOUNCER = env.bool("DB_PGBOUNCER", default=False)
+if DB_PGBOUNCER:
+    DATABASES["default"]["OPTIONS"]["prepare_threshold"] = None
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
+# --- end of the PgBouncer block --------------------------------------------------------------
+
 # --- Redis: only what may be lost (cache/throttles, channel layer, presence, Celery broker) ---
 REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:6379/0")
 # Under pytest everything Redis-side goes to a separate database index, because the suite
@@ -126,6 +139,13 @@ CHANNEL_LAYERS = {
         },
     }
 }
+
+# The channel layer may be sharded over several Redis servers (channels-redis hashes each
+# channel and group to one of them): CHANNEL_REDIS_URLS, comma-separated; default REDIS_URL.
+if env.list("CHANNEL_REDIS_URLS", default=[]):
+    CHANNEL_LAYERS["default"]["CONFIG"]["hosts"] = [
+        {**CHANNEL_LAYERS["default"]["CONFIG"]["hosts"][0], "address": url} for url in env.list("CHANNEL_REDIS_URLS")
+    ]
 
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL)
 CELERY_TASK_ACKS_LATE = True
@@ -237,8 +257,8 @@ GIF_HOSTS = env.list("GIF_HOSTS", default=["media.giphy.com", "i.giphy.com", "me
 
 # --- Browser security headers and HTTPS (README → Security) ----------------------------------
 # A strict CSP on every HTML page: scripts and styles only from our own origin, no inline
-# script anywhere (config.middleware.CSPPathPolicy adds the admin's inline styles and the API
-# docs' CDN). Chat GIFs come from GIF_HOSTS; CSP_MEDIA_ORIGINS adds e.g. an S3 bucket's origin.
+# script anywhere (config.middleware.CSPPathPolicy adds the admin's and the API docs' inline
+# styles). Chat GIFs come from GIF_HOSTS; CSP_MEDIA_ORIGINS adds e.g. an S3 bucket's origin.
 CSP_MEDIA_ORIGINS = env.list("CSP_MEDIA_ORIGINS", default=[])
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
@@ -276,9 +296,19 @@ TURN_CREDENTIAL_TTL = env.int("TURN_CREDENTIAL_TTL", default=3600)
 SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000")
 SPECTACULAR_SETTINGS = {
     "TITLE": "Rendezvous API",
-    "DESCRIPTION": "Campus speed-dating backend. Realtime protocol: see README.md (WebSocket /ws/).",
+    "DESCRIPTION": (
+        "Campus speed-dating backend. Every refusal (4xx) has the one error body (`Error`). "
+        "The realtime protocol (WebSocket /ws/) is the AsyncAPI 3 document at /api/asyncapi.json "
+        "(docs/protocol.md)."
+    ),
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI and Redoc come from drf-spectacular-sidecar (pinned), not a CDN: /api/docs/ works offline.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    # Every 4xx documents the one error body; the refusals each operation can give are listed.
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "config.openapi.add_error_responses"],
 }
 
 # --- Domain secrets -------------------------------------------------------------------------
@@ -331,6 +361,8 @@ WHITENOISE_USE_FINDERS = DEBUG
 # --- Email ----------------------------------------------------------------------------------
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
+if EMAIL_BACKEND == "django.core.mail.backends.console.EmailBackend":  # noqa: F821 - set by EMAIL_CONFIG
+    EMAIL_BACKEND = "config.mail.EmailBackend"  # the same, framed so a code stands out in `make run`
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Rendezvous <no-reply@localhost>")
 
 # --- Logging: one line per moderation/security action (plus the audit_log row) --------------

@@ -1,11 +1,11 @@
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 
 from config import pages
 from config.media import serve_media
-from config.views import healthz
+from config.views import asyncapi_document, healthz
 
 admin.site.site_header = "Rendezvous moderation"
 admin.site.site_title = "Rendezvous admin"
@@ -19,8 +19,10 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    # The split view serves its init script from a URL: no inline script (CSP).
+    # Swagger UI with its init script as a file of its own (no inline script: works under a strict CSP).
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
+    path("api/asyncapi.json", asyncapi_document, name="asyncapi"),  # the WebSocket protocol (AsyncAPI 3)
+    path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
     path("api/", include("accounts.api.urls")),
     path("api/", include("referrals.api.urls")),
     path("api/", include("chat.api.urls")),

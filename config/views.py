@@ -12,3 +12,11 @@ def healthz(request):
     (a persistence violation is reported in the body, not as a 503: see config.health)."""
     ok, report = run_checks()
     return JsonResponse(report, status=200 if ok else 503)
+
+
+@require_GET
+def asyncapi_document(request):
+    """The WebSocket protocol as an AsyncAPI 3 document (chat/asyncapi.py)."""
+    from chat.asyncapi import document
+
+    return JsonResponse(document(), json_dumps_params={"ensure_ascii": False})

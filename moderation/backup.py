@@ -85,7 +85,12 @@ def _dump_table(cursor, table: str, path: Path, *, progress: bool) -> TableDump:
     order = ", ".join(f't."{c}"' for c in _primary_key(cursor, table))
     total = _count(cursor, table)
     digest, rows, size = hashlib.sha256(), 0, 0
-    with path.open("wb") as out, _bar(progress, total, table) as bar, connection.chunked_cursor() as stream:
+    # A psycopg named (server-side) cursor of its own, not Django's chunked_cursor(): that one
+    # becomes a client-side cursor (the whole table in memory) under DISABLE_SERVER_SIDE_CURSORS,
+    # which a transaction-pooling PgBouncer needs (DB_PGBOUNCER). This cursor lives inside the
+    # export's one transaction (no WITH HOLD), so it is safe behind PgBouncer too.
+    stream_cursor = connection.connection.cursor(name=f"export_{table}")
+    with path.open("wb") as out, _bar(progress, total, table) as bar, stream_cursor as stream:
         stream.execute(f'SELECT row_to_json(t)::text FROM "{table}" t ORDER BY {order}')  # noqa: S608
         while chunk := stream.fetchmany(FETCH_ROWS):
             data = b"".join(line.encode() + b"\n" for (line,) in chunk)

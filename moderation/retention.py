@@ -25,9 +25,6 @@ from chat.models import ArchivedChatHistory, ArchivedTextChatMessage, ChatHistor
 
 logger = logging.getLogger("rendezvous.retention")
 
-# Advisory-lock class for "this worker is deleting this guest" (pg_try_advisory_lock(k1, k2)).
-GUEST_SWEEP_LOCK = 7001
-
 
 def _batch_size(limit: int | None) -> int:
     return limit or settings.RETENTION_BATCH_SIZE
@@ -137,9 +134,10 @@ def sweep_expired_guests(*, now: datetime | None = None, limit: int | None = Non
     """Delete guest accounts past account_expires_at, with their files, through the one
     account-deletion path (accounts.services.profile.delete_account: ends a live call
     properly, revokes sessions, audit line, files removed after commit). Each account is its
-    own transaction; a session advisory lock per user keeps two workers off the same one,
-    and delete_account re-checks the row under its lock (an upgrade to permanent in the
-    meantime wins)."""
+    own transaction. Two workers on the same guest are kept apart by the user row lock that
+    delete_account takes (the second finds the row gone); no session-level advisory lock,
+    which a transaction-pooling PgBouncer would leave held on a server connection. The row
+    is re-checked under its lock (an upgrade to permanent in the meantime wins)."""
     from accounts.models import User
     from accounts.services.profile import delete_account
 
@@ -151,10 +149,6 @@ def sweep_expired_guests(*, now: datetime | None = None, limit: int | None = Non
     )
     deleted = 0
     for user_id in candidates:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_try_advisory_lock(%s, hashtext(%s))", [GUEST_SWEEP_LOCK, str(user_id)])
-            if not cursor.fetchone()[0]:
-                continue  # another worker has this one
         try:
             user = User.objects.filter(
                 pk=user_id, account_type=User.AccountType.GUEST, account_expires_at__lte=now
@@ -164,12 +158,9 @@ def sweep_expired_guests(*, now: datetime | None = None, limit: int | None = Non
             if delete_account(user, ip=None, only_if_expired_guest_at=now):
                 deleted += 1
         except User.DoesNotExist:
-            continue  # deleted meanwhile (by its owner or another path)
+            continue  # deleted meanwhile (by its owner, another path or another worker)
         except Exception:  # one account must not stop the sweep
             logger.exception("deleting expired guest %s failed", user_id)
-        finally:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_unlock(%s, hashtext(%s))", [GUEST_SWEEP_LOCK, str(user_id)])
     if deleted:
         logger.info("expired guest accounts deleted: %d", deleted)
     return deleted

@@ -143,8 +143,19 @@ def site_url(host: str, port: str) -> str:
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
-def run_stack() -> int:
+def local_environment() -> None:
+    """What `make run`, `make manage` and `make bench` share (README: "the same environment"):
+    a development machine, so DEBUG is on unless the environment says otherwise."""
     os.environ.setdefault("DEBUG", "1")
+
+
+def celery_log_level() -> str:
+    """Celery logs every task it receives and runs (two lines every 2 s from the room sweep):
+    only warnings unless LOG_LEVEL asks for more."""
+    return os.environ.get("LOG_LEVEL", "WARNING").lower()
+
+
+def run_stack() -> int:
     host, port = os.environ.get("HOST", "127.0.0.1"), os.environ.get("PORT", "8000")
     os.environ.setdefault("SITE_URL", site_url(host, port))
     services = Services()
@@ -183,14 +194,14 @@ def run_stack() -> int:
                 # not rewrite the client address from it (its default trusts 127.0.0.1).
                 "--no-proxy-headers",
             ],
-            "worker": [str(BIN / "celery"), "-A", "config", "worker", "-l", "info", "--concurrency", "2"],
+            "worker": [str(BIN / "celery"), "-A", "config", "worker", "-l", celery_log_level(), "--concurrency", "2"],
             "beat": [
                 str(BIN / "celery"),
                 "-A",
                 "config",
                 "beat",
                 "-l",
-                "info",
+                celery_log_level(),
                 "--schedule",
                 str(VAR / "celerybeat-schedule"),
             ],
@@ -227,23 +238,37 @@ def run_stack() -> int:
 CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
 
 
-def ensure_chromium() -> None:
-    """The browser tests drive Debian's Chromium with Playwright: install it when missing."""
-    if CHROMIUM.exists():
+PGBOUNCER = Path(os.environ.get("PGBOUNCER_PATH", "/usr/sbin/pgbouncer"))
+
+
+def ensure_debian_package(path: Path, package: str, needed_by: str) -> None:
+    """Install a Debian package when the program the tests need is missing."""
+    if path.exists():
         return
     sudo = [] if os.geteuid() == 0 else ["sudo", "-n"]
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    log(f"{CHROMIUM} is missing: installing Debian's chromium (apt-get)")
-    install = [*sudo, "apt-get", "install", "-y", "-q", "chromium"]
+    log(f"{path} is missing: installing Debian's {package} (apt-get)")
+    install = [*sudo, "apt-get", "install", "-y", "-q", package]
     if subprocess.run(install, env=env, stdout=subprocess.DEVNULL).returncode == 0:
         return
     subprocess.run([*sudo, "apt-get", "update", "-q"], env=env, stdout=subprocess.DEVNULL)  # stale package lists
     if subprocess.run(install, env=env).returncode != 0:
-        log("could not install chromium: the browser tests will fail")
+        log(f"could not install {package}: {needed_by} will fail")
+
+
+def ensure_chromium() -> None:
+    """The browser tests drive Debian's Chromium with Playwright: install it when missing."""
+    ensure_debian_package(CHROMIUM, "chromium", "the browser tests")
+
+
+def ensure_pgbouncer() -> None:
+    """The production-topology test puts Debian's PgBouncer in front of PostgreSQL."""
+    ensure_debian_package(PGBOUNCER, "pgbouncer", "the PgBouncer topology test")
 
 
 def run_tests(pytest_args: list[str]) -> int:
     ensure_chromium()
+    ensure_pgbouncer()
     for command in ([str(BIN / "ruff"), "check", "."], [str(BIN / "ruff"), "format", "--check", "."]):
         log(" ".join(["ruff", *command[1:]]))
         if subprocess.run(command, cwd=ROOT).returncode != 0:
@@ -296,6 +321,8 @@ def main(argv: list[str]) -> int:
         return 2
     VAR.mkdir(exist_ok=True)
     os.environ.setdefault("SECRET_KEY", local_secret_key())
+    if argv[0] != "test":
+        local_environment()
     if argv[0] == "run":
         return run_stack()
     if argv[0] == "test":

@@ -5,15 +5,17 @@ import pytest
 from tests.browser import browser, screenshots  # noqa: F401 - fixtures, found by pytest here
 from tests.chat_support import clock, inbox  # noqa: F401 - fixtures, found by pytest here
 from tests.live_stack import LiveStack
-from tests.ws_helpers import Sockets
+from tests.ws_helpers import Sockets, assert_frames_match_asyncapi
 
 
 @pytest.fixture
 async def ws(transactional_db):
-    """A registry of WebSocket test clients, all disconnected at teardown."""
+    """A registry of WebSocket test clients, all disconnected at teardown; every frame they
+    received must match the AsyncAPI document (chat/asyncapi.py)."""
     sockets = Sockets()
     yield sockets
     await sockets.close_all()
+    assert_frames_match_asyncapi()
 
 
 @pytest.fixture

@@ -5,7 +5,11 @@ Events reach a socket through the channel layer after commit, so on one socket t
 keeps everything else in a backlog that later calls look at first. Every socket a test opens
 goes through a `Sockets` registry, whose `close_all` disconnects them at teardown.
 
-Time is moved in the database (timestamps), never slept through."""
+Time is moved in the database (timestamps), never slept through.
+
+Every JSON frame the server sends to a test socket is kept in `FRAMES` (emptied by each new
+`Sockets`); the `ws` fixture checks them all against the AsyncAPI document at teardown
+(`assert_frames_match_asyncapi`), so the whole WS suite proves the published protocol."""
 
 import asyncio
 import itertools
@@ -19,10 +23,11 @@ from channels.testing import WebsocketCommunicator
 from channels.testing.application import ApplicationCommunicator
 from django.db import connections
 from django.utils import timezone
+from jsonschema import Draft202012Validator, FormatChecker
 
 from accounts.models import User
 from accounts.services.sessions import start_session
-from chat import presence, services
+from chat import asyncapi, presence, services
 from chat.models import ActiveRoom, CallInvite, ChatHistory, Cooldown, SessionCompletion, TextChatMessage
 from chat.selectors import ordered_pair
 
@@ -38,6 +43,36 @@ DISCONNECT_WAIT = 2.0
 TEARDOWN_WAIT = 0.5
 
 run = database_sync_to_async  # run(fn)(*args): a sync (ORM) call from an async test
+FRAMES: list[dict] = []  # every JSON frame a test socket received from the server (this test)
+
+
+def received(text: str) -> dict:
+    frame = json.loads(text)
+    FRAMES.append(frame)
+    return frame
+
+
+def asyncapi_mismatches(frames: list[dict]) -> list[str]:
+    """Each frame that the AsyncAPI document (/api/asyncapi.json) does not describe, and why."""
+    problems, validators = [], {}
+    for frame in frames:
+        kind = frame.get("type") if isinstance(frame, dict) else None
+        if kind not in validators:
+            schema = asyncapi.payload_schema("server", kind) if isinstance(kind, str) else None
+            validators[kind] = schema and Draft202012Validator(schema, format_checker=FormatChecker())
+        validator = validators[kind]
+        if validator is None:
+            problems.append(f"no server message {kind!r} in the document: {frame}")
+            continue
+        problems += [
+            f"{kind}: {'/'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(frame)
+        ]
+    return problems
+
+
+def assert_frames_match_asyncapi() -> None:
+    problems = asyncapi_mismatches(FRAMES)
+    assert problems == [], "frames the AsyncAPI document does not describe:\n" + "\n".join(problems[:20])
 
 
 def default_application():
@@ -127,7 +162,7 @@ class Socket(WebsocketCommunicator):
             raise AssertionError(f"the server closed the socket: {output}; unread: {self.backlog}")
         assert output["type"] == "websocket.send", output
         assert "text" in output, f"the server sent a binary frame: {output}"
-        return json.loads(output["text"])
+        return received(output["text"])
 
     async def receive_until(self, types, *, timeout: float = TIMEOUT, **match) -> dict:
         """The first message of one of `types` (a str or tuple) whose fields equal `match`;
@@ -190,7 +225,7 @@ class Socket(WebsocketCommunicator):
             if output["type"] == "websocket.close":
                 self.closed = output
                 return output.get("code"), output.get("reason", ""), messages
-            messages.append(json.loads(output["text"]))
+            messages.append(received(output["text"]))
         raise AssertionError(f"the server did not close within {timeout}s; received {messages}")
 
     async def is_open(self) -> bool:
@@ -219,6 +254,7 @@ class Sockets:
     def __init__(self):
         self.opened: list[Socket] = []
         self.tokens: dict[str, str] = {}
+        FRAMES.clear()
         fresh_channel_layer()
 
     async def token_for(self, user: User) -> str:

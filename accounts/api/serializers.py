@@ -6,8 +6,16 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import User
-from accounts.validation import NAME_MAX, SOCIAL_HANDLES, clean_instagram_posts, clean_name, clean_socials
+from accounts.validation import (
+    INSTAGRAM_POST_URL,
+    NAME_MAX,
+    SOCIAL_HANDLES,
+    clean_instagram_posts,
+    clean_name,
+    clean_socials,
+)
 from config.errors import InvalidInput
+from config.serializers import StrictInput
 
 
 class _ServiceValidated(serializers.Field):
@@ -26,10 +34,17 @@ class _ServiceValidated(serializers.Field):
         return value
 
 
+def _handle_schema(pattern) -> dict:
+    """A handle as the server takes it: optional surrounding spaces and a leading @; "" or null removes."""
+    body = pattern.pattern.removeprefix("^").removesuffix("$")
+    return {"type": "string", "nullable": True, "pattern": rf"^(\s*@?{body}\s*)?$"}
+
+
 @extend_schema_field(
     {
         "type": "object",
-        "additionalProperties": {"type": "string"},
+        "properties": {network: _handle_schema(pattern) for network, pattern in sorted(SOCIAL_HANDLES.items())},
+        "additionalProperties": False,
         "description": "Handle by network: " + ", ".join(sorted(SOCIAL_HANDLES)) + " (empty string removes).",
     }
 )
@@ -41,7 +56,7 @@ class SocialsField(_ServiceValidated):
     {
         "type": "array",
         "maxItems": 10,
-        "items": {"type": "string", "format": "uri"},
+        "items": {"type": "string", "pattern": INSTAGRAM_POST_URL.pattern.replace("^", r"^\s*").replace("$", r"\s*$")},
         "description": "Instagram post/reel URLs (https://www.instagram.com/p/… or /reel/…).",
     }
 )
@@ -49,6 +64,14 @@ class InstagramPostsField(_ServiceValidated):
     cleaner = staticmethod(clean_instagram_posts)
 
 
+@extend_schema_field(
+    {
+        "type": "string",
+        "maxLength": 200,
+        "pattern": r"[^\s\x00-\x1f\x7f-\x9f]",
+        "description": "1 to 60 visible characters once spaces are collapsed",
+    }
+)
 class NameField(serializers.CharField):
     def __init__(self, **kwargs):
         super().__init__(max_length=200, trim_whitespace=True, **kwargs)
@@ -61,6 +84,7 @@ class NameField(serializers.CharField):
             raise serializers.ValidationError(f"Name must be 1 to {NAME_MAX} characters.") from exc
 
 
+@extend_schema_field({"type": "boolean", "enum": [True], "description": "Must be true: the terms are accepted."})
 class StrictBooleanField(serializers.BooleanField):
     """JSON true/false only: "true", 1 and "yes" do not count as accepting the terms."""
 
@@ -70,7 +94,7 @@ class StrictBooleanField(serializers.BooleanField):
         return data
 
 
-class SignUpIn(serializers.Serializer):
+class SignUpIn(StrictInput):
     name = NameField()
     gender = serializers.ChoiceField(choices=User.Gender.choices)
     terms_accepted = StrictBooleanField()
@@ -89,34 +113,45 @@ class SignUpIn(serializers.Serializer):
         return value
 
 
-class LoginIn(serializers.Serializer):
-    email = serializers.CharField(max_length=254)
-    password = serializers.CharField(max_length=256, trim_whitespace=False)
+class LoginIn(StrictInput):
+    email = serializers.CharField(min_length=1, max_length=254)
+    password = serializers.CharField(min_length=1, max_length=256, trim_whitespace=False)
 
 
-class EmailIn(serializers.Serializer):
+class EmailIn(StrictInput):
     email = serializers.EmailField(max_length=254)
 
 
-class CodeIn(serializers.Serializer):
+class CodeIn(StrictInput):
     code = serializers.RegexField(r"^\s*\d{6}\s*$", error_messages={"invalid": "Enter the 6-digit code."})
 
 
-class PasswordIn(serializers.Serializer):
-    password = serializers.CharField(max_length=256, trim_whitespace=False)
+# What Django's password validators (settings.AUTH_PASSWORD_VALIDATORS) refuse that a schema
+# can state: fewer than 10 characters, only digits. (Common passwords and ones like the
+# user's name or email are refused too: `invalid` with fields.)
+NEW_PASSWORD = {"max_length": 256, "trim_whitespace": False}  # the length rule: validate_password
 
 
-class ResetPasswordIn(serializers.Serializer):
-    email = serializers.CharField(max_length=254)
+@extend_schema_field({"type": "string", "minLength": 10, "maxLength": 256, "pattern": r"\D"})
+class NewPasswordField(serializers.CharField):
+    pass
+
+
+class PasswordIn(StrictInput):
+    password = NewPasswordField(**NEW_PASSWORD)
+
+
+class ResetPasswordIn(StrictInput):
+    email = serializers.CharField(min_length=1, max_length=254)
     code = serializers.RegexField(r"^\s*\d{6}\s*$", error_messages={"invalid": "Enter the 6-digit code."})
-    new_password = serializers.CharField(max_length=256, trim_whitespace=False)
+    new_password = NewPasswordField(**NEW_PASSWORD)
 
 
-class InviteCodeIn(serializers.Serializer):
-    code = serializers.CharField(max_length=64)
+class InviteCodeIn(StrictInput):
+    code = serializers.CharField(min_length=1, max_length=64)
 
 
-class MeUpdateIn(serializers.Serializer):
+class MeUpdateIn(StrictInput):
     name = NameField(required=False)
     gender = serializers.ChoiceField(choices=User.Gender.choices, required=False)
     socials = SocialsField(required=False)

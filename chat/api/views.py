@@ -18,9 +18,10 @@ from accounts.services.location import set_location, withdraw_location
 from chat.reel import MAX_PAGE, NEAR_RADII_KM, list_reel
 from chat.selectors import list_chat_history
 from config.api import throttle
+from config.serializers import StrictInput, StrictQuery
 
 
-class ReelQuery(serializers.Serializer):
+class ReelQuery(StrictQuery):
     mode = serializers.ChoiceField(choices=["video", "text"], required=False)
     # chat.reel.list_reel refuses any other radius (400 invalid, with "allowed").
     near = serializers.FloatField(
@@ -67,7 +68,7 @@ class ReelView(APIView):
         return Response({"results": page.results, "next": page.next_cursor})
 
 
-class LocationIn(serializers.Serializer):
+class LocationIn(StrictInput):
     latitude = serializers.FloatField(min_value=-90, max_value=90)
     longitude = serializers.FloatField(min_value=-180, max_value=180)
     accuracy_m = serializers.FloatField(min_value=0, max_value=50_000)

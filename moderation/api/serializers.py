@@ -1,9 +1,10 @@
 from rest_framework import serializers
 
+from config.serializers import StrictInput
 from moderation.models import Report
 
 
-class ReportIn(serializers.Serializer):
+class ReportIn(StrictInput):
     reported_user_id = serializers.UUIDField()
     category = serializers.ChoiceField(choices=Report.Category.choices)
     text = serializers.CharField(max_length=Report.MAX_TEXT, allow_blank=True, required=False, default="")

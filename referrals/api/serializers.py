@@ -1,10 +1,11 @@
 from rest_framework import serializers
 
+from config.serializers import StrictInput
 from referrals.models import ReferralNotification
 
 
-class ValidateCodeIn(serializers.Serializer):
-    code = serializers.CharField(max_length=64)
+class ValidateCodeIn(StrictInput):
+    code = serializers.CharField(min_length=1, max_length=64)
 
 
 class ValidateCodeOut(serializers.Serializer):
@@ -12,7 +13,7 @@ class ValidateCodeOut(serializers.Serializer):
     type = serializers.CharField()
 
 
-class ReferralIn(serializers.Serializer):
+class ReferralIn(StrictInput):
     target_user_id = serializers.UUIDField()
 
 
@@ -38,7 +39,7 @@ class NotificationOut(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class MarkReadIn(serializers.Serializer):
+class MarkReadIn(StrictInput):
     ids = serializers.ListField(child=serializers.IntegerField(min_value=1), required=False, max_length=500)
 
 

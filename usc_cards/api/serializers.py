@@ -4,6 +4,7 @@ usc_cards.barcode.parse_card (which never raises); nothing here stores it."""
 from rest_framework import serializers
 
 from accounts.api.serializers import MeOut
+from config.serializers import StrictInput
 from usc_cards.tokens import SCAN_TOKEN_MAX_CHARS
 
 # Longer than any barcode (parse_card refuses > 50 characters and logs the attempt); longer
@@ -17,7 +18,7 @@ class BarcodeField(serializers.CharField):
         super().__init__(max_length=BARCODE_MAX_CHARS, trim_whitespace=False, allow_blank=True, **kwargs)
 
 
-class VerifyCardIn(serializers.Serializer):
+class VerifyCardIn(StrictInput):
     barcode = BarcodeField()
 
 
@@ -28,7 +29,7 @@ class ScanOut(serializers.Serializer):
     expires_at = serializers.DateTimeField()
 
 
-class FinalizeIn(serializers.Serializer):
+class FinalizeIn(StrictInput):
     scan_token = serializers.CharField(
         max_length=SCAN_TOKEN_MAX_CHARS,
         required=False,
@@ -54,7 +55,7 @@ class CardStatusOut(serializers.Serializer):
     registration = RegistrationOut(allow_null=True)
 
 
-class CardLoginStartIn(serializers.Serializer):
+class CardLoginStartIn(StrictInput):
     barcode = BarcodeField()
 
 
@@ -63,7 +64,7 @@ class CardLoginStartOut(serializers.Serializer):
     email_hint = serializers.CharField(help_text="Where the code went, e.g. a•••@usc.edu.")
 
 
-class CardLoginCompleteIn(serializers.Serializer):
+class CardLoginCompleteIn(StrictInput):
     barcode = BarcodeField()
     code = serializers.RegexField(r"^\s*\d{6}\s*$", error_messages={"invalid": "Enter the 6-digit code."})
 

@@ -1,0 +1,314 @@
+"""The WebSocket protocol, server → client: one pydantic model per event type, as
+chat/protocol.py has for the client's messages. chat/asyncapi.py publishes both as an
+AsyncAPI 3 document (/api/asyncapi.json); the WS test suite validates every frame the server
+sends against that document. The emitting code builds plain dicts (chat/events.py and the
+services); these models describe them, they do not build them."""
+
+from datetime import datetime
+from enum import Enum
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from accounts.models import UserAccessStatus, UserBanStatus, UserGender
+from chat.models import (
+    MAX_CALL_SECONDS,
+    MIN_CALL_SECONDS,
+    ActiveRoomEndReason,
+    ActiveRoomStatus,
+    CallInviteStatus,
+    ChatMode,
+    TextChatMessageType,
+)
+
+
+def _enum(name: str, choices) -> type[Enum]:
+    """A Django TextChoices as a plain Enum, so the JSON Schema lists exactly its values."""
+    return Enum(name, {value: value for value in choices.values}, type=str)
+
+
+Mode = _enum("Mode", ChatMode)
+Gender = _enum("Gender", UserGender)
+InviteStatus = _enum("InviteStatus", CallInviteStatus)
+RoomStatus = _enum("RoomStatus", ActiveRoomStatus)
+EndReason = _enum("EndReason", ActiveRoomEndReason)
+MessageKind = _enum("MessageKind", TextChatMessageType)
+AccessStatus = _enum("AccessStatus", UserAccessStatus)
+BanStatus = _enum("BanStatus", UserBanStatus)
+Seconds = Annotated[int, Field(ge=MIN_CALL_SECONDS, le=MAX_CALL_SECONDS)]
+RequestId = Annotated[str, Field(min_length=1, max_length=64)]
+
+
+class Payload(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Event(Payload):
+    """A frame the server sends; `type` names it."""
+
+
+# --- parts ---------------------------------------------------------------------------------
+
+
+class UserCard(Payload):
+    id: UUID
+    name: str
+    gender: Gender
+    selfie_url: str | None
+    video_url: str | None
+
+
+class AckUser(Payload):
+    id: UUID
+    name: str
+
+
+class PresenceChange(Payload):
+    user: UUID
+    online: bool
+    available: bool
+
+
+class StoredMessage(Payload):
+    message_id: int
+    room: UUID
+    sender: UUID | None = Field(description="null for a system message whose sender was deleted")
+    kind: MessageKind
+    text: str
+    url: str | None
+    client_id: str | None
+    sent_at: datetime
+
+
+class InviteFields(Payload):
+    invite: UUID
+    from_: UUID = Field(alias="from")
+    to: UUID
+    mode: Mode
+    seconds: Seconds
+    expires_at: datetime
+    status: InviteStatus
+
+
+class RoomFields(Payload):
+    room: UUID
+    mode: Mode
+    status: RoomStatus
+    started_at: datetime
+    ends_at: datetime
+    duration_seconds: Seconds
+    partner: UserCard
+
+
+# --- answers to the client's messages ------------------------------------------------------
+
+
+class Ack(Event):
+    """The answer to a client message that was carried out. Which extra fields come depends
+    on `for` (auth: user, session; call.invite: invite, expires_at; call.accept: room,
+    ends_at; chat.message: message_id, client_id, duplicate; presence.set: available, modes;
+    room.share_socials: message_id)."""
+
+    type: Literal["ack"]
+    id: RequestId | None
+    for_: str = Field(alias="for", description="the type of the message answered")
+    user: AckUser | None = None
+    session: int | None = None
+    invite: UUID | None = None
+    expires_at: datetime | None = None
+    room: UUID | None = None
+    ends_at: datetime | None = None
+    message_id: int | None = None
+    client_id: str | None = None
+    duplicate: bool | None = None
+    available: bool | None = None
+    modes: list[Mode] | None = None
+
+
+class Error(Event):
+    """The answer to a client message that was refused; the socket stays open."""
+
+    type: Literal["error"]
+    id: RequestId | None
+    code: str = Field(description="stable, to branch on (README: error codes)")
+    message: str
+    retry_after: int | None = Field(default=None, description="seconds, with too_fast")
+    ban_status: BanStatus | None = None
+    access_status: AccessStatus | None = None
+    fields: dict[str, Any] | None = None
+
+
+class Closing(Event):
+    """Sent just before the server closes the socket with this code and reason."""
+
+    type: Literal["closing"]
+    code: Annotated[int, Field(ge=4000, le=4999)]
+    reason: Literal["auth_timeout", "not_authenticated", "invalid_token", "session_invalidated", "banned", "ip_banned"]
+
+
+# --- pushed events -------------------------------------------------------------------------
+
+
+class PresenceUpdate(Event):
+    """Presence changes, batched at most once a second (a hint: re-read the reel)."""
+
+    type: Literal["presence.update"]
+    users: list[PresenceChange]
+
+
+class CallIncoming(InviteFields, Event):
+    type: Literal["call.incoming"]
+    caller: UserCard
+
+
+class CallCancelled(InviteFields, Event):
+    type: Literal["call.cancelled"]
+
+
+class CallDeclined(InviteFields, Event):
+    type: Literal["call.declined"]
+
+
+class CallExpired(InviteFields, Event):
+    type: Literal["call.expired"]
+
+
+class RoomStart(RoomFields, Event):
+    type: Literal["room.start"]
+
+
+class RoomResumeEvent(RoomFields, Event):
+    """After (re)connecting into a live call: the room and the messages after `since`."""
+
+    type: Literal["room.resume"]
+    messages: list[StoredMessage]
+
+
+class ChatMessageEvent(StoredMessage, Event):
+    type: Literal["chat.message"]
+    socials: dict[str, str] | None = Field(default=None, description="with a shared-socials system message")
+
+
+class Relayed(Event):
+    room: UUID
+    from_: UUID = Field(alias="from")
+
+
+class ChatTypingEvent(Relayed):
+    type: Literal["chat.typing"]
+
+
+class RtcOfferEvent(Relayed):
+    type: Literal["rtc.offer"]
+    sdp: str
+
+
+class RtcAnswerEvent(Relayed):
+    type: Literal["rtc.answer"]
+    sdp: str
+
+
+class RtcIceEvent(Relayed):
+    type: Literal["rtc.ice"]
+    candidate: dict[str, Any] | None
+
+
+class RoomPartnerDisconnected(Event):
+    type: Literal["room.partner_disconnected"]
+    room: UUID
+    grace_until: datetime | None
+
+
+class RoomPartnerReconnected(Event):
+    type: Literal["room.partner_reconnected"]
+    room: UUID
+
+
+class RoomInactivityWarning(Event):
+    type: Literal["room.inactivity_warning"]
+    room: UUID
+    ends_at: datetime
+
+
+class RoomUpgradeRequested(Event):
+    type: Literal["room.upgrade_requested"]
+    room: UUID
+    by: UUID
+
+
+class RoomUpgraded(Event):
+    type: Literal["room.upgraded"]
+    room: UUID
+    mode: Literal["video"]
+
+
+class RoomEnded(Event):
+    type: Literal["room.ended"]
+    room: UUID
+    reason: EndReason
+
+
+class MeMetrics(Event):
+    type: Literal["me.metrics"]
+    timer_total_seconds: Annotated[int, Field(ge=0)]
+    session_count: Annotated[int, Field(ge=0)]
+    successful_sessions: Annotated[int, Field(ge=0)]
+    qr_unlocked: bool
+    access_status: AccessStatus
+
+
+class ReferralNotification(Event):
+    type: Literal["referral.notification"]
+    id: int
+    referred_user_id: UUID
+    referred_name: str
+    introduced_by_id: UUID | None
+    introduced_by_name: str
+    read: bool
+    created_at: datetime
+
+
+class SessionInvalidated(Event):
+    """These sessions were signed out; a socket of one of them closes 4001 session_invalidated."""
+
+    type: Literal["session_invalidated"]
+    sessions: list[int]
+    reason: str
+
+
+class Banned(Event):
+    """This account was banned; the socket closes 4003 banned."""
+
+    type: Literal["banned"]
+    ban_status: BanStatus
+
+
+OUTBOUND: tuple[type[Event], ...] = (
+    Ack,
+    Error,
+    Closing,
+    PresenceUpdate,
+    CallIncoming,
+    CallCancelled,
+    CallDeclined,
+    CallExpired,
+    RoomStart,
+    RoomResumeEvent,
+    ChatMessageEvent,
+    ChatTypingEvent,
+    RtcOfferEvent,
+    RtcAnswerEvent,
+    RtcIceEvent,
+    RoomPartnerDisconnected,
+    RoomPartnerReconnected,
+    RoomInactivityWarning,
+    RoomUpgradeRequested,
+    RoomUpgraded,
+    RoomEnded,
+    MeMetrics,
+    ReferralNotification,
+    SessionInvalidated,
+    Banned,
+)
+TYPES = {model.model_fields["type"].annotation.__args__[0]: model for model in OUTBOUND}

@@ -1,0 +1,121 @@
+"""The reference deployment of docs/deploy.md: every file it names is in the repository and
+parses as what it claims to be, and the processes it describes agree with each other and
+with the README (every variable of the env file is documented in the configuration table)."""
+
+import configparser
+import re
+import shlex
+
+import yaml
+
+from tests.live_stack import ROOT
+
+DEPLOY = ROOT / "deploy"
+
+
+def named_files() -> set[str]:
+    return set(re.findall(r"`(deploy/[\w./@-]+)`", (ROOT / "docs" / "deploy.md").read_text()))
+
+
+def test_every_file_the_deploy_doc_names_exists():
+    names = named_files()
+    assert len(names) >= 12
+    missing = [name for name in sorted(names) if not (ROOT / name).is_file()]
+    assert missing == []
+    assert {f"deploy/{p.relative_to(DEPLOY)}" for p in DEPLOY.rglob("*") if p.is_file()} <= names
+
+
+def test_procfile_lists_the_four_processes():
+    entries = {}
+    for line in (DEPLOY / "Procfile").read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, command = line.split(":", 1)
+            entries[name.strip()] = shlex.split(command)
+    assert set(entries) == {"release", "web", "worker", "beat"}
+    assert entries["web"][:2] == ["uvicorn", "config.asgi:application"]
+    assert entries["worker"][:4] == ["celery", "-A", "config", "worker"]
+    assert entries["beat"][:4] == ["celery", "-A", "config", "beat"]
+    assert "migrate" in entries["release"] and "persistence_check" in entries["release"][-1]
+
+
+def test_systemd_units_parse_and_share_the_environment():
+    units = sorted((DEPLOY / "systemd").glob("*.service"))
+    assert len(units) == 4
+    for unit in units:
+        parser = configparser.ConfigParser(strict=False, interpolation=None)
+        parser.optionxform = str
+        parser.read_string(unit.read_text())
+        assert {"Unit", "Service"} <= set(parser.sections()), unit.name
+        service = parser["Service"]
+        assert service["EnvironmentFile"] == "/etc/rendezvous/rendezvous.env", unit.name
+        assert "/srv/rendezvous/.venv/bin/" in service["ExecStart"], unit.name
+        if parser.has_section("Install"):
+            assert parser["Install"]["WantedBy"] == "multi-user.target"
+
+
+def env_file() -> dict[str, str]:
+    pairs = {}
+    for line in (DEPLOY / "rendezvous.env.example").read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            key, value = line.split("=", 1)
+            assert re.fullmatch(r"[A-Z][A-Z0-9_]*", key), line
+            pairs[key] = value
+    return pairs
+
+
+def test_env_file_parses_and_every_variable_is_in_the_readme():
+    env = env_file()
+    readme = (ROOT / "README.md").read_text()
+    undocumented = [key for key in env if f"`{key}`" not in readme]
+    assert undocumented == []
+    assert env["DB_PGBOUNCER"] == "1" and ":6432/" in env["DATABASE_URL"]
+    assert len(env["CHANNEL_REDIS_URLS"].split(",")) == 2
+
+
+def test_pgbouncer_ini_is_transaction_pooling_on_the_port_the_env_file_uses():
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.read_string((DEPLOY / "pgbouncer.ini").read_text())
+    settings = parser["pgbouncer"]
+    assert settings["pool_mode"] == "transaction"
+    assert f":{settings['listen_port']}/" in env_file()["DATABASE_URL"]
+    assert "rendezvous" in parser["databases"]
+
+
+def test_compose_file_parses_and_wires_the_topology():
+    compose = yaml.safe_load((DEPLOY / "compose.yaml").read_text())
+    services = compose["services"]
+    assert {"postgres", "pgbouncer", "redis", "redis-channels-a", "redis-channels-b"} <= set(services)
+    assert {"release", "asgi1", "asgi2", "worker", "beat", "lb"} <= set(services)
+    for name in ("asgi1", "asgi2", "worker", "beat", "release"):
+        env = services[name]["environment"]
+        assert env["DB_PGBOUNCER"] == "1" and "@pgbouncer:6432/" in env["DATABASE_URL"], name
+        assert len(env["CHANNEL_REDIS_URLS"].split(",")) == 2, name
+    for service in services.values():
+        build = service.get("build")
+        if build:
+            assert (DEPLOY / build["context"] / build["dockerfile"]).is_file()
+        for volume in service.get("volumes", []):
+            source = volume.split(":")[0]
+            if source.startswith("./"):
+                assert (DEPLOY / source).is_file(), source
+        for env_file_name in service.get("env_file", []):
+            assert (DEPLOY / env_file_name).is_file()
+
+
+def test_haproxy_checks_healthz_on_every_asgi_server():
+    sections, current = {}, None
+    for raw in (DEPLOY / "haproxy.cfg").read_text().splitlines():
+        line = raw.split("#", 1)[0].rstrip()
+        if not line:
+            continue
+        if not raw.startswith((" ", "\t")):
+            current = line
+            sections[current] = []
+        else:
+            assert current is not None, raw
+            sections[current].append(line.split())
+    backend = sections["backend asgi"]
+    assert ["option", "httpchk", "GET", "/healthz"] in backend
+    servers = [words for words in backend if words[0] == "server"]
+    assert len(servers) >= 2 and all("check" in words for words in servers)
+    assert any(words[:2] == ["timeout", "tunnel"] for words in sections["defaults"])
