@@ -137,6 +137,9 @@ class Error(Event):
     ban_status: BanStatus | None = None
     access_status: AccessStatus | None = None
     fields: dict[str, Any] | None = None
+    next_start: datetime | None = Field(default=None, description="with event_closed: the next window opens (UTC)")
+    next_end: datetime | None = Field(default=None, description="with event_closed: the next window closes (UTC)")
+    timezone: str | None = Field(default=None, description="with event_closed: the event's IANA zone")
 
 
 class Closing(Event):

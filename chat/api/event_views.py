@@ -10,6 +10,7 @@ from accounts.api.views import ERRORS
 from accounts.permissions import HasAccess
 from chat import event_mode, live_stats
 from config.api import throttle, validated
+from config.serializers import StrictInput
 
 
 class WindowOut(serializers.Serializer):
@@ -45,7 +46,7 @@ class EventStatusView(APIView):
         return Response(event_mode.event_status(request.user))
 
 
-class RSVPIn(serializers.Serializer):
+class RSVPIn(StrictInput):
     date = serializers.DateField(help_text="A local date of the event's time zone, today … 30 days ahead")
     preferred_time = serializers.TimeField(help_text="HH:MM inside the window")
 

@@ -6,7 +6,7 @@ import hmac
 import time
 
 from django.conf import settings
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
@@ -21,10 +21,15 @@ from config.api import throttle
 from config.serializers import StrictInput, StrictQuery
 
 
+@extend_schema_field({"type": "number", "enum": list(NEAR_RADII_KM)})
+class NearField(serializers.FloatField):
+    """A radius in km: the schema offers only the distance buckets; list_reel refuses the rest."""
+
+
 class ReelQuery(StrictQuery):
     mode = serializers.ChoiceField(choices=["video", "text"], required=False)
     # chat.reel.list_reel refuses any other radius (400 invalid, with "allowed").
-    near = serializers.FloatField(
+    near = NearField(
         required=False, help_text=f"Radius in km, one of {', '.join(map(str, NEAR_RADII_KM))} (the distance buckets)"
     )
     cursor = serializers.CharField(required=False, max_length=300)

@@ -9,22 +9,32 @@ from rest_framework.views import APIView
 from accounts.api.views import ERRORS
 from config.api import throttle, validated
 from config.client_ip import request_ip
+from config.serializers import StrictInput
 from referrals import waitlist
 
+# A visible character and no NUL anywhere: what DRF's CharField refuses, stated as a pattern.
+VISIBLE_TEXT = r"^[^\x00]*[^\s\x00][^\x00]*$"
 
-class WaitlistIn(serializers.Serializer):
-    name = serializers.CharField(max_length=60)
-    school = serializers.CharField(max_length=100)
-    state = serializers.CharField(max_length=40)
+
+def text_field(max_length: int) -> serializers.RegexField:
+    return serializers.RegexField(
+        VISIBLE_TEXT, max_length=max_length, error_messages={"invalid": "Enter some text (no NUL characters)."}
+    )
+
+
+class WaitlistIn(StrictInput):
+    name = text_field(60)
+    school = text_field(100)
+    state = text_field(40)
     email = serializers.EmailField(max_length=254)
 
 
-class WaitlistVerifyIn(serializers.Serializer):
+class WaitlistVerifyIn(StrictInput):
     email = serializers.EmailField(max_length=254)
-    code = serializers.CharField(max_length=12)
+    code = serializers.RegexField(r"^\s*\d{6}\s*$", error_messages={"invalid": "Enter the 6-digit code."})
 
 
-class MessageOut(serializers.Serializer):
+class WaitlistMessageOut(serializers.Serializer):
     message = serializers.CharField()
 
 
@@ -35,7 +45,7 @@ class WaitlistJoinView(APIView):
 
     @extend_schema(
         request=WaitlistIn,
-        responses={202: MessageOut, **ERRORS},
+        responses={202: WaitlistMessageOut, **ERRORS},
         summary="Join the waitlist (a 6-digit code is emailed; same answer for every address)",
     )
     def post(self, request):
@@ -49,7 +59,9 @@ class WaitlistVerifyView(APIView):
     permission_classes = [AllowAny]
     throttle_classes = [throttle("code_check")]
 
-    @extend_schema(request=WaitlistVerifyIn, responses={200: MessageOut, **ERRORS}, summary="Confirm my waitlist email")
+    @extend_schema(
+        request=WaitlistVerifyIn, responses={200: WaitlistMessageOut, **ERRORS}, summary="Confirm my waitlist email"
+    )
     def post(self, request):
         data = validated(WaitlistVerifyIn, request)
         waitlist.verify(email=data["email"], code=data["code"])
