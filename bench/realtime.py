@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import statistics
@@ -35,6 +36,48 @@ from accounts.models import User  # noqa: E402
 from accounts.services.sessions import start_session  # noqa: E402
 
 MESSAGE_SPACING_SECONDS = 1.6  # the server allows one message per 1.5 s per user
+ROOT = Path(__file__).resolve().parent.parent
+PIDS_FILE = ROOT / "var" / "stack.pids"
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _descendants(pid: int) -> list[int]:
+    found, queue = [], [pid]
+    while queue:
+        current = queue.pop()
+        found.append(current)
+        for task in Path(f"/proc/{current}/task").glob("*"):
+            with contextlib.suppress(OSError):
+                queue.extend(int(c) for c in (task / "children").read_text().split())
+    return found
+
+
+def asgi_pids() -> list[int]:
+    """The ASGI server's processes (uvicorn's supervisor and its workers), from the pids the
+    stack writes under var/ (scripts/stack.py)."""
+    if not PIDS_FILE.exists():
+        return []
+    for line in PIDS_FILE.read_text().splitlines():
+        name, pid = line.split()
+        if name == "asgi" and Path(f"/proc/{pid}").exists():
+            return _descendants(int(pid))
+    return []
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time of these processes (/proc/<pid>/stat fields 14 and 15)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / CLOCK_TICKS
+
+
+def loadavg() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
 def create_users(count: int, run: str) -> list[tuple[User, str]]:
@@ -140,6 +183,10 @@ async def main(args) -> int:
         print(f"connected {len(clients)} sockets in {time.perf_counter() - t0:.1f}s", flush=True)
         half = len(clients) // 2
         stats = {"invite_to_room_start": [], "message_to_delivery": [], "cycles": 0, "errors": 0}
+        pids = asgi_pids()
+        if not pids:
+            print("WARNING: no ASGI pids in var/stack.pids: server CPU time is not measured", flush=True)
+        cpu_before = cpu_seconds(pids)
         t_run = time.perf_counter()
         for round_no in range(args.rounds):
             # Disjoint pairs with a new partner each round (a finished pair is on cooldown).
@@ -152,6 +199,7 @@ async def main(args) -> int:
             if errors:
                 print(f"round {round_no}: {len(errors)} errors, e.g. {errors[0]!r}", flush=True)
         elapsed = time.perf_counter() - t_run
+        cpu = cpu_seconds(pids) - cpu_before
         for name in ("invite_to_room_start", "message_to_delivery"):
             values = stats[name]
             print(
@@ -162,6 +210,11 @@ async def main(args) -> int:
             )
         print(f"cycles: {stats['cycles']} in {elapsed:.1f}s = {stats['cycles'] / elapsed:.2f} cycles/s")
         print(f"errors: {stats['errors']}")
+        if pids and stats["cycles"]:
+            print(
+                f"server CPU: {cpu:.2f}s over {len(pids)} ASGI processes = {cpu / stats['cycles'] * 1000:.1f} ms/cycle"
+            )
+        print(f"load average: {loadavg()}")
         return 0 if stats["errors"] == 0 else 1
     finally:
         for client in clients:

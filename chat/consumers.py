@@ -6,10 +6,12 @@ import asyncio
 import json
 import logging
 import weakref
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
-from channels.db import database_sync_to_async
+from channels.db import DatabaseSyncToAsync
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
 from django.utils import timezone
 
 from accounts.selectors import authenticate_token, ensure_not_banned, session_still_valid
@@ -38,14 +40,24 @@ class Close:
     IP_BANNED = (4003, "ip_banned")
 
 
-@database_sync_to_async
+# Database calls run on a bounded thread pool over the connection pool (docs/hot-path.md), not
+# on Channels' one database thread per process: at most DB_POOL_MAX at once, each borrowing a
+# pooled connection for the call (DatabaseSyncToAsync gives it back when the call is done).
+_DB_THREADS = ThreadPoolExecutor(max_workers=max(1, settings.DB_POOL_MAX or 8), thread_name_prefix="ws-db")
+
+
+def _on_db_thread(fn):
+    return DatabaseSyncToAsync(fn, thread_sensitive=False, executor=_DB_THREADS)
+
+
+@_on_db_thread
 def _authenticate(token: str, ip):
     result = authenticate_token(token, ip=ip)
     ensure_not_banned(result.user)
     return result
 
 
-@database_sync_to_async
+@_on_db_thread
 def _call(fn, *args, **kwargs):
     return fn(*args, **kwargs)
 

@@ -8,18 +8,19 @@ import logging
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import cached_property
 from math import floor
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Q
+from django.db.models import Q
 from django.db.models.functions import Coalesce, Least
 from django.utils import timezone
 
 from accounts.models import User
 from accounts.selectors import BANNED_STATUSES, ensure_has_access
-from accounts.services.access import SUCCESSFUL_SESSION_SECONDS, apply_session_unlock
+from accounts.services.access import SESSIONS_FOR_UNLOCK, SUCCESSFUL_SESSION_SECONDS
 from accounts.services.locks import lock_users
 from chat import events, presence
 from chat.errors import (
@@ -43,13 +44,11 @@ from chat.models import (
     ActiveRoom,
     ActiveRoomMember,
     CallInvite,
-    ChatHistory,
     ChatMode,
     Cooldown,
-    SessionCompletion,
     TextChatMessage,
 )
-from chat.selectors import live_room_id_of, message_snapshot, on_cooldown, ordered_pair
+from chat.selectors import live_room_id_of, on_cooldown, ordered_pair
 from config.errors import ServiceError
 from config.realtime import send_to_users
 from config.transactions import durable_then_raise
@@ -344,75 +343,91 @@ def expire_invites(*, limit: int = 500) -> int:
 
 @dataclass(frozen=True)
 class EndResult:
-    room: ActiveRoom
+    room_id: uuid.UUID
     ended_now: bool  # False when it had already ended (the call was a no-op)
 
+    @cached_property
+    def room(self) -> ActiveRoom:
+        return ActiveRoom.objects.get(pk=self.room_id)
 
-def _snapshot(room: ActiveRoom) -> list[dict]:
-    return [message_snapshot(m) for m in TextChatMessage.objects.filter(room=room, deleted=False).order_by("pk")]
+
+END_ROOM_SQL = "SELECT * FROM rdv_end_room(%s::uuid, %s, %s, %s, %s, %s, %s, %s)"
 
 
-@transaction.atomic(savepoint=False)
+def end_room_args(room_id, reason: str, now) -> list:
+    """The arguments of rdv_end_room (chat migration 0004, the rule): the thresholds from here,
+    and an invite code for each user in case this call unlocks them (unused otherwise)."""
+    from referrals.models import InviteCode
+    from referrals.services import INVITE_CODE_LENGTH, random_code
+
+    assert InviteCode.USER_CODE_USES == 4  # rdv_apply_session_unlock writes 4
+    return [
+        str(room_id),
+        reason,
+        now,
+        SUCCESSFUL_SESSION_SECONDS,
+        SESSIONS_FOR_UNLOCK,
+        Cooldown.SESSION_END_TTL,
+        random_code(INVITE_CODE_LENGTH),
+        random_code(INVITE_CODE_LENGTH),
+    ]
+
+
+def end_room_events(room_id, reason: str, rows) -> list[tuple[list, dict]]:
+    """What rdv_end_room's rows mean: the pushes of a room that ended now (none otherwise)."""
+    if rows[0][0] != "ended":
+        return []
+    users = [str(row[2]) for row in rows]
+    pushes = [(users, {"type": "room.ended", "room": str(room_id), "reason": reason})]
+    for _, _, user_id, total, count, successful, unlocked, access in rows:
+        metrics = {
+            "timer_total_seconds": total,
+            "session_count": count,
+            "successful_sessions": successful,
+            "qr_unlocked": unlocked,
+            "access_status": access,
+        }
+        pushes.append(([str(user_id)], {"type": "me.metrics", **metrics}))
+    return pushes
+
+
 def end_room(room_id, *, reason: str) -> EndResult:
-    """End a room exactly once, with all the bookkeeping for both users in this transaction:
-    status ended; per user a session_completion (if ≥ 1 s), a chat_history row with the
-    message snapshot, timer_total_seconds += seconds spent (F-expression), session_count,
-    successful_sessions (≥ 30 s) and the QR-unlock check; a 24-hour cooldown for the pair.
-    Both get `room.ended{reason}` and `me.metrics` after commit. Ending twice is a no-op."""
-    peek = ActiveRoom.objects.filter(pk=room_id).values("user_1_id", "user_2_id").first()
-    if peek is None:
+    """End a room exactly once, with all the bookkeeping for both users in one transaction (one
+    statement, rdv_end_room): status ended; per user a session_completion (if ≥ 1 s), a
+    chat_history row with the message snapshot, timer_total_seconds += seconds spent,
+    session_count, successful_sessions (≥ 30 s) and the QR unlock; a 24-hour cooldown for the
+    pair. Both get `room.ended{reason}` and `me.metrics` after commit. Ending twice is a no-op.
+    Inside a caller's transaction it is part of it; alone it is its own (autocommit)."""
+    room_id = _as_uuid(room_id, NotAMember)
+    with connection.cursor() as cursor:
+        cursor.execute(END_ROOM_SQL, end_room_args(room_id, reason, timezone.now()))
+        rows = cursor.fetchall()
+    if rows[0][0] == "not_found":
         raise NotAMember()
-    users = lock_users(peek["user_1_id"], peek["user_2_id"])  # users first: the global lock order
-    room = ActiveRoom.objects.select_for_update().get(pk=room_id)
-    if room.status == ActiveRoom.Status.ENDED:
-        return EndResult(room, ended_now=False)
-    now = timezone.now()
-    spent = max(0, floor((min(now, room.ends_at) - room.started_at).total_seconds()))
-    ActiveRoom.objects.filter(pk=room.pk).update(
-        status=ActiveRoom.Status.ENDED, ended_at=now, end_reason=reason, grace_period_expires=None
-    )
-    room.status, room.ended_at, room.end_reason = ActiveRoom.Status.ENDED, now, reason
-    snapshot = _snapshot(room)
-    user_1, user_2 = users[str(room.user_1_id)], users[str(room.user_2_id)]
-    for user, partner in ((user_1, user_2), (user_2, user_1)):
-        counted = False
-        if spent >= 1:
-            _, counted = SessionCompletion.objects.get_or_create(
-                user=user, room=room, defaults={"partner": partner, "duration_seconds": spent, "completed_at": now}
-            )
-        ChatHistory.objects.get_or_create(
-            user=user,
-            room=room,
-            defaults={
-                "partner": partner,
-                "partner_name": partner.name,
-                "chat_mode": room.chat_mode,
-                "started_at": room.started_at,
-                "duration_seconds": spent,
-                "messages": snapshot,
-            },
-        )
-        successful = counted and spent >= SUCCESSFUL_SESSION_SECONDS
-        User.objects.filter(pk=user.pk).update(
-            timer_total_seconds=F("timer_total_seconds") + (spent if counted else 0),
-            session_count=F("session_count") + (1 if counted else 0),
-            successful_sessions=F("successful_sessions") + (1 if successful else 0),
-        )
-        apply_session_unlock(user.pk)
-    set_cooldown(user_1.pk, user_2.pk, ttl=Cooldown.SESSION_END_TTL, reason=Cooldown.Reason.SESSION_END)
-    send_to_users([user_1.pk, user_2.pk], {"type": "room.ended", "room": str(room.pk), "reason": reason})
-    for user in (user_1, user_2):
-        fresh = User.objects.get(pk=user.pk)
-        send_to_users([user.pk], {"type": "me.metrics", **events.metrics_payload(fresh)})
-    logger.info("room %s ended reason=%s spent=%ss", room.pk, reason, spent)
-    return EndResult(room, ended_now=True)
+    for user_ids, event in end_room_events(room_id, reason, rows):
+        send_to_users(user_ids, event)
+    if rows[0][0] == "ended":
+        logger.info("room %s ended reason=%s spent=%ss", room_id, reason, rows[0][1])
+    return EndResult(room_id, ended_now=rows[0][0] == "ended")
 
 
-@transaction.atomic(durable=True)
 def end_room_by_member(user: User, *, room_id) -> EndResult:
-    """room.end from either side."""
-    room = _member_room(user, room_id, lock=False)
-    return end_room(room.pk, reason=ActiveRoom.EndReason.USER_ENDED)
+    """room.end from either side: the membership check and the end are one statement."""
+    room_id = _as_uuid(room_id, NotAMember)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT * FROM rdv_end_room_by_member(%s::uuid, %s::uuid, %s, %s, %s, %s, %s, %s, %s)",
+            [str(user.pk), *end_room_args(room_id, ActiveRoom.EndReason.USER_ENDED, timezone.now())],
+        )
+        rows = cursor.fetchall()
+    outcome = rows[0][0]
+    if outcome == "not_found":
+        raise NotAMember()
+    if outcome == "room_ended":
+        raise RoomEnded()
+    for user_ids, event in end_room_events(room_id, ActiveRoom.EndReason.USER_ENDED, rows):
+        send_to_users(user_ids, event)
+    return EndResult(room_id, ended_now=outcome == "ended")
 
 
 def end_live_room_of(user_id, *, reason: str) -> EndResult | None:
@@ -628,28 +643,31 @@ def _gif_url_allowed(url: str) -> bool:
     return parts.scheme == "https" and (parts.hostname or "") in settings.GIF_HOSTS and len(url) <= 500
 
 
-@durable_then_raise
-def post_message(sender: User, *, room_id, client_id: str, text: str = "", gif_url: str = ""):
-    """chat.message: stored, then delivered to the partner after commit; the ack carries the
-    stored id. The sender must be a member of that live room; ≤ 500 characters; one message
-    every 1.5 s per user; a resend with the same client_id returns the stored message."""
+POST_MESSAGE_SQL = "SELECT * FROM rdv_post_message(%s::uuid, %s::uuid, %s, %s, %s, %s, %s, %s)"
+
+
+@dataclass(frozen=True)
+class MessageDraft:
+    """A validated chat.message, before the database has its say."""
+
+    sender_id: str
+    room_id: uuid.UUID
+    client_id: str
+    kind: str
+    text: str
+    url: str
+    now: object
+
+    def args(self) -> list:
+        return [self.sender_id, str(self.room_id), self.client_id, self.kind, self.text, self.url, self.now,
+                MESSAGE_SPACING]  # fmt: skip
+
+
+def draft_message(sender_id, *, room_id, client_id: str, text: str = "", gif_url: str = "") -> MessageDraft:
+    """The checks that need no database: client_id, room id, text or an allowed GIF link."""
     if not client_id or len(client_id) > 64 or "\x00" in client_id:
         raise InvalidMessage("client_id is required (at most 64 characters).")
     room_id = _as_uuid(room_id, NotAMember)
-    existing = TextChatMessage.objects.filter(room_id=room_id, sender=sender, client_id=client_id).first()
-    if existing is not None:
-        return PostResult(existing, created=False)
-    # Timers first, before any room lock (end_room locks users, then the room): a message
-    # into an overdue call ends it now and is refused.
-    room = _member_room(sender, room_id, lock=False)
-    reason = _due(room, timezone.now())
-    if reason:
-        end_room(room.pk, reason=reason)
-        return RoomEnded()
-    room = _member_room(sender, room_id, lock=True)
-    now = timezone.now()
-    if _due(room, now):
-        return RoomEnded()  # due in the last instant: the timers end it
     text = (text or "").replace("\x00", "").strip()
     if gif_url:
         if not _gif_url_allowed(gif_url):
@@ -661,26 +679,61 @@ def post_message(sender: User, *, room_id, client_id: str, text: str = "", gif_u
         raise InvalidMessage("Write something.")
     if len(text) > TextChatMessage.MAX_LENGTH:
         raise InvalidMessage("At most 500 characters.")
-    is_user_1 = str(room.user_1_id) == str(sender.pk)
-    last = room.user_1_last_message_at if is_user_1 else room.user_2_last_message_at
-    if last and now - last < MESSAGE_SPACING:
-        raise TooFast(retry_after=1)
-    message = TextChatMessage.objects.create(
-        room=room,
-        sender=sender,
-        receiver_id=room.user_2_id if is_user_1 else room.user_1_id,
-        type=kind,
-        content=text,
-        url=gif_url or "",
-        client_id=client_id,
-        sent_at=now,
+    return MessageDraft(str(sender_id), room_id, client_id, kind, text, gif_url or "", timezone.now())
+
+
+def message_outcome(draft: MessageDraft, row) -> tuple[PostResult | ServiceError | str, list]:
+    """What rdv_post_message's row means: a PostResult with its pushes, a refusal, or the reason
+    the room is overdue (the caller ends it and refuses with RoomEnded)."""
+    outcome, reason, message_id, receiver_id, sent_at, user_1_id, user_2_id = row
+    if outcome == "not_member":
+        return NotAMember(), []
+    if outcome == "room_ended":
+        return RoomEnded(), []
+    if outcome == "too_fast":
+        return TooFast(retry_after=1), []
+    if outcome == "due":
+        return reason, []
+    if outcome == "duplicate":
+        # A resend returns the stored message as it was stored (not this draft's fields).
+        return ("duplicate", message_id), []
+    message = TextChatMessage(
+        id=message_id,
+        room_id=draft.room_id,
+        sender_id=uuid.UUID(draft.sender_id),
+        receiver_id=receiver_id,
+        type=draft.kind,
+        content=draft.text,
+        url=draft.url,
+        client_id=draft.client_id,
+        sent_at=sent_at,
     )
-    changes = {"user_1_last_message_at" if is_user_1 else "user_2_last_message_at": now}
-    if room.inactivity_warned_at is not None:
-        changes["inactivity_warned_at"] = None  # any message clears the warning
-    ActiveRoom.objects.filter(pk=room.pk).update(**changes)
-    send_to_users([room.user_1_id, room.user_2_id], {"type": "chat.message", **events.message_payload(message)})
-    return PostResult(message, created=True)
+    message._state.adding = False
+    push = ([str(user_1_id), str(user_2_id)], {"type": "chat.message", **events.message_payload(message)})
+    return PostResult(message, created=True), [push]
+
+
+def post_message(sender: User, *, room_id, client_id: str, text: str = "", gif_url: str = ""):
+    """chat.message: stored, then delivered to the partner after commit; the ack carries the
+    stored id. The sender must be a member of that live room; ≤ 500 characters; one message
+    every 1.5 s per user; a resend with the same client_id returns the stored message. One
+    statement (rdv_post_message, the rule); a message into an overdue call ends it and is
+    refused."""
+    draft = draft_message(sender.pk, room_id=room_id, client_id=client_id, text=text, gif_url=gif_url)
+    with connection.cursor() as cursor:
+        cursor.execute(POST_MESSAGE_SQL, draft.args())
+        row = cursor.fetchone()
+    result, pushes = message_outcome(draft, row)
+    if isinstance(result, tuple):  # a duplicate: the stored message
+        return PostResult(TextChatMessage.objects.get(pk=result[1]), created=False)
+    if isinstance(result, str):
+        end_room(draft.room_id, reason=result)
+        raise RoomEnded()
+    if isinstance(result, ServiceError):
+        raise result
+    for user_ids, event in pushes:
+        send_to_users(user_ids, event)
+    return result
 
 
 @durable_then_raise

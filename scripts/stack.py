@@ -187,6 +187,10 @@ def run_stack() -> int:
             log(f"starting {name}: {' '.join(command[1:])}")
             # Own process group, so Ctrl-C reaches us once and we stop the children in order.
             children.append(subprocess.Popen(command, cwd=ROOT, start_new_session=True))
+        # The bench reads the server's own CPU time from /proc of these pids (bench/realtime.py).
+        (VAR / "stack.pids").write_text(
+            "".join(f"{name} {c.pid}\n" for name, c in zip(commands, children, strict=True))
+        )
         base = f"http://{host}:{port}"
         log(f"Rendezvous is up: open {base}/ in a browser (README: Try it)")
         log(f"admin: {base}/admin/   API docs: {base}/api/docs/   health: {base}/healthz")
@@ -208,6 +212,7 @@ def run_stack() -> int:
                 child.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 child.kill()
+        (VAR / "stack.pids").unlink(missing_ok=True)
         services.stop()
         log("stopped")
 
