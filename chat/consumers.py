@@ -315,12 +315,10 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
 
     async def _room_timer(self, room_id: str):
         try:
-            while True:
-                deadline = await _call(_room_deadline, room_id)
-                if deadline is None:
-                    return
+            deadline = await _call(_room_deadline, room_id)
+            while deadline is not None:
                 await asyncio.sleep(max(0.5, (deadline - timezone.now()).total_seconds() + 0.05))
-                await _call(services.check_room, room_id)
+                deadline = await _call(services.room_timer_step, room_id)
         except asyncio.CancelledError:
             raise
         except Exception:

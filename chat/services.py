@@ -496,14 +496,30 @@ def next_deadline(room: ActiveRoom):
     return min(times)
 
 
-@transaction.atomic(durable=True)
 def check_room(room_id) -> str | None:
     """Apply the room's timers now: end it if due, or send the inactivity warning once.
-    Safe to call from any number of processes at once (the room row lock decides)."""
+    Safe to call from any number of processes at once (the end is one statement that locks;
+    the warning is one conditional UPDATE), so it needs no transaction of its own."""
+    room = ActiveRoom.objects.filter(pk=room_id).exclude(status=ActiveRoom.Status.ENDED).first()
+    return _check_loaded_room(room, timezone.now()) if room else None
+
+
+def room_timer_step(room_id):
+    """The room timer's one wake-up (the consumer's): apply the timers, then say when to wake
+    next (None: the room is over). One read, plus one statement when something is due."""
     room = ActiveRoom.objects.filter(pk=room_id).exclude(status=ActiveRoom.Status.ENDED).first()
     if room is None:
         return None
     now = timezone.now()
+    acted = _check_loaded_room(room, now)
+    if acted == "warned":
+        room.inactivity_warned_at = now
+    elif acted or _due(room, now):
+        return None  # ended now, or by someone else a moment ago
+    return next_deadline(room)
+
+
+def _check_loaded_room(room: ActiveRoom, now) -> str | None:
     reason = _due(room, now)
     if reason:
         result = end_room(room.pk, reason=reason)
@@ -514,7 +530,7 @@ def check_room(room_id) -> str | None:
         and room.inactivity_warned_at is None
         and now - _quiet_since(room) >= INACTIVITY_WARNING_AFTER
     ):
-        unwarned = ActiveRoom.objects.filter(pk=room.pk, inactivity_warned_at__isnull=True)
+        unwarned = ActiveRoom.objects.filter(pk=room.pk, inactivity_warned_at__isnull=True).exclude(status="ended")
         warned = unwarned.update(inactivity_warned_at=now)
         if warned:
             ends = _quiet_since(room) + INACTIVITY_END_AFTER
@@ -603,11 +619,18 @@ def start_grace_for_vanished_members(*, limit: int = 500) -> int:
     return len(rooms)
 
 
-@transaction.atomic(durable=True)
 def mark_connected(user: User) -> dict | None:
     """A socket of the user authenticated: if they are in a live room, they are back in it
     (grace lifted when both are connected) and get `room.resume` with the room. Returns the
-    resume payload, or None when the user is in no live room (or it was due and ended)."""
+    resume payload, or None when the user is in no live room (or it was due and ended). Most
+    sockets are in no room: that answer is one read, with no transaction around it."""
+    if live_room_id_of(user.pk) is None:
+        return None
+    return _mark_connected(user)
+
+
+@transaction.atomic(durable=True)
+def _mark_connected(user: User) -> dict | None:
     room_id = live_room_id_of(user.pk)
     if room_id is None:
         return None

