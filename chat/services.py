@@ -4,24 +4,23 @@ Every function here is one transaction that locks the rows deciding its outcome,
 checks. Events go out only after commit (config.realtime.send_to_users). Timers are
 timestamps in the database, so any process may act on them and a restart loses nothing."""
 
+import json
 import logging
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import cached_property
-from math import floor
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.db.models.functions import Coalesce, Least
 from django.utils import timezone
 
+from accounts.errors import NoAccess
 from accounts.models import User
-from accounts.selectors import BANNED_STATUSES, ensure_has_access
 from accounts.services.access import SESSIONS_FOR_UNLOCK, SUCCESSFUL_SESSION_SECONDS
-from accounts.services.locks import lock_users
 from chat import events, presence
 from chat.errors import (
     AlreadyInRoom,
@@ -48,7 +47,7 @@ from chat.models import (
     Cooldown,
     TextChatMessage,
 )
-from chat.selectors import live_room_id_of, on_cooldown, ordered_pair
+from chat.selectors import live_room_id_of, ordered_pair
 from config.errors import ServiceError
 from config.realtime import send_to_users
 from config.transactions import durable_then_raise
@@ -117,52 +116,62 @@ def _notify_invite(invite: CallInvite, event_type: str) -> None:
 # --- invites -------------------------------------------------------------------------------
 
 
-@transaction.atomic(durable=True)
+SEND_INVITE_SQL = "SELECT * FROM rdv_send_invite(%s::uuid, %s::uuid, %s, %s, %s, %s, %s)"
+INVITE_REFUSALS = {
+    "not_available": NotAvailable,
+    "already_in_room": lambda: AlreadyInRoom("Leave your current call first."),
+    "busy": Busy,
+    "on_cooldown": OnCooldown,
+    "invite_pending": InvitePending,
+}
+
+
+def _json(value):
+    """A jsonb column from a raw cursor (Django's connection loads jsonb as text)."""
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def _notify_invites(payloads, event_type: str) -> None:
+    for payload in _json(payloads) or []:
+        send_to_users([payload["from"], payload["to"]], {"type": event_type, **payload})
+
+
 def send_invite(caller: User, *, to, mode: str, seconds) -> CallInvite:
     """call.invite: a 20-second invite to someone online, available, with access, not in a
-    call, not on cooldown and not reported by the caller. Both users are locked (pk order),
-    so two people inviting each other at once get one invite and one `busy`."""
-    from moderation.models import Report
-
+    call, not on cooldown and not reported by the caller. One statement (rdv_send_invite, the
+    rule) that locks both users (pk order), so two people inviting each other at once get one
+    invite and one `busy`. Presence (Redis) is read first and passed in."""
     if mode not in ChatMode.values:
         raise InvalidMessage("mode must be video or text.")
     seconds = _seconds(seconds)
     if str(to) == str(caller.pk):
         raise InvalidMessage("You cannot invite yourself.")
+    to = _as_uuid(to, NotAvailable)
+    present = presence.is_online(to) and presence.is_available(to, mode)
     now = timezone.now()
-    users = lock_users(caller.pk, to)
-    caller, callee = users.get(str(caller.pk)), users.get(str(to))
-    if callee is None or not callee.is_active:
-        raise NotAvailable()
-    ensure_has_access(caller)
-    if callee.ban_status in BANNED_STATUSES or callee.access_status == User.AccessStatus.UNPAID:
-        raise NotAvailable()
-    if not (presence.is_online(callee.pk) and presence.is_available(callee.pk, mode)):
-        raise NotAvailable()
-    if live_room_id_of(caller.pk):
-        raise AlreadyInRoom("Leave your current call first.")
-    if live_room_id_of(callee.pk):
-        raise Busy()
-    if on_cooldown(caller.pk, callee.pk):
-        raise OnCooldown()
-    if Report.objects.filter(reporter=caller, reported=callee).exists():
-        raise NotAvailable()
-    _expire_stale_invites(caller.pk, callee.pk, now=now)
-    if CallInvite.objects.filter(from_user=caller, status="pending").exists():
-        raise InvitePending()
-    if CallInvite.objects.filter(Q(to_user=callee) | Q(from_user=callee), status="pending").exists():
-        raise Busy()
-    invite = CallInvite.objects.create(
-        from_user=caller,
-        to_user=callee,
+    with connection.cursor() as cursor:
+        cursor.execute(SEND_INVITE_SQL, [str(caller.pk), str(to), mode, seconds, now, CallInvite.TTL, present])
+        outcome, detail, invite_id, expires_at, expired, name, gender, selfie, video = cursor.fetchone()
+    _notify_invites(expired, "call.expired")
+    if outcome == "no_access":
+        raise NoAccess(access_status=detail)
+    if outcome != "created":
+        raise INVITE_REFUSALS[outcome]()
+    card = User(id=caller.pk, name=name, gender=gender, selfie=selfie or None, video=video or None)
+    invite = CallInvite(
+        id=invite_id,
+        from_user_id=caller.pk,
+        to_user_id=to,
         chat_mode=mode,
         requested_seconds=seconds,
+        status=CallInvite.Status.PENDING,
         created_at=now,
-        expires_at=now + CallInvite.TTL,
+        expires_at=expires_at,
     )
-    incoming = {"type": "call.incoming", **events.invite_payload(invite), "caller": events.user_card(caller)}
-    send_to_users([callee.pk], incoming)
-    logger.info("invite %s %s -> %s %s %ss", invite.pk, caller.pk, callee.pk, mode, seconds)
+    invite._state.adding = False
+    incoming = {"type": "call.incoming", **events.invite_payload(invite), "caller": events.user_card(card)}
+    send_to_users([to], incoming)
+    logger.info("invite %s %s -> %s %s %ss", invite.pk, caller.pk, to, mode, seconds)
     return invite
 
 
@@ -173,67 +182,50 @@ def _as_uuid(value, error: type[Exception]) -> uuid.UUID:
         raise error() from exc
 
 
-def _get_locked_invite(invite_id, *, user_field: str, user: User) -> CallInvite:
-    """The invite addressed from/to `user`, locked after both its users (the lock order)."""
-    invite_id = _as_uuid(invite_id, InviteNotFound)
-    peek = CallInvite.objects.filter(pk=invite_id, **{user_field: user}).values("from_user_id", "to_user_id").first()
-    if peek is None:
-        raise InviteNotFound()
-    lock_users(peek["from_user_id"], peek["to_user_id"])
-    return CallInvite.objects.select_for_update().get(pk=invite_id)
+ACCEPT_SQL = "SELECT * FROM rdv_accept_invite(%s::uuid, %s::uuid, %s, %s)"
+SETTLE_SQL = "SELECT * FROM rdv_settle_invite(%s::uuid, %s::uuid, %s, %s, %s, %s, %s)"
+SETTLED_REFUSALS = {"not_found": InviteNotFound, "expired": InviteExpired, "not_pending": InviteNotPending}
 
 
-@durable_then_raise
 def accept_invite(callee: User, *, invite_id, seconds):
-    """call.accept: in one transaction, lock the invite and both users, check neither is in a
-    call, create the room (length = floor of the mean of both choices), mark the invite
-    accepted, and tell both `room.start`. A retry of the same accept returns the same room.
-    An invite past its 20 s is marked expired (committed) and refused with 410."""
+    """call.accept: in one statement (rdv_accept_invite, the rule), lock both users and the
+    invite, check neither is in a call, create the room (length = floor of the mean of both
+    choices), mark the invite accepted, cancel their other invites, and tell both `room.start`
+    after commit. A retry of the same accept returns the same room. An invite past its 20 s is
+    marked expired (committed) and refused with 410."""
     seconds = _seconds(seconds)
-    invite = _get_locked_invite(invite_id, user_field="to_user", user=callee)
-    if invite.status == CallInvite.Status.ACCEPTED and invite.room_id:
-        return ActiveRoom.objects.get(pk=invite.room_id)
-    now = timezone.now()
-    refusal = _refuse_unless_pending(invite, now)
-    if refusal:
-        return refusal
-    caller, callee = User.objects.get(pk=invite.from_user_id), User.objects.get(pk=invite.to_user_id)
-    if caller.ban_status in BANNED_STATUSES or callee.ban_status in BANNED_STATUSES:
-        return NotAvailable()
-    if live_room_id_of(caller.pk) or live_room_id_of(callee.pk):
-        return AlreadyInRoom()
-    duration = floor((invite.requested_seconds + seconds) / 2)
-    try:
-        with transaction.atomic():
-            room = ActiveRoom.objects.create(
-                user_1=caller,
-                user_2=callee,
-                chat_mode=invite.chat_mode,
-                duration_seconds=duration,
-                started_at=now,
-                ends_at=now + timedelta(seconds=duration),
-                user_1_connected=True,
-                user_2_connected=True,
-            )
-    except IntegrityError:
-        # The active_room_members trigger: one of them got into a room in a parallel transaction.
-        return AlreadyInRoom()
-    CallInvite.objects.filter(pk=invite.pk).update(
-        status=CallInvite.Status.ACCEPTED, responded_at=now, callee_seconds=seconds, room=room
+    invite_id = _as_uuid(invite_id, InviteNotFound)
+    with connection.cursor() as cursor:
+        started_at = timezone.now()
+        cursor.execute(ACCEPT_SQL, [str(callee.pk), str(invite_id), seconds, started_at])
+        outcome, room_id, caller_id, duration, notify, mode, cards = cursor.fetchone()
+    if outcome == "retry":
+        return ActiveRoom.objects.get(pk=room_id)
+    if outcome == "expired":
+        _notify_invites(notify, "call.expired")
+        raise InviteExpired()
+    if outcome == "not_available":
+        raise NotAvailable()
+    if outcome == "already_in_room":
+        raise AlreadyInRoom()
+    if outcome != "accepted":
+        raise SETTLED_REFUSALS[outcome]()
+    _notify_invites(notify, "call.cancelled")
+    room = ActiveRoom(
+        id=room_id,
+        user_1_id=caller_id,
+        user_2_id=callee.pk,
+        chat_mode=mode,
+        duration_seconds=duration,
+        started_at=started_at,
+        ends_at=started_at + timedelta(seconds=duration),
+        status=ActiveRoom.Status.ACTIVE,
+        user_1_connected=True,
+        user_2_connected=True,
     )
-    # Any other invite either of them had out or in is void now.
-    others = list(
-        CallInvite.objects.select_for_update()
-        .filter(Q(from_user__in=[caller, callee]) | Q(to_user__in=[caller, callee]), status="pending")
-        .exclude(pk=invite.pk)
-    )
-    if others:
-        CallInvite.objects.filter(pk__in=[o.pk for o in others]).update(
-            status=CallInvite.Status.CANCELLED, responded_at=now
-        )
-        for other in others:
-            other.status = CallInvite.Status.CANCELLED
-            _notify_invite(other, "call.cancelled")
+    room._state.adding = False
+    cards = _json(cards)
+    caller, callee = (User(id=uid, **cards[str(uid)]) for uid in (caller_id, callee.pk))
     for user, partner in ((caller, callee), (callee, caller)):
         payload = events.room_payload(room, for_user_id=user.pk, partner=partner)
         send_to_users([user.pk], {"type": "room.start", **payload})
@@ -241,43 +233,31 @@ def accept_invite(callee: User, *, invite_id, seconds):
     return room
 
 
-def _refuse_unless_pending(invite: CallInvite, now) -> ServiceError | None:
-    """An invite past its 20 s is expired whatever the sweep has done (marked here, committed
-    by the caller's durable_then_raise); a settled one cannot change."""
-    if invite.status == CallInvite.Status.PENDING and invite.expires_at <= now:
-        _expire_stale_invites(invite.from_user_id, invite.to_user_id, now=now)
-        return InviteExpired()
-    if invite.status == CallInvite.Status.EXPIRED:
-        return InviteExpired()
-    if invite.status != CallInvite.Status.PENDING:
-        return InviteNotPending()
-    return None
-
-
 def _settle_invite(user: User, invite_id, *, side: str, status: str, cooldown: timedelta, reason: str, event: str):
-    """Decline (callee) or cancel (caller) a pending invite: the pair gets a cooldown and the
-    other side is told. A retry of the same answer returns the invite unchanged."""
-    invite = _get_locked_invite(invite_id, user_field=side, user=user)
-    if invite.status == status:
-        return invite
-    now = timezone.now()
-    refusal = _refuse_unless_pending(invite, now)
-    if refusal:
-        return refusal
-    CallInvite.objects.filter(pk=invite.pk).update(status=status, responded_at=now)
-    invite.status, invite.responded_at = status, now
-    set_cooldown(invite.from_user_id, invite.to_user_id, ttl=cooldown, reason=reason)
-    _notify_invite(invite, event)
+    """Decline (callee) or cancel (caller) a pending invite in one statement (rdv_settle_invite):
+    the pair gets a cooldown and the other side is told. A retry of the same answer returns
+    the invite unchanged."""
+    invite_id = _as_uuid(invite_id, InviteNotFound)
+    with connection.cursor() as cursor:
+        cursor.execute(SETTLE_SQL, [str(user.pk), str(invite_id), side, status, cooldown, reason, timezone.now()])
+        outcome, payload, notify = cursor.fetchone()
+    if outcome == "expired":
+        _notify_invites(notify, "call.expired")
+    if outcome not in ("same", "settled"):
+        raise SETTLED_REFUSALS[outcome]()
+    invite = CallInvite.objects.get(pk=invite_id) if outcome == "same" else None
+    if outcome == "settled":
+        _notify_invites([_json(payload)], event)
+        invite = CallInvite.objects.get(pk=invite_id)
     return invite
 
 
-@durable_then_raise
 def decline_invite(callee: User, *, invite_id):
     """call.decline: the pair gets a 24-hour cooldown; the caller is told."""
     return _settle_invite(
         callee,
         invite_id,
-        side="to_user",
+        side="to",
         status=CallInvite.Status.DECLINED,
         cooldown=Cooldown.DECLINED_TTL,
         reason=Cooldown.Reason.DECLINED,
@@ -285,13 +265,12 @@ def decline_invite(callee: User, *, invite_id):
     )
 
 
-@durable_then_raise
 def cancel_invite(caller: User, *, invite_id):
     """call.cancel: the pair gets a 1-hour cooldown; the callee is told."""
     return _settle_invite(
         caller,
         invite_id,
-        side="from_user",
+        side="from",
         status=CallInvite.Status.CANCELLED,
         cooldown=Cooldown.CANCELLED_TTL,
         reason=Cooldown.Reason.CANCELLED,
