@@ -9,6 +9,7 @@ import weakref
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
+from channels.consumer import get_handler_name
 from channels.db import DatabaseSyncToAsync
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
@@ -66,7 +67,7 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
     user = None
     session_id = None
     auth_deadline: asyncio.Task | None = None
-    room_watch: asyncio.Task | None = None
+    room_watch: "RoomWatch | None" = None
     room_id: str | None = None
 
     def __init__(self, *args, **kwargs):
@@ -84,6 +85,16 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
                 logger.debug("dropped %s for a closed socket", message.get("type"))
 
         return await super().__call__(scope, receive, send_unless_gone)
+
+    async def dispatch(self, message):
+        """As Channels' dispatch, without its close_old_connections() before every frame and
+        push: that is a hop through the one thread-sensitive thread per event, and this
+        consumer never touches the database on the event loop (the DB threads borrow a pooled
+        connection per call and give it back, DatabaseSyncToAsync)."""
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
 
     # --- connection lifecycle -------------------------------------------------------------
 
@@ -304,16 +315,44 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
     # --- room timer ---------------------------------------------------------------------------
 
     def _watch_room(self, room_id: str, *, rearm: bool = False):
-        """Wake at the room's next deadline and let the service act (end, warn). Every member
-        socket does this; the service is idempotent, and the beat sweep is the backstop."""
+        """Wake at the room's next deadline and let the service act (end, warn). A process runs
+        one timer per room however many of its sockets are in it (RoomTimers); the service is
+        idempotent across processes, and the beat sweep is the backstop."""
         if self.room_watch and self.room_id == room_id and not rearm and not self.room_watch.done():
             return
         if self.room_watch:
             self.room_watch.cancel()
         self.room_id = room_id
-        self.room_watch = asyncio.ensure_future(self._room_timer(room_id))
+        self.room_watch = _room_timers().watch(room_id, rearm=rearm)
 
-    async def _room_timer(self, room_id: str):
+
+class RoomTimers:
+    """The room timers of one event loop: one task per room, shared by the sockets in it."""
+
+    def __init__(self):
+        self.tasks: dict[str, asyncio.Task] = {}
+        self.watchers: dict[str, set] = {}
+
+    def watch(self, room_id: str, *, rearm: bool = False) -> "RoomWatch":
+        watch = RoomWatch(self, room_id)
+        self.watchers.setdefault(room_id, set()).add(watch)
+        task = self.tasks.get(room_id)
+        if task is None or task.done() or rearm:
+            if task is not None:
+                task.cancel()
+            self.tasks[room_id] = asyncio.ensure_future(self._run(room_id))
+        return watch
+
+    def unwatch(self, watch: "RoomWatch") -> None:
+        watchers = self.watchers.get(watch.room_id, set())
+        watchers.discard(watch)
+        if not watchers:
+            self.watchers.pop(watch.room_id, None)
+            task = self.tasks.pop(watch.room_id, None)
+            if task is not None:
+                task.cancel()
+
+    async def _run(self, room_id: str):
         try:
             deadline = await _call(_room_deadline, room_id)
             while deadline is not None:
@@ -323,6 +362,34 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
             raise
         except Exception:
             logger.exception("room timer for %s failed", room_id)
+
+
+class RoomWatch:
+    """One socket's share of its room's timer: cancel() leaves it (the last one stops it)."""
+
+    def __init__(self, timers: RoomTimers, room_id: str):
+        self.timers, self.room_id = timers, room_id
+        self.left = False
+
+    def cancel(self) -> None:
+        if not self.left:
+            self.left = True
+            self.timers.unwatch(self)
+
+    def done(self) -> bool:
+        task = self.timers.tasks.get(self.room_id)
+        return self.left or task is None or task.done()
+
+
+_timers: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, RoomTimers]" = weakref.WeakKeyDictionary()
+
+
+def _room_timers() -> RoomTimers:
+    loop = asyncio.get_running_loop()
+    timers = _timers.get(loop)
+    if timers is None:
+        timers = _timers[loop] = RoomTimers()
+    return timers
 
 
 class PresenceBatch:

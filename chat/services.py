@@ -1,8 +1,11 @@
 """Realtime writes: invites, rooms, messages and the bookkeeping of a finished call (SPEC §6).
 
 Every function here is one transaction that locks the rows deciding its outcome, then
-checks. Events go out only after commit (config.realtime.send_to_users). Timers are
-timestamps in the database, so any process may act on them and a restart loses nothing."""
+checks. The hot ones (invite, accept, decline/cancel, message, end) are one statement each: a
+PL/pgSQL function from chat migrations 0004/0005, which is the rule (docs/hot-path.md); the
+Python here checks arguments, calls it and turns its outcome into errors and events. Events go
+out only after commit (config.realtime.send_to_users). Timers are timestamps in the database,
+so any process may act on them and a restart loses nothing."""
 
 import json
 import logging
@@ -47,7 +50,7 @@ from chat.models import (
     Cooldown,
     TextChatMessage,
 )
-from chat.selectors import live_room_id_of, ordered_pair
+from chat.selectors import live_room_id_of
 from config.errors import ServiceError
 from config.realtime import send_to_users
 from config.transactions import durable_then_raise
@@ -63,24 +66,6 @@ UPGRADE_AFTER = timedelta(seconds=60)
 # --- helpers -------------------------------------------------------------------------------
 
 
-def set_cooldown(a_id, b_id, *, ttl: timedelta, reason: str) -> None:
-    """Upsert the pair's cooldown; an existing longer cooldown is never shortened."""
-    low, high = ordered_pair(a_id, b_id)
-    now = timezone.now()
-    with connection.cursor() as cursor:
-        cursor.execute(
-            """
-            INSERT INTO cooldowns (user_low_id, user_high_id, expires_at, created_at, reason)
-            VALUES (%s, %s, %s, %s, %s)
-            ON CONFLICT (user_low_id, user_high_id) DO UPDATE
-            SET reason = CASE WHEN EXCLUDED.expires_at > cooldowns.expires_at
-                              THEN EXCLUDED.reason ELSE cooldowns.reason END,
-                expires_at = GREATEST(cooldowns.expires_at, EXCLUDED.expires_at)
-            """,
-            [str(low), str(high), now + ttl, now, reason],
-        )
-
-
 def _seconds(value) -> int:
     try:
         seconds = int(value)
@@ -89,24 +74,6 @@ def _seconds(value) -> int:
     if not MIN_CALL_SECONDS <= seconds <= MAX_CALL_SECONDS:
         raise InvalidMessage(f"seconds must be between {MIN_CALL_SECONDS} and {MAX_CALL_SECONDS}.")
     return seconds
-
-
-def _expire_stale_invites(*user_ids, now) -> list[CallInvite]:
-    """Mark pending invites of these users whose 20 s are over as expired (the partial unique
-    index counts them as pending until then). Returns them, for notifying."""
-    stale = list(
-        CallInvite.objects.select_for_update()
-        .filter(Q(from_user_id__in=user_ids) | Q(to_user_id__in=user_ids), status="pending", expires_at__lte=now)
-        .order_by("pk")
-    )
-    if stale:
-        CallInvite.objects.filter(pk__in=[i.pk for i in stale], status="pending").update(
-            status=CallInvite.Status.EXPIRED, responded_at=now
-        )
-        for invite in stale:
-            invite.status = CallInvite.Status.EXPIRED
-            _notify_invite(invite, "call.expired")
-    return stale
 
 
 def _notify_invite(invite: CallInvite, event_type: str) -> None:
