@@ -93,6 +93,25 @@ def server_debug(pids: list[int]) -> bool | None:
     return None
 
 
+def database_connections() -> int:
+    """Client connections to this database right now (pg_stat_activity), this process excluded."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        return cursor.fetchone()[0]
+
+
+async def sample_connections(stats: dict) -> None:
+    """The most PostgreSQL connections seen during the run (every 0.5 s)."""
+    while True:
+        count = await sync_to_async(database_connections)()
+        stats["max_connections"] = max(stats.get("max_connections", 0), count)
+        await asyncio.sleep(0.5)
+
+
 def loadavg() -> str:
     return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
@@ -250,6 +269,7 @@ async def main(args) -> int:
         if not pids:
             print("WARNING: no ASGI pids in var/stack.pids: server CPU time is not measured", flush=True)
         cpu_before = cpu_seconds(pids)
+        sampler = asyncio.ensure_future(sample_connections(stats))
         t_run = time.perf_counter()
         if args.rate:
             await open_loop(clients, args, stats)
@@ -266,6 +286,7 @@ async def main(args) -> int:
                     print(f"round {round_no}: {len(errors)} errors, e.g. {errors[0]!r}", flush=True)
         elapsed = time.perf_counter() - t_run
         cpu = cpu_seconds(pids) - cpu_before
+        sampler.cancel()
         for name in ("invite_to_room_start", "message_to_delivery"):
             values = stats[name]
             print(
@@ -283,6 +304,7 @@ async def main(args) -> int:
             print(
                 f"server CPU: {cpu:.2f}s over {len(pids)} ASGI processes = {cpu / stats['cycles'] * 1000:.1f} ms/cycle"
             )
+        print(f"PostgreSQL connections (the stack's, all processes): at most {stats.get('max_connections')} in the run")
         print(f"load average: {loadavg()}", flush=True)
         if not args.no_floor:
             floor = await sync_to_async(limits.measure_floor)()
