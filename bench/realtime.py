@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import statistics
@@ -23,6 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+os.environ["DB_POOL_MAX"] = "0"  # this process: one plain connection (bench/limits.py traces it)
 
 import django
 
@@ -34,7 +36,84 @@ from asgiref.sync import sync_to_async  # noqa: E402
 from accounts.models import User  # noqa: E402
 from accounts.services.sessions import start_session  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import limits  # noqa: E402
+
 MESSAGE_SPACING_SECONDS = 1.6  # the server allows one message per 1.5 s per user
+ROOT = Path(__file__).resolve().parent.parent
+PIDS_FILE = ROOT / "var" / "stack.pids"
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _descendants(pid: int) -> list[int]:
+    found, queue = [], [pid]
+    while queue:
+        current = queue.pop()
+        found.append(current)
+        for task in Path(f"/proc/{current}/task").glob("*"):
+            with contextlib.suppress(OSError):
+                queue.extend(int(c) for c in (task / "children").read_text().split())
+    return found
+
+
+def asgi_pids() -> list[int]:
+    """The ASGI server's processes (uvicorn's supervisor and its workers), from the pids the
+    stack writes under var/ (scripts/stack.py)."""
+    if not PIDS_FILE.exists():
+        return []
+    for line in PIDS_FILE.read_text().splitlines():
+        name, pid = line.split()
+        if name == "asgi" and Path(f"/proc/{pid}").exists():
+            return _descendants(int(pid))
+    return []
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time of these processes (/proc/<pid>/stat fields 14 and 15)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / CLOCK_TICKS
+
+
+def server_debug(pids: list[int]) -> bool | None:
+    """Whether the ASGI server runs with DEBUG on (from its environment), None if unknown."""
+    for pid in pids:
+        try:
+            environ = dict(
+                item.split("=", 1) for item in Path(f"/proc/{pid}/environ").read_text().split("\0") if "=" in item
+            )
+        except OSError:
+            continue
+        return environ.get("DEBUG", "").lower() in ("1", "true", "yes", "on")
+    return None
+
+
+def database_connections() -> int:
+    """Client connections to this database right now (pg_stat_activity), this process excluded."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        return cursor.fetchone()[0]
+
+
+async def sample_connections(stats: dict) -> None:
+    """The most PostgreSQL connections seen during the run (every 0.5 s)."""
+    while True:
+        count = await sync_to_async(database_connections)()
+        stats["max_connections"] = max(stats.get("max_connections", 0), count)
+        await asyncio.sleep(0.5)
+
+
+def loadavg() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
 def create_users(count: int, run: str) -> list[tuple[User, str]]:
@@ -121,6 +200,47 @@ async def cycle(caller: Client, callee: Client, messages: int, stats: dict) -> N
     stats["cycles"] += 1
 
 
+async def open_loop(clients: list[Client], args, stats: dict) -> None:
+    """Offer `--rate` calls per second for `--duration` seconds between idle sockets (each pair
+    at most once: a finished pair is on cooldown), whatever the server's pace (open loop)."""
+    import random
+
+    idle = set(range(len(clients)))
+    used: set[tuple[int, int]] = set()
+    tasks = []
+    rng = random.Random(1)
+
+    async def one(i: int, j: int):
+        try:
+            await cycle(clients[i], clients[j], args.messages, stats)
+        except Exception as exc:  # noqa: BLE001 - counted and reported, the run goes on
+            stats["errors"] += 1
+            stats.setdefault("first_error", repr(exc))
+        finally:
+            idle.update((i, j))
+
+    interval = 1.0 / args.rate
+    start = time.perf_counter()
+    offered = 0
+    while time.perf_counter() - start < args.duration:
+        target = start + offered * interval
+        await asyncio.sleep(max(0.0, target - time.perf_counter()))
+        offered += 1
+        candidates = rng.sample(sorted(idle), min(len(idle), 40)) if len(idle) >= 2 else []
+        pair = next(
+            ((i, j) for i in candidates for j in candidates if i != j and (min(i, j), max(i, j)) not in used), None
+        )
+        if pair is None:
+            stats["not_offered"] = stats.get("not_offered", 0) + 1
+            continue
+        i, j = pair
+        used.add((min(i, j), max(i, j)))
+        idle.difference_update(pair)
+        tasks.append(asyncio.ensure_future(one(i, j)))
+    stats["offered"] = offered
+    await asyncio.gather(*tasks)
+
+
 def percentile(values: list[float], p: float) -> float:
     if not values:
         return float("nan")
@@ -140,18 +260,33 @@ async def main(args) -> int:
         print(f"connected {len(clients)} sockets in {time.perf_counter() - t0:.1f}s", flush=True)
         half = len(clients) // 2
         stats = {"invite_to_room_start": [], "message_to_delivery": [], "cycles": 0, "errors": 0}
+        pids = asgi_pids()
+        if pids and server_debug(pids):
+            print("!" * 78 + "\nThe server runs with DEBUG on: its figures mean nothing (queries are logged,")
+            print("responses carry debug data). Start it with DEBUG=0 make run." + "\n" + "!" * 78, flush=True)
+            if not args.allow_debug:
+                return 2
+        if not pids:
+            print("WARNING: no ASGI pids in var/stack.pids: server CPU time is not measured", flush=True)
+        cpu_before = cpu_seconds(pids)
+        sampler = asyncio.ensure_future(sample_connections(stats))
         t_run = time.perf_counter()
-        for round_no in range(args.rounds):
-            # Disjoint pairs with a new partner each round (a finished pair is on cooldown).
-            tasks = [
-                cycle(clients[i], clients[half + (i + round_no) % half], args.messages, stats) for i in range(half)
-            ]
-            results = await asyncio.gather(*tasks, return_exceptions=True)
-            errors = [r for r in results if isinstance(r, Exception)]
-            stats["errors"] += len(errors)
-            if errors:
-                print(f"round {round_no}: {len(errors)} errors, e.g. {errors[0]!r}", flush=True)
+        if args.rate:
+            await open_loop(clients, args, stats)
+        else:
+            for round_no in range(args.rounds):
+                # Disjoint pairs with a new partner each round (a finished pair is on cooldown).
+                tasks = [
+                    cycle(clients[i], clients[half + (i + round_no) % half], args.messages, stats) for i in range(half)
+                ]
+                results = await asyncio.gather(*tasks, return_exceptions=True)
+                errors = [r for r in results if isinstance(r, Exception)]
+                stats["errors"] += len(errors)
+                if errors:
+                    print(f"round {round_no}: {len(errors)} errors, e.g. {errors[0]!r}", flush=True)
         elapsed = time.perf_counter() - t_run
+        cpu = cpu_seconds(pids) - cpu_before
+        sampler.cancel()
         for name in ("invite_to_room_start", "message_to_delivery"):
             values = stats[name]
             print(
@@ -161,7 +296,35 @@ async def main(args) -> int:
                 else f"{name}: no samples"
             )
         print(f"cycles: {stats['cycles']} in {elapsed:.1f}s = {stats['cycles'] / elapsed:.2f} cycles/s")
-        print(f"errors: {stats['errors']}")
+        print(f"errors: {stats['errors']}" + (f" (first: {stats['first_error']})" if "first_error" in stats else ""))
+        if args.rate:
+            print(f"open loop: offered {stats.get('offered', 0)} calls at {args.rate}/s over {len(clients)} sockets"
+                  f" ({stats.get('not_offered', 0)} found no idle pair)")  # fmt: skip
+        if pids and stats["cycles"]:
+            print(
+                f"server CPU: {cpu:.2f}s over {len(pids)} ASGI processes = {cpu / stats['cycles'] * 1000:.1f} ms/cycle"
+            )
+        print(f"PostgreSQL connections (the stack's, all processes): at most {stats.get('max_connections')} in the run")
+        print(f"load average: {loadavg()}", flush=True)
+        if not args.no_floor:
+            floor = await sync_to_async(limits.measure_floor)()
+            messages_per_s = len(stats["message_to_delivery"]) / elapsed
+            print(
+                f"floor (same run): INSERT+COMMIT {floor['insert_commit_per_s']:.0f}/s "
+                f"(p99 {floor['insert_commit_p99_ms']:.1f} ms), one-statement accept "
+                f"{floor['one_statement_accept_per_s']:.0f}/s (p99 {floor['one_statement_accept_p99_ms']:.1f} ms)"
+            )
+            print(
+                f"ratios: messages persisted+delivered {messages_per_s:.0f}/s = "
+                f"{messages_per_s / floor['insert_commit_per_s']:.1%} of INSERT+COMMIT; "
+                f"accepts {stats['cycles'] / elapsed:.1f}/s = "
+                f"{stats['cycles'] / elapsed / floor['one_statement_accept_per_s']:.1%} of the one-statement accept"
+            )
+            if stats["invite_to_room_start"]:
+                p99 = percentile(stats["invite_to_room_start"], 99) * 1000
+                print(f"ratio: invite→room.start p99 {p99:.1f} ms = "
+                      f"{p99 / floor['one_statement_accept_p99_ms']:.1f}× the one-statement accept's p99")  # fmt: skip
+            print(f"load average: {loadavg()}")
         return 0 if stats["errors"] == 0 else 1
     finally:
         for client in clients:
@@ -176,4 +339,8 @@ if __name__ == "__main__":
     parser.add_argument("--sockets", type=int, default=500)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--messages", type=int, default=2, help="messages each way per call")
+    parser.add_argument("--rate", type=float, default=0, help="open loop: calls offered per second (0: burst)")
+    parser.add_argument("--duration", type=float, default=30, help="open loop: seconds of offered calls")
+    parser.add_argument("--no-floor", action="store_true", help="skip the floor measurement (bench/limits.py)")
+    parser.add_argument("--allow-debug", action="store_true", help="run against a DEBUG server anyway")
     sys.exit(asyncio.run(main(parser.parse_args())))

@@ -6,10 +6,13 @@ import asyncio
 import json
 import logging
 import weakref
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
-from channels.db import database_sync_to_async
+from channels.consumer import get_handler_name
+from channels.db import DatabaseSyncToAsync
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
 from django.utils import timezone
 
 from accounts.selectors import authenticate_token, ensure_not_banned, session_still_valid
@@ -38,14 +41,24 @@ class Close:
     IP_BANNED = (4003, "ip_banned")
 
 
-@database_sync_to_async
+# Database calls run on a bounded thread pool over the connection pool (docs/hot-path.md), not
+# on Channels' one database thread per process: at most DB_POOL_MAX at once, each borrowing a
+# pooled connection for the call (DatabaseSyncToAsync gives it back when the call is done).
+_DB_THREADS = ThreadPoolExecutor(max_workers=max(1, settings.DB_POOL_MAX or 8), thread_name_prefix="ws-db")
+
+
+def _on_db_thread(fn):
+    return DatabaseSyncToAsync(fn, thread_sensitive=False, executor=_DB_THREADS)
+
+
+@_on_db_thread
 def _authenticate(token: str, ip):
     result = authenticate_token(token, ip=ip)
     ensure_not_banned(result.user)
     return result
 
 
-@database_sync_to_async
+@_on_db_thread
 def _call(fn, *args, **kwargs):
     return fn(*args, **kwargs)
 
@@ -54,7 +67,7 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
     user = None
     session_id = None
     auth_deadline: asyncio.Task | None = None
-    room_watch: asyncio.Task | None = None
+    room_watch: "RoomWatch | None" = None
     room_id: str | None = None
 
     def __init__(self, *args, **kwargs):
@@ -72,6 +85,16 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
                 logger.debug("dropped %s for a closed socket", message.get("type"))
 
         return await super().__call__(scope, receive, send_unless_gone)
+
+    async def dispatch(self, message):
+        """As Channels' dispatch, without its close_old_connections() before every frame and
+        push: that is a hop through the one thread-sensitive thread per event, and this
+        consumer never touches the database on the event loop (the DB threads borrow a pooled
+        connection per call and give it back, DatabaseSyncToAsync)."""
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
 
     # --- connection lifecycle -------------------------------------------------------------
 
@@ -292,27 +315,81 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
     # --- room timer ---------------------------------------------------------------------------
 
     def _watch_room(self, room_id: str, *, rearm: bool = False):
-        """Wake at the room's next deadline and let the service act (end, warn). Every member
-        socket does this; the service is idempotent, and the beat sweep is the backstop."""
+        """Wake at the room's next deadline and let the service act (end, warn). A process runs
+        one timer per room however many of its sockets are in it (RoomTimers); the service is
+        idempotent across processes, and the beat sweep is the backstop."""
         if self.room_watch and self.room_id == room_id and not rearm and not self.room_watch.done():
             return
         if self.room_watch:
             self.room_watch.cancel()
         self.room_id = room_id
-        self.room_watch = asyncio.ensure_future(self._room_timer(room_id))
+        self.room_watch = _room_timers().watch(room_id, rearm=rearm)
 
-    async def _room_timer(self, room_id: str):
+
+class RoomTimers:
+    """The room timers of one event loop: one task per room, shared by the sockets in it."""
+
+    def __init__(self):
+        self.tasks: dict[str, asyncio.Task] = {}
+        self.watchers: dict[str, set] = {}
+
+    def watch(self, room_id: str, *, rearm: bool = False) -> "RoomWatch":
+        watch = RoomWatch(self, room_id)
+        self.watchers.setdefault(room_id, set()).add(watch)
+        task = self.tasks.get(room_id)
+        if task is None or task.done() or rearm:
+            if task is not None:
+                task.cancel()
+            self.tasks[room_id] = asyncio.ensure_future(self._run(room_id))
+        return watch
+
+    def unwatch(self, watch: "RoomWatch") -> None:
+        watchers = self.watchers.get(watch.room_id, set())
+        watchers.discard(watch)
+        if not watchers:
+            self.watchers.pop(watch.room_id, None)
+            task = self.tasks.pop(watch.room_id, None)
+            if task is not None:
+                task.cancel()
+
+    async def _run(self, room_id: str):
         try:
-            while True:
-                deadline = await _call(_room_deadline, room_id)
-                if deadline is None:
-                    return
+            deadline = await _call(_room_deadline, room_id)
+            while deadline is not None:
                 await asyncio.sleep(max(0.5, (deadline - timezone.now()).total_seconds() + 0.05))
-                await _call(services.check_room, room_id)
+                deadline = await _call(services.room_timer_step, room_id)
         except asyncio.CancelledError:
             raise
         except Exception:
             logger.exception("room timer for %s failed", room_id)
+
+
+class RoomWatch:
+    """One socket's share of its room's timer: cancel() leaves it (the last one stops it)."""
+
+    def __init__(self, timers: RoomTimers, room_id: str):
+        self.timers, self.room_id = timers, room_id
+        self.left = False
+
+    def cancel(self) -> None:
+        if not self.left:
+            self.left = True
+            self.timers.unwatch(self)
+
+    def done(self) -> bool:
+        task = self.timers.tasks.get(self.room_id)
+        return self.left or task is None or task.done()
+
+
+_timers: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, RoomTimers]" = weakref.WeakKeyDictionary()
+
+
+def _room_timers() -> RoomTimers:
+    loop = asyncio.get_running_loop()
+    timers = _timers.get(loop)
+    if timers is None:
+        timers = _timers[loop] = RoomTimers()
+    return timers
 
 
 class PresenceBatch:

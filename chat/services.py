@@ -1,26 +1,29 @@
 """Realtime writes: invites, rooms, messages and the bookkeeping of a finished call (SPEC §6).
 
 Every function here is one transaction that locks the rows deciding its outcome, then
-checks. Events go out only after commit (config.realtime.send_to_users). Timers are
-timestamps in the database, so any process may act on them and a restart loses nothing."""
+checks. The hot ones (invite, accept, decline/cancel, message, end) are one statement each: a
+PL/pgSQL function from chat migrations 0004/0005, which is the rule (docs/hot-path.md); the
+Python here checks arguments, calls it and turns its outcome into errors and events. Events go
+out only after commit (config.realtime.send_to_users). Timers are timestamps in the database,
+so any process may act on them and a restart loses nothing."""
 
+import json
 import logging
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
-from math import floor
+from functools import cached_property
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Q
+from django.db import connection, transaction
+from django.db.models import Q
 from django.db.models.functions import Coalesce, Least
 from django.utils import timezone
 
+from accounts.errors import NoAccess
 from accounts.models import User
-from accounts.selectors import BANNED_STATUSES, ensure_has_access
-from accounts.services.access import SUCCESSFUL_SESSION_SECONDS, apply_session_unlock
-from accounts.services.locks import lock_users
+from accounts.services.access import SESSIONS_FOR_UNLOCK, SUCCESSFUL_SESSION_SECONDS
 from chat import events, presence
 from chat.errors import (
     AlreadyInRoom,
@@ -44,13 +47,11 @@ from chat.models import (
     ActiveRoom,
     ActiveRoomMember,
     CallInvite,
-    ChatHistory,
     ChatMode,
     Cooldown,
-    SessionCompletion,
     TextChatMessage,
 )
-from chat.selectors import live_room_id_of, message_snapshot, on_cooldown, ordered_pair
+from chat.selectors import live_room_id_of
 from config.errors import ServiceError
 from config.realtime import send_to_users
 from config.transactions import durable_then_raise
@@ -66,24 +67,6 @@ UPGRADE_AFTER = timedelta(seconds=60)
 # --- helpers -------------------------------------------------------------------------------
 
 
-def set_cooldown(a_id, b_id, *, ttl: timedelta, reason: str) -> None:
-    """Upsert the pair's cooldown; an existing longer cooldown is never shortened."""
-    low, high = ordered_pair(a_id, b_id)
-    now = timezone.now()
-    with connection.cursor() as cursor:
-        cursor.execute(
-            """
-            INSERT INTO cooldowns (user_low_id, user_high_id, expires_at, created_at, reason)
-            VALUES (%s, %s, %s, %s, %s)
-            ON CONFLICT (user_low_id, user_high_id) DO UPDATE
-            SET reason = CASE WHEN EXCLUDED.expires_at > cooldowns.expires_at
-                              THEN EXCLUDED.reason ELSE cooldowns.reason END,
-                expires_at = GREATEST(cooldowns.expires_at, EXCLUDED.expires_at)
-            """,
-            [str(low), str(high), now + ttl, now, reason],
-        )
-
-
 def _seconds(value) -> int:
     try:
         seconds = int(value)
@@ -94,24 +77,6 @@ def _seconds(value) -> int:
     return seconds
 
 
-def _expire_stale_invites(*user_ids, now) -> list[CallInvite]:
-    """Mark pending invites of these users whose 20 s are over as expired (the partial unique
-    index counts them as pending until then). Returns them, for notifying."""
-    stale = list(
-        CallInvite.objects.select_for_update()
-        .filter(Q(from_user_id__in=user_ids) | Q(to_user_id__in=user_ids), status="pending", expires_at__lte=now)
-        .order_by("pk")
-    )
-    if stale:
-        CallInvite.objects.filter(pk__in=[i.pk for i in stale], status="pending").update(
-            status=CallInvite.Status.EXPIRED, responded_at=now
-        )
-        for invite in stale:
-            invite.status = CallInvite.Status.EXPIRED
-            _notify_invite(invite, "call.expired")
-    return stale
-
-
 def _notify_invite(invite: CallInvite, event_type: str) -> None:
     send_to_users([invite.from_user_id, invite.to_user_id], {"type": event_type, **events.invite_payload(invite)})
 
@@ -119,53 +84,63 @@ def _notify_invite(invite: CallInvite, event_type: str) -> None:
 # --- invites -------------------------------------------------------------------------------
 
 
-@transaction.atomic(durable=True)
+SEND_INVITE_SQL = "SELECT * FROM rdv_send_invite(%s::uuid, %s::uuid, %s, %s, %s, %s, %s)"
+INVITE_REFUSALS = {
+    "not_available": NotAvailable,
+    "already_in_room": lambda: AlreadyInRoom("Leave your current call first."),
+    "busy": Busy,
+    "on_cooldown": OnCooldown,
+    "invite_pending": InvitePending,
+}
+
+
+def _json(value):
+    """A jsonb column from a raw cursor (Django's connection loads jsonb as text)."""
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def _notify_invites(payloads, event_type: str) -> None:
+    for payload in _json(payloads) or []:
+        send_to_users([payload["from"], payload["to"]], {"type": event_type, **payload})
+
+
 def send_invite(caller: User, *, to, mode: str, seconds) -> CallInvite:
     """call.invite: a 20-second invite to someone online, available, with access, not in a
-    call, not on cooldown and not reported by the caller. Both users are locked (pk order),
-    so two people inviting each other at once get one invite and one `busy`."""
-    from moderation.models import Report
-
+    call, not on cooldown and not reported by the caller. One statement (rdv_send_invite, the
+    rule) that locks both users (pk order), so two people inviting each other at once get one
+    invite and one `busy`. Presence (Redis) is read first and passed in."""
     ensure_event_open(caller, partner=to)  # event mode: no new calls outside the window (chat.event_mode)
     if mode not in ChatMode.values:
         raise InvalidMessage("mode must be video or text.")
     seconds = _seconds(seconds)
     if str(to) == str(caller.pk):
         raise InvalidMessage("You cannot invite yourself.")
+    to = _as_uuid(to, NotAvailable)
+    present = presence.is_online(to) and presence.is_available(to, mode)
     now = timezone.now()
-    users = lock_users(caller.pk, to)
-    caller, callee = users.get(str(caller.pk)), users.get(str(to))
-    if callee is None or not callee.is_active:
-        raise NotAvailable()
-    ensure_has_access(caller)
-    if callee.ban_status in BANNED_STATUSES or callee.access_status == User.AccessStatus.UNPAID:
-        raise NotAvailable()
-    if not (presence.is_online(callee.pk) and presence.is_available(callee.pk, mode)):
-        raise NotAvailable()
-    if live_room_id_of(caller.pk):
-        raise AlreadyInRoom("Leave your current call first.")
-    if live_room_id_of(callee.pk):
-        raise Busy()
-    if on_cooldown(caller.pk, callee.pk):
-        raise OnCooldown()
-    if Report.objects.filter(reporter=caller, reported=callee).exists():
-        raise NotAvailable()
-    _expire_stale_invites(caller.pk, callee.pk, now=now)
-    if CallInvite.objects.filter(from_user=caller, status="pending").exists():
-        raise InvitePending()
-    if CallInvite.objects.filter(Q(to_user=callee) | Q(from_user=callee), status="pending").exists():
-        raise Busy()
-    invite = CallInvite.objects.create(
-        from_user=caller,
-        to_user=callee,
+    with connection.cursor() as cursor:
+        cursor.execute(SEND_INVITE_SQL, [str(caller.pk), str(to), mode, seconds, now, CallInvite.TTL, present])
+        outcome, detail, invite_id, expires_at, expired, name, gender, selfie, video = cursor.fetchone()
+    _notify_invites(expired, "call.expired")
+    if outcome == "no_access":
+        raise NoAccess(access_status=detail)
+    if outcome != "created":
+        raise INVITE_REFUSALS[outcome]()
+    card = User(id=caller.pk, name=name, gender=gender, selfie=selfie or None, video=video or None)
+    invite = CallInvite(
+        id=invite_id,
+        from_user_id=caller.pk,
+        to_user_id=to,
         chat_mode=mode,
         requested_seconds=seconds,
+        status=CallInvite.Status.PENDING,
         created_at=now,
-        expires_at=now + CallInvite.TTL,
+        expires_at=expires_at,
     )
-    incoming = {"type": "call.incoming", **events.invite_payload(invite), "caller": events.user_card(caller)}
-    send_to_users([callee.pk], incoming)
-    logger.info("invite %s %s -> %s %s %ss", invite.pk, caller.pk, callee.pk, mode, seconds)
+    invite._state.adding = False
+    incoming = {"type": "call.incoming", **events.invite_payload(invite), "caller": events.user_card(card)}
+    send_to_users([to], incoming)
+    logger.info("invite %s %s -> %s %s %ss", invite.pk, caller.pk, to, mode, seconds)
     return invite
 
 
@@ -176,68 +151,51 @@ def _as_uuid(value, error: type[Exception]) -> uuid.UUID:
         raise error() from exc
 
 
-def _get_locked_invite(invite_id, *, user_field: str, user: User) -> CallInvite:
-    """The invite addressed from/to `user`, locked after both its users (the lock order)."""
-    invite_id = _as_uuid(invite_id, InviteNotFound)
-    peek = CallInvite.objects.filter(pk=invite_id, **{user_field: user}).values("from_user_id", "to_user_id").first()
-    if peek is None:
-        raise InviteNotFound()
-    lock_users(peek["from_user_id"], peek["to_user_id"])
-    return CallInvite.objects.select_for_update().get(pk=invite_id)
+ACCEPT_SQL = "SELECT * FROM rdv_accept_invite(%s::uuid, %s::uuid, %s, %s)"
+SETTLE_SQL = "SELECT * FROM rdv_settle_invite(%s::uuid, %s::uuid, %s, %s, %s, %s, %s)"
+SETTLED_REFUSALS = {"not_found": InviteNotFound, "expired": InviteExpired, "not_pending": InviteNotPending}
 
 
-@durable_then_raise
 def accept_invite(callee: User, *, invite_id, seconds):
-    """call.accept: in one transaction, lock the invite and both users, check neither is in a
-    call, create the room (length = floor of the mean of both choices), mark the invite
-    accepted, and tell both `room.start`. A retry of the same accept returns the same room.
-    An invite past its 20 s is marked expired (committed) and refused with 410."""
+    """call.accept: in one statement (rdv_accept_invite, the rule), lock both users and the
+    invite, check neither is in a call, create the room (length = floor of the mean of both
+    choices), mark the invite accepted, cancel their other invites, and tell both `room.start`
+    after commit. A retry of the same accept returns the same room. An invite past its 20 s is
+    marked expired (committed) and refused with 410."""
     ensure_event_open(callee)  # event mode: no new calls outside the window (chat.event_mode)
     seconds = _seconds(seconds)
-    invite = _get_locked_invite(invite_id, user_field="to_user", user=callee)
-    if invite.status == CallInvite.Status.ACCEPTED and invite.room_id:
-        return ActiveRoom.objects.get(pk=invite.room_id)
-    now = timezone.now()
-    refusal = _refuse_unless_pending(invite, now)
-    if refusal:
-        return refusal
-    caller, callee = User.objects.get(pk=invite.from_user_id), User.objects.get(pk=invite.to_user_id)
-    if caller.ban_status in BANNED_STATUSES or callee.ban_status in BANNED_STATUSES:
-        return NotAvailable()
-    if live_room_id_of(caller.pk) or live_room_id_of(callee.pk):
-        return AlreadyInRoom()
-    duration = floor((invite.requested_seconds + seconds) / 2)
-    try:
-        with transaction.atomic():
-            room = ActiveRoom.objects.create(
-                user_1=caller,
-                user_2=callee,
-                chat_mode=invite.chat_mode,
-                duration_seconds=duration,
-                started_at=now,
-                ends_at=now + timedelta(seconds=duration),
-                user_1_connected=True,
-                user_2_connected=True,
-            )
-    except IntegrityError:
-        # The active_room_members trigger: one of them got into a room in a parallel transaction.
-        return AlreadyInRoom()
-    CallInvite.objects.filter(pk=invite.pk).update(
-        status=CallInvite.Status.ACCEPTED, responded_at=now, callee_seconds=seconds, room=room
+    invite_id = _as_uuid(invite_id, InviteNotFound)
+    with connection.cursor() as cursor:
+        started_at = timezone.now()
+        cursor.execute(ACCEPT_SQL, [str(callee.pk), str(invite_id), seconds, started_at])
+        outcome, room_id, caller_id, duration, notify, mode, cards = cursor.fetchone()
+    if outcome == "retry":
+        return ActiveRoom.objects.get(pk=room_id)
+    if outcome == "expired":
+        _notify_invites(notify, "call.expired")
+        raise InviteExpired()
+    if outcome == "not_available":
+        raise NotAvailable()
+    if outcome == "already_in_room":
+        raise AlreadyInRoom()
+    if outcome != "accepted":
+        raise SETTLED_REFUSALS[outcome]()
+    _notify_invites(notify, "call.cancelled")
+    room = ActiveRoom(
+        id=room_id,
+        user_1_id=caller_id,
+        user_2_id=callee.pk,
+        chat_mode=mode,
+        duration_seconds=duration,
+        started_at=started_at,
+        ends_at=started_at + timedelta(seconds=duration),
+        status=ActiveRoom.Status.ACTIVE,
+        user_1_connected=True,
+        user_2_connected=True,
     )
-    # Any other invite either of them had out or in is void now.
-    others = list(
-        CallInvite.objects.select_for_update()
-        .filter(Q(from_user__in=[caller, callee]) | Q(to_user__in=[caller, callee]), status="pending")
-        .exclude(pk=invite.pk)
-    )
-    if others:
-        CallInvite.objects.filter(pk__in=[o.pk for o in others]).update(
-            status=CallInvite.Status.CANCELLED, responded_at=now
-        )
-        for other in others:
-            other.status = CallInvite.Status.CANCELLED
-            _notify_invite(other, "call.cancelled")
+    room._state.adding = False
+    cards = _json(cards)
+    caller, callee = (User(id=uid, **cards[str(uid)]) for uid in (caller_id, callee.pk))
     for user, partner in ((caller, callee), (callee, caller)):
         payload = events.room_payload(room, for_user_id=user.pk, partner=partner)
         send_to_users([user.pk], {"type": "room.start", **payload})
@@ -245,43 +203,31 @@ def accept_invite(callee: User, *, invite_id, seconds):
     return room
 
 
-def _refuse_unless_pending(invite: CallInvite, now) -> ServiceError | None:
-    """An invite past its 20 s is expired whatever the sweep has done (marked here, committed
-    by the caller's durable_then_raise); a settled one cannot change."""
-    if invite.status == CallInvite.Status.PENDING and invite.expires_at <= now:
-        _expire_stale_invites(invite.from_user_id, invite.to_user_id, now=now)
-        return InviteExpired()
-    if invite.status == CallInvite.Status.EXPIRED:
-        return InviteExpired()
-    if invite.status != CallInvite.Status.PENDING:
-        return InviteNotPending()
-    return None
-
-
 def _settle_invite(user: User, invite_id, *, side: str, status: str, cooldown: timedelta, reason: str, event: str):
-    """Decline (callee) or cancel (caller) a pending invite: the pair gets a cooldown and the
-    other side is told. A retry of the same answer returns the invite unchanged."""
-    invite = _get_locked_invite(invite_id, user_field=side, user=user)
-    if invite.status == status:
-        return invite
-    now = timezone.now()
-    refusal = _refuse_unless_pending(invite, now)
-    if refusal:
-        return refusal
-    CallInvite.objects.filter(pk=invite.pk).update(status=status, responded_at=now)
-    invite.status, invite.responded_at = status, now
-    set_cooldown(invite.from_user_id, invite.to_user_id, ttl=cooldown, reason=reason)
-    _notify_invite(invite, event)
+    """Decline (callee) or cancel (caller) a pending invite in one statement (rdv_settle_invite):
+    the pair gets a cooldown and the other side is told. A retry of the same answer returns
+    the invite unchanged."""
+    invite_id = _as_uuid(invite_id, InviteNotFound)
+    with connection.cursor() as cursor:
+        cursor.execute(SETTLE_SQL, [str(user.pk), str(invite_id), side, status, cooldown, reason, timezone.now()])
+        outcome, payload, notify = cursor.fetchone()
+    if outcome == "expired":
+        _notify_invites(notify, "call.expired")
+    if outcome not in ("same", "settled"):
+        raise SETTLED_REFUSALS[outcome]()
+    invite = CallInvite.objects.get(pk=invite_id) if outcome == "same" else None
+    if outcome == "settled":
+        _notify_invites([_json(payload)], event)
+        invite = CallInvite.objects.get(pk=invite_id)
     return invite
 
 
-@durable_then_raise
 def decline_invite(callee: User, *, invite_id):
     """call.decline: the pair gets a 24-hour cooldown; the caller is told."""
     return _settle_invite(
         callee,
         invite_id,
-        side="to_user",
+        side="to",
         status=CallInvite.Status.DECLINED,
         cooldown=Cooldown.DECLINED_TTL,
         reason=Cooldown.Reason.DECLINED,
@@ -289,13 +235,12 @@ def decline_invite(callee: User, *, invite_id):
     )
 
 
-@durable_then_raise
 def cancel_invite(caller: User, *, invite_id):
     """call.cancel: the pair gets a 1-hour cooldown; the callee is told."""
     return _settle_invite(
         caller,
         invite_id,
-        side="from_user",
+        side="from",
         status=CallInvite.Status.CANCELLED,
         cooldown=Cooldown.CANCELLED_TTL,
         reason=Cooldown.Reason.CANCELLED,
@@ -347,75 +292,91 @@ def expire_invites(*, limit: int = 500) -> int:
 
 @dataclass(frozen=True)
 class EndResult:
-    room: ActiveRoom
+    room_id: uuid.UUID
     ended_now: bool  # False when it had already ended (the call was a no-op)
 
+    @cached_property
+    def room(self) -> ActiveRoom:
+        return ActiveRoom.objects.get(pk=self.room_id)
 
-def _snapshot(room: ActiveRoom) -> list[dict]:
-    return [message_snapshot(m) for m in TextChatMessage.objects.filter(room=room, deleted=False).order_by("pk")]
+
+END_ROOM_SQL = "SELECT * FROM rdv_end_room(%s::uuid, %s, %s, %s, %s, %s, %s, %s)"
 
 
-@transaction.atomic(savepoint=False)
+def end_room_args(room_id, reason: str, now) -> list:
+    """The arguments of rdv_end_room (chat migration 0004, the rule): the thresholds from here,
+    and an invite code for each user in case this call unlocks them (unused otherwise)."""
+    from referrals.models import InviteCode
+    from referrals.services import INVITE_CODE_LENGTH, random_code
+
+    assert InviteCode.USER_CODE_USES == 4  # rdv_apply_session_unlock writes 4
+    return [
+        str(room_id),
+        reason,
+        now,
+        SUCCESSFUL_SESSION_SECONDS,
+        SESSIONS_FOR_UNLOCK,
+        Cooldown.SESSION_END_TTL,
+        random_code(INVITE_CODE_LENGTH),
+        random_code(INVITE_CODE_LENGTH),
+    ]
+
+
+def end_room_events(room_id, reason: str, rows) -> list[tuple[list, dict]]:
+    """What rdv_end_room's rows mean: the pushes of a room that ended now (none otherwise)."""
+    if rows[0][0] != "ended":
+        return []
+    users = [str(row[2]) for row in rows]
+    pushes = [(users, {"type": "room.ended", "room": str(room_id), "reason": reason})]
+    for _, _, user_id, total, count, successful, unlocked, access in rows:
+        metrics = {
+            "timer_total_seconds": total,
+            "session_count": count,
+            "successful_sessions": successful,
+            "qr_unlocked": unlocked,
+            "access_status": access,
+        }
+        pushes.append(([str(user_id)], {"type": "me.metrics", **metrics}))
+    return pushes
+
+
 def end_room(room_id, *, reason: str) -> EndResult:
-    """End a room exactly once, with all the bookkeeping for both users in this transaction:
-    status ended; per user a session_completion (if ≥ 1 s), a chat_history row with the
-    message snapshot, timer_total_seconds += seconds spent (F-expression), session_count,
-    successful_sessions (≥ 30 s) and the QR-unlock check; a 24-hour cooldown for the pair.
-    Both get `room.ended{reason}` and `me.metrics` after commit. Ending twice is a no-op."""
-    peek = ActiveRoom.objects.filter(pk=room_id).values("user_1_id", "user_2_id").first()
-    if peek is None:
+    """End a room exactly once, with all the bookkeeping for both users in one transaction (one
+    statement, rdv_end_room): status ended; per user a session_completion (if ≥ 1 s), a
+    chat_history row with the message snapshot, timer_total_seconds += seconds spent,
+    session_count, successful_sessions (≥ 30 s) and the QR unlock; a 24-hour cooldown for the
+    pair. Both get `room.ended{reason}` and `me.metrics` after commit. Ending twice is a no-op.
+    Inside a caller's transaction it is part of it; alone it is its own (autocommit)."""
+    room_id = _as_uuid(room_id, NotAMember)
+    with connection.cursor() as cursor:
+        cursor.execute(END_ROOM_SQL, end_room_args(room_id, reason, timezone.now()))
+        rows = cursor.fetchall()
+    if rows[0][0] == "not_found":
         raise NotAMember()
-    users = lock_users(peek["user_1_id"], peek["user_2_id"])  # users first: the global lock order
-    room = ActiveRoom.objects.select_for_update().get(pk=room_id)
-    if room.status == ActiveRoom.Status.ENDED:
-        return EndResult(room, ended_now=False)
-    now = timezone.now()
-    spent = max(0, floor((min(now, room.ends_at) - room.started_at).total_seconds()))
-    ActiveRoom.objects.filter(pk=room.pk).update(
-        status=ActiveRoom.Status.ENDED, ended_at=now, end_reason=reason, grace_period_expires=None
-    )
-    room.status, room.ended_at, room.end_reason = ActiveRoom.Status.ENDED, now, reason
-    snapshot = _snapshot(room)
-    user_1, user_2 = users[str(room.user_1_id)], users[str(room.user_2_id)]
-    for user, partner in ((user_1, user_2), (user_2, user_1)):
-        counted = False
-        if spent >= 1:
-            _, counted = SessionCompletion.objects.get_or_create(
-                user=user, room=room, defaults={"partner": partner, "duration_seconds": spent, "completed_at": now}
-            )
-        ChatHistory.objects.get_or_create(
-            user=user,
-            room=room,
-            defaults={
-                "partner": partner,
-                "partner_name": partner.name,
-                "chat_mode": room.chat_mode,
-                "started_at": room.started_at,
-                "duration_seconds": spent,
-                "messages": snapshot,
-            },
-        )
-        successful = counted and spent >= SUCCESSFUL_SESSION_SECONDS
-        User.objects.filter(pk=user.pk).update(
-            timer_total_seconds=F("timer_total_seconds") + (spent if counted else 0),
-            session_count=F("session_count") + (1 if counted else 0),
-            successful_sessions=F("successful_sessions") + (1 if successful else 0),
-        )
-        apply_session_unlock(user.pk)
-    set_cooldown(user_1.pk, user_2.pk, ttl=Cooldown.SESSION_END_TTL, reason=Cooldown.Reason.SESSION_END)
-    send_to_users([user_1.pk, user_2.pk], {"type": "room.ended", "room": str(room.pk), "reason": reason})
-    for user in (user_1, user_2):
-        fresh = User.objects.get(pk=user.pk)
-        send_to_users([user.pk], {"type": "me.metrics", **events.metrics_payload(fresh)})
-    logger.info("room %s ended reason=%s spent=%ss", room.pk, reason, spent)
-    return EndResult(room, ended_now=True)
+    for user_ids, event in end_room_events(room_id, reason, rows):
+        send_to_users(user_ids, event)
+    if rows[0][0] == "ended":
+        logger.info("room %s ended reason=%s spent=%ss", room_id, reason, rows[0][1])
+    return EndResult(room_id, ended_now=rows[0][0] == "ended")
 
 
-@transaction.atomic(durable=True)
 def end_room_by_member(user: User, *, room_id) -> EndResult:
-    """room.end from either side."""
-    room = _member_room(user, room_id, lock=False)
-    return end_room(room.pk, reason=ActiveRoom.EndReason.USER_ENDED)
+    """room.end from either side: the membership check and the end are one statement."""
+    room_id = _as_uuid(room_id, NotAMember)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT * FROM rdv_end_room_by_member(%s::uuid, %s::uuid, %s, %s, %s, %s, %s, %s, %s)",
+            [str(user.pk), *end_room_args(room_id, ActiveRoom.EndReason.USER_ENDED, timezone.now())],
+        )
+        rows = cursor.fetchall()
+    outcome = rows[0][0]
+    if outcome == "not_found":
+        raise NotAMember()
+    if outcome == "room_ended":
+        raise RoomEnded()
+    for user_ids, event in end_room_events(room_id, ActiveRoom.EndReason.USER_ENDED, rows):
+        send_to_users(user_ids, event)
+    return EndResult(room_id, ended_now=outcome == "ended")
 
 
 def end_live_room_of(user_id, *, reason: str) -> EndResult | None:
@@ -484,14 +445,30 @@ def next_deadline(room: ActiveRoom):
     return min(times)
 
 
-@transaction.atomic(durable=True)
 def check_room(room_id) -> str | None:
     """Apply the room's timers now: end it if due, or send the inactivity warning once.
-    Safe to call from any number of processes at once (the room row lock decides)."""
+    Safe to call from any number of processes at once (the end is one statement that locks;
+    the warning is one conditional UPDATE), so it needs no transaction of its own."""
+    room = ActiveRoom.objects.filter(pk=room_id).exclude(status=ActiveRoom.Status.ENDED).first()
+    return _check_loaded_room(room, timezone.now()) if room else None
+
+
+def room_timer_step(room_id):
+    """The room timer's one wake-up (the consumer's): apply the timers, then say when to wake
+    next (None: the room is over). One read, plus one statement when something is due."""
     room = ActiveRoom.objects.filter(pk=room_id).exclude(status=ActiveRoom.Status.ENDED).first()
     if room is None:
         return None
     now = timezone.now()
+    acted = _check_loaded_room(room, now)
+    if acted == "warned":
+        room.inactivity_warned_at = now
+    elif acted or _due(room, now):
+        return None  # ended now, or by someone else a moment ago
+    return next_deadline(room)
+
+
+def _check_loaded_room(room: ActiveRoom, now) -> str | None:
     reason = _due(room, now)
     if reason:
         result = end_room(room.pk, reason=reason)
@@ -502,7 +479,7 @@ def check_room(room_id) -> str | None:
         and room.inactivity_warned_at is None
         and now - _quiet_since(room) >= INACTIVITY_WARNING_AFTER
     ):
-        unwarned = ActiveRoom.objects.filter(pk=room.pk, inactivity_warned_at__isnull=True)
+        unwarned = ActiveRoom.objects.filter(pk=room.pk, inactivity_warned_at__isnull=True).exclude(status="ended")
         warned = unwarned.update(inactivity_warned_at=now)
         if warned:
             ends = _quiet_since(room) + INACTIVITY_END_AFTER
@@ -591,11 +568,18 @@ def start_grace_for_vanished_members(*, limit: int = 500) -> int:
     return len(rooms)
 
 
-@transaction.atomic(durable=True)
 def mark_connected(user: User) -> dict | None:
     """A socket of the user authenticated: if they are in a live room, they are back in it
     (grace lifted when both are connected) and get `room.resume` with the room. Returns the
-    resume payload, or None when the user is in no live room (or it was due and ended)."""
+    resume payload, or None when the user is in no live room (or it was due and ended). Most
+    sockets are in no room: that answer is one read, with no transaction around it."""
+    if live_room_id_of(user.pk) is None:
+        return None
+    return _mark_connected(user)
+
+
+@transaction.atomic(durable=True)
+def _mark_connected(user: User) -> dict | None:
     room_id = live_room_id_of(user.pk)
     if room_id is None:
         return None
@@ -631,28 +615,31 @@ def _gif_url_allowed(url: str) -> bool:
     return parts.scheme == "https" and (parts.hostname or "") in settings.GIF_HOSTS and len(url) <= 500
 
 
-@durable_then_raise
-def post_message(sender: User, *, room_id, client_id: str, text: str = "", gif_url: str = ""):
-    """chat.message: stored, then delivered to the partner after commit; the ack carries the
-    stored id. The sender must be a member of that live room; ≤ 500 characters; one message
-    every 1.5 s per user; a resend with the same client_id returns the stored message."""
+POST_MESSAGE_SQL = "SELECT * FROM rdv_post_message(%s::uuid, %s::uuid, %s, %s, %s, %s, %s, %s)"
+
+
+@dataclass(frozen=True)
+class MessageDraft:
+    """A validated chat.message, before the database has its say."""
+
+    sender_id: str
+    room_id: uuid.UUID
+    client_id: str
+    kind: str
+    text: str
+    url: str
+    now: object
+
+    def args(self) -> list:
+        return [self.sender_id, str(self.room_id), self.client_id, self.kind, self.text, self.url, self.now,
+                MESSAGE_SPACING]  # fmt: skip
+
+
+def draft_message(sender_id, *, room_id, client_id: str, text: str = "", gif_url: str = "") -> MessageDraft:
+    """The checks that need no database: client_id, room id, text or an allowed GIF link."""
     if not client_id or len(client_id) > 64 or "\x00" in client_id:
         raise InvalidMessage("client_id is required (at most 64 characters).")
     room_id = _as_uuid(room_id, NotAMember)
-    existing = TextChatMessage.objects.filter(room_id=room_id, sender=sender, client_id=client_id).first()
-    if existing is not None:
-        return PostResult(existing, created=False)
-    # Timers first, before any room lock (end_room locks users, then the room): a message
-    # into an overdue call ends it now and is refused.
-    room = _member_room(sender, room_id, lock=False)
-    reason = _due(room, timezone.now())
-    if reason:
-        end_room(room.pk, reason=reason)
-        return RoomEnded()
-    room = _member_room(sender, room_id, lock=True)
-    now = timezone.now()
-    if _due(room, now):
-        return RoomEnded()  # due in the last instant: the timers end it
     text = (text or "").replace("\x00", "").strip()
     if gif_url:
         if not _gif_url_allowed(gif_url):
@@ -664,26 +651,61 @@ def post_message(sender: User, *, room_id, client_id: str, text: str = "", gif_u
         raise InvalidMessage("Write something.")
     if len(text) > TextChatMessage.MAX_LENGTH:
         raise InvalidMessage("At most 500 characters.")
-    is_user_1 = str(room.user_1_id) == str(sender.pk)
-    last = room.user_1_last_message_at if is_user_1 else room.user_2_last_message_at
-    if last and now - last < MESSAGE_SPACING:
-        raise TooFast(retry_after=1)
-    message = TextChatMessage.objects.create(
-        room=room,
-        sender=sender,
-        receiver_id=room.user_2_id if is_user_1 else room.user_1_id,
-        type=kind,
-        content=text,
-        url=gif_url or "",
-        client_id=client_id,
-        sent_at=now,
+    return MessageDraft(str(sender_id), room_id, client_id, kind, text, gif_url or "", timezone.now())
+
+
+def message_outcome(draft: MessageDraft, row) -> tuple[PostResult | ServiceError | str, list]:
+    """What rdv_post_message's row means: a PostResult with its pushes, a refusal, or the reason
+    the room is overdue (the caller ends it and refuses with RoomEnded)."""
+    outcome, reason, message_id, receiver_id, sent_at, user_1_id, user_2_id = row
+    if outcome == "not_member":
+        return NotAMember(), []
+    if outcome == "room_ended":
+        return RoomEnded(), []
+    if outcome == "too_fast":
+        return TooFast(retry_after=1), []
+    if outcome == "due":
+        return reason, []
+    if outcome == "duplicate":
+        # A resend returns the stored message as it was stored (not this draft's fields).
+        return ("duplicate", message_id), []
+    message = TextChatMessage(
+        id=message_id,
+        room_id=draft.room_id,
+        sender_id=uuid.UUID(draft.sender_id),
+        receiver_id=receiver_id,
+        type=draft.kind,
+        content=draft.text,
+        url=draft.url,
+        client_id=draft.client_id,
+        sent_at=sent_at,
     )
-    changes = {"user_1_last_message_at" if is_user_1 else "user_2_last_message_at": now}
-    if room.inactivity_warned_at is not None:
-        changes["inactivity_warned_at"] = None  # any message clears the warning
-    ActiveRoom.objects.filter(pk=room.pk).update(**changes)
-    send_to_users([room.user_1_id, room.user_2_id], {"type": "chat.message", **events.message_payload(message)})
-    return PostResult(message, created=True)
+    message._state.adding = False
+    push = ([str(user_1_id), str(user_2_id)], {"type": "chat.message", **events.message_payload(message)})
+    return PostResult(message, created=True), [push]
+
+
+def post_message(sender: User, *, room_id, client_id: str, text: str = "", gif_url: str = ""):
+    """chat.message: stored, then delivered to the partner after commit; the ack carries the
+    stored id. The sender must be a member of that live room; ≤ 500 characters; one message
+    every 1.5 s per user; a resend with the same client_id returns the stored message. One
+    statement (rdv_post_message, the rule); a message into an overdue call ends it and is
+    refused."""
+    draft = draft_message(sender.pk, room_id=room_id, client_id=client_id, text=text, gif_url=gif_url)
+    with connection.cursor() as cursor:
+        cursor.execute(POST_MESSAGE_SQL, draft.args())
+        row = cursor.fetchone()
+    result, pushes = message_outcome(draft, row)
+    if isinstance(result, tuple):  # a duplicate: the stored message
+        return PostResult(TextChatMessage.objects.get(pk=result[1]), created=False)
+    if isinstance(result, str):
+        end_room(draft.room_id, reason=result)
+        raise RoomEnded()
+    if isinstance(result, ServiceError):
+        raise result
+    for user_ids, event in pushes:
+        send_to_users(user_ids, event)
+    return result
 
 
 @durable_then_raise

@@ -11,6 +11,7 @@ from functools import cache
 
 import redis
 from django.conf import settings
+from redis.maint_notifications import MaintNotificationsConfig
 
 from config.errors import RateLimited
 
@@ -19,7 +20,10 @@ logger = logging.getLogger(__name__)
 
 @cache
 def redis_client() -> redis.Redis:
-    return redis.Redis.from_url(settings.REDIS_URL)
+    # No maintenance-notification handshake (redis-py 8's "auto"): our Redis (6.x embedded, or a
+    # plain server) has none, and several threads connecting at once (the WebSocket's database
+    # threads) raced in that handshake: "Bad file descriptor" on a fresh connection.
+    return redis.Redis.from_url(settings.REDIS_URL, maint_notifications_config=MaintNotificationsConfig(enabled=False))
 
 
 @dataclass(frozen=True)

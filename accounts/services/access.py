@@ -26,18 +26,20 @@ def grant_access(user: User, status: str) -> bool:
     return True
 
 
-@transaction.atomic(savepoint=False)
 def apply_session_unlock(user_id) -> bool:
     """After a completion is counted: with 4 successful sessions the user is qr_unlocked and
-    qr_verified (unless already higher) and gets an invite code of their own. Idempotent."""
-    from referrals.services import ensure_user_invite_code
+    qr_verified (unless already higher) and gets an invite code of their own. Idempotent.
+    The rule is the SQL function rdv_apply_session_unlock (chat migration 0004), which the end
+    of a room (rdv_end_room) runs in the same statement; this is its call from Python."""
+    from django.db import connection
 
-    user = User.objects.select_for_update(no_key=True).get(pk=user_id)
-    if user.qr_unlocked or user.successful_sessions < SESSIONS_FOR_UNLOCK:
-        return False
-    now = timezone.now()
-    User.objects.filter(pk=user.pk).update(qr_unlocked=True, qr_unlocked_at=now)
-    user.qr_unlocked, user.qr_unlocked_at = True, now
-    grant_access(user, User.AccessStatus.QR_VERIFIED)
-    ensure_user_invite_code(user)
-    return True
+    from referrals.models import InviteCode
+    from referrals.services import INVITE_CODE_LENGTH, random_code
+
+    assert InviteCode.USER_CODE_USES == 4  # the function writes 4
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT rdv_apply_session_unlock(%s::uuid, %s, %s, %s)",
+            [str(user_id), random_code(INVITE_CODE_LENGTH), SESSIONS_FOR_UNLOCK, timezone.now()],
+        )
+        return cursor.fetchone()[0]
