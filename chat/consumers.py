@@ -8,12 +8,14 @@ import logging
 import weakref
 from datetime import datetime
 
+from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
 from django.utils import timezone
 
 from accounts.selectors import authenticate_token, ensure_not_banned, session_still_valid
-from chat import presence, protocol, selectors, services
+from chat import presence, protocol, reel, selectors, services
 from chat.events import message_payload
 from config.client_ip import client_ip_from_scope
 from config.errors import ServiceError
@@ -21,8 +23,9 @@ from config.realtime import user_group
 
 logger = logging.getLogger("rendezvous.ws")
 
-AUTH_TIMEOUT_SECONDS = 5
-PRESENCE_GROUP = "presence"
+# The client's time to send its token, from accept. Once a token has arrived, the time the
+# server takes to check it never closes the socket (see AuthGate for when it sheds instead).
+AUTH_TIMEOUT_SECONDS = settings.WS_AUTH_TIMEOUT_SECONDS
 # Events after which a room's next deadline may have moved (grace started or lifted, ...).
 REARM_EVENTS = {"room.partner_disconnected", "room.partner_reconnected", "room.inactivity_warning", "room.upgraded"}
 
@@ -36,6 +39,8 @@ class Close:
     SESSION_INVALIDATED = (4001, "session_invalidated")
     BANNED = (4003, "banned")
     IP_BANNED = (4003, "ip_banned")
+    OVERLOADED = (4013, "overloaded")  # the server cannot take this socket now; retry after `retry_after` s
+    TOO_MANY_SOCKETS = (4029, "too_many_sockets")  # WS_MAX_SOCKETS_PER_USER of this user are open
 
 
 @database_sync_to_async
@@ -50,12 +55,66 @@ def _call(fn, *args, **kwargs):
     return fn(*args, **kwargs)
 
 
+@sync_to_async(thread_sensitive=False)
+def _redis(fn, *args, **kwargs):
+    """A presence (Redis-only) call, on a worker thread: never queued behind the ORM calls on
+    Channels' one database thread."""
+    return fn(*args, **kwargs)
+
+
+class Overloaded(Exception):
+    pass
+
+
+class AuthGate:
+    """Token checks of one event loop (one ASGI process): at most WS_AUTH_CONCURRENCY at once,
+    so a burst of 2,000 never queues 2,000 ORM calls ahead of the other sockets' work on the
+    database thread. The rest wait in line (first come, first served). A socket is shed
+    (4013 `overloaded`, with a retry hint) only when the line is longer than WS_AUTH_QUEUE_MAX
+    or its wait passes WS_AUTH_QUEUE_SECONDS: never because its client was slow or the
+    server was busy for a few seconds."""
+
+    RETRY_AFTER_SECONDS = 5  # the hint; clients add jitter (static/rdv/app.js)
+
+    def __init__(self):
+        self.slots = asyncio.Semaphore(settings.WS_AUTH_CONCURRENCY)
+        self.waiting = 0
+
+    async def run(self, fn, *args):
+        if self.waiting >= settings.WS_AUTH_QUEUE_MAX:
+            raise Overloaded
+        self.waiting += 1
+        try:
+            async with asyncio.timeout(settings.WS_AUTH_QUEUE_SECONDS):
+                await self.slots.acquire()
+        except TimeoutError:
+            raise Overloaded from None
+        finally:
+            self.waiting -= 1
+        try:
+            return await fn(*args)
+        finally:
+            self.slots.release()
+
+
+_gates: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AuthGate]" = weakref.WeakKeyDictionary()
+
+
+def _auth_gate() -> AuthGate:
+    loop = asyncio.get_running_loop()
+    gate = _gates.get(loop)
+    if gate is None:
+        gate = _gates[loop] = AuthGate()
+    return gate
+
+
 class RealtimeConsumer(AsyncJsonWebsocketConsumer):
     user = None
     session_id = None
     auth_deadline: asyncio.Task | None = None
     room_watch: asyncio.Task | None = None
     room_id: str | None = None
+    authenticating = False
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -80,31 +139,42 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
         self.auth_deadline = asyncio.ensure_future(self._auth_deadline())
 
     async def _auth_deadline(self):
+        """Only the wait for the client's token: cancelled as soon as an auth frame arrives."""
         await asyncio.sleep(AUTH_TIMEOUT_SECONDS)
         if self.user is None:
             await self._close(Close.AUTH_TIMEOUT)
 
-    async def _close(self, close: tuple[int, str]):
-        await self.send_json({"type": "closing", "code": close[0], "reason": close[1]})
+    async def _close(self, close: tuple[int, str], **extra):
+        await self.send_json({"type": "closing", "code": close[0], "reason": close[1], **extra})
         await self.close(code=close[0], reason=close[1])
 
     async def disconnect(self, code):
+        """Every step is attempted whatever failed before it (a Redis pool timeout in the group
+        discard must not leave presence, the room's grace period or the timers behind)."""
         for task in (self.auth_deadline, self.room_watch, *self.timers):
             if task:
                 task.cancel()
         if self.user is None:
             return
-        await self.channel_layer.group_discard(user_group(self.user.pk), self.channel_name)
-        await self.channel_layer.group_discard(PRESENCE_GROUP, self.channel_name)
+        user_id = self.user.pk
         try:
-            remaining = await _call(presence.drop, self.user.pk, self.channel_name)
-            if remaining == 0:
-                room_id = await _call(selectors.live_room_id_of, self.user.pk)
-                if room_id:
-                    await _call(services.mark_disconnected, self.user, room_id=room_id)
-                await self._broadcast_presence(online=False, available=False)
-        except Exception:  # disconnect must never raise
-            logger.exception("disconnect bookkeeping failed for %s", self.user.pk)
+            await self.channel_layer.group_discard(user_group(user_id), self.channel_name)
+        except Exception:  # the group entry expires with the layer's group_expiry
+            logger.exception("group_discard failed for %s", user_id)
+        try:
+            remaining = await _redis(presence.drop, user_id, self.channel_name)
+        except Exception:  # the socket's presence entry lapses by its TTL
+            logger.exception("presence drop failed for %s", user_id)
+            return
+        if remaining:
+            return
+        try:
+            room_id = await _call(selectors.live_room_id_of, user_id)
+            if room_id:
+                await _call(services.mark_disconnected, self.user, room_id=room_id)
+        except Exception:  # disconnect must never raise; the beat sweep is the backstop
+            logger.exception("disconnect bookkeeping failed for %s", user_id)
+        self._broadcast_presence(online=False, available=False)
 
     # --- inbound --------------------------------------------------------------------------
 
@@ -147,20 +217,29 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
     # --- handlers ---------------------------------------------------------------------------
 
     async def on_auth(self, message):
-        if self.user is not None:
+        if self.user is not None or self.authenticating:
             return await self._error(message.id, "already_authenticated", "This socket is signed in.")
+        self.authenticating = True
+        if self.auth_deadline:  # the token is here: from now on the time is the server's
+            self.auth_deadline.cancel()
         try:
-            result = await _authenticate(message.token, client_ip_from_scope(self.scope))
+            result = await _auth_gate().run(_authenticate, message.token, client_ip_from_scope(self.scope))
+        except Overloaded:
+            return await self._close(Close.OVERLOADED, retry_after=AuthGate.RETRY_AFTER_SECONDS)
         except ServiceError as exc:
             close = {"banned": Close.BANNED, "ip_banned": Close.IP_BANNED}.get(exc.code, Close.INVALID_TOKEN)
             return await self._close(close)
-        self.user, self.session_id = result.user, result.session.pk
-        if self.auth_deadline:
-            self.auth_deadline.cancel()
-        await self.channel_layer.group_add(user_group(self.user.pk), self.channel_name)
-        await self.channel_layer.group_add(PRESENCE_GROUP, self.channel_name)
-        await _call(presence.touch, self.user.pk, self.channel_name)
-        await self._ack(message, user={"id": str(self.user.pk), "name": self.user.name}, session=self.session_id)
+        user = result.user
+        limit = settings.WS_MAX_SOCKETS_PER_USER
+        if not await _redis(presence.register, user.pk, self.channel_name, limit=limit):
+            return await self._close(Close.TOO_MANY_SOCKETS, limit=limit)
+        self.user, self.session_id = user, result.session.pk  # from here disconnect() tidies up
+        try:
+            await self.channel_layer.group_add(user_group(user.pk), self.channel_name)
+        except Exception:  # the layer's pool stayed exhausted for REDIS_POOL_TIMEOUT
+            logger.exception("group_add failed for %s", user.pk)
+            return await self._close(Close.OVERLOADED, retry_after=AuthGate.RETRY_AFTER_SECONDS)
+        await self._ack(message, user={"id": str(user.pk), "name": user.name}, session=self.session_id)
         resume = await _call(services.mark_connected, self.user)
         if resume:
             await self._send_resume(resume, message.since)
@@ -173,15 +252,15 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
     async def on_ping(self, message):
         if not await _call(session_still_valid, self.session_id):
             return await self._close(Close.SESSION_INVALIDATED)
-        await _call(presence.touch, self.user.pk, self.channel_name)
+        await _redis(presence.touch, self.user.pk, self.channel_name)
         await self._ack(message)
 
     async def on_presence_set(self, message):
-        await _call(presence.set_available, self.user.pk, message.available, tuple(message.modes))
+        await _redis(presence.set_available, self.user.pk, message.available, tuple(message.modes))
         await self._ack(message, available=message.available, modes=list(message.modes))
-        await self._broadcast_presence(online=True, available=message.available)
+        self._broadcast_presence(online=True, available=message.available)
 
-    async def _broadcast_presence(self, *, online: bool, available: bool):
+    def _broadcast_presence(self, *, online: bool, available: bool):
         _presence_batch(self.channel_layer).add(str(self.user.pk), online=online, available=available)
 
     async def on_call_invite(self, message):
@@ -316,9 +395,12 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
 
 
 class PresenceBatch:
-    """Presence changes of this process's sockets, sent to every socket at most once a
-    second as one `presence.update{users: [...]}`: N users going online cost N/s frames per
-    socket at worst, not N² group sends."""
+    """Presence changes of this process's sockets, sent at most once a second as one
+    `presence.update{users: [...]}` per viewer, and only to viewers whose reel could show
+    those users (reel.presence_audience: cooldown, report, ban and no access hide them).
+    Viewers are the users online now; one group send per viewer who may see at least one of
+    the changes. So a change costs a frame on each socket allowed to see that user, never one
+    on every socket; a burst of N changes within a second is one frame per such socket."""
 
     INTERVAL_SECONDS = 1.0
 
@@ -334,13 +416,25 @@ class PresenceBatch:
 
     async def _flush_later(self) -> None:
         await asyncio.sleep(self.INTERVAL_SECONDS)
-        changes, self.changes = list(self.changes.values()), {}
-        if changes:
-            event = {"type": "presence.update", "users": changes}
+        changes, self.changes = self.changes, {}
+        if not changes:
+            return
+        try:
+            viewers = await _redis(presence.online_ids)
+            audience = await _call(reel.presence_audience, changes, viewers)
+        except Exception:  # a lost hint; clients re-read the reel
+            logger.exception("presence audience failed")
+            return
+        events: dict[int, dict] = {}  # one event per distinct subject set (usually one in all)
+        for viewer, subjects in audience.items():
+            event = events.get(id(subjects))
+            if event is None:
+                users = [changes[s] for s in sorted(subjects)]
+                event = events[id(subjects)] = {"type": "push", "event": {"type": "presence.update", "users": users}}
             try:
-                await self.layer.group_send(PRESENCE_GROUP, {"type": "push", "event": event})
+                await self.layer.group_send(user_group(viewer), event)
             except Exception:  # a lost hint; clients re-read the reel
-                logger.exception("presence broadcast failed")
+                logger.exception("presence update to %s failed", viewer)
 
 
 _batches: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, PresenceBatch]" = weakref.WeakKeyDictionary()

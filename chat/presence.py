@@ -37,6 +37,26 @@ def touch(user_id, channel_name: str, *, now: float | None = None) -> None:
     pipe.execute()
 
 
+def register(user_id, channel_name: str, *, limit: int | None = None, now: float | None = None) -> bool:
+    """Add a newly authenticated socket, unless the user already has `limit` live sockets:
+    then nothing is kept and False is returned. Exact under concurrency: the add and the
+    count are one MULTI, so of two sockets racing for the last place one gets it."""
+    now = now or time.time()
+    lapse = now + ONLINE_TTL_SECONDS
+    client = redis_client()
+    pipe = client.pipeline(transaction=True)
+    pipe.zremrangebyscore(_user_key(user_id), "-inf", now)
+    pipe.zadd(_user_key(user_id), {channel_name: lapse})
+    pipe.zcard(_user_key(user_id))
+    pipe.expire(_user_key(user_id), ONLINE_TTL_SECONDS * 2)
+    _, _, count, _ = pipe.execute()
+    if limit is not None and count > limit:
+        client.zrem(_user_key(user_id), channel_name)
+        return False
+    client.zadd(ONLINE, {str(user_id): lapse}, gt=True)
+    return True
+
+
 def drop(user_id, channel_name: str, *, now: float | None = None) -> int:
     """Forget one socket; returns how many live sockets the user still has."""
     now = now or time.time()

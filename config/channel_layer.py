@@ -18,12 +18,19 @@ BZPOPMIN, which goes wrong two ways:
 Here the BZPOPMIN runs in its own task that a cancel never reaches: the cancelled receive
 ends at once, and the pop, when it completes (at most `brpop_timeout`, 5 s, later), puts
 what it took back at the head of the queue for the next receive. A receive that still finds
-itself cancelled after its pop also puts the message back, then ends."""
+itself cancelled after its pop also puts the message back, then ends.
+
+Its connections come from a bounded pool that waits: with redis-py's default pool a burst
+of sockets (2,000 connecting at once) hit `MaxConnectionsError: Too many connections` at the
+first exhaustion, in auth and in disconnect. Here a task waits for a free connection up to
+the host's `timeout` (REDIS_POOL_TIMEOUT) out of `max_connections` (CHANNEL_LAYER_POOL_SIZE)
+per event loop."""
 
 import asyncio
 import logging
 
 from channels_redis.core import RedisChannelLayer
+from redis import asyncio as aioredis
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +55,10 @@ class CancelSafeRedisChannelLayer(RedisChannelLayer):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self._putting_back: set[asyncio.Task] = set()
+
+    def create_pool(self, index):
+        host = dict(self.hosts[index])
+        return aioredis.BlockingConnectionPool.from_url(host.pop("address"), **host)
 
     async def _brpop_with_clean(self, index, channel, timeout):
         backup_queue = self._backup_channel_name(channel)

@@ -19,7 +19,12 @@ logger = logging.getLogger(__name__)
 
 @cache
 def redis_client() -> redis.Redis:
-    return redis.Redis.from_url(settings.REDIS_URL)
+    """The process's synchronous Redis client (presence, throttles): a bounded pool whose
+    callers wait up to REDIS_POOL_TIMEOUT for a free connection instead of failing at once."""
+    pool = redis.BlockingConnectionPool.from_url(
+        settings.REDIS_URL, max_connections=settings.REDIS_POOL_SIZE, timeout=settings.REDIS_POOL_TIMEOUT
+    )
+    return redis.Redis(connection_pool=pool)
 
 
 @dataclass(frozen=True)
