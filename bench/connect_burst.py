@@ -101,7 +101,7 @@ def percentile(values, q: float):
     if not values:
         return None
     values = sorted(values)
-    return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
+    return values[min(len(values) - 1, round(q * (len(values) - 1)))]
 
 
 class HealthPoller(threading.Thread):
