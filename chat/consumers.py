@@ -5,11 +5,13 @@ sends can close or crash the socket, except failing to authenticate."""
 import asyncio
 import json
 import logging
+import threading
 import weakref
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
 from asgiref.sync import sync_to_async
-from channels.db import database_sync_to_async
+from channels.db import DatabaseSyncToAsync, database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 from django.utils import timezone
@@ -43,11 +45,55 @@ class Close:
     TOO_MANY_SOCKETS = (4029, "too_many_sockets")  # WS_MAX_SOCKETS_PER_USER of this user are open
 
 
-@database_sync_to_async
-def _authenticate(token: str, ip):
+class AuthThreads:
+    """Threads of their own (WS_AUTH_CONCURRENCY per process, each with its own database
+    connection) for the token checks of the connect path. On Channels' one database thread a
+    burst's checks ran one at a time, each mostly waiting for PostgreSQL; here that many wait
+    at once, and the other sockets' ORM calls are not queued behind a burst of them. Only the
+    token check runs here; everything else stays on the database thread."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self.executor = ThreadPoolExecutor(size, thread_name_prefix="ws-auth")
+
+    def call(self, fn, *args):
+        return DatabaseSyncToAsync(fn, thread_sensitive=False, executor=self.executor)(*args)
+
+    def close_connections(self) -> None:
+        """Close every thread's database connection (tests, before the database is dropped).
+        `size` tasks that wait for each other occupy `size` different threads."""
+        from django.db import connections
+
+        barrier = threading.Barrier(self.size)
+
+        def close():
+            connections.close_all()
+            barrier.wait(timeout=30)
+
+        for future in [self.executor.submit(close) for _ in range(self.size)]:
+            future.result()
+
+
+_auth_threads: AuthThreads | None = None
+_auth_threads_lock = threading.Lock()
+
+
+def auth_threads() -> AuthThreads:
+    global _auth_threads
+    with _auth_threads_lock:
+        if _auth_threads is None:
+            _auth_threads = AuthThreads(settings.WS_AUTH_CONCURRENCY)
+        return _auth_threads
+
+
+def _check_token(token: str, ip):
     result = authenticate_token(token, ip=ip)
     ensure_not_banned(result.user)
     return result
+
+
+async def _authenticate(token: str, ip):
+    return await auth_threads().call(_check_token, token, ip)
 
 
 @database_sync_to_async
@@ -67,9 +113,8 @@ class Overloaded(Exception):
 
 
 class AuthGate:
-    """Token checks of one event loop (one ASGI process): at most WS_AUTH_CONCURRENCY at once,
-    so a burst of 2,000 never queues 2,000 ORM calls ahead of the other sockets' work on the
-    database thread. The rest wait in line (first come, first served). A socket is shed
+    """Token checks of one event loop (one ASGI process): at most WS_AUTH_CONCURRENCY at once
+    (one per AuthThreads thread). The rest wait in line (first come, first served). A socket is shed
     (4013 `overloaded`, with a retry hint) only when the line is longer than WS_AUTH_QUEUE_MAX
     or its wait passes WS_AUTH_QUEUE_SECONDS: never because its client was slow or the
     server was busy for a few seconds."""

@@ -171,6 +171,10 @@ def run_stack() -> int:
                 "--workers",
                 os.environ.get("ASGI_WORKERS", "2"),
                 "--no-access-log",
+                # Our frames are small JSON: compressing them saves little, and each socket's
+                # zlib state cost ~150 KB of RSS (bench/connect_burst.py).
+                "--ws-per-message-deflate",
+                "false",
             ],
             "worker": [str(BIN / "celery"), "-A", "config", "worker", "-l", "info", "--concurrency", "2"],
             "beat": [

@@ -76,6 +76,8 @@ class LiveStack:
                 "--port",
                 str(self.port),
                 "--no-access-log",
+                "--ws-per-message-deflate",
+                "false",
             ]
         if name == "worker":
             return [str(BIN / "celery"), "-A", "config", "worker", "-l", "warning", "--concurrency", "2"]
