@@ -123,8 +123,8 @@ class HealthPoller(threading.Thread):
 
 
 class Client:
-    def __init__(self, token: str):
-        self.token = token
+    def __init__(self, token: str, presence: bool = True):
+        self.token, self.presence = token, presence
         self.acked_at: float | None = None
         self.close_code: int | None = None
         self.close_reason = ""
@@ -153,7 +153,8 @@ class Client:
                 self.frames[event.get("type")] += 1
                 if event.get("type") == "ack" and event.get("for") == "auth":
                     self.acked_at = time.perf_counter() - t0
-                    await ws.send(json.dumps({"type": "presence.set", "available": True, "id": "p"}))
+                    if self.presence:
+                        await ws.send(json.dumps({"type": "presence.set", "available": True, "id": "p"}))
                 elif event.get("type") == "presence.update":
                     self.presence_entries += len(event.get("users", []))
         except websockets.ConnectionClosed as closed:
@@ -162,7 +163,7 @@ class Client:
 
 
 async def burst(args, tokens: list[str]) -> list[Client]:
-    clients = [Client(token) for token in tokens]
+    clients = [Client(token, not args.no_presence) for token in tokens]
     leave = asyncio.Event()
     t0 = time.perf_counter()
     tasks = []
@@ -191,6 +192,7 @@ def main() -> int:
     parser.add_argument("--hold", type=float, default=10, help="seconds the sockets stay open, idle")
     parser.add_argument("--after", type=float, default=60, help="seconds after they left to sample RSS again")
     parser.add_argument("--auth-wait", type=float, default=60, help="longest wait for all to be authenticated")
+    parser.add_argument("--no-presence", action="store_true", help="do not send presence.set (isolates its cost)")
     parser.add_argument("--log", help="the server's log file: ERROR/Traceback lines it gains are counted")
     args = parser.parse_args()
     parts = urlsplit(args.url)

@@ -443,9 +443,10 @@ class PresenceBatch:
     """Presence changes of this process's sockets, sent at most once a second as one
     `presence.update{users: [...]}` per viewer, and only to viewers whose reel could show
     those users (reel.presence_audience: cooldown, report, ban and no access hide them).
-    Viewers are the users online now; one group send per viewer who may see at least one of
-    the changes. So a change costs a frame on each socket allowed to see that user, never one
-    on every socket; a burst of N changes within a second is one frame per such socket."""
+    Viewers are the users online now, reached through their live socket channels (presence)
+    with one layer call per distinct event. So a change costs a frame on each socket allowed
+    to see that user, never one on every socket; a burst of N changes within a second is one
+    frame per such socket."""
 
     INTERVAL_SECONDS = 1.0
 
@@ -467,19 +468,22 @@ class PresenceBatch:
         try:
             viewers = await _redis(presence.online_ids)
             audience = await _call(reel.presence_audience, changes, viewers)
+            channels = await _redis(presence.channels_of, audience)
         except Exception:  # a lost hint; clients re-read the reel
             logger.exception("presence audience failed")
             return
-        events: dict[int, dict] = {}  # one event per distinct subject set (usually one in all)
+        # One event per distinct set of visible users (usually one for everyone), sent to all
+        # the sockets of the viewers it is for in one layer call.
+        sends: dict[int, tuple[set, list[str]]] = {}
         for viewer, subjects in audience.items():
-            event = events.get(id(subjects))
-            if event is None:
-                users = [changes[s] for s in sorted(subjects)]
-                event = events[id(subjects)] = {"type": "push", "event": {"type": "presence.update", "users": users}}
+            sends.setdefault(id(subjects), (subjects, []))[1].extend(channels.get(viewer, ()))
+        for subjects, channel_names in sends.values():
+            users = [changes[s] for s in sorted(subjects)]
+            event = {"type": "push", "event": {"type": "presence.update", "users": users}}
             try:
-                await self.layer.group_send(user_group(viewer), event)
+                await self.layer.send_many(channel_names, event)
             except Exception:  # a lost hint; clients re-read the reel
-                logger.exception("presence update to %s failed", viewer)
+                logger.exception("presence update failed")
 
 
 _batches: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, PresenceBatch]" = weakref.WeakKeyDictionary()

@@ -78,6 +78,16 @@ def drop(user_id, channel_name: str, *, now: float | None = None) -> int:
     return len(remaining)
 
 
+def channels_of(user_ids, *, now: float | None = None) -> dict[str, list[str]]:
+    """The live socket channels of each user, in one round trip."""
+    now = now or time.time()
+    user_ids = [str(u) for u in user_ids]
+    pipe = redis_client().pipeline(transaction=False)
+    for user_id in user_ids:
+        pipe.zrangebyscore(_user_key(user_id), now, "+inf")
+    return {u: [c.decode() for c in chans] for u, chans in zip(user_ids, pipe.execute(), strict=True) if chans}
+
+
 def socket_count(user_id, *, now: float | None = None) -> int:
     now = now or time.time()
     return redis_client().zcount(_user_key(user_id), now, "+inf")
