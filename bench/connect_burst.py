@@ -10,7 +10,8 @@ is sampled again `--after` seconds later. Printed:
 
 - authenticated %, time until the last one was authenticated, auth-ack p50/p99, close codes;
 - /healthz p50/p99/max during the burst;
-- presence.update frames (and user entries in them) received per connect, beside the bound
+- presence frames (presence.update, and the identity-free reel.changed of a burst) and the
+  user entries in them received per connect, beside the bound
   "sockets allowed to see that user" (here everyone may see everyone);
 - the ASGI processes' RSS: baseline, with the sockets idle (KB per socket), and `--after`
   seconds after they left (% of baseline); their CPU seconds during the burst;
@@ -226,7 +227,8 @@ def main() -> int:
     closes = collections.Counter(f"{c.close_code} {c.close_reason}".strip() for c in clients if c.close_code)
     errors = collections.Counter(c.error for c in clients if c.error and c.acked_at is None)
     n = len(clients)
-    presence_frames = sum(c.frames["presence.update"] for c in clients)
+    presence_frames = sum(c.frames["presence.update"] + c.frames["reel.changed"] for c in clients)
+    ticks = sum(c.frames["reel.changed"] for c in clients)
     presence_entries = sum(c.presence_entries for c in clients)
     print(f"  authenticated: {len(acked)}/{n} = {100 * len(acked) / n:.1f} %")
     if acked:
@@ -242,7 +244,7 @@ def main() -> int:
             f" p99 {1000 * percentile(lat, 0.99):.0f} ms max {1000 * max(lat):.0f} ms, {poller.failures} failed"
         )
     print(
-        f"  presence.update frames per connect: {presence_frames / n:.2f};"
+        f"  presence frames per connect: {presence_frames / n:.2f} ({ticks / n:.2f} of them reel.changed);"
         f" user entries per connect: {presence_entries / n:.1f}"
         f" (bound: sockets allowed to see that user, here up to {n - 1})"
     )

@@ -3,6 +3,8 @@ ack with the stored id. A bad or unknown message gets an `error` reply; nothing 
 sends can close or crash the socket, except failing to authenticate."""
 
 import asyncio
+import contextlib
+import ctypes
 import json
 import logging
 import threading
@@ -220,6 +222,7 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
         except Exception:  # disconnect must never raise; the beat sweep is the backstop
             logger.exception("disconnect bookkeeping failed for %s", user_id)
         self._broadcast_presence(online=False, available=False)
+        _trim_memory_soon()
 
     # --- inbound --------------------------------------------------------------------------
 
@@ -285,7 +288,7 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
             logger.exception("group_add failed for %s", user.pk)
             return await self._close(Close.OVERLOADED, retry_after=AuthGate.RETRY_AFTER_SECONDS)
         await self._ack(message, user={"id": str(user.pk), "name": user.name}, session=self.session_id)
-        resume = await _call(services.mark_connected, self.user)
+        resume = await auth_threads().call(services.mark_connected, self.user)  # part of the connect path
         if resume:
             await self._send_resume(resume, message.since)
 
@@ -449,6 +452,9 @@ class PresenceBatch:
     frame per such socket."""
 
     INTERVAL_SECONDS = 1.0
+    # More visible changes than this in one flush (a burst) and a viewer gets `reel.changed`
+    # instead: no identities, "refetch the reel". Keeps a burst's bytes O(viewers), not O(N²).
+    MAX_USERS_PER_EVENT = 50
 
     def __init__(self, layer):
         self.layer = layer
@@ -478,8 +484,11 @@ class PresenceBatch:
         for viewer, subjects in audience.items():
             sends.setdefault(id(subjects), (subjects, []))[1].extend(channels.get(viewer, ()))
         for subjects, channel_names in sends.values():
-            users = [changes[s] for s in sorted(subjects)]
-            event = {"type": "push", "event": {"type": "presence.update", "users": users}}
+            if len(subjects) > self.MAX_USERS_PER_EVENT:
+                event = {"type": "push", "event": {"type": "reel.changed"}}
+            else:
+                users = [changes[s] for s in sorted(subjects)]
+                event = {"type": "push", "event": {"type": "presence.update", "users": users}}
             try:
                 await self.layer.send_many(channel_names, event)
             except Exception:  # a lost hint; clients re-read the reel
@@ -496,6 +505,25 @@ def _presence_batch(layer) -> PresenceBatch:
     if batch is None or batch.layer is not layer:
         batch = _batches[loop] = PresenceBatch(layer)
     return batch
+
+
+_trims: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.TimerHandle]" = weakref.WeakKeyDictionary()
+TRIM_AFTER_SECONDS = 10.0
+
+
+def _trim_memory_soon() -> None:
+    """TRIM_AFTER_SECONDS after the last socket of a wave has left, hand the C heap's free
+    pages back to the system (glibc's malloc_trim): after a burst of sockets came and went the
+    process otherwise keeps its high-water RSS. No-op where there is no glibc."""
+    loop = asyncio.get_running_loop()
+    if (pending := _trims.get(loop)) is not None:
+        pending.cancel()
+    _trims[loop] = loop.call_later(TRIM_AFTER_SECONDS, lambda: loop.run_in_executor(None, _malloc_trim))
+
+
+def _malloc_trim() -> None:
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 def _room_deadline(room_id) -> datetime | None:

@@ -166,6 +166,7 @@
     const handler = {
       connected: onConnected,
       "presence.update": () => reloadReelSoon(),
+      "reel.changed": () => reloadReelSoon(),
       "call.incoming": onIncoming,
       "call.cancelled": (e) => inviteEnded(e, "cancelled"),
       "call.declined": (e) => inviteEnded(e, "declined"),
