@@ -3,8 +3,6 @@ ack with the stored id. A bad or unknown message gets an `error` reply; nothing 
 sends can close or crash the socket, except failing to authenticate."""
 
 import asyncio
-import contextlib
-import ctypes
 import json
 import logging
 import threading
@@ -222,7 +220,6 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
         except Exception:  # disconnect must never raise; the beat sweep is the backstop
             logger.exception("disconnect bookkeeping failed for %s", user_id)
         self._broadcast_presence(online=False, available=False)
-        _trim_memory_soon()
 
     # --- inbound --------------------------------------------------------------------------
 
@@ -505,25 +502,6 @@ def _presence_batch(layer) -> PresenceBatch:
     if batch is None or batch.layer is not layer:
         batch = _batches[loop] = PresenceBatch(layer)
     return batch
-
-
-_trims: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.TimerHandle]" = weakref.WeakKeyDictionary()
-TRIM_AFTER_SECONDS = 10.0
-
-
-def _trim_memory_soon() -> None:
-    """TRIM_AFTER_SECONDS after the last socket of a wave has left, hand the C heap's free
-    pages back to the system (glibc's malloc_trim): after a burst of sockets came and went the
-    process otherwise keeps its high-water RSS. No-op where there is no glibc."""
-    loop = asyncio.get_running_loop()
-    if (pending := _trims.get(loop)) is not None:
-        pending.cancel()
-    _trims[loop] = loop.call_later(TRIM_AFTER_SECONDS, lambda: loop.run_in_executor(None, _malloc_trim))
-
-
-def _malloc_trim() -> None:
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 def _room_deadline(room_id) -> datetime | None:

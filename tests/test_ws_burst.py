@@ -198,3 +198,21 @@ async def test_presence_update_after_a_cooldown_ended_reaches_the_viewer_again(w
 
     update = await viewer.receive_until("presence.update")
     assert [u["user"] for u in update["users"]] == [str(zed.pk)]
+
+
+async def test_a_burst_of_changes_becomes_an_identity_free_tick_and_only_for_those_who_may_see(
+    ws, audience, monkeypatch
+):
+    monkeypatch.setattr(consumers.PresenceBatch, "INTERVAL_SECONDS", 0.5)
+    monkeypatch.setattr(consumers.PresenceBatch, "MAX_USERS_PER_EVENT", 1)
+    zed, users = audience
+    other = await run(UserFactory)(name="Other")
+    await run(ReportFactory)(reporter=users["reporter"], reported=other)
+    friend, reporter = await ws.connect(users["friend"]), await ws.connect(users["reporter"])
+
+    await asyncio.gather(ws.connect(zed, available=True), ws.connect(other, available=True))
+
+    tick = await friend.receive_until(("reel.changed", "presence.update"))
+    assert tick == {"type": "reel.changed"}  # two visible changes > 1: no identities
+    await reporter.assert_no_event("reel.changed", timeout=0.5)  # reported both: told nothing
+    await reporter.assert_no_event("presence.update", timeout=0.1)
