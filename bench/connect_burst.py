@@ -126,6 +126,7 @@ class HealthPoller(threading.Thread):
 class Client:
     def __init__(self, token: str, presence: bool = True):
         self.token, self.presence = token, presence
+        self.opened_at: float | None = None  # handshake done
         self.acked_at: float | None = None
         self.close_code: int | None = None
         self.close_reason = ""
@@ -136,6 +137,7 @@ class Client:
     async def run(self, url: str, t0: float, leave: asyncio.Event):
         try:
             async with websockets.connect(url, open_timeout=60, close_timeout=5, max_size=2**22) as ws:
+                self.opened_at = time.perf_counter() - t0
                 await ws.send(json.dumps({"type": "auth", "token": self.token, "id": "a"}))
                 reader = asyncio.ensure_future(self._read(ws, t0))
                 waiter = asyncio.ensure_future(leave.wait())
@@ -193,6 +195,7 @@ def main() -> int:
     parser.add_argument("--hold", type=float, default=10, help="seconds the sockets stay open, idle")
     parser.add_argument("--after", type=float, default=60, help="seconds after they left to sample RSS again")
     parser.add_argument("--auth-wait", type=float, default=60, help="longest wait for all to be authenticated")
+    parser.add_argument("--floor", action="store_true", help="against bench/ws_floor.py (no users are created)")
     parser.add_argument("--no-presence", action="store_true", help="do not send presence.set (isolates its cost)")
     parser.add_argument("--log", help="the server's log file: ERROR/Traceback lines it gains are counted")
     args = parser.parse_args()
@@ -203,7 +206,7 @@ def main() -> int:
     run = uuid.uuid4().hex[:8]
     print(f"connect_burst: {args.sockets} sockets, {'burst' if not args.ramp else f'{args.ramp}/s'}, {args.url}")
     print(f"  loadavg before {loadavg()}; {len(procs)} server processes {[p.pid for p in procs]}")
-    users = create_users(args.sockets, run)
+    tokens = ["floor"] * args.sockets if args.floor else [token for _, token in create_users(args.sockets, run)]
     log_start = Path(args.log).stat().st_size if args.log else 0
     try:
         time.sleep(2)
@@ -218,12 +221,15 @@ def main() -> int:
             poller.stopped.set()
 
         args.on_idle = on_idle
-        clients = asyncio.run(burst(args, [token for _, token in users]))
+        clients = asyncio.run(burst(args, tokens))
         time.sleep(args.after)
         rss_after = rss_kb(procs)
     finally:
-        cleanup(run)
+        if not args.floor:
+            cleanup(run)
     acked = [c.acked_at for c in clients if c.acked_at is not None]
+    opened = [c.opened_at for c in clients if c.opened_at is not None]
+    waits = [c.acked_at - c.opened_at for c in clients if c.acked_at is not None]
     closes = collections.Counter(f"{c.close_code} {c.close_reason}".strip() for c in clients if c.close_code)
     errors = collections.Counter(c.error for c in clients if c.error and c.acked_at is None)
     n = len(clients)
@@ -235,6 +241,10 @@ def main() -> int:
         print(
             f"  time to all authenticated: {max(acked):.2f} s"
             f" (auth ack p50 {percentile(acked, 0.5):.2f} s, p99 {percentile(acked, 0.99):.2f} s)"
+        )
+        print(
+            f"  handshake done p50 {percentile(opened, 0.5):.2f} s, p99 {percentile(opened, 0.99):.2f} s;"
+            f" handshake → auth ack p50 {percentile(waits, 0.5):.2f} s, p99 {percentile(waits, 0.99):.2f} s"
         )
     print(f"  close codes: {dict(closes) or 'none'}; client errors: {dict(errors) or 'none'}")
     lat = poller.latencies
@@ -254,7 +264,8 @@ def main() -> int:
         f" ({per_socket:.1f} KB per socket), {args.after:.0f} s after they left {rss_after / 1024:.1f} MB"
         f" ({100 * (rss_after - rss_base) / rss_base:+.1f} % of baseline)"
     )
-    print(f"  server CPU during connect+hold: {idle['cpu'] - cpu_before:.1f} s")
+    cpu = idle["cpu"] - cpu_before
+    print(f"  server CPU during connect+hold: {cpu:.1f} s = {1000 * cpu / n:.1f} ms per connect")
     if args.log:
         with open(args.log, "rb") as f:
             f.seek(log_start)

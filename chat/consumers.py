@@ -50,7 +50,8 @@ class AuthThreads:
     connection) for the token checks of the connect path. On Channels' one database thread a
     burst's checks ran one at a time, each mostly waiting for PostgreSQL; here that many wait
     at once, and the other sockets' ORM calls are not queued behind a burst of them. Only the
-    token check runs here; everything else stays on the database thread."""
+    connect path (token check, mark_connected) runs here; everything else stays on the
+    database thread. (Issue 13 may move more off that thread; this stays separate.)"""
 
     def __init__(self, size: int):
         self.size = size
