@@ -275,9 +275,17 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
         except ServiceError as exc:
             close = {"banned": Close.BANNED, "ip_banned": Close.IP_BANNED}.get(exc.code, Close.INVALID_TOKEN)
             return await self._close(close)
+        except Exception:  # database unreachable, ...: the socket must not stay open unauthenticated
+            logger.exception("token check failed")
+            return await self._close(Close.OVERLOADED, retry_after=AuthGate.RETRY_AFTER_SECONDS)
         user = result.user
         limit = settings.WS_MAX_SOCKETS_PER_USER
-        if not await _redis(presence.register, user.pk, self.channel_name, limit=limit):
+        try:
+            registered = await _redis(presence.register, user.pk, self.channel_name, limit=limit)
+        except Exception:  # Redis unreachable or its pool stayed exhausted for REDIS_POOL_TIMEOUT
+            logger.exception("presence register failed for %s", user.pk)
+            return await self._close(Close.OVERLOADED, retry_after=AuthGate.RETRY_AFTER_SECONDS)
+        if not registered:
             return await self._close(Close.TOO_MANY_SOCKETS, limit=limit)
         self.user, self.session_id = user, result.session.pk  # from here disconnect() tidies up
         try:

@@ -9,6 +9,7 @@ import threading
 import pytest
 from channels.layers import get_channel_layer
 from django.conf import settings
+from django.db import OperationalError
 from django.utils import timezone
 
 from accounts.models import User
@@ -112,6 +113,22 @@ async def test_auth_queue_longer_than_its_limit_sheds_with_4013_and_a_retry_hint
     assert (code, reason) == (4013, "overloaded")
     assert messages[-1] == {"type": "closing", "code": 4013, "reason": "overloaded", "retry_after": 5}
     assert (await first.receive_until("ack", **{"for": "auth"}))["user"]["id"] == str(alice.pk)
+
+
+async def test_a_token_check_that_fails_unexpectedly_closes_4013_instead_of_leaving_the_socket_open(
+    ws, alice, monkeypatch
+):
+    async def database_gone(token, ip):
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr(consumers, "_authenticate", database_gone)
+    socket = await ws.raw()
+    await socket.send({"type": "auth", "token": await ws.token_for(alice)})
+
+    code, reason, messages = await socket.expect_close()
+
+    assert (code, reason) == (4013, "overloaded")
+    assert messages[-1]["retry_after"] == 5
 
 
 # --- per-user socket limit ---------------------------------------------------------------------
