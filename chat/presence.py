@@ -49,11 +49,12 @@ def register(user_id, channel_name: str, *, limit: int | None = None, now: float
     pipe.zadd(_user_key(user_id), {channel_name: lapse})
     pipe.zcard(_user_key(user_id))
     pipe.expire(_user_key(user_id), ONLINE_TTL_SECONDS * 2)
-    _, _, count, _ = pipe.execute()
+    # In the same round trip; harmless when refused (the user has `limit` live sockets).
+    pipe.zadd(ONLINE, {str(user_id): lapse}, gt=True)
+    _, _, count, _, _ = pipe.execute()
     if limit is not None and count > limit:
         client.zrem(_user_key(user_id), channel_name)
         return False
-    client.zadd(ONLINE, {str(user_id): lapse}, gt=True)
     return True
 
 
