@@ -5,10 +5,12 @@ sends can close or crash the socket, except failing to authenticate."""
 import asyncio
 import json
 import logging
+import threading
 import weakref
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
+from asgiref.sync import sync_to_async
 from channels.consumer import get_handler_name
 from channels.db import DatabaseSyncToAsync
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
@@ -16,7 +18,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from accounts.selectors import authenticate_token, ensure_not_banned, session_still_valid
-from chat import presence, protocol, selectors, services
+from chat import presence, protocol, reel, selectors, services
 from chat.events import message_payload
 from config.client_ip import client_ip_from_scope
 from config.errors import ServiceError
@@ -24,8 +26,9 @@ from config.realtime import user_group
 
 logger = logging.getLogger("rendezvous.ws")
 
-AUTH_TIMEOUT_SECONDS = 5
-PRESENCE_GROUP = "presence"
+# The client's time to send its token, from accept. Once a token has arrived, the time the
+# server takes to check it never closes the socket (see AuthGate for when it sheds instead).
+AUTH_TIMEOUT_SECONDS = settings.WS_AUTH_TIMEOUT_SECONDS
 # Events after which a room's next deadline may have moved (grace started or lifted, ...).
 REARM_EVENTS = {"room.partner_disconnected", "room.partner_reconnected", "room.inactivity_warning", "room.upgraded"}
 
@@ -39,6 +42,8 @@ class Close:
     SESSION_INVALIDATED = (4001, "session_invalidated")
     BANNED = (4003, "banned")
     IP_BANNED = (4003, "ip_banned")
+    OVERLOADED = (4013, "overloaded")  # the server cannot take this socket now; retry after `retry_after` s
+    TOO_MANY_SOCKETS = (4029, "too_many_sockets")  # WS_MAX_SOCKETS_PER_USER of this user are open
 
 
 # Database calls run on a bounded thread pool over the connection pool (docs/hot-path.md), not
@@ -51,16 +56,114 @@ def _on_db_thread(fn):
     return DatabaseSyncToAsync(fn, thread_sensitive=False, executor=_DB_THREADS)
 
 
-@_on_db_thread
-def _authenticate(token: str, ip):
+class AuthThreads:
+    """Threads of their own (WS_AUTH_CONCURRENCY per process, each with its own database
+    connection) for the token checks of the connect path. On Channels' one database thread a
+    burst's checks ran one at a time, each mostly waiting for PostgreSQL; here that many wait
+    at once, and the other sockets' ORM calls are not queued behind a burst of them. Only the
+    connect path (token check, mark_connected) runs here; everything else runs on the bounded
+    database threads above (_on_db_thread). Both borrow from the process's connection pool
+    (DB_POOL_MAX), so a burst of token checks waits for a connection rather than opening more."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self.executor = ThreadPoolExecutor(size, thread_name_prefix="ws-auth")
+
+    def call(self, fn, *args):
+        return DatabaseSyncToAsync(fn, thread_sensitive=False, executor=self.executor)(*args)
+
+    def close_connections(self) -> None:
+        """Close every thread's database connection (tests, before the database is dropped).
+        `size` tasks that wait for each other occupy `size` different threads."""
+        from django.db import connections
+
+        barrier = threading.Barrier(self.size)
+
+        def close():
+            connections.close_all()
+            barrier.wait(timeout=30)
+
+        for future in [self.executor.submit(close) for _ in range(self.size)]:
+            future.result()
+
+
+_auth_threads: AuthThreads | None = None
+_auth_threads_lock = threading.Lock()
+
+
+def auth_threads() -> AuthThreads:
+    global _auth_threads
+    with _auth_threads_lock:
+        if _auth_threads is None:
+            _auth_threads = AuthThreads(settings.WS_AUTH_CONCURRENCY)
+        return _auth_threads
+
+
+def _check_token(token: str, ip):
     result = authenticate_token(token, ip=ip)
     ensure_not_banned(result.user)
     return result
 
 
+async def _authenticate(token: str, ip):
+    return await auth_threads().call(_check_token, token, ip)
+
+
 @_on_db_thread
 def _call(fn, *args, **kwargs):
     return fn(*args, **kwargs)
+
+
+@sync_to_async(thread_sensitive=False)
+def _redis(fn, *args, **kwargs):
+    """A presence (Redis-only) call, on a worker thread: never queued behind the ORM calls on
+    Channels' one database thread."""
+    return fn(*args, **kwargs)
+
+
+class Overloaded(Exception):
+    pass
+
+
+class AuthGate:
+    """Token checks of one event loop (one ASGI process): at most WS_AUTH_CONCURRENCY at once
+    (one per AuthThreads thread). The rest wait in line (first come, first served). A socket is shed
+    (4013 `overloaded`, with a retry hint) only when the line is longer than WS_AUTH_QUEUE_MAX
+    or its wait passes WS_AUTH_QUEUE_SECONDS: never because its client was slow or the
+    server was busy for a few seconds."""
+
+    RETRY_AFTER_SECONDS = 5  # the hint; clients add jitter (static/rdv/app.js)
+
+    def __init__(self):
+        self.slots = asyncio.Semaphore(settings.WS_AUTH_CONCURRENCY)
+        self.waiting = 0
+
+    async def run(self, fn, *args):
+        if self.waiting >= settings.WS_AUTH_QUEUE_MAX:
+            raise Overloaded
+        self.waiting += 1
+        try:
+            async with asyncio.timeout(settings.WS_AUTH_QUEUE_SECONDS):
+                await self.slots.acquire()
+        except TimeoutError:
+            raise Overloaded from None
+        finally:
+            self.waiting -= 1
+        try:
+            return await fn(*args)
+        finally:
+            self.slots.release()
+
+
+_gates: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AuthGate]" = weakref.WeakKeyDictionary()
+
+
+def _auth_gate() -> AuthGate:
+    loop = asyncio.get_running_loop()
+    gate = _gates.get(loop)
+    if gate is None:
+        gate = _gates[loop] = AuthGate()
+    return gate
 
 
 class RealtimeConsumer(AsyncJsonWebsocketConsumer):
@@ -69,6 +172,7 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
     auth_deadline: asyncio.Task | None = None
     room_watch: "RoomWatch | None" = None
     room_id: str | None = None
+    authenticating = False
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -103,31 +207,42 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
         self.auth_deadline = asyncio.ensure_future(self._auth_deadline())
 
     async def _auth_deadline(self):
+        """Only the wait for the client's token: cancelled as soon as an auth frame arrives."""
         await asyncio.sleep(AUTH_TIMEOUT_SECONDS)
         if self.user is None:
             await self._close(Close.AUTH_TIMEOUT)
 
-    async def _close(self, close: tuple[int, str]):
-        await self.send_json({"type": "closing", "code": close[0], "reason": close[1]})
+    async def _close(self, close: tuple[int, str], **extra):
+        await self.send_json({"type": "closing", "code": close[0], "reason": close[1], **extra})
         await self.close(code=close[0], reason=close[1])
 
     async def disconnect(self, code):
+        """Every step is attempted whatever failed before it (a Redis pool timeout in the group
+        discard must not leave presence, the room's grace period or the timers behind)."""
         for task in (self.auth_deadline, self.room_watch, *self.timers):
             if task:
                 task.cancel()
         if self.user is None:
             return
-        await self.channel_layer.group_discard(user_group(self.user.pk), self.channel_name)
-        await self.channel_layer.group_discard(PRESENCE_GROUP, self.channel_name)
+        user_id = self.user.pk
         try:
-            remaining = await _call(presence.drop, self.user.pk, self.channel_name)
-            if remaining == 0:
-                room_id = await _call(selectors.live_room_id_of, self.user.pk)
-                if room_id:
-                    await _call(services.mark_disconnected, self.user, room_id=room_id)
-                await self._broadcast_presence(online=False, available=False)
-        except Exception:  # disconnect must never raise
-            logger.exception("disconnect bookkeeping failed for %s", self.user.pk)
+            await self.channel_layer.group_discard(user_group(user_id), self.channel_name)
+        except Exception:  # the group entry expires with the layer's group_expiry
+            logger.exception("group_discard failed for %s", user_id)
+        try:
+            remaining = await _redis(presence.drop, user_id, self.channel_name)
+        except Exception:  # the socket's presence entry lapses by its TTL
+            logger.exception("presence drop failed for %s", user_id)
+            return
+        if remaining:
+            return
+        try:
+            room_id = await _call(selectors.live_room_id_of, user_id)
+            if room_id:
+                await _call(services.mark_disconnected, self.user, room_id=room_id)
+        except Exception:  # disconnect must never raise; the beat sweep is the backstop
+            logger.exception("disconnect bookkeeping failed for %s", user_id)
+        self._broadcast_presence(online=False, available=False)
 
     # --- inbound --------------------------------------------------------------------------
 
@@ -170,21 +285,38 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
     # --- handlers ---------------------------------------------------------------------------
 
     async def on_auth(self, message):
-        if self.user is not None:
+        if self.user is not None or self.authenticating:
             return await self._error(message.id, "already_authenticated", "This socket is signed in.")
+        self.authenticating = True
+        if self.auth_deadline:  # the token is here: from now on the time is the server's
+            self.auth_deadline.cancel()
         try:
-            result = await _authenticate(message.token, client_ip_from_scope(self.scope))
+            result = await _auth_gate().run(_authenticate, message.token, client_ip_from_scope(self.scope))
+        except Overloaded:
+            return await self._close(Close.OVERLOADED, retry_after=AuthGate.RETRY_AFTER_SECONDS)
         except ServiceError as exc:
             close = {"banned": Close.BANNED, "ip_banned": Close.IP_BANNED}.get(exc.code, Close.INVALID_TOKEN)
             return await self._close(close)
-        self.user, self.session_id = result.user, result.session.pk
-        if self.auth_deadline:
-            self.auth_deadline.cancel()
-        await self.channel_layer.group_add(user_group(self.user.pk), self.channel_name)
-        await self.channel_layer.group_add(PRESENCE_GROUP, self.channel_name)
-        await _call(presence.touch, self.user.pk, self.channel_name)
-        await self._ack(message, user={"id": str(self.user.pk), "name": self.user.name}, session=self.session_id)
-        resume = await _call(services.mark_connected, self.user)
+        except Exception:  # database unreachable, ...: the socket must not stay open unauthenticated
+            logger.exception("token check failed")
+            return await self._close(Close.OVERLOADED, retry_after=AuthGate.RETRY_AFTER_SECONDS)
+        user = result.user
+        limit = settings.WS_MAX_SOCKETS_PER_USER
+        try:
+            registered = await _redis(presence.register, user.pk, self.channel_name, limit=limit)
+        except Exception:  # Redis unreachable or its pool stayed exhausted for REDIS_POOL_TIMEOUT
+            logger.exception("presence register failed for %s", user.pk)
+            return await self._close(Close.OVERLOADED, retry_after=AuthGate.RETRY_AFTER_SECONDS)
+        if not registered:
+            return await self._close(Close.TOO_MANY_SOCKETS, limit=limit)
+        self.user, self.session_id = user, result.session.pk  # from here disconnect() tidies up
+        try:
+            await self.channel_layer.group_add(user_group(user.pk), self.channel_name)
+        except Exception:  # the layer's pool stayed exhausted for REDIS_POOL_TIMEOUT
+            logger.exception("group_add failed for %s", user.pk)
+            return await self._close(Close.OVERLOADED, retry_after=AuthGate.RETRY_AFTER_SECONDS)
+        await self._ack(message, user={"id": str(user.pk), "name": user.name}, session=self.session_id)
+        resume = await auth_threads().call(services.mark_connected, self.user)  # part of the connect path
         if resume:
             await self._send_resume(resume, message.since)
 
@@ -196,15 +328,15 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
     async def on_ping(self, message):
         if not await _call(session_still_valid, self.session_id):
             return await self._close(Close.SESSION_INVALIDATED)
-        await _call(presence.touch, self.user.pk, self.channel_name)
+        await _redis(presence.touch, self.user.pk, self.channel_name)
         await self._ack(message)
 
     async def on_presence_set(self, message):
-        await _call(presence.set_available, self.user.pk, message.available, tuple(message.modes))
+        await _redis(presence.set_available, self.user.pk, message.available, tuple(message.modes))
         await self._ack(message, available=message.available, modes=list(message.modes))
-        await self._broadcast_presence(online=True, available=message.available)
+        self._broadcast_presence(online=True, available=message.available)
 
-    async def _broadcast_presence(self, *, online: bool, available: bool):
+    def _broadcast_presence(self, *, online: bool, available: bool):
         _presence_batch(self.channel_layer).add(str(self.user.pk), online=online, available=available)
 
     async def on_call_invite(self, message):
@@ -393,11 +525,18 @@ def _room_timers() -> RoomTimers:
 
 
 class PresenceBatch:
-    """Presence changes of this process's sockets, sent to every socket at most once a
-    second as one `presence.update{users: [...]}`: N users going online cost N/s frames per
-    socket at worst, not N² group sends."""
+    """Presence changes of this process's sockets, sent at most once a second as one
+    `presence.update{users: [...]}` per viewer, and only to viewers whose reel could show
+    those users (reel.presence_audience: cooldown, report, ban and no access hide them).
+    Viewers are the users online now, reached through their live socket channels (presence)
+    with one layer call per distinct event. So a change costs a frame on each socket allowed
+    to see that user, never one on every socket; a burst of N changes within a second is one
+    frame per such socket."""
 
     INTERVAL_SECONDS = 1.0
+    # More visible changes than this in one flush (a burst) and a viewer gets `reel.changed`
+    # instead: no identities, "refetch the reel". Keeps a burst's bytes O(viewers), not O(N²).
+    MAX_USERS_PER_EVENT = 50
 
     def __init__(self, layer):
         self.layer = layer
@@ -411,13 +550,31 @@ class PresenceBatch:
 
     async def _flush_later(self) -> None:
         await asyncio.sleep(self.INTERVAL_SECONDS)
-        changes, self.changes = list(self.changes.values()), {}
-        if changes:
-            event = {"type": "presence.update", "users": changes}
+        changes, self.changes = self.changes, {}
+        if not changes:
+            return
+        try:
+            viewers = await _redis(presence.online_ids)
+            audience = await _call(reel.presence_audience, changes, viewers)
+            channels = await _redis(presence.channels_of, audience)
+        except Exception:  # a lost hint; clients re-read the reel
+            logger.exception("presence audience failed")
+            return
+        # One event per distinct set of visible users (usually one for everyone), sent to all
+        # the sockets of the viewers it is for in one layer call.
+        sends: dict[int, tuple[set, list[str]]] = {}
+        for viewer, subjects in audience.items():
+            sends.setdefault(id(subjects), (subjects, []))[1].extend(channels.get(viewer, ()))
+        for subjects, channel_names in sends.values():
+            if len(subjects) > self.MAX_USERS_PER_EVENT:
+                event = {"type": "push", "event": {"type": "reel.changed"}}
+            else:
+                users = [changes[s] for s in sorted(subjects)]
+                event = {"type": "push", "event": {"type": "presence.update", "users": users}}
             try:
-                await self.layer.group_send(PRESENCE_GROUP, {"type": "push", "event": event})
+                await self.layer.send_many(channel_names, event)
             except Exception:  # a lost hint; clients re-read the reel
-                logger.exception("presence broadcast failed")
+                logger.exception("presence update failed")
 
 
 _batches: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, PresenceBatch]" = weakref.WeakKeyDictionary()

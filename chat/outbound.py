@@ -147,7 +147,18 @@ class Closing(Event):
 
     type: Literal["closing"]
     code: Annotated[int, Field(ge=4000, le=4999)]
-    reason: Literal["auth_timeout", "not_authenticated", "invalid_token", "session_invalidated", "banned", "ip_banned"]
+    reason: Literal[
+        "auth_timeout",
+        "not_authenticated",
+        "invalid_token",
+        "session_invalidated",
+        "banned",
+        "ip_banned",
+        "overloaded",
+        "too_many_sockets",
+    ]
+    retry_after: int | None = Field(default=None, description="with 4013 overloaded: seconds before reconnecting")
+    limit: int | None = Field(default=None, description="with 4029 too_many_sockets: sockets allowed per user")
 
 
 # --- pushed events -------------------------------------------------------------------------
@@ -280,6 +291,19 @@ class SessionInvalidated(Event):
     reason: str
 
 
+class ReelChanged(Event):
+    """Many people's presence changed at once (a burst): no identities; re-read the reel."""
+
+    type: Literal["reel.changed"]
+
+
+class EventSettingsChanged(Event):
+    """Staff changed event mode: the new public status (GET /api/events/status without may_enter)."""
+
+    type: Literal["event.settings_changed"]
+    status: dict[str, Any]
+
+
 class Banned(Event):
     """This account was banned; the socket closes 4003 banned."""
 
@@ -313,5 +337,7 @@ OUTBOUND: tuple[type[Event], ...] = (
     ReferralNotification,
     SessionInvalidated,
     Banned,
+    ReelChanged,
+    EventSettingsChanged,
 )
 TYPES = {model.model_fields["type"].annotation.__args__[0]: model for model in OUTBOUND}

@@ -37,6 +37,27 @@ def touch(user_id, channel_name: str, *, now: float | None = None) -> None:
     pipe.execute()
 
 
+def register(user_id, channel_name: str, *, limit: int | None = None, now: float | None = None) -> bool:
+    """Add a newly authenticated socket, unless the user already has `limit` live sockets:
+    then nothing is kept and False is returned. Exact under concurrency: the add and the
+    count are one MULTI, so of two sockets racing for the last place one gets it."""
+    now = now or time.time()
+    lapse = now + ONLINE_TTL_SECONDS
+    client = redis_client()
+    pipe = client.pipeline(transaction=True)
+    pipe.zremrangebyscore(_user_key(user_id), "-inf", now)
+    pipe.zadd(_user_key(user_id), {channel_name: lapse})
+    pipe.zcard(_user_key(user_id))
+    pipe.expire(_user_key(user_id), ONLINE_TTL_SECONDS * 2)
+    # In the same round trip; harmless when refused (the user has `limit` live sockets).
+    pipe.zadd(ONLINE, {str(user_id): lapse}, gt=True)
+    _, _, count, _, _ = pipe.execute()
+    if limit is not None and count > limit:
+        client.zrem(_user_key(user_id), channel_name)
+        return False
+    return True
+
+
 def drop(user_id, channel_name: str, *, now: float | None = None) -> int:
     """Forget one socket; returns how many live sockets the user still has."""
     now = now or time.time()
@@ -56,6 +77,16 @@ def drop(user_id, channel_name: str, *, now: float | None = None) -> int:
             pipe.srem(_mode_key(mode), str(user_id))
         pipe.execute()
     return len(remaining)
+
+
+def channels_of(user_ids, *, now: float | None = None) -> dict[str, list[str]]:
+    """The live socket channels of each user, in one round trip."""
+    now = now or time.time()
+    user_ids = [str(u) for u in user_ids]
+    pipe = redis_client().pipeline(transaction=False)
+    for user_id in user_ids:
+        pipe.zrangebyscore(_user_key(user_id), now, "+inf")
+    return {u: [c.decode() for c in chans] for u, chans in zip(user_ids, pipe.execute(), strict=True) if chans}
 
 
 def socket_count(user_id, *, now: float | None = None) -> int:

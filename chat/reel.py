@@ -71,6 +71,53 @@ class ReelPage:
     next_cursor: str | None
 
 
+def _in_reels():
+    """Users a reel may show, and who may look at one: active, not banned, with access."""
+    return (
+        User.objects.filter(is_active=True)
+        .exclude(ban_status__in=BANNED_STATUSES)
+        .exclude(access_status=User.AccessStatus.UNPAID)
+    )
+
+
+def presence_audience(subject_ids, viewer_ids) -> dict[str, set[str]]:
+    """For presence events: which of `viewer_ids` may see each of `subject_ids` in their reel,
+    as {viewer: {subjects}} (viewers who may see none are left out). The reel's rules between
+    two people: both in reels (`_in_reels`), not the same person, no live cooldown between
+    them, the viewer has not reported the subject. (Online, available and "not in a room" are
+    what the event itself reports.) Three indexed queries, whatever the number of pairs."""
+    subject_ids = {str(s) for s in subject_ids}
+    viewer_ids = {str(v) for v in viewer_ids}
+    if not subject_ids or not viewer_ids:
+        return {}
+    eligible = {str(pk) for pk in _in_reels().filter(pk__in=subject_ids | viewer_ids).values_list("pk", flat=True)}
+    subjects, viewers = subject_ids & eligible, viewer_ids & eligible
+    if not subjects or not viewers:
+        return {}
+    hidden: dict[str, set[str]] = {}  # viewer -> subjects they may not see
+    now = timezone.now()
+    cooldowns = Cooldown.objects.filter(expires_at__gt=now).filter(
+        Q(user_low__in=subjects, user_high__in=viewers) | Q(user_low__in=viewers, user_high__in=subjects)
+    )
+    for low, high in cooldowns.values_list("user_low_id", "user_high_id"):
+        low, high = str(low), str(high)
+        hidden.setdefault(low, set()).add(high)
+        hidden.setdefault(high, set()).add(low)
+    reports = Report.objects.filter(reporter__in=viewers, reported__in=subjects)
+    for reporter, reported in reports.values_list("reporter_id", "reported_id").distinct():
+        hidden.setdefault(str(reporter), set()).add(str(reported))
+    audience = {}
+    for viewer in viewers:
+        blocked = hidden.get(viewer)
+        if viewer in subjects or blocked:
+            visible = subjects - {viewer} - (blocked or set())
+            if visible:
+                audience[viewer] = visible
+        else:
+            audience[viewer] = subjects  # the common case: one shared set, not a copy per viewer
+    return audience
+
+
 def reel_queryset(viewer: User, *, mode: str | None):
     now = timezone.now()
     ids = [uid for uid in presence.online_available_ids(mode=mode) if uid != str(viewer.pk)]
@@ -82,9 +129,8 @@ def reel_queryset(viewer: User, *, mode: str | None):
         Q(referred_user=viewer, for_user=OuterRef("pk")) | Q(for_user=viewer, referred_user=OuterRef("pk"))
     )
     return (
-        User.objects.filter(pk__in=ids, is_active=True)
-        .exclude(ban_status__in=BANNED_STATUSES)
-        .exclude(access_status=User.AccessStatus.UNPAID)
+        _in_reels()
+        .filter(pk__in=ids)
         .filter(~Exists(ActiveRoomMember.objects.filter(user=OuterRef("pk"))))
         .filter(~Exists(cooldown))
         .filter(~Exists(Report.objects.filter(reporter=viewer, reported=OuterRef("pk"))))

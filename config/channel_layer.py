@@ -18,12 +18,20 @@ BZPOPMIN, which goes wrong two ways:
 Here the BZPOPMIN runs in its own task that a cancel never reaches: the cancelled receive
 ends at once, and the pop, when it completes (at most `brpop_timeout`, 5 s, later), puts
 what it took back at the head of the queue for the next receive. A receive that still finds
-itself cancelled after its pop also puts the message back, then ends."""
+itself cancelled after its pop also puts the message back, then ends.
+
+Its connections come from a bounded pool that waits: with redis-py's default pool a burst
+of sockets (2,000 connecting at once) hit `MaxConnectionsError: Too many connections` at the
+first exhaustion, in auth and in disconnect. Here a task waits for a free connection up to
+the host's `timeout` (REDIS_POOL_TIMEOUT) out of `max_connections` (CHANNEL_LAYER_POOL_SIZE)
+per event loop."""
 
 import asyncio
 import logging
+import time
 
 from channels_redis.core import RedisChannelLayer
+from redis import asyncio as aioredis
 
 logger = logging.getLogger(__name__)
 
@@ -44,10 +52,52 @@ PUT_BACK = """
 """
 
 
+# channels_redis' group_send script: each key (a channel, or a process's queue carrying the
+# list of its channels the message is for) gets the message unless it is at capacity.
+SEND_MANY = """
+    local over_capacity = 0
+    local current_time = ARGV[#ARGV - 1]
+    local expiry = ARGV[#ARGV]
+    for i=1,#KEYS do
+        if redis.call('ZCOUNT', KEYS[i], '-inf', '+inf') < tonumber(ARGV[i + #KEYS]) then
+            redis.call('ZADD', KEYS[i], current_time, ARGV[i])
+            redis.call('EXPIRE', KEYS[i], expiry)
+        else
+            over_capacity = over_capacity + 1
+        end
+    end
+    return over_capacity
+"""
+
+
 class CancelSafeRedisChannelLayer(RedisChannelLayer):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self._putting_back: set[asyncio.Task] = set()
+
+    def create_pool(self, index):
+        host = dict(self.hosts[index])
+        return aioredis.BlockingConnectionPool.from_url(host.pop("address"), **host)
+
+    async def send_many(self, channel_names, message) -> None:
+        """One message to an explicit list of channels, delivered the way group_send delivers
+        to a group's members: one copy per process queue (with the list of that process's
+        channels it is for) in one script call, so 2,000 sockets cost a few Redis commands,
+        not 2,000 sends."""
+        if not channel_names:
+            return
+        by_connection, messages, capacities = self._map_channel_keys_to_connection(channel_names, message)
+        now = time.time()
+        for index, keys in by_connection.items():
+            connection = self.connection(index)
+            pipe = connection.pipeline()
+            for key in keys:  # discard expired messages first, as group_send does
+                pipe.zremrangebyscore(key, min=0, max=int(now) - int(self.expiry))
+            await pipe.execute()
+            args = [messages[key] for key in keys] + [capacities[key] for key in keys] + [now, self.expiry]
+            over = await connection.eval(SEND_MANY, len(keys), *keys, *args)
+            if over:
+                logger.info("send_many: %s of %s queues over capacity", over, len(keys))
 
     async def _brpop_with_clean(self, index, channel, timeout):
         backup_queue = self._backup_channel_name(channel)

@@ -20,10 +20,18 @@ logger = logging.getLogger(__name__)
 
 @cache
 def redis_client() -> redis.Redis:
+    """The process's synchronous Redis client (presence, throttles): a bounded pool whose
+    callers wait up to REDIS_POOL_TIMEOUT for a free connection instead of failing at once."""
     # No maintenance-notification handshake (redis-py 8's "auto"): our Redis (6.x embedded, or a
     # plain server) has none, and several threads connecting at once (the WebSocket's database
     # threads) raced in that handshake: "Bad file descriptor" on a fresh connection.
-    return redis.Redis.from_url(settings.REDIS_URL, maint_notifications_config=MaintNotificationsConfig(enabled=False))
+    pool = redis.BlockingConnectionPool.from_url(
+        settings.REDIS_URL,
+        max_connections=settings.REDIS_POOL_SIZE,
+        timeout=settings.REDIS_POOL_TIMEOUT,
+        maint_notifications_config=MaintNotificationsConfig(enabled=False),
+    )
+    return redis.Redis(connection_pool=pool)
 
 
 @dataclass(frozen=True)

@@ -140,14 +140,28 @@ CACHES = {
         "KEY_PREFIX": "rdv",
     }
 }
+# Redis connections come from bounded pools that WAIT for a free connection (up to
+# REDIS_POOL_TIMEOUT seconds) instead of failing at the first exhaustion: one pool per process
+# for the synchronous client (presence, throttles) and one per event loop for the channel layer.
+REDIS_POOL_SIZE = env.int("REDIS_POOL_SIZE", default=50)
+CHANNEL_LAYER_POOL_SIZE = env.int("CHANNEL_LAYER_POOL_SIZE", default=100)
+REDIS_POOL_TIMEOUT = env.float("REDIS_POOL_TIMEOUT", default=10.0)
 CHANNEL_LAYERS = {
     "default": {
-        # channels_redis' layer, with a receive that is safe to cancel (config/channel_layer.py).
+        # channels_redis' layer, with a receive that is safe to cancel and a blocking pool
+        # (config/channel_layer.py).
         "BACKEND": "config.channel_layer.CancelSafeRedisChannelLayer",
         # socket_timeout above channels_redis' 5 s BZPOPMIN: with redis-py's default (5 s) an
         # idle socket's receive raced the server's empty reply and crashed the consumer.
         "CONFIG": {
-            "hosts": [{"address": REDIS_URL, "socket_timeout": 15}],
+            "hosts": [
+                {
+                    "address": REDIS_URL,
+                    "socket_timeout": 15,
+                    "max_connections": CHANNEL_LAYER_POOL_SIZE,
+                    "timeout": REDIS_POOL_TIMEOUT,  # how long a task waits for a pooled connection
+                }
+            ],
             "prefix": "rdv:asgi",
             "capacity": 1000,
             "expiry": 30,
@@ -161,6 +175,12 @@ if env.list("CHANNEL_REDIS_URLS", default=[]):
     CHANNEL_LAYERS["default"]["CONFIG"]["hosts"] = [
         {**CHANNEL_LAYERS["default"]["CONFIG"]["hosts"][0], "address": url} for url in env.list("CHANNEL_REDIS_URLS")
     ]
+# WebSockets (chat/consumers.py; close codes in README "WebSocket protocol").
+WS_AUTH_TIMEOUT_SECONDS = env.float("WS_AUTH_TIMEOUT_SECONDS", default=5.0)  # the client's time to send its token
+WS_MAX_SOCKETS_PER_USER = env.int("WS_MAX_SOCKETS_PER_USER", default=5)  # tabs; the next gets 4029
+WS_AUTH_CONCURRENCY = env.int("WS_AUTH_CONCURRENCY", default=8)  # token checks at once per process
+WS_AUTH_QUEUE_MAX = env.int("WS_AUTH_QUEUE_MAX", default=5000)  # tokens waiting per process, then 4013
+WS_AUTH_QUEUE_SECONDS = env.float("WS_AUTH_QUEUE_SECONDS", default=30.0)  # longest wait for a check, then 4013
 
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL)
 CELERY_TASK_ACKS_LATE = True

