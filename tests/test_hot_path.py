@@ -11,6 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from accounts.selectors import authenticate_token
 from accounts.services.sessions import start_session
 from chat import consumers, services
+from chat.event_mode import ensure_event_open
 from chat.models import ActiveRoom
 from tests.chat_support import go_online, now
 from tests.factories import ActiveRoomFactory, UserFactory
@@ -29,6 +30,7 @@ def test_every_hot_operation_is_one_statement(clock):
     token = start_session(alice, ip="127.0.0.1")
     clock.shift(timedelta(minutes=5))  # last_active_at is due a touch: still the same statement
     go_online(alice, bob, carol, dave)
+    ensure_event_open(alice)  # the event-mode settings snapshot is cached from the first check on (Redis)
 
     assert statements(authenticate_token, token, ip="127.0.0.1") == 1
     with CaptureQueriesContext(connection) as captured:
