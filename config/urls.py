@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from config import pages
 from config.media import serve_media
+from config.metrics import metrics_view
 from config.views import healthz
 
 admin.site.site_header = "Rendezvous moderation"
@@ -16,6 +17,7 @@ urlpatterns = [
     path("history", pages.history, name="web-history"),
     path("settings", pages.settings_page, name="web-settings"),
     path("healthz", healthz, name="healthz"),
+    path("metrics", metrics_view, name="metrics"),  # METRICS_TOKEN (README → Observability)
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves its init script from a URL: no inline script (CSP).

@@ -142,8 +142,18 @@ def site_url(host: str, port: str) -> str:
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
+def prepare_metrics_dir() -> None:
+    """One Prometheus registry across the stack's processes (config/metrics.py): their samples
+    go to files in PROMETHEUS_MULTIPROC_DIR, emptied here so an earlier run's are not counted."""
+    folder = Path(os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(VAR / "prometheus")))
+    folder.mkdir(parents=True, exist_ok=True)
+    for path in folder.glob("*.db"):
+        path.unlink()
+
+
 def run_stack() -> int:
     os.environ.setdefault("DEBUG", "1")
+    prepare_metrics_dir()
     host, port = os.environ.get("HOST", "127.0.0.1"), os.environ.get("PORT", "8000")
     os.environ.setdefault("SITE_URL", site_url(host, port))
     services = Services()
