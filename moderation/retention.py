@@ -140,7 +140,7 @@ def sweep_expired_guests(*, now: datetime | None = None, limit: int | None = Non
         except User.DoesNotExist:
             continue  # deleted meanwhile (by its owner or another path)
         except Exception:  # one account must not stop the sweep
-            logger.exception("deleting expired guest %s failed", user_id)
+            logger.exception("deleting expired guest %s failed", user_id, extra={"event": "retention.failed"})
         finally:
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_unlock(%s, hashtext(%s))", [GUEST_SWEEP_LOCK, str(user_id)])
