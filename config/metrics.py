@@ -15,6 +15,7 @@ queries, rooms live, invites pending, users online, database connections and Cel
 from __future__ import annotations
 
 import hmac
+import logging
 import os
 import time
 from pathlib import Path
@@ -392,3 +393,35 @@ def prepare_multiproc_dir(folder: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     for path in folder.glob("*.db"):
         path.unlink()
+
+
+def sockets_open() -> int:
+    """Open WebSocket connections across the stack (every process, multiprocess mode)."""
+    folder = multiproc_dir()
+    if folder is None:
+        return int(WS_OPEN._value.get())
+    from prometheus_client import multiprocess
+
+    mark_dead_workers()
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry)
+    return int(sum(s.value for f in registry.collect() if f.name == WS_OPEN._name for s in f.samples))
+
+
+def live_numbers() -> dict:
+    """Users online, open sockets and Celery's queue (Redis and the metric files; None for a
+    source that did not answer), for the admin dashboard's live block."""
+    from chat import presence
+    from config.ratelimit import redis_client
+
+    numbers = {"ws_connections_open": sockets_open(), "users_online": None, "celery_queue_depth": None}
+    try:
+        from django.conf import settings
+
+        client = redis_client()
+        numbers["users_online"] = client.zcount(presence.ONLINE, time.time(), "+inf")
+        broker = _broker_client(settings.CELERY_BROKER_URL, client)
+        numbers["celery_queue_depth"] = sum(broker.llen(queue) for queue in _queue_names())
+    except Exception:  # noqa: BLE001 - Redis down: the page still renders
+        logging.getLogger(__name__).warning("live numbers: Redis failed", extra={"event": "live_numbers.failed"})
+    return numbers
