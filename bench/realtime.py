@@ -4,7 +4,9 @@
 Creates N bench users (directly in the database, with sessions), connects N WebSockets to
 /ws/, marks everyone available, then drives rounds of call cycles between disjoint pairs:
 invite → call.incoming → accept → room.start (both) → M chat messages each way → room.end.
-Prints p50/p99 of invite→room.start (caller's view) and message→delivery, and cycles/s.
+Prints p50/p99 of invite→room.start (caller's view) and message→delivery, and cycles/s; with
+METRICS_TOKEN set (the same as the stack's), also each hot operation's calls and mean
+server-side latency read from the stack's /metrics.
 
     make bench ARGS="--sockets 500 --rounds 3 --messages 2"
 """
@@ -248,8 +250,47 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
+def scrape(url: str) -> dict | None:
+    """The stack's /metrics (METRICS_TOKEN set), or None: the server-side per-operation figures."""
+    import urllib.request
+
+    token = os.environ.get("METRICS_TOKEN")
+    if not token:
+        return None
+    base = url.replace("ws://", "http://").replace("wss://", "https://").removesuffix("/ws/")
+    from prometheus_client.parser import text_string_to_metric_families
+
+    request = urllib.request.Request(f"{base}/metrics", headers={"Authorization": f"Bearer {token}"})  # noqa: S310 - http(s) from --url
+    with urllib.request.urlopen(request, timeout=30) as answer:  # noqa: S310
+        text = answer.read().decode()
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+def print_server_operations(before: dict | None, after: dict | None) -> None:
+    """Per hot operation, from the stack's own metrics: calls and mean server-side latency."""
+    if before is None or after is None:
+        return
+    for operation in ("auth", "invite", "accept", "message", "end"):
+        key = (("operation", operation),)
+        calls = sum(
+            v - before.get((n, labels), 0.0)
+            for (n, labels), v in after.items()
+            if n == "rdv_operations_total" and dict(labels).get("operation") == operation
+        )
+        total = after.get(("rdv_operation_duration_seconds_sum", key), 0.0) - before.get(
+            ("rdv_operation_duration_seconds_sum", key), 0.0
+        )
+        mean = f"{total / calls * 1000:.1f}ms" if calls else "-"
+        print(f"server {operation}: calls={calls:.0f} mean={mean} (rdv_operation_duration_seconds)")
+
+
 async def main(args) -> int:
     run = uuid.uuid4().hex[:6]
+    metrics_before = await sync_to_async(scrape)(args.url)
     print(f"creating {args.sockets} users …", flush=True)
     pairs = await sync_to_async(create_users)(args.sockets, run)
     clients = [Client(user, token) for user, token in pairs]
@@ -325,6 +366,7 @@ async def main(args) -> int:
                 print(f"ratio: invite→room.start p99 {p99:.1f} ms = "
                       f"{p99 / floor['one_statement_accept_p99_ms']:.1f}× the one-statement accept's p99")  # fmt: skip
             print(f"load average: {loadavg()}")
+        print_server_operations(metrics_before, await sync_to_async(scrape)(args.url))
         return 0 if stats["errors"] == 0 else 1
     finally:
         for client in clients:

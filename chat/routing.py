@@ -3,5 +3,7 @@
 from django.urls import path
 
 from chat.consumers import RealtimeConsumer
+from config.metrics import metered
 
-websocket_urlpatterns = [path("ws/", RealtimeConsumer.as_asgi())]
+# metered(): sockets, frames and close codes counted (config.metrics.MeteredConsumer, README → Observability).
+websocket_urlpatterns = [path("ws/", metered(RealtimeConsumer).as_asgi())]

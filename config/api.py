@@ -47,7 +47,7 @@ def exception_handler(exc, context):
     if isinstance(exc, RequestDataTooBig):
         return Response(error_body(413), status=413)
     if isinstance(exc, SuspiciousOperation):
-        logger.warning("bad request: %s", exc)
+        logger.warning("bad request: %s", exc, extra={"event": "request.refused"})
         return Response(error_body(400, "The request was not understood."), status=400)
     if isinstance(exc, ServiceError):
         response = Response({"error": exc.as_dict()}, status=exc.status)
@@ -81,7 +81,7 @@ def exception_handler(exc, context):
 
 def service_unavailable(exc) -> Response:
     """A dependency (PostgreSQL, its pool, Redis) that refuses us: 503 with Retry-After, never a traceback."""
-    logger.error("service unavailable: %s: %s", type(exc).__name__, exc)
+    logger.error("service unavailable: %s: %s", type(exc).__name__, exc, extra={"event": "dependency.unavailable"})
     response = Response(error_body(503), status=503)
     response["Retry-After"] = str(settings.SERVICE_UNAVAILABLE_RETRY_AFTER)
     return response
@@ -119,7 +119,9 @@ class RedisThrottle(BaseThrottle):
             self.limit().hit(self.subject(request))
         except RateLimited as exc:
             self._wait = exc.retry_after
-            logger.warning("throttled scope=%s subject=%s", self.scope, self.subject(request))
+            logger.warning(
+                "throttled scope=%s subject=%s", self.scope, self.subject(request), extra={"event": "throttle.refused"}
+            )
             return False
         return True
 

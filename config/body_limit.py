@@ -72,7 +72,13 @@ class BodySizeLimit:
         limit = body_limit(scope["path"])
         declared = next((v for k, v in scope.get("headers", []) if k.lower() == b"content-length"), None)
         if declared is not None and declared.strip().isdigit() and int(declared) > limit:
-            logger.warning("refused a %s-byte body for %s (limit %s)", int(declared), scope["path"], limit)
+            logger.warning(
+                "refused a %s-byte body for %s (limit %s)",
+                int(declared),
+                scope["path"],
+                limit,
+                extra={"event": "body.refused"},
+            )
             await send_too_large(send, limit)
             return
 
@@ -89,7 +95,9 @@ class BodySizeLimit:
                 received += len(message.get("body", b""))
                 if received > limit:
                     refused = True
-                    logger.warning("cut off a body past %s bytes for %s", limit, scope["path"])
+                    logger.warning(
+                        "cut off a body past %s bytes for %s", limit, scope["path"], extra={"event": "body.refused"}
+                    )
                     if not started:
                         await send_too_large(send, limit)
                     # Django treats a disconnect while reading the body as an aborted request

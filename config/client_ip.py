@@ -93,6 +93,7 @@ class ForwardedClientGuard:
                 " server does not trust (TRUSTED_PROXY_COUNT=0); start uvicorn with --no-proxy-headers",
                 scope["type"],
                 (scope.get("client") or ("?",))[0],
+                extra={"event": "forwarded_peer.refused"},
             )
             if scope["type"] == "websocket":
                 await send({"type": "websocket.close", "code": 1008})

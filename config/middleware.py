@@ -54,7 +54,13 @@ class ApiErrorMiddleware:
 
     def process_exception(self, request, exception):
         if isinstance(exception, UNAVAILABLE):
-            logger.error("service unavailable on %s: %s: %s", request.path, type(exception).__name__, exception)
+            logger.error(
+                "service unavailable on %s: %s: %s",
+                request.path,
+                type(exception).__name__,
+                exception,
+                extra={"event": "dependency.unavailable"},
+            )
             if is_api(request):
                 response = JsonResponse(error_body(503), status=503)
             else:
@@ -64,7 +70,7 @@ class ApiErrorMiddleware:
             response["Retry-After"] = str(settings.SERVICE_UNAVAILABLE_RETRY_AFTER)
             return response
         if is_api(request):
-            logger.exception("unhandled error on %s", request.path)
+            logger.exception("unhandled error on %s", request.path, extra={"event": "request.failed"})
             # As Django's own 500 path does: error reporters (and the test client, which then
             # re-raises) listen to this signal.
             got_request_exception.send(sender=self.__class__, request=request)

@@ -53,7 +53,9 @@ class Limit:
         try:
             _, count, ttl = pipe.execute()
         except redis.RedisError:
-            logger.exception("rate limit %s not counted: Redis unavailable", self.name)
+            logger.exception(
+                "rate limit %s not counted: Redis unavailable", self.name, extra={"event": "ratelimit.failed"}
+            )
             return
         if count > self.max_hits:
             raise RateLimited(retry_after=ttl if ttl and ttl > 0 else self.window_seconds)
@@ -67,7 +69,9 @@ class Limit:
         try:
             count, ttl = pipe.execute()
         except redis.RedisError:
-            logger.exception("rate limit %s not checked: Redis unavailable", self.name)
+            logger.exception(
+                "rate limit %s not checked: Redis unavailable", self.name, extra={"event": "ratelimit.failed"}
+            )
             return
         if count is not None and int(count) >= self.max_hits:
             raise RateLimited(retry_after=ttl if ttl and ttl > 0 else self.window_seconds)

@@ -34,7 +34,7 @@ async def _deliver(user_ids, event: dict) -> None:
         try:
             await layer.group_send(user_group(user_id), {"type": "push", "event": event})
         except Exception:  # a lost hint; clients resync from the database
-            logger.exception("push %s to %s failed", event.get("type"), user_id)
+            logger.exception("push %s to %s failed", event.get("type"), user_id, extra={"event": "push.failed"})
 
 
 async def _flush(loop: asyncio.AbstractEventLoop) -> None:

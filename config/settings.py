@@ -51,6 +51,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "config.metrics.MetricsMiddleware",  # rdv_http_* for every response (README → Observability)
+    "config.logs.RequestContextMiddleware",  # request id, IP, user on each log line
     "django.middleware.security.SecurityMiddleware",
     "config.middleware.ApiErrorMiddleware",  # the one JSON error body under /api/, 503 for a refusing DB
     "csp.middleware.CSPMiddleware",  # CONTENT_SECURITY_POLICY below
@@ -400,12 +402,36 @@ if EMAIL_BACKEND == "django.core.mail.backends.console.EmailBackend":  # noqa: F
     EMAIL_BACKEND = "config.mail.EmailBackend"  # the same, framed so a code stands out in `make run`
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Rendezvous <no-reply@localhost>")
 
+# --- Observability (README → Observability) --------------------------------------------
+# GET /metrics answers only with this token (Authorization: Bearer …, or ?token=); unset: off (403).
+METRICS_TOKEN = env("METRICS_TOKEN", default="")
+# Error reports to Sentry (sentry-sdk), off when unset; no personal data (config/sentry.py).
+SENTRY_DSN = env("SENTRY_DSN", default="")
+SENTRY_ENVIRONMENT = env("SENTRY_ENVIRONMENT", default="production" if not DEBUG else "development")
+SENTRY_TRACES_SAMPLE_RATE = env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0)
+if SENTRY_DSN:
+    from config.sentry import init_sentry
+
+    init_sentry(SENTRY_DSN, environment=SENTRY_ENVIRONMENT, traces_sample_rate=SENTRY_TRACES_SAMPLE_RATE)
+
 # --- Logging: one line per moderation/security action (plus the audit_log row) --------------
+# LOG_FORMAT=json: one JSON object per line (config/logs.py); the default "console" is readable.
+LOG_FORMAT = env("LOG_FORMAT", default="console")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"context": {"()": "config.logs.ContextFilter"}},
+    "formatters": {
+        "console": {"()": "config.logs.ConsoleFormatter", "format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "config.logs.JsonLines"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json" if LOG_FORMAT == "json" else "console",
+            "filters": ["context"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }

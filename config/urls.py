@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 
 from config import pages
 from config.media import serve_media
+from config.metrics import metrics_view
 from config.views import asyncapi_document, healthz
 
 admin.site.site_header = "Rendezvous moderation"
@@ -17,6 +18,7 @@ urlpatterns = [
     path("waitlist", pages.waitlist, name="web-waitlist"),
     path("settings", pages.settings_page, name="web-settings"),
     path("healthz", healthz, name="healthz"),
+    path("metrics", metrics_view, name="metrics"),  # METRICS_TOKEN (README → Observability)
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # Swagger UI with its init script as a file of its own (no inline script: works under a strict CSP).

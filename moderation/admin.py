@@ -20,7 +20,7 @@ from accounts.admin import json_block
 from config.admin import DirectWriteMixin, NoWritesAdmin
 from config.client_ip import request_ip
 from config.errors import ServiceError
-from moderation import evidence, selectors, services
+from moderation import evidence, live, selectors, services
 from moderation.models import AuditLog, IPBan, Report, SiteSettings, UserBan
 
 admin.site.index_template = "admin/moderation_index.html"
@@ -146,6 +146,7 @@ class ReportAdmin(DirectWriteMixin, admin.ModelAdmin):
             "peak": peak,
             **data,
             **dashboard_charts(data["days"]),  # live stats and SVG charts (chat.live_stats)
+            "live": live.live_block(),  # the "Live now" block (admin/moderation/live_block.html)
         }
         return TemplateResponse(request, "admin/moderation/dashboard.html", context)
 

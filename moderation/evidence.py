@@ -28,7 +28,7 @@ def preserve(name: str) -> str:
         with default_storage.open(name, "rb") as source:
             return default_storage.save(target, source)
     except OSError:
-        logger.warning("could not copy %s as report evidence", name)
+        logger.warning("could not copy %s as report evidence", name, extra={"event": "evidence.failed"})
         return name
 
 

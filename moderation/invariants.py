@@ -228,7 +228,11 @@ def run_invariants() -> Report:
     try:
         cache.set(HEALTH_CACHE_KEY, report.summary(), timeout=settings.PERSISTENCE_HEALTH_CACHE_SECONDS)
     except Exception:  # Redis down must not hide the report itself
-        logger.warning("persistence_check: could not cache the summary for /healthz", exc_info=True)
+        logger.warning(
+            "persistence_check: could not cache the summary for /healthz",
+            exc_info=True,
+            extra={"event": "persistence_check.cache_failed"},
+        )
     return report
 
 

@@ -160,7 +160,7 @@ def sweep_expired_guests(*, now: datetime | None = None, limit: int | None = Non
         except User.DoesNotExist:
             continue  # deleted meanwhile (by its owner, another path or another worker)
         except Exception:  # one account must not stop the sweep
-            logger.exception("deleting expired guest %s failed", user_id)
+            logger.exception("deleting expired guest %s failed", user_id, extra={"event": "retention.failed"})
     if deleted:
         logger.info("expired guest accounts deleted: %d", deleted)
     return deleted

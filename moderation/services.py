@@ -46,6 +46,7 @@ def record_audit(event_type: str, *, actor=None, target=None, ip: str | None = N
         getattr(target, "pk", None),
         ip,
         entry.details,
+        extra={"event": f"audit.{event_type}"},
     )
     return entry
 
@@ -264,7 +265,7 @@ def _auto_ban_if_due(user: User, *, now) -> bool:
     _set_ban_status(user, User.BanStatus.TEMPORARY)
     _shut_out(user, ban_status=User.BanStatus.TEMPORARY)
     record_audit("ban.temporary", target=user, details={**tally, "ip_addresses": ips})
-    logger.warning("user %s temporarily banned: %s", user.pk, reason)
+    logger.warning("user %s temporarily banned: %s", user.pk, reason, extra={"event": "ban.temporary"})
     return True
 
 
@@ -325,7 +326,9 @@ def ban_permanently(user_id, *, moderator, reason: str = "", ip: str | None = No
             "ip_bans_skipped": skipped,
         },
     )
-    logger.warning("user %s permanently banned by %s; IP bans %s", user.pk, moderator.pk, ips)
+    logger.warning(
+        "user %s permanently banned by %s; IP bans %s", user.pk, moderator.pk, ips, extra={"event": "ban.permanent"}
+    )
     return UserBan.objects.get(user=user)
 
 
@@ -372,7 +375,7 @@ def _clear_ban(user: User, *, moderator, new_status: str, event: str, ip) -> dic
     _set_ban_status(user, new_status)
     details = {"previous_status": previous, "reports_reviewed": reviewed, "ip_bans_lifted": lifted}
     record_audit(event, actor=moderator, target=user, ip=ip, details=details)
-    logger.warning("%s of user %s by %s", event, user.pk, moderator.pk)
+    logger.warning("%s of user %s by %s", event, user.pk, moderator.pk, extra={"event": f"moderation.{event}"})
     return details
 
 
@@ -430,7 +433,13 @@ def ban_ip(raw_ip, *, moderator, reason: str = "", expires_at=None, user=None, i
         ip=ip,
         details={"ip_ban": address, "expires_at": expires_at.isoformat() if expires_at else None, "reason": reason},
     )
-    logger.warning("IP %s banned by %s until %s", address, getattr(moderator, "pk", None), expires_at)
+    logger.warning(
+        "IP %s banned by %s until %s",
+        address,
+        getattr(moderator, "pk", None),
+        expires_at,
+        extra={"event": "ip_ban.added"},
+    )
     return ban
 
 
@@ -443,7 +452,9 @@ def lift_ip_ban(raw_ip, *, moderator, ip: str | None = None) -> bool:
     target = ban.user
     ban.delete()
     record_audit("ip_ban.lifted", actor=moderator, target=target, ip=ip, details={"ip_ban": address})
-    logger.warning("IP ban of %s lifted by %s", address, getattr(moderator, "pk", None))
+    logger.warning(
+        "IP ban of %s lifted by %s", address, getattr(moderator, "pk", None), extra={"event": "ip_ban.lifted"}
+    )
     return True
 
 
@@ -457,7 +468,12 @@ def set_open_signup(enabled: bool, *, moderator, ip: str | None = None) -> SiteS
     row.open_signup = bool(enabled)
     row.save(update_fields=["open_signup", "updated_at"])
     record_audit("site_settings.open_signup", actor=moderator, ip=ip, details={"open_signup": row.open_signup})
-    logger.warning("open sign-up %s by %s", "on" if row.open_signup else "off", getattr(moderator, "pk", None))
+    logger.warning(
+        "open sign-up %s by %s",
+        "on" if row.open_signup else "off",
+        getattr(moderator, "pk", None),
+        extra={"event": "open_signup.changed"},
+    )
     return row
 
 

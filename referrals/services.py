@@ -52,7 +52,7 @@ def find_usable_invite_code(raw, *, ip: str | None) -> InviteCode:
         found = InviteCode.objects.filter(pk=code, is_active=True).first()
     if found is None or (found.uses_remaining is not None and found.uses_remaining <= 0):
         failures.hit(f"ip:{ip}")
-        logger.warning("invalid invite code attempt ip=%s", ip)
+        logger.warning("invalid invite code attempt ip=%s", ip, extra={"event": "invite_code.refused"})
         raise InvalidInviteCode()
     return found
 

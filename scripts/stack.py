@@ -157,7 +157,17 @@ def celery_log_level() -> str:
     return os.environ.get("LOG_LEVEL", "WARNING").lower()
 
 
+def prepare_metrics_dir() -> None:
+    """One Prometheus registry across the stack's processes (config/metrics.py): their samples
+    go to files in PROMETHEUS_MULTIPROC_DIR, emptied here so an earlier run's are not counted."""
+    folder = Path(os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(VAR / "prometheus")))
+    folder.mkdir(parents=True, exist_ok=True)
+    for path in folder.glob("*.db"):
+        path.unlink()
+
+
 def run_stack() -> int:
+    prepare_metrics_dir()
     host, port = os.environ.get("HOST", "127.0.0.1"), os.environ.get("PORT", "8000")
     os.environ.setdefault("SITE_URL", site_url(host, port))
     services = Services()

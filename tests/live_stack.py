@@ -24,6 +24,7 @@ from django.db import connection
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
+METRICS_TOKEN = "live-stack-metrics-token"  # the live servers' /metrics token
 
 
 def free_port() -> int:
@@ -73,7 +74,15 @@ class LiveStack:
             PYTHONUNBUFFERED="1",
         )
         self.env.pop("TEST_DATABASE_NAME", None)
+        # One Prometheus registry for this stack's processes (config/metrics.py), emptied at start;
+        # a test may pass its own PROMETHEUS_MULTIPROC_DIR to share one between stacks.
+        self.env.update(PROMETHEUS_MULTIPROC_DIR=str(self.workdir / "prometheus"), METRICS_TOKEN=METRICS_TOKEN)
         self.env.update(extra_env or {})
+        if "PROMETHEUS_MULTIPROC_DIR" not in (extra_env or {}):
+            folder = Path(self.env["PROMETHEUS_MULTIPROC_DIR"])
+            folder.mkdir(parents=True, exist_ok=True)
+            for path in folder.glob("*.db"):
+                path.unlink()
 
     def command(self, name: str) -> list[str]:
         if name == "asgi":
@@ -119,6 +128,12 @@ class LiveStack:
                 pass
             time.sleep(0.2)
         raise RuntimeError(f"asgi did not answer /healthz within {timeout}s: {self.log('asgi')[-2000:]}")
+
+    def metrics(self) -> str:
+        """The /metrics text of this stack (all its processes, multiprocess mode)."""
+        request = urllib.request.Request(f"{self.url}/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            return answer.read().decode()
 
     def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
         child = self.children.get(name)

@@ -455,3 +455,22 @@ def test_dashboard_online_now_counts_only_live_presence(mod_client):
     presence.touch(UserFactory().pk, "channel-a", now=now)
     presence.touch(UserFactory().pk, "channel-b", now=now - 3600)  # lapsed an hour ago
     assert mod_client.get(url("moderation_dashboard")).context["online_now"] == 1
+
+
+def test_dashboard_shows_the_live_numbers(mod_client, alice, bob):
+    from chat.models import ActiveRoom
+    from tests.factories import ActiveRoomFactory
+
+    ActiveRoomFactory()
+    ActiveRoomFactory(status=ActiveRoom.Status.ENDED, ended_at=timezone.now(), end_reason="user_ended")
+    presence.touch(alice.pk, "channel-1", now=timezone.now().timestamp())
+    ReportFactory()
+
+    response = mod_client.get(url("moderation_dashboard"))
+
+    live = response.context["live"]
+    assert (live["rooms_live"], live["calls_last_hour"], live["reports_last_hour"]) == (1, 2, 1)
+    assert (live["users_online"], live["invites_pending"], live["celery_queue_depth"]) == (1, 0, 0)
+    assert live["ws_connections_open"] >= 0
+    html = response.content.decode()
+    assert re.search(r'id="live-rooms">1<', html) and re.search(r'id="live-users-online">1<', html)

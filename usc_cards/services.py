@@ -142,7 +142,14 @@ def _scan(raw, *, purpose: str, ip: str | None, user_agent: str) -> tuple[Scan, 
         outcome=outcome,
     )
     if error is not None:
-        logger.info("usc scan refused purpose=%s outcome=%s ip=%s last4=%s", purpose, outcome, ip, attempt.last4)
+        logger.info(
+            "usc scan refused purpose=%s outcome=%s ip=%s last4=%s",
+            purpose,
+            outcome,
+            ip,
+            attempt.last4,
+            extra={"event": "usc_scan.refused"},
+        )
     return Scan(attempt=attempt, card=card), error
 
 
@@ -268,7 +275,7 @@ def finalize_registration(
     source = _source_attempt(usc_id_hash, claim)
     if source is None:
         # Only possible if the scan rows were purged before finalizing: nothing to write from.
-        logger.error("usc finalize impossible: no scan row user=%s", user.pk)
+        logger.error("usc finalize impossible: no scan row user=%s", user.pk, extra={"event": "usc_finalize.failed"})
         raise NoPendingScan()
     if not user.usc_id_hash:
         bind_new_user(user, claim)
@@ -316,7 +323,13 @@ def finalize_each(users, *, via: str, actor: User | None = None, ip: str | None 
                     done += 1
         except ServiceError as exc:
             failed += 1
-            logger.warning("usc finalize failed user=%s via=%s code=%s", user.pk, via, exc.code)
+            logger.warning(
+                "usc finalize failed user=%s via=%s code=%s",
+                user.pk,
+                via,
+                exc.code,
+                extra={"event": "usc_finalize.failed"},
+            )
     return {"finalized": done, "failed": failed}
 
 
@@ -326,7 +339,9 @@ def finalize_unfinalized_scans(*, older_than: timedelta, batch_size: int = 100) 
     users = list(selectors.list_unfinalized_scans(older_than=older_than)[:batch_size])
     result = {"pending": len(users), **finalize_each(users, via="sweep")}
     if users:
-        logger.warning("usc finalize sweep: sign-ups never finalized %s", result)
+        logger.warning(
+            "usc finalize sweep: sign-ups never finalized %s", result, extra={"event": "usc_finalize.overdue"}
+        )
     return result
 
 

@@ -49,7 +49,7 @@ def requires_usc_email(user: User) -> bool:
 def _refuse_banned_ip(ip: str | None, what: str) -> None:
     """Every way into an account refuses a banned address (SPEC §4, §7)."""
     if is_ip_banned(ip):
-        logger.warning("%s refused: banned ip=%s", what, ip)
+        logger.warning("%s refused: banned ip=%s", what, ip, extra={"event": "ip_ban.refused"})
         raise IPBanned()
 
 
@@ -72,7 +72,11 @@ def request_email_verification(user: User, email: str) -> None:
     ensure_send_allowed(user)
     owner = get_user_by_email(email)
     if owner is not None and owner.pk != user.pk:
-        logger.warning("email verification for an address of another account user=%s", user.pk)
+        logger.warning(
+            "email verification for an address of another account user=%s",
+            user.pk,
+            extra={"event": "email_verify.refused"},
+        )
         return
     issue_code(user, email=email, purpose=EmailVerification.Purpose.VERIFY_EMAIL)
 
@@ -168,11 +172,11 @@ def log_in(*, email: str, password: str, ip: str | None, user_agent: str = ""):
     user = get_user_by_email(email or "")
     if user is None or not user.has_usable_password() or not user.is_active:
         check_password(password or "", _dummy_hash())
-        logger.info("login failed ip=%s", ip)
+        logger.info("login failed ip=%s", ip, extra={"event": "login.failed"})
         _count_failure(limit, subject)
         raise InvalidCredentials()
     if not user.check_password(password or ""):
-        logger.info("login failed user=%s ip=%s", user.pk, ip)
+        logger.info("login failed user=%s ip=%s", user.pk, ip, extra={"event": "login.failed"})
         _count_failure(limit, subject)
         raise InvalidCredentials()
     if user.ban_status in BANNED_STATUSES:
@@ -192,13 +196,15 @@ def request_password_reset(email: str, *, ip: str | None) -> None:
     permanent = user is not None and user.account_type == User.AccountType.PERMANENT
     if not permanent or not user.email_verified or not user.is_active:
         # Guests have no password to reset (they become permanent with make-permanent).
-        logger.info("password reset for unknown email ip=%s", ip)
+        logger.info("password reset for unknown email ip=%s", ip, extra={"event": "password_reset.unknown_email"})
         return
     try:
         with transaction.atomic():
             issue_code(user, email=user.email, purpose=EmailVerification.Purpose.RESET_PASSWORD)
     except RateLimited:
-        logger.warning("password reset send limit user=%s ip=%s", user.pk, ip)
+        logger.warning(
+            "password reset send limit user=%s ip=%s", user.pk, ip, extra={"event": "password_reset.refused"}
+        )
 
 
 @durable_then_raise

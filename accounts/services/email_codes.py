@@ -110,5 +110,7 @@ def check_code(user: User, *, purpose: str, code: str) -> CodeCheck:
     EmailVerification.objects.filter(pk=verification.pk).update(
         attempts=F("attempts") + 1, consumed_at=now if burned else None
     )
-    logger.warning("wrong email code user=%s purpose=%s burned=%s", user.pk, purpose, burned)
+    logger.warning(
+        "wrong email code user=%s purpose=%s burned=%s", user.pk, purpose, burned, extra={"event": "email_code.refused"}
+    )
     return CodeCheck(None)

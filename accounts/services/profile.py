@@ -43,7 +43,7 @@ def _delete_file(name: str) -> None:
         try:
             default_storage.delete(name)
         except OSError:
-            logger.warning("could not delete stored file %s", name)
+            logger.warning("could not delete stored file %s", name, extra={"event": "file_delete.failed"})
 
 
 def _replace_file(user: User, field: str, new_name: str) -> User:

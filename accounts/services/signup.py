@@ -44,7 +44,7 @@ def sign_up_guest(
     from usc_cards.services import bind_new_user, claim_scan_for_signup
 
     if is_ip_banned(ip):
-        logger.warning("sign-up refused: banned ip=%s", ip)
+        logger.warning("sign-up refused: banned ip=%s", ip, extra={"event": "signup.refused"})
         raise IPBanned()
     card = claim_scan_for_signup(usc_scan_token) if usc_scan_token else None
     code = find_usable_invite_code(invite_code, ip=ip) if invite_code else None
