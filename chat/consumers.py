@@ -239,7 +239,7 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
         try:
             room_id = await _call(selectors.live_room_id_of, user_id)
             if room_id:
-                await _call(services.mark_disconnected, self.user, room_id=room_id)
+                await _call(services.mark_disconnected, self.user, room_id=room_id, only_if_offline=True)
         except Exception:  # disconnect must never raise; the beat sweep is the backstop
             logger.exception("disconnect bookkeeping failed for %s", user_id)
         self._broadcast_presence(online=False, available=False)

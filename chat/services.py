@@ -526,11 +526,16 @@ def end_overdue_rooms(*, limit: int = 200) -> int:
 
 
 @transaction.atomic(durable=True)
-def mark_disconnected(user: User, *, room_id) -> ActiveRoom | None:
-    """The user's last socket is gone: the room waits 10 s (grace) for them to come back."""
+def mark_disconnected(user: User, *, room_id, only_if_offline: bool = False) -> ActiveRoom | None:
+    """The user's last socket is gone: the room waits 10 s (grace) for them to come back.
+    only_if_offline (a socket's disconnect): checked again under the room's lock, so a socket
+    of theirs that registered meanwhile on another server (a restart's reconnect, whose
+    mark_connected waits for this lock) keeps the room active instead of leaving it in grace."""
     room_id = _as_uuid(room_id, NotAMember)
     room = ActiveRoom.objects.select_for_update(no_key=True).filter(pk=room_id).exclude(status="ended").first()
     if room is None or str(user.pk) not in (str(room.user_1_id), str(room.user_2_id)):
+        return None
+    if only_if_offline and presence.is_online(user.pk):
         return None
     side = "user_1_connected" if str(room.user_1_id) == str(user.pk) else "user_2_connected"
     now = timezone.now()

@@ -11,6 +11,7 @@ import random
 import signal
 
 import pytest
+from django.db import connection
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
@@ -60,6 +61,14 @@ class Client:
         return frame
 
 
+def _room_states(room_ids) -> list[tuple]:
+    try:
+        fields = ("pk", "status", "user_1_connected", "user_2_connected")
+        return list(ActiveRoom.objects.filter(pk__in=room_ids).values_list(*fields))
+    finally:
+        connection.close()  # this thread's own connection, before the test database is dropped
+
+
 async def scenario(server_a, server_b, users) -> dict:
     clients = [Client(uid, token) for uid, token in users]
     await asyncio.gather(*(c.open(server_a.ws_url) for c in clients))
@@ -88,9 +97,11 @@ async def scenario(server_a, server_b, users) -> dict:
             resume = await member.next("room.resume", room=room)
             resumed.setdefault(room, []).append([m["message_id"] for m in resume["messages"]])
         assert resumed[room] == [[message_id], [message_id]], (room, resumed[room])
+    # Read while every socket is still open: closing them (below) starts each room's grace.
+    states = await asyncio.to_thread(_room_states, list(rooms))
     for c in clients:
         await c.ws.close()
-    return {"acks": acks, "rooms": list(rooms), "close_codes": {c.close_code for c in clients}}
+    return {"acks": acks, "rooms": states, "close_codes": {c.close_code for c in clients}}
 
 
 def test_sigterm_of_one_asgi_server_clients_reconnect_to_the_other_and_calls_resume(live_stack):
@@ -102,8 +113,9 @@ def test_sigterm_of_one_asgi_server_clients_reconnect_to_the_other_and_calls_res
 
     assert len(result["acks"]) == 2 * ROOMS + IDLE  # everyone is signed in again
     assert result["close_codes"] <= {1012, 1001, 1000, 1006, None}, result["close_codes"]
-    for room in ActiveRoom.objects.filter(pk__in=result["rooms"]):
-        assert room.status == ActiveRoom.Status.ACTIVE, (room.pk, room.status)  # grace lifted, call goes on
-        assert (room.user_1_connected, room.user_2_connected) == (True, True)
+    assert len(result["rooms"]) == ROOMS
+    for pk, status, user_1_connected, user_2_connected in result["rooms"]:
+        assert status == ActiveRoom.Status.ACTIVE, (pk, status)  # grace lifted, call goes on
+        assert (user_1_connected, user_2_connected) == (True, True)
     for server in (server_a, server_b):
         assert "Traceback" not in server.log("asgi"), server.log("asgi")[-3000:]
