@@ -85,3 +85,29 @@ def add_error_responses(result, generator, request, public):
                             "description": "seconds to wait",
                         }
     return result
+
+
+# DRF's CharField refuses NUL characters in any string it reads ("Null characters are not
+# allowed."): the schema says so on every free-text string it does not already constrain.
+NO_NUL = "^[^\\x00]*$"
+
+
+def _forbid_nul(node) -> None:
+    if isinstance(node, dict):
+        if node.get("type") == "string" and not ({"format", "pattern", "enum"} & node.keys()):
+            node["pattern"] = NO_NUL
+        for value in node.values():
+            _forbid_nul(value)
+    elif isinstance(node, list):
+        for value in node:
+            _forbid_nul(value)
+
+
+def forbid_nul_characters(result, generator, request, public):
+    _forbid_nul(result.get("components", {}).get("schemas", {}))
+    for item in result.get("paths", {}).values():
+        for operation in item.values():
+            if isinstance(operation, dict):
+                _forbid_nul(operation.get("parameters", []))
+                _forbid_nul(operation.get("requestBody", {}))
+    return result

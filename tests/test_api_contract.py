@@ -97,7 +97,7 @@ def test_request_schemas_state_the_limits_the_server_checks():
     assert name["pattern"] and schemas["PatchedMeUpdateIn"]["properties"]["name"] == name  # not blank
     assert schemas["TermsAcceptedEnum"]["enum"] == [True]  # terms_accepted (an enum component)
     password = schemas["PasswordIn"]["properties"]["password"]
-    assert password["minLength"] == 10 and password["pattern"] == r"\D"  # not all digits
+    assert password["minLength"] == 10 and password["pattern"] == r"^[^\x00]*[^\d\x00][^\x00]*$"  # no all-digit
     assert schemas["ResetPasswordIn"]["properties"]["new_password"] == password
     assert schemas["LoginIn"]["properties"]["email"]["minLength"] == 1
     assert schemas["PatchedMeUpdateIn"]["properties"]["socials"]["additionalProperties"] is False

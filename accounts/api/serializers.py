@@ -67,8 +67,8 @@ class InstagramPostsField(_ServiceValidated):
 @extend_schema_field(
     {
         "type": "string",
-        "maxLength": 200,
-        "pattern": r"[^\s\x00-\x1f\x7f-\x9f]",
+        "maxLength": NAME_MAX,  # the server reads up to 200 and collapses runs of spaces first
+        "pattern": r"^[^\x00]*[^\s\x00-\x1f\x7f-\x9f][^\x00]*$",
         "description": "1 to 60 visible characters once spaces are collapsed",
     }
 )
@@ -132,7 +132,7 @@ class CodeIn(StrictInput):
 NEW_PASSWORD = {"max_length": 256, "trim_whitespace": False}  # the length rule: validate_password
 
 
-@extend_schema_field({"type": "string", "minLength": 10, "maxLength": 256, "pattern": r"\D"})
+@extend_schema_field({"type": "string", "minLength": 10, "maxLength": 256, "pattern": r"^[^\x00]*[^\d\x00][^\x00]*$"})
 class NewPasswordField(serializers.CharField):
     pass
 
