@@ -99,6 +99,8 @@ DB_POOL_MAX = env.int("DB_POOL_MAX", default=8)
 DATABASES["default"].setdefault("OPTIONS", {})
 if DB_POOL_MAX > 0:
     DATABASES["default"]["CONN_MAX_AGE"] = 0  # required by the pool: "closing" returns to it
+    # Django's backend, plus: a connection whose thread ended unclosed goes back to the pool.
+    DATABASES["default"]["ENGINE"] = "config.db_backend"
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = False
     DATABASES["default"]["OPTIONS"]["pool"] = {
         "min_size": min(DB_POOL_MIN, DB_POOL_MAX),

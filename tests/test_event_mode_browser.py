@@ -7,6 +7,7 @@ import re
 import threading
 from datetime import UTC, datetime, time
 
+from django.db import connection
 from playwright.sync_api import expect
 
 from chat.event_mode import update_settings
@@ -18,7 +19,14 @@ from tests.test_web_client_browser import WAIT_MS, read_code, signed_in_page
 def save_settings(**changes) -> None:
     """update_settings in a thread of its own, as the admin runs it: Playwright's sync API
     keeps an event loop in this one, where the after-commit push could not run."""
-    thread = threading.Thread(target=update_settings, kwargs=changes)
+
+    def save() -> None:
+        try:
+            update_settings(**changes)
+        finally:
+            connection.close()  # this thread's own connection
+
+    thread = threading.Thread(target=save)
     thread.start()
     thread.join(timeout=30)
 
