@@ -146,7 +146,7 @@ class ReportAdmin(DirectWriteMixin, admin.ModelAdmin):
             "peak": peak,
             **data,
             **dashboard_charts(data["days"]),  # live stats and SVG charts (chat.live_stats)
-            "live": live.live_block(),  # the "Live now" block (admin/moderation/live_block.html)
+            "live_now": live.live_block(),  # the "Live now" block (admin/moderation/live_block.html)
         }
         return TemplateResponse(request, "admin/moderation/dashboard.html", context)
 

@@ -469,7 +469,7 @@ def test_dashboard_shows_the_live_numbers(mod_client, alice, bob):
 
     response = mod_client.get(url("moderation_dashboard"))
 
-    live = response.context["live"]
+    live = response.context["live_now"]
     assert (live["rooms_live"], live["calls_last_hour"], live["reports_last_hour"]) == (1, 2, 1)
     assert (live["users_online"], live["invites_pending"], live["celery_queue_depth"]) == (1, 0, 0)
     assert live["ws_connections_open"] >= 0
