@@ -3,24 +3,25 @@ ack with the stored id. A bad or unknown message gets an `error` reply; nothing 
 sends can close or crash the socket, except failing to authenticate."""
 
 import asyncio
+import functools
 import json
 import logging
-import threading
 import weakref
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
 from asgiref.sync import sync_to_async
 from channels.consumer import get_handler_name
-from channels.db import DatabaseSyncToAsync
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 from django.utils import timezone
 
 from accounts.selectors import authenticate_token, ensure_not_banned, session_still_valid
-from chat import presence, protocol, reel, selectors, services
+from chat import outbound, presence, protocol, reel, selectors, services
 from chat.events import message_payload
+from chat.outbound import RoomTimer
+from config import realtime
 from config.client_ip import client_ip_from_scope
+from config.db_threads import db_call
 from config.errors import ServiceError
 from config.realtime import user_group
 
@@ -29,8 +30,6 @@ logger = logging.getLogger("rendezvous.ws")
 # The client's time to send its token, from accept. Once a token has arrived, the time the
 # server takes to check it never closes the socket (see AuthGate for when it sheds instead).
 AUTH_TIMEOUT_SECONDS = settings.WS_AUTH_TIMEOUT_SECONDS
-# Events after which a room's next deadline may have moved (grace started or lifted, ...).
-REARM_EVENTS = {"room.partner_disconnected", "room.partner_reconnected", "room.inactivity_warning", "room.upgraded"}
 
 
 class Close:
@@ -46,57 +45,9 @@ class Close:
     TOO_MANY_SOCKETS = (4029, "too_many_sockets")  # WS_MAX_SOCKETS_PER_USER of this user are open
 
 
-# Database calls run on a bounded thread pool over the connection pool (docs/hot-path.md), not
-# on Channels' one database thread per process: at most DB_POOL_MAX at once, each borrowing a
-# pooled connection for the call (DatabaseSyncToAsync gives it back when the call is done).
-_DB_THREADS = ThreadPoolExecutor(max_workers=max(1, settings.DB_POOL_MAX or 8), thread_name_prefix="ws-db")
-
-
-def _on_db_thread(fn):
-    return DatabaseSyncToAsync(fn, thread_sensitive=False, executor=_DB_THREADS)
-
-
-class AuthThreads:
-    """Threads of their own (WS_AUTH_CONCURRENCY per process, each with its own database
-    connection) for the token checks of the connect path. On Channels' one database thread a
-    burst's checks ran one at a time, each mostly waiting for PostgreSQL; here that many wait
-    at once, and the other sockets' ORM calls are not queued behind a burst of them. Only the
-    connect path (token check, mark_connected) runs here; everything else runs on the bounded
-    database threads above (_on_db_thread). Both borrow from the process's connection pool
-    (DB_POOL_MAX), so a burst of token checks waits for a connection rather than opening more."""
-
-    def __init__(self, size: int):
-        self.size = size
-        self.executor = ThreadPoolExecutor(size, thread_name_prefix="ws-auth")
-
-    def call(self, fn, *args):
-        return DatabaseSyncToAsync(fn, thread_sensitive=False, executor=self.executor)(*args)
-
-    def close_connections(self) -> None:
-        """Close every thread's database connection (tests, before the database is dropped).
-        `size` tasks that wait for each other occupy `size` different threads."""
-        from django.db import connections
-
-        barrier = threading.Barrier(self.size)
-
-        def close():
-            connections.close_all()
-            barrier.wait(timeout=30)
-
-        for future in [self.executor.submit(close) for _ in range(self.size)]:
-            future.result()
-
-
-_auth_threads: AuthThreads | None = None
-_auth_threads_lock = threading.Lock()
-
-
-def auth_threads() -> AuthThreads:
-    global _auth_threads
-    with _auth_threads_lock:
-        if _auth_threads is None:
-            _auth_threads = AuthThreads(settings.WS_AUTH_CONCURRENCY)
-        return _auth_threads
+# Database calls (the token check included) run on the process's bounded database threads, one
+# per pooled connection, each call giving its connection back when it is done (config.db_threads).
+_call = db_call
 
 
 def _check_token(token: str, ip):
@@ -106,12 +57,7 @@ def _check_token(token: str, ip):
 
 
 async def _authenticate(token: str, ip):
-    return await auth_threads().call(_check_token, token, ip)
-
-
-@_on_db_thread
-def _call(fn, *args, **kwargs):
-    return fn(*args, **kwargs)
+    return await db_call(_check_token, token, ip)
 
 
 @sync_to_async(thread_sensitive=False)
@@ -127,7 +73,7 @@ class Overloaded(Exception):
 
 class AuthGate:
     """Token checks of one event loop (one ASGI process): at most WS_AUTH_CONCURRENCY at once
-    (one per AuthThreads thread). The rest wait in line (first come, first served). A socket is shed
+    (each on a database thread, config.db_threads). The rest wait in line (first come, first served). A socket is shed
     (4013 `overloaded`, with a retry hint) only when the line is longer than WS_AUTH_QUEUE_MAX
     or its wait passes WS_AUTH_QUEUE_SECONDS: never because its client was slow or the
     server was busy for a few seconds."""
@@ -188,7 +134,24 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
             except OSError:
                 logger.debug("dropped %s for a closed socket", message.get("type"))
 
-        return await super().__call__(scope, receive, send_unless_gone)
+        try:
+            return await super().__call__(scope, receive, send_unless_gone)
+        finally:
+            if hasattr(self.channel_layer, "detach"):
+                self.channel_layer.detach(self.channel_name)
+
+    # Channels sets `channel_receive` to the layer's receive of this socket's channel. With our
+    # layer the socket receives from its inbox instead, which this process's pushes reach
+    # without Redis (config/channel_layer.py); Redis still brings the other processes' ones.
+    @property
+    def channel_receive(self):
+        if hasattr(self.channel_layer, "local_receive"):
+            return functools.partial(self.channel_layer.local_receive, self.channel_name)
+        return self._layer_receive
+
+    @channel_receive.setter
+    def channel_receive(self, receive):
+        self._layer_receive = receive
 
     async def dispatch(self, message):
         """As Channels' dispatch, without its close_old_connections() before every frame and
@@ -316,7 +279,7 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
             logger.exception("group_add failed for %s", user.pk)
             return await self._close(Close.OVERLOADED, retry_after=AuthGate.RETRY_AFTER_SECONDS)
         await self._ack(message, user={"id": str(user.pk), "name": user.name}, session=self.session_id)
-        resume = await auth_threads().call(services.mark_connected, self.user)  # part of the connect path
+        resume = await _call(services.mark_connected, self.user)
         if resume:
             await self._send_resume(resume, message.since)
 
@@ -374,7 +337,7 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
     async def _relay(self, message, event: dict):
         partner = await _call(services.relay_target, self.user, room_id=message.room)
         event = {**event, "room": str(message.room), "from": str(self.user.pk)}
-        await self.channel_layer.group_send(user_group(partner), {"type": "push", "event": event})
+        await realtime.deliver([([str(partner)], event)])
 
     async def on_rtc_offer(self, message):
         await self._relay(message, {"type": "rtc.offer", "sdp": message.sdp})
@@ -436,11 +399,12 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
             await self.send_json(event)
             return await self._close(Close.BANNED)
         await self.send_json(event)
-        if kind == "room.start":
+        timer = outbound.room_timer_of(kind)  # what the event means for the room's timer (chat/outbound.py)
+        if timer is RoomTimer.WATCH:
             self._watch_room(event["room"])
-        elif kind in REARM_EVENTS and event.get("room"):
+        elif timer is RoomTimer.REARM and event.get("room"):
             self._watch_room(event["room"], rearm=True)
-        elif kind == "room.ended" and event.get("room") == self.room_id and self.room_watch:
+        elif timer is RoomTimer.STOP and event.get("room") == self.room_id and self.room_watch:
             self.room_watch.cancel()
             self.room_id = None
 

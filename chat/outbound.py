@@ -6,7 +6,7 @@ services); these models describe them, they do not build them."""
 
 from datetime import datetime
 from enum import Enum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -44,8 +44,19 @@ class Payload(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class RoomTimer(Enum):
+    """What a pushed event means for the receiving socket's room timer (chat/consumers.py)."""
+
+    NONE = "none"
+    WATCH = "watch"  # a room started: wake at its deadlines
+    REARM = "rearm"  # the room's next deadline may have moved (grace started or lifted, ...): re-read it
+    STOP = "stop"  # the room ended
+
+
 class Event(Payload):
     """A frame the server sends; `type` names it."""
+
+    room_timer: ClassVar[RoomTimer] = RoomTimer.NONE
 
 
 # --- parts ---------------------------------------------------------------------------------
@@ -189,6 +200,7 @@ class CallExpired(InviteFields, Event):
 
 
 class RoomStart(RoomFields, Event):
+    room_timer: ClassVar[RoomTimer] = RoomTimer.WATCH
     type: Literal["room.start"]
 
 
@@ -229,17 +241,20 @@ class RtcIceEvent(Relayed):
 
 
 class RoomPartnerDisconnected(Event):
+    room_timer: ClassVar[RoomTimer] = RoomTimer.REARM
     type: Literal["room.partner_disconnected"]
     room: UUID
     grace_until: datetime | None
 
 
 class RoomPartnerReconnected(Event):
+    room_timer: ClassVar[RoomTimer] = RoomTimer.REARM
     type: Literal["room.partner_reconnected"]
     room: UUID
 
 
 class RoomInactivityWarning(Event):
+    room_timer: ClassVar[RoomTimer] = RoomTimer.REARM
     type: Literal["room.inactivity_warning"]
     room: UUID
     ends_at: datetime
@@ -252,12 +267,14 @@ class RoomUpgradeRequested(Event):
 
 
 class RoomUpgraded(Event):
+    room_timer: ClassVar[RoomTimer] = RoomTimer.REARM
     type: Literal["room.upgraded"]
     room: UUID
     mode: Literal["video"]
 
 
 class RoomEnded(Event):
+    room_timer: ClassVar[RoomTimer] = RoomTimer.STOP
     type: Literal["room.ended"]
     room: UUID
     reason: EndReason
@@ -341,3 +358,9 @@ OUTBOUND: tuple[type[Event], ...] = (
     EventSettingsChanged,
 )
 TYPES = {model.model_fields["type"].annotation.__args__[0]: model for model in OUTBOUND}
+
+
+def room_timer_of(event_type: str | None) -> RoomTimer:
+    """The room-timer meaning of a pushed event type (NONE for a type not described here)."""
+    model = TYPES.get(event_type)
+    return model.room_timer if model is not None else RoomTimer.NONE

@@ -12,16 +12,18 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from chat.routing import websocket_urlpatterns  # noqa: E402
 from config.body_limit import BodySizeLimit  # noqa: E402
 from config.client_ip import ForwardedClientGuard  # noqa: E402
+from config.realtime import PushLoopMiddleware  # noqa: E402
 from config.sentry import AsyncioOnFirstCall  # noqa: E402
 
 # ForwardedClientGuard: a client address forged with X-Forwarded-For never gets in (config.client_ip);
 # BodySizeLimit: an oversized body is refused before Django reads it (config.body_limit).
+# PushLoopMiddleware: what a sync view commits is pushed from this event loop (config.realtime).
 application = AsyncioOnFirstCall(
     ForwardedClientGuard(
         BodySizeLimit(
             ProtocolTypeRouter(
                 {
-                    "http": django_asgi_app,
+                    "http": PushLoopMiddleware(django_asgi_app),
                     # No Origin check: sockets authenticate with a token in their first message, never a
                     # cookie, so another site's page cannot act as the user (and native apps send no Origin).
                     "websocket": URLRouter(websocket_urlpatterns),

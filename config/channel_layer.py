@@ -30,7 +30,7 @@ import asyncio
 import logging
 import time
 
-from channels_redis.core import RedisChannelLayer
+from channels_redis.core import BoundedQueue, RedisChannelLayer
 from redis import asyncio as aioredis
 
 logger = logging.getLogger(__name__)
@@ -52,15 +52,18 @@ PUT_BACK = """
 """
 
 
-# channels_redis' group_send script: each key (a channel, or a process's queue carrying the
-# list of its channels the message is for) gets the message unless it is at capacity.
-SEND_MANY = """
+# Many messages in one call: each key (a process's queue, with the list of its channels the
+# message is for) first loses its expired messages (as channels_redis' sends do), then gets its
+# message unless it is at capacity. Scores grow with the position, so a batch keeps its order.
+SEND_BATCH = """
+    local n = #KEYS
+    local now = tonumber(ARGV[3 * n + 1])
+    local expiry = tonumber(ARGV[3 * n + 2])
     local over_capacity = 0
-    local current_time = ARGV[#ARGV - 1]
-    local expiry = ARGV[#ARGV]
-    for i=1,#KEYS do
-        if redis.call('ZCOUNT', KEYS[i], '-inf', '+inf') < tonumber(ARGV[i + #KEYS]) then
-            redis.call('ZADD', KEYS[i], current_time, ARGV[i])
+    for i = 1, n do
+        redis.call('ZREMRANGEBYSCORE', KEYS[i], 0, math.floor(now) - expiry)
+        if redis.call('ZCOUNT', KEYS[i], '-inf', '+inf') < tonumber(ARGV[n + i]) then
+            redis.call('ZADD', KEYS[i], now + tonumber(ARGV[2 * n + i]), ARGV[i])
             redis.call('EXPIRE', KEYS[i], expiry)
         else
             over_capacity = over_capacity + 1
@@ -70,34 +73,132 @@ SEND_MANY = """
 """
 
 
+class _Inbox(BoundedQueue):
+    """A consumer's messages, from this process and from Redis (at capacity the oldest goes)."""
+
+    loop: asyncio.AbstractEventLoop
+    pump: asyncio.Task
+
+
 class CancelSafeRedisChannelLayer(RedisChannelLayer):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self._putting_back: set[asyncio.Task] = set()
+        # This process's consumers (channel name -> inbox): a message for one of them goes
+        # straight into its inbox, never through Redis.
+        self.inboxes: dict[str, _Inbox] = {}
 
     def create_pool(self, index):
         host = dict(self.hosts[index])
         return aioredis.BlockingConnectionPool.from_url(host.pop("address"), **host)
 
+    # --- in-process delivery -------------------------------------------------------------------
+
+    async def local_receive(self, channel_name: str) -> dict:
+        """A consumer's receive: from its inbox, which gets this process's pushes for it directly
+        and, through one pump task, whatever Redis brings for it. The first call attaches it."""
+        inbox = self.inboxes.get(channel_name)
+        if inbox is None:
+            inbox = self.inboxes[channel_name] = _Inbox(self.capacity)
+            inbox.loop = asyncio.get_running_loop()
+            inbox.pump = asyncio.ensure_future(self._pump(channel_name, inbox))
+        return await inbox.get()
+
+    async def _pump(self, channel_name: str, inbox: "_Inbox") -> None:
+        while True:
+            inbox.put_nowait(await self.receive(channel_name))
+
+    def detach(self, channel_name: str) -> None:
+        """The consumer of `channel_name` ended: its pump stops, its inbox goes."""
+        inbox = self.inboxes.pop(channel_name, None)
+        if inbox is not None:
+            inbox.pump.cancel()
+
+    def _local_inbox(self, channel_name: str, loop) -> "_Inbox | None":
+        inbox = self.inboxes.get(channel_name)
+        return inbox if inbox is not None and inbox.loop is loop else None
+
+    # --- sending to many -----------------------------------------------------------------------
+
+    async def group_channels(self, groups) -> dict[str, list[str]]:
+        """The live member channels of each group, in one round trip per Redis host."""
+        by_index: dict[int, list[str]] = {}
+        for group in dict.fromkeys(groups):
+            by_index.setdefault(self.consistent_hash(group), []).append(group)
+        members: dict[str, list[str]] = {}
+        oldest = int(time.time()) - int(self.group_expiry)
+        for index, names in by_index.items():
+            pipe = self.connection(index).pipeline(transaction=False)
+            for group in names:
+                pipe.zrangebyscore(self._group_key(group), oldest, "+inf")
+            for group, channels in zip(names, await pipe.execute(), strict=True):
+                members[group] = [c.decode() for c in channels]
+        return members
+
+    async def push_to_groups(self, items, *, message_type: str = "push") -> None:
+        """Each (groups, event) of `items`, in order, to every member channel of its groups (a
+        channel in several of them gets it once): `{"type": message_type, "event": event}`.
+        One Redis read for all the groups; a socket of this process gets its events directly;
+        the rest go in one script call per Redis host, one message per process queue and event."""
+        members = await self.group_channels(group for groups, _ in items for group in groups)
+        targets = [(dict.fromkeys(c for g in groups for c in members.get(g, ())), event) for groups, event in items]
+        remote = self._deliver_local(targets, message_type=message_type)
+        if remote:
+            await self._send_remote(remote)
+
     async def send_many(self, channel_names, message) -> None:
         """One message to an explicit list of channels, delivered the way group_send delivers
         to a group's members: one copy per process queue (with the list of that process's
         channels it is for) in one script call, so 2,000 sockets cost a few Redis commands,
-        not 2,000 sends."""
+        not 2,000 sends; this process's own sockets get it directly."""
         if not channel_names:
             return
-        by_connection, messages, capacities = self._map_channel_keys_to_connection(channel_names, message)
+        loop = asyncio.get_running_loop()
+        remote = []
+        for channel in channel_names:
+            if inbox := self._local_inbox(channel, loop):
+                inbox.put_nowait(message)
+            else:
+                remote.append(channel)
+        if remote:
+            await self._send_remote([(remote, message)])
+
+    def _deliver_local(self, targets, *, message_type: str) -> list:
+        """The local part of a batch, now; returns what is left for Redis."""
+        loop = asyncio.get_running_loop()
+        remote = []
+        for channels, event in targets:
+            message = {"type": message_type, "event": event}
+            far = []
+            for channel in channels:
+                if inbox := self._local_inbox(channel, loop):
+                    inbox.put_nowait(message)
+                else:
+                    far.append(channel)
+            if far:
+                remote.append((far, message))
+        return remote
+
+    async def _send_remote(self, messages) -> None:
+        """Each (channels, message) to its channels' process queues: one script call per host."""
+        by_index: dict[int, tuple[list, list, list, list]] = {}
+        position = 0
+        for channels, message in messages:
+            by_connection, serialized, capacities = self._map_channel_keys_to_connection(channels, message)
+            for index, keys in by_connection.items():
+                batch = by_index.setdefault(index, ([], [], [], []))
+                for key in keys:
+                    position += 1
+                    batch[0].append(key)
+                    batch[1].append(serialized[key])
+                    batch[2].append(capacities[key])
+                    batch[3].append(position * 1e-6)
         now = time.time()
-        for index, keys in by_connection.items():
-            connection = self.connection(index)
-            pipe = connection.pipeline()
-            for key in keys:  # discard expired messages first, as group_send does
-                pipe.zremrangebyscore(key, min=0, max=int(now) - int(self.expiry))
-            await pipe.execute()
-            args = [messages[key] for key in keys] + [capacities[key] for key in keys] + [now, self.expiry]
-            over = await connection.eval(SEND_MANY, len(keys), *keys, *args)
+        for index, (keys, bodies, capacities, offsets) in by_index.items():
+            args = [*bodies, *capacities, *offsets, now, int(self.expiry)]
+            over = await self.connection(index).eval(SEND_BATCH, len(keys), *keys, *args)
             if over:
-                logger.info("send_many: %s of %s queues over capacity", over, len(keys))
+                logger.info("send: %s of %s queues over capacity", over, len(keys))
 
     async def _brpop_with_clean(self, index, channel, timeout):
         backup_queue = self._backup_channel_name(channel)

@@ -1,18 +1,28 @@
 """Post-commit pushes to users' sockets. Events are hints; the database is the truth.
 
 Only services call send_to_users, and only after commit: a rolled-back action sends nothing.
-Inside an ASGI process the service runs on Channels' database thread; waiting there for
-Redis would stall every other socket's database work, so the event is handed to the event
-loop, where one short-lived flush task at a time sends everything handed over, in commit
-order, and ends when nothing is left. Elsewhere (Celery, management commands, plain tests)
-the event is sent before the call returns."""
+Where a push goes:
+
+- From a database thread of an ASGI process (config.db_threads) the event loop the call came
+  from is known explicitly (`pushes_via`, a context variable the call sets; the HTTP side sets
+  it at the ASGI entry, config.asgi). Waiting there for Redis would hold the thread and its
+  pooled connection, so the pushes are handed to that loop, where one short-lived flush task at
+  a time sends everything handed over, in commit order, and ends when nothing is left.
+- The pushes one database call commits are collected (`collecting_pushes`) and handed over as
+  one batch: the flush resolves the users' sockets in one Redis read and sends to all of them
+  with at most one Redis call (config.channel_layer.push_to_groups), a socket of this process
+  getting it without Redis at all.
+- Elsewhere (Celery, management commands, plain tests) the event is sent before the call returns.
+"""
 
 import asyncio
+import contextlib
+import contextvars
 import logging
 import threading
 import weakref
 
-from asgiref.sync import SyncToAsync, async_to_sync
+from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
 
@@ -20,21 +30,76 @@ logger = logging.getLogger(__name__)
 
 _lock = threading.Lock()
 _outboxes: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict]" = weakref.WeakKeyDictionary()
+# The event loop that pushes committed in this context go to (None: send them synchronously).
+_push_loop: contextvars.ContextVar[asyncio.AbstractEventLoop | None] = contextvars.ContextVar(
+    "rdv_push_loop", default=None
+)
+# While a database call runs: the pushes its commits produced, handed over together at its end.
+_batch: contextvars.ContextVar[list | None] = contextvars.ContextVar("rdv_push_batch", default=None)
+
+Push = tuple[list[str], dict]  # (user ids, event)
 
 
 def user_group(user_id) -> str:
     return f"user.{user_id}"
 
 
-async def _deliver(user_ids, event: dict) -> None:
+@contextlib.contextmanager
+def pushes_via(loop: asyncio.AbstractEventLoop | None):
+    """Within this block, committed pushes are handed to `loop` (an ASGI process's event loop)."""
+    token = _push_loop.set(loop)
+    try:
+        yield
+    finally:
+        _push_loop.reset(token)
+
+
+def bind_event_loop() -> None:
+    """Called by the ASGI entry on its event loop: the threads this request's task starts (Django
+    runs sync views on one) inherit the context, and with it the loop their pushes go to."""
+    _push_loop.set(asyncio.get_running_loop())
+
+
+class PushLoopMiddleware:
+    """ASGI middleware: each connection's task binds its event loop (bind_event_loop) first."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        bind_event_loop()
+        return await self.app(scope, receive, send)
+
+
+@contextlib.contextmanager
+def collecting_pushes():
+    """Pushes committed within this block are dispatched together when it ends."""
+    batch: list[Push] = []
+    token = _batch.set(batch)
+    try:
+        yield
+    finally:
+        _batch.reset(token)
+        if batch:
+            _dispatch(batch)
+
+
+async def deliver(pushes: list[Push]) -> None:
+    """Send now, from an event loop: every socket of these users gets its events, in order."""
     layer = get_channel_layer()
-    if layer is None:
+    if layer is None or not pushes:
         return
-    for user_id in user_ids:
-        try:
-            await layer.group_send(user_group(user_id), {"type": "push", "event": event})
-        except Exception:  # a lost hint; clients resync from the database
-            logger.exception("push %s to %s failed", event.get("type"), user_id, extra={"event": "push.failed"})
+    items = [([user_group(u) for u in user_ids], event) for user_ids, event in pushes]
+    try:
+        if hasattr(layer, "push_to_groups"):
+            await layer.push_to_groups(items, message_type="push")
+        else:  # another layer (none configured here): one group send per user
+            for groups, event in items:
+                for group in groups:
+                    await layer.group_send(group, {"type": "push", "event": event})
+    except Exception:  # a lost hint; clients resync from the database
+        kinds = sorted({event.get("type", "?") for _, event in pushes})
+        logger.exception("push %s failed", ",".join(kinds), extra={"event": "push.failed"})
 
 
 async def _flush(loop: asyncio.AbstractEventLoop) -> None:
@@ -45,24 +110,35 @@ async def _flush(loop: asyncio.AbstractEventLoop) -> None:
             if not items:
                 outbox["flushing"] = False
                 return
-        for user_ids, event in items:
-            await _deliver(user_ids, event)
+        await deliver(items)  # everything handed over meanwhile, in one layer call
 
 
-def _send_now(user_ids, event: dict) -> None:
-    loop = getattr(SyncToAsync.threadlocal, "main_event_loop", None)
+def _dispatch(pushes: list[Push]) -> None:
+    loop = _push_loop.get()
     if loop is None or not loop.is_running():
-        async_to_sync(_deliver)(user_ids, event)
+        async_to_sync(deliver)(pushes)
         return
     with _lock:
         outbox = _outboxes.setdefault(loop, {"items": [], "flushing": False})
-        outbox["items"].append((user_ids, event))
+        outbox["items"].extend(pushes)
         start, outbox["flushing"] = not outbox["flushing"], True
     if start:
-        loop.call_soon_threadsafe(lambda: loop.create_task(_flush(loop)))
+        try:
+            loop.call_soon_threadsafe(lambda: loop.create_task(_flush(loop)))
+        except RuntimeError:  # the loop closed meanwhile (shutdown): a lost hint
+            with _lock:
+                outbox["items"], outbox["flushing"] = [], False
+
+
+def _committed(ids: list[str], event: dict) -> None:
+    batch = _batch.get()
+    if batch is not None:
+        batch.append((ids, event))
+    else:
+        _dispatch([(ids, event)])
 
 
 def send_to_users(user_ids, event: dict) -> None:
     """Deliver `event` to every socket of these users once the current transaction commits."""
     ids = [str(u) for u in user_ids]
-    transaction.on_commit(lambda: _send_now(ids, event), robust=True)
+    transaction.on_commit(lambda: _committed(ids, event), robust=True)

@@ -300,11 +300,6 @@ def run_tests(pytest_args: list[str]) -> int:
         # The suite empties Redis between tests: give it its own database index.
         parts = urlsplit(env["REDIS_URL"])
         env.setdefault("REDIS_TEST_URL", urlunsplit(parts._replace(path="/15")))
-        # The in-process suite runs without the connection pool (DB_POOL_MAX=0, per-thread
-        # connections) unless told otherwise: with it, the WebSocket tests after test_ws_burst's
-        # burst tick found DB threads holding 4 of the 8 connections and timed out (open, see
-        # docs/hot-path.md). tests/test_db_pool.py builds a pooled connection of its own.
-        env.setdefault("DB_POOL_MAX", "0")
         (VAR / "static").mkdir(parents=True, exist_ok=True)
         return subprocess.run([str(BIN / "pytest"), *pytest_args], cwd=ROOT, env=env).returncode
     finally:

@@ -2,6 +2,7 @@
 timer rule agrees with the Python one, and a process runs one room timer per room."""
 
 import asyncio
+import threading
 from datetime import timedelta
 
 import pytest
@@ -10,11 +11,15 @@ from django.test.utils import CaptureQueriesContext
 
 from accounts.selectors import authenticate_token
 from accounts.services.sessions import start_session
-from chat import consumers, services
+from chat import consumers, outbound, services
 from chat.event_mode import ensure_event_open
 from chat.models import ActiveRoom
+from chat.outbound import RoomTimer
+from config import realtime
+from config.db_threads import db_call
 from tests.chat_support import go_online, now
 from tests.factories import ActiveRoomFactory, UserFactory
+from tests.ws_helpers import start_room
 
 pytestmark = pytest.mark.django_db
 
@@ -106,3 +111,89 @@ def test_a_process_runs_one_timer_per_room_however_many_sockets_watch_it():
         assert "room-1" not in timers.tasks
 
     asyncio.run(scenario())
+
+
+# --- typed signals: the room timer's meaning of an event, the loop a push goes to -------------
+
+
+def test_what_an_event_means_for_the_room_timer_is_stated_by_its_typed_model():
+    by_meaning = {}
+    for kind, model in outbound.TYPES.items():
+        by_meaning.setdefault(model.room_timer, set()).add(kind)
+
+    assert by_meaning[RoomTimer.WATCH] == {"room.start"}
+    assert by_meaning[RoomTimer.REARM] == {
+        "room.partner_disconnected",
+        "room.partner_reconnected",
+        "room.inactivity_warning",
+        "room.upgraded",
+    }
+    assert by_meaning[RoomTimer.STOP] == {"room.ended"}
+    assert outbound.room_timer_of("chat.message") is RoomTimer.NONE
+    assert outbound.room_timer_of("no.such.event") is RoomTimer.NONE
+
+
+class Recorder:
+    """Stands in for the layer's batch send: which thread sent, and what, per call."""
+
+    def __init__(self):
+        self.calls = []
+
+    async def push_to_groups(self, items, *, message_type):
+        self.calls.append((threading.current_thread(), [(groups, event["type"]) for groups, event in items]))
+
+
+def _commit_two_pushes(alice, bob):
+    realtime.send_to_users([alice], {"type": "test.one"})
+    realtime.send_to_users([bob], {"type": "test.two"})
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_pushes_of_one_database_call_go_to_its_event_loop_as_one_batch(monkeypatch):
+    recorder = Recorder()
+    monkeypatch.setattr(realtime, "get_channel_layer", lambda: recorder)
+
+    await db_call(_commit_two_pushes, "a", "b")
+    for _ in range(10):  # the flush task runs on this loop
+        await asyncio.sleep(0.01)
+
+    assert recorder.calls == [(threading.main_thread(), [(["user.a"], "test.one"), (["user.b"], "test.two")])]
+
+
+def test_without_an_event_loop_a_push_is_sent_before_the_call_returns(monkeypatch):
+    recorder = Recorder()
+    monkeypatch.setattr(realtime, "get_channel_layer", lambda: recorder)
+
+    realtime._committed(["a"], {"type": "test.one"})  # what on_commit runs (Celery, commands)
+
+    assert [items for _, items in recorder.calls] == [[(["user.a"], "test.one")]]
+
+
+async def test_the_asgi_entry_binds_its_event_loop_for_the_threads_of_its_requests():
+    seen = {}
+
+    async def app(scope, receive, send):
+        seen["loop"] = await asyncio.to_thread(realtime._push_loop.get)
+
+    await realtime.PushLoopMiddleware(app)({"type": "http"}, None, None)
+
+    assert seen["loop"] is asyncio.get_running_loop()
+
+
+# --- in-process delivery ---------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_push_to_a_socket_of_this_process_never_goes_through_redis(ws, alice, bob, monkeypatch):
+    from channels.layers import get_channel_layer
+
+    a, b, room = await start_room(ws, alice, bob, mode="text", seconds=300)
+    layer = get_channel_layer()
+
+    async def no_redis(messages):
+        raise AssertionError(f"sent through Redis: {messages}")
+
+    monkeypatch.setattr(layer, "_send_remote", no_redis)
+    await a.ok({"type": "chat.message", "room": room, "client_id": "c1", "text": "hi"})
+
+    assert (await b.receive_until("chat.message", room=room))["text"] == "hi"

@@ -27,7 +27,7 @@ from jsonschema import Draft202012Validator, FormatChecker
 
 from accounts.models import User
 from accounts.services.sessions import start_session
-from chat import asyncapi, consumers, presence, services
+from chat import asyncapi, presence, services
 from chat.models import ActiveRoom, CallInvite, ChatHistory, Cooldown, SessionCompletion, TextChatMessage
 from chat.selectors import ordered_pair
 
@@ -308,10 +308,10 @@ class Sockets:
             if isinstance(result, BaseException):
                 socket.future.cancel()
         self.opened = []
-        # The consumers' ORM calls run in the one sync worker thread: this waits for any still
-        # running, then closes its connection so the test database can be flushed and dropped.
+        # The tests' own ORM calls (run) share one sync thread: this waits for any still running,
+        # then closes its connection so the test database can be flushed and dropped. The
+        # consumers' database threads give theirs back after every call (config.db_threads).
         await run(connections.close_all)()
-        await asyncio.to_thread(consumers.auth_threads().close_connections)  # the token checks' threads
         fresh_channel_layer()
 
 
