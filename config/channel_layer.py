@@ -52,6 +52,27 @@ PUT_BACK = """
 """
 
 
+# A receive's pop when something is waiting, in one round trip: the previous message this
+# process took (handed over since) leaves the backup queue, anything else left there by an
+# interrupted receive goes back to the main queue, and the next message moves into the backup
+# queue and is returned. Nothing waiting: false (the receive then blocks in BZPOPMIN).
+POP = """
+    if ARGV[1] ~= '' then
+        redis.call('ZREM', KEYS[2], ARGV[1])
+    end
+    local backed_up = redis.call('ZRANGE', KEYS[2], 0, -1, 'WITHSCORES')
+    for i = #backed_up, 1, -2 do
+        redis.call('ZADD', KEYS[1], backed_up[i], backed_up[i - 1])
+    end
+    redis.call('DEL', KEYS[2])
+    local popped = redis.call('ZPOPMIN', KEYS[1])
+    if popped[1] then
+        redis.call('ZADD', KEYS[2], popped[2], popped[1])
+        return popped[1]
+    end
+    return false
+"""
+
 # Many messages in one call: each key (a process's queue, with the list of its channels the
 # message is for) first loses its expired messages (as channels_redis' sends do), then gets its
 # message unless it is at capacity. Scores grow with the position, so a batch keeps its order.
@@ -87,6 +108,9 @@ class CancelSafeRedisChannelLayer(RedisChannelLayer):
         # This process's consumers (channel name -> inbox): a message for one of them goes
         # straight into its inbox, never through Redis.
         self.inboxes: dict[str, _Inbox] = {}
+        # Per receiving queue: the last message taken and handed over, still in the backup queue
+        # until the next pop removes it (in the same script call).
+        self._handed_over: dict[str, bytes] = {}
 
     def create_pool(self, index):
         host = dict(self.hosts[index])
@@ -199,6 +223,30 @@ class CancelSafeRedisChannelLayer(RedisChannelLayer):
             over = await self.connection(index).eval(SEND_BATCH, len(keys), *keys, *args)
             if over:
                 logger.info("send: %s of %s queues over capacity", over, len(keys))
+
+    # --- receiving ---------------------------------------------------------------------------
+
+    async def receive_single(self, channel):
+        """As channels_redis' receive_single, in one round trip per message while messages are
+        waiting (POP), instead of four (restore, BZPOPMIN, backup, and a cleaner task's pop)."""
+        assert self.require_valid_channel_name(channel, receive=True), "Channel name invalid"
+        if "!" in channel:
+            assert channel.endswith("!")
+            index = self.consistent_hash(channel)
+        else:
+            index = next(self._receive_index_generator)
+        channel_key = self.prefix + channel
+        backup_queue = self._backup_channel_name(channel_key)
+        handed_over = self._handed_over.get(channel_key, b"")
+        content = await self.connection(index).eval(POP, 2, channel_key, backup_queue, handed_over)
+        self._handed_over.pop(channel_key, None)  # removed by that call (or never there)
+        while content is None:
+            content = await self._brpop_with_clean(index, channel_key, timeout=self.brpop_timeout)
+        self._handed_over[channel_key] = content
+        message = self.deserialize(content)
+        if "__asgi_channel__" in message:
+            channel = message.pop("__asgi_channel__")
+        return channel, message
 
     async def _brpop_with_clean(self, index, channel, timeout):
         backup_queue = self._backup_channel_name(channel)

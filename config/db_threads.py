@@ -15,7 +15,6 @@ Each call also carries, explicitly, the event loop it was awaited from
 (`config.realtime.collecting_pushes`), handed to that loop once the call is done."""
 
 import asyncio
-import contextvars
 import functools
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -23,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from django.conf import settings
 from django.db import connections
 
-from config import realtime
+from config import logs, realtime
 
 _executor: ThreadPoolExecutor | None = None
 _lock = threading.Lock()
@@ -53,17 +52,20 @@ def release_connections() -> None:
             connection.close_if_unusable_or_obsolete()
 
 
-def _in_thread(loop, fn, args, kwargs):
+def _in_thread(loop, log_fields, fn, args, kwargs):
     try:
-        with realtime.pushes_via(loop), realtime.collecting_pushes():
+        with logs.bound_to(log_fields), realtime.pushes_via(loop), realtime.collecting_pushes():
             return fn(*args, **kwargs)
     finally:
         release_connections()
 
 
 async def db_call(fn, *args, **kwargs):
-    """`fn(*args, **kwargs)` on a database thread; the caller's context variables go with it."""
+    """`fn(*args, **kwargs)` on a database thread, with the caller's log fields.
+
+    The call runs in the thread's own context, not a copy of the caller's: Django keeps its
+    cache clients in context-local storage, and a fresh copy per call made a new Redis client
+    (and TCP connection) for every cache read of every call. So each thread keeps its own."""
     loop = asyncio.get_running_loop()
-    context = contextvars.copy_context()
-    call = functools.partial(context.run, _in_thread, loop, fn, args, kwargs)
+    call = functools.partial(_in_thread, loop, logs.bound(), fn, args, kwargs)
     return await loop.run_in_executor(executor(), call)

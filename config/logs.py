@@ -6,6 +6,7 @@ The default console format stays one readable line per record."""
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import logging
 import re
@@ -24,6 +25,21 @@ def bind(**fields) -> None:
     current = dict(_context.get() or {})
     current.update({k: v for k, v in fields.items() if v is not None})
     _context.set(current)
+
+
+def bound() -> dict | None:
+    """The fields bound here, to carry to another thread (config.db_threads)."""
+    return _context.get()
+
+
+@contextlib.contextmanager
+def bound_to(fields: dict | None):
+    """Within this block, log with `fields` (what bound() returned elsewhere)."""
+    token = _context.set(fields)
+    try:
+        yield
+    finally:
+        _context.reset(token)
 
 
 class ContextFilter(logging.Filter):
