@@ -324,7 +324,7 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
     async def on_call_accept(self, message):
         room = await _call(services.accept_invite, self.user, invite_id=message.invite, seconds=message.seconds)
         await self._ack(message, room=str(room.pk), ends_at=room.ends_at.isoformat())
-        self._watch_room(str(room.pk))
+        self._watch_room(str(room.pk), first_deadline=services.next_deadline(room))
 
     async def on_call_decline(self, message):
         await _call(services.decline_invite, self.user, invite_id=message.invite)
@@ -401,7 +401,7 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
         await self.send_json(event)
         timer = outbound.room_timer_of(kind)  # what the event means for the room's timer (chat/outbound.py)
         if timer is RoomTimer.WATCH:
-            self._watch_room(event["room"])
+            self._watch_room(event["room"], first_deadline=_started_room_deadline(event))
         elif timer is RoomTimer.REARM and event.get("room"):
             self._watch_room(event["room"], rearm=True)
         elif timer is RoomTimer.STOP and event.get("room") == self.room_id and self.room_watch:
@@ -410,7 +410,7 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
 
     # --- room timer ---------------------------------------------------------------------------
 
-    def _watch_room(self, room_id: str, *, rearm: bool = False):
+    def _watch_room(self, room_id: str, *, rearm: bool = False, first_deadline: datetime | None = None):
         """Wake at the room's next deadline and let the service act (end, warn). A process runs
         one timer per room however many of its sockets are in it (RoomTimers); the service is
         idempotent across processes, and the beat sweep is the backstop."""
@@ -419,7 +419,7 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
         if self.room_watch:
             self.room_watch.cancel()
         self.room_id = room_id
-        self.room_watch = _room_timers().watch(room_id, rearm=rearm)
+        self.room_watch = _room_timers().watch(room_id, rearm=rearm, first_deadline=first_deadline)
 
 
 class RoomTimers:
@@ -429,14 +429,15 @@ class RoomTimers:
         self.tasks: dict[str, asyncio.Task] = {}
         self.watchers: dict[str, set] = {}
 
-    def watch(self, room_id: str, *, rearm: bool = False) -> "RoomWatch":
+    def watch(self, room_id: str, *, rearm: bool = False, first_deadline: datetime | None = None) -> "RoomWatch":
+        """`first_deadline`, when the caller knows the room as it started, spares the first read."""
         watch = RoomWatch(self, room_id)
         self.watchers.setdefault(room_id, set()).add(watch)
         task = self.tasks.get(room_id)
         if task is None or task.done() or rearm:
             if task is not None:
                 task.cancel()
-            self.tasks[room_id] = asyncio.ensure_future(self._run(room_id))
+            self.tasks[room_id] = asyncio.ensure_future(self._run(room_id, first_deadline))
         return watch
 
     def unwatch(self, watch: "RoomWatch") -> None:
@@ -448,9 +449,9 @@ class RoomTimers:
             if task is not None:
                 task.cancel()
 
-    async def _run(self, room_id: str):
+    async def _run(self, room_id: str, first_deadline: datetime | None = None):
         try:
-            deadline = await _call(_room_deadline, room_id)
+            deadline = first_deadline or await _call(_room_deadline, room_id)
             while deadline is not None:
                 await asyncio.sleep(max(0.5, (deadline - timezone.now()).total_seconds() + 0.05))
                 deadline = await _call(services.room_timer_step, room_id)
@@ -551,6 +552,24 @@ def _presence_batch(layer) -> PresenceBatch:
     if batch is None or batch.layer is not layer:
         batch = _batches[loop] = PresenceBatch(layer)
     return batch
+
+
+def _started_room_deadline(event: dict) -> datetime | None:
+    """The first deadline of a room as its room.start describes it (the rule is
+    services.next_deadline's). Anything that moves it earlier later (a grace period) comes
+    with an event that re-reads it; an early wake-up only re-reads the room."""
+    from chat.models import ActiveRoom
+
+    try:
+        room = ActiveRoom(
+            status=event["status"],
+            chat_mode=event["mode"],
+            started_at=datetime.fromisoformat(event["started_at"]),
+            ends_at=datetime.fromisoformat(event["ends_at"]),
+        )
+    except (KeyError, TypeError, ValueError):
+        return None
+    return services.next_deadline(room)
 
 
 def _room_deadline(room_id) -> datetime | None:

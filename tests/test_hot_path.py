@@ -93,7 +93,7 @@ def test_a_process_runs_one_timer_per_room_however_many_sockets_watch_it():
         timers = consumers.RoomTimers()
         started = []
 
-        async def fake_run(room_id):
+        async def fake_run(room_id, first_deadline=None):
             started.append(room_id)
             await asyncio.sleep(3600)
 
