@@ -73,6 +73,47 @@ POP = """
     return false
 """
 
+# A batch of pushes to groups in one call, with no read before it: for each item (its number of
+# groups, then its message), the groups' live members give the process queues to reach (a
+# member's name up to its "!"); each queue but the sender's own (`skip`: its sockets got the
+# item directly) gets one copy, which names the groups, so the receiving process hands it to
+# its own sockets in them (CancelSafeRedisChannelLayer.local_groups).
+PUSH_TO_GROUPS = """
+    local oldest, now = ARGV[1], tonumber(ARGV[2])
+    local expiry, capacity = tonumber(ARGV[3]), tonumber(ARGV[4])
+    local skip, prefix = ARGV[5], ARGV[6]
+    local k, a, position, over_capacity = 1, 8, 0, 0
+    for item = 1, tonumber(ARGV[7]) do
+        local groups, body = tonumber(ARGV[a]), ARGV[a + 1]
+        a = a + 2
+        local queues, order = {}, {}
+        for g = 1, groups do
+            for _, member in ipairs(redis.call('ZRANGEBYSCORE', KEYS[k], oldest, '+inf')) do
+                local bang = string.find(member, '!', 1, true)
+                local queue = bang and string.sub(member, 1, bang) or member
+                if queue ~= skip and not queues[queue] then
+                    queues[queue] = true
+                    order[#order + 1] = queue
+                end
+            end
+            k = k + 1
+        end
+        for _, queue in ipairs(order) do
+            local key = prefix .. queue
+            position = position + 1
+            redis.call('ZREMRANGEBYSCORE', key, 0, math.floor(now) - expiry)
+            if redis.call('ZCOUNT', key, '-inf', '+inf') < capacity then
+                redis.call('ZADD', key, now + position * 0.000001, body)
+                redis.call('EXPIRE', key, expiry)
+            else
+                over_capacity = over_capacity + 1
+            end
+        end
+    end
+    return over_capacity
+"""
+GROUPS_KEY = "__rdv_groups__"  # in a message PUSH_TO_GROUPS sent: the groups it is for
+
 # Many messages in one call: each key (a process's queue, with the list of its channels the
 # message is for) first loses its expired messages (as channels_redis' sends do), then gets its
 # message unless it is at capacity. Scores grow with the position, so a batch keeps its order.
@@ -111,6 +152,10 @@ class CancelSafeRedisChannelLayer(RedisChannelLayer):
         # Per receiving queue: the last message taken and handed over, still in the backup queue
         # until the next pop removes it (in the same script call).
         self._handed_over: dict[str, bytes] = {}
+        # The groups this process's channels are in (from its own group_add/discard): where a
+        # group push from another process goes here.
+        self.local_groups: dict[str, set[str]] = {}
+        self._groups_of: dict[str, set[str]] = {}  # the other way round
 
     def create_pool(self, index):
         host = dict(self.hosts[index])
@@ -137,6 +182,8 @@ class CancelSafeRedisChannelLayer(RedisChannelLayer):
         inbox = self.inboxes.pop(channel_name, None)
         if inbox is not None:
             inbox.pump.cancel()
+        for group in list(self._groups_of.get(channel_name, ())):
+            self._forget(group, channel_name)
 
     def _local_inbox(self, channel_name: str, loop) -> "_Inbox | None":
         inbox = self.inboxes.get(channel_name)
@@ -162,13 +209,65 @@ class CancelSafeRedisChannelLayer(RedisChannelLayer):
     async def push_to_groups(self, items, *, message_type: str = "push") -> None:
         """Each (groups, event) of `items`, in order, to every member channel of its groups (a
         channel in several of them gets it once): `{"type": message_type, "event": event}`.
-        One Redis read for all the groups; a socket of this process gets its events directly;
-        the rest go in one script call per Redis host, one message per process queue and event."""
+        This process's sockets get their events directly, the other processes theirs through one
+        script call for the whole batch (PUSH_TO_GROUPS), one copy per process queue and event.
+        With the layer sharded over several Redis servers (groups and queues on different
+        ones), the members are read first and the copies sent per server."""
+        if len(self.hosts) == 1:
+            return await self._push_in_one_call(items, message_type)
         members = await self.group_channels(group for groups, _ in items for group in groups)
         targets = [(dict.fromkeys(c for g in groups for c in members.get(g, ())), event) for groups, event in items]
         remote = self._deliver_local(targets, message_type=message_type)
         if remote:
             await self._send_remote(remote)
+
+    async def _push_in_one_call(self, items, message_type: str) -> None:
+        loop = asyncio.get_running_loop()
+        local = [
+            (list(dict.fromkeys(c for g in groups for c in self.local_groups.get(g, ()))), event)
+            for groups, event in items
+        ]
+        # Our own queue is skipped only if every local member gets its events from here (a
+        # consumer's inbox); otherwise Redis brings this process its copies like any other.
+        direct = all(self._local_inbox(c, loop) for channels, _ in local for c in channels)
+        if direct:
+            for channels, event in local:
+                message = {"type": message_type, "event": event}
+                for channel in channels:
+                    self._local_inbox(channel, loop).put_nowait(message)
+        args, keys = [], []
+        for groups, event in items:
+            keys.extend(self._group_key(g) for g in groups)
+            args += [len(groups), self.serialize({"type": message_type, "event": event, GROUPS_KEY: list(groups)})]
+        skip = f"specific.{self.client_prefix}!" if direct else ""
+        oldest, now = int(time.time()) - int(self.group_expiry), time.time()
+        head = [oldest, now, int(self.expiry), self.capacity, skip, self.prefix, len(items)]
+        over = await self.connection(0).eval(PUSH_TO_GROUPS, len(keys), *keys, *head, *args)
+        if over:
+            logger.info("push: %s queues over capacity", over)
+
+    # --- group membership of this process's channels ----------------------------------------
+
+    def _is_ours(self, channel: str) -> bool:
+        return channel.startswith(f"specific.{self.client_prefix}!")
+
+    async def group_add(self, group, channel):
+        await super().group_add(group, channel)
+        if self._is_ours(channel):
+            self.local_groups.setdefault(group, set()).add(channel)
+            self._groups_of.setdefault(channel, set()).add(group)
+
+    async def group_discard(self, group, channel):
+        self._forget(group, channel)
+        await super().group_discard(group, channel)
+
+    def _forget(self, group, channel) -> None:
+        for index, key, value in ((self.local_groups, group, channel), (self._groups_of, channel, group)):
+            members = index.get(key)
+            if members is not None:
+                members.discard(value)
+                if not members:
+                    del index[key]
 
     async def send_many(self, channel_names, message) -> None:
         """One message to an explicit list of channels, delivered the way group_send delivers
@@ -246,6 +345,9 @@ class CancelSafeRedisChannelLayer(RedisChannelLayer):
         message = self.deserialize(content)
         if "__asgi_channel__" in message:
             channel = message.pop("__asgi_channel__")
+        elif GROUPS_KEY in message:  # a group push: for our channels in those groups
+            groups = message.pop(GROUPS_KEY)
+            channel = list(dict.fromkeys(c for g in groups for c in self.local_groups.get(g, ())))
         return channel, message
 
     async def _brpop_with_clean(self, index, channel, timeout):

@@ -190,10 +190,28 @@ async def test_a_push_to_a_socket_of_this_process_never_goes_through_redis(ws, a
     a, b, room = await start_room(ws, alice, bob, mode="text", seconds=300)
     layer = get_channel_layer()
 
-    async def no_redis(messages):
-        raise AssertionError(f"sent through Redis: {messages}")
+    through_redis = []
+    real_deserialize = layer.deserialize
 
-    monkeypatch.setattr(layer, "_send_remote", no_redis)
+    def deserialize(content):  # every message this process takes from Redis passes here
+        message = real_deserialize(content)
+        through_redis.append(message.get("event", {}).get("type"))
+        return message
+
+    monkeypatch.setattr(layer, "deserialize", deserialize)
     await a.ok({"type": "chat.message", "room": room, "client_id": "c1", "text": "hi"})
 
     assert (await b.receive_until("chat.message", room=room))["text"] == "hi"
+    assert (await a.receive_until("chat.message", room=room))["text"] == "hi"
+    assert "chat.message" not in through_redis
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_group_push_reaches_a_socket_of_another_process_through_redis(ws, alice, inbox):
+    # `inbox` listens on layer instances of their own, as another process's sockets would.
+    box = await asyncio.to_thread(inbox, alice)
+
+    await db_call(realtime.send_to_users, [alice.pk], {"type": "test.far"})
+
+    events = await asyncio.to_thread(box.drain)
+    assert [e["type"] for e in events[alice.pk]] == ["test.far"]
