@@ -576,4 +576,4 @@ def _room_deadline(room_id) -> datetime | None:
     from chat.models import ActiveRoom
 
     room = ActiveRoom.objects.filter(pk=room_id).exclude(status=ActiveRoom.Status.ENDED).first()
-    return services.next_deadline(room) if room else None
+    return room.next_deadline() if room else None

@@ -163,6 +163,11 @@ class ActiveRoom(models.Model):
     EndReason = ActiveRoomEndReason
 
     GRACE = timedelta(seconds=10)
+    # The text-room rules (SPEC §6): a warning after 60 s of silence, the end after 120 s; a
+    # text call may ask for video after its first minute.
+    INACTIVITY_WARNING_AFTER = timedelta(seconds=60)
+    INACTIVITY_END_AFTER = timedelta(seconds=120)
+    UPGRADE_AFTER = timedelta(seconds=60)
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     user_1 = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="rooms_as_user_1")
@@ -229,6 +234,52 @@ class ActiveRoom(models.Model):
     @property
     def is_live(self) -> bool:
         return self.status != self.Status.ENDED
+
+    def partner_id(self, user_id):
+        """The other member's id (`user_id` must be a member)."""
+        return self.user_2_id if str(self.user_1_id) == str(user_id) else self.user_1_id
+
+    @property
+    def text_rule_applies(self) -> bool:
+        """The inactivity rule holds for a text call that was not upgraded to video."""
+        return self.chat_mode == ChatMode.TEXT and self.upgraded_at is None
+
+    def quiet_since(self):
+        """The earlier of the two sides' last message (or the start): whoever is silent longest."""
+        last_1 = self.user_1_last_message_at or self.started_at
+        last_2 = self.user_2_last_message_at or self.started_at
+        return min(last_1, last_2)
+
+    def due(self, now) -> str | None:
+        """Why this live room must end now, if it must (by timestamps). The same rule in SQL is
+        rdv_room_due (chat migration 0006), used by the message statement; a test keeps them equal."""
+        if self.ends_at <= now:
+            return self.EndReason.TIMER
+        if self.status == self.Status.GRACE_PERIOD and self.grace_period_expires <= now:
+            return self.EndReason.DISCONNECT
+        if self.text_rule_applies and now - self.quiet_since() >= self.INACTIVITY_END_AFTER:
+            return self.EndReason.INACTIVITY
+        return None
+
+    def inactivity_warning_due(self, now) -> bool:
+        """A silent text call gets its one warning after INACTIVITY_WARNING_AFTER."""
+        return (
+            self.text_rule_applies
+            and self.inactivity_warned_at is None
+            and now - self.quiet_since() >= self.INACTIVITY_WARNING_AFTER
+        )
+
+    def next_deadline(self):
+        """When this room next needs a look (end, grace expiry, inactivity warning or end)."""
+        times = [self.ends_at]
+        if self.status == self.Status.GRACE_PERIOD and self.grace_period_expires:
+            times.append(self.grace_period_expires)
+        if self.text_rule_applies:
+            quiet = self.quiet_since()
+            times.append(quiet + self.INACTIVITY_END_AFTER)
+            if self.inactivity_warned_at is None:
+                times.append(quiet + self.INACTIVITY_WARNING_AFTER)
+        return min(times)
 
 
 class ActiveRoomMember(models.Model):

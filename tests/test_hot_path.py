@@ -84,7 +84,7 @@ def test_the_sql_timer_rule_agrees_with_the_python_one(clock, fields, seconds_la
         cursor.execute("SELECT rdv_room_due(r, %s) FROM active_rooms r WHERE r.id = %s", [at, room.pk])
         sql_reason = cursor.fetchone()[0]
     room = ActiveRoom.objects.get(pk=room.pk)
-    python_reason = None if room.status == "ended" else services._due(room, at)
+    python_reason = None if room.status == "ended" else room.due(at)
     assert sql_reason == python_reason
 
 

@@ -19,7 +19,6 @@ from chat.services import (
     end_overdue_rooms,
     mark_connected,
     mark_disconnected,
-    next_deadline,
     post_message,
     request_upgrade,
     start_grace_for_vanished_members,
@@ -239,7 +238,7 @@ def test_a_message_from_each_side_clears_the_warning_and_restarts_the_clock(alic
     clock.shift(timedelta(seconds=57))  # 120 s after the start: both spoke within the last minute
     assert check_room(room.pk) is None
     assert reload(room).status == ActiveRoom.Status.ACTIVE
-    assert next_deadline(reload(room)) == room.started_at + timedelta(seconds=61 + 60)
+    assert reload(room).next_deadline() == room.started_at + timedelta(seconds=61 + 60)
 
     clock.shift(timedelta(seconds=1))  # 60 s after alice's message
     assert check_room(room.pk) == "warned"
@@ -427,22 +426,22 @@ def test_the_grace_sweep_reaches_a_vanished_member_behind_a_full_batch_of_online
 def test_next_deadline_of_a_video_room_is_its_end(alice, bob, clock):
     room = room_between(alice, bob, seconds=300)
 
-    assert next_deadline(room) == room.started_at + timedelta(seconds=300)
+    assert room.next_deadline() == room.started_at + timedelta(seconds=300)
 
 
 def test_next_deadline_of_a_silent_text_room_is_the_warning_then_the_inactivity_end(alice, bob, clock):
     room = room_between(alice, bob, mode="text", seconds=600)
-    assert next_deadline(room) == room.started_at + timedelta(seconds=60)
+    assert room.next_deadline() == room.started_at + timedelta(seconds=60)
 
     clock.shift(timedelta(seconds=60))
     check_room(room.pk)
-    assert next_deadline(reload(room)) == room.started_at + timedelta(seconds=120)
+    assert reload(room).next_deadline() == room.started_at + timedelta(seconds=120)
 
 
 def test_next_deadline_of_a_short_text_room_is_its_end(alice, bob, clock):
     room = room_between(alice, bob, mode="text", seconds=60)
 
-    assert next_deadline(room) == room.ends_at
+    assert room.next_deadline() == room.ends_at
 
 
 def test_next_deadline_in_grace_is_the_grace_expiry(alice, bob, clock):
@@ -450,4 +449,4 @@ def test_next_deadline_in_grace_is_the_grace_expiry(alice, bob, clock):
     clock.shift(timedelta(seconds=100))
     mark_disconnected(alice, room_id=room.pk)
 
-    assert next_deadline(reload(room)) == now() + timedelta(seconds=10)
+    assert reload(room).next_deadline() == now() + timedelta(seconds=10)

@@ -1,6 +1,6 @@
 """The realtime hot path as PL/pgSQL functions: one round trip per operation (docs/hot-path.md).
 
-Each function is the rule; chat/services.py (sync, Django's connection) and chat/hot.py (async,
+Each function is the rule; chat/services/ (sync, Django's connection) and chat/hot.py (async,
 the psycopg pool) both call it. They lock in the global order (users by ascending id, then the
 room) and leave the last word to the constraints (unique client_id, the active_room_members
 trigger, one completion and one history row per user and room)."""

@@ -1,0 +1,71 @@
+"""Realtime writes (SPEC §6), one module per topic: invites, rooms (the end of a call and the
+in-call actions), timers, connections (grace and resume) and messages.
+
+Every function is one transaction that locks the rows deciding its outcome, then checks. The
+hot ones (invite, accept, decline/cancel, message, end) are one statement each: a PL/pgSQL
+function from chat migrations 0006/0007, which is the rule (docs/hot-path.md). Events go out
+only after commit (config.realtime.send_to_users). This package's names are its interface:
+callers import from `chat.services`, never from the topic modules' private helpers."""
+
+from chat.services.connections import mark_connected, mark_disconnected, start_grace_for_vanished_members
+from chat.services.invites import (
+    accept_invite,
+    cancel_invite,
+    decline_invite,
+    expire_invite,
+    expire_invites,
+    send_invite,
+)
+from chat.services.messages import (
+    MESSAGE_SPACING,
+    MessageDraft,
+    PostResult,
+    draft_message,
+    message_outcome,
+    post_message,
+    share_socials,
+)
+from chat.services.rooms import (
+    EndResult,
+    accept_upgrade,
+    end_live_room_of,
+    end_room,
+    end_room_args,
+    end_room_by_member,
+    end_room_events,
+    relay_target,
+    request_upgrade,
+)
+from chat.services.timers import check_room, due_rooms, end_overdue_rooms, room_timer_step
+
+__all__ = [
+    "MESSAGE_SPACING",
+    "EndResult",
+    "MessageDraft",
+    "PostResult",
+    "accept_invite",
+    "accept_upgrade",
+    "cancel_invite",
+    "check_room",
+    "decline_invite",
+    "draft_message",
+    "due_rooms",
+    "end_live_room_of",
+    "end_overdue_rooms",
+    "end_room",
+    "end_room_args",
+    "end_room_by_member",
+    "end_room_events",
+    "expire_invite",
+    "expire_invites",
+    "mark_connected",
+    "mark_disconnected",
+    "message_outcome",
+    "post_message",
+    "relay_target",
+    "request_upgrade",
+    "room_timer_step",
+    "send_invite",
+    "share_socials",
+    "start_grace_for_vanished_members",
+]

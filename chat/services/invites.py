@@ -1,0 +1,216 @@
+"""Invites: send, accept, decline, cancel, expire. The hot ones are one statement each (a
+PL/pgSQL function of chat migrations 0006/0007, which is the rule; docs/hot-path.md); the Python
+checks arguments, calls it and turns its outcome into errors and events after commit."""
+
+import logging
+from datetime import timedelta
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from accounts.errors import NoAccess
+from accounts.models import User
+from chat import events, presence
+from chat.errors import (
+    AlreadyInRoom,
+    Busy,
+    InvalidMessage,
+    InviteExpired,
+    InviteNotFound,
+    InviteNotPending,
+    InvitePending,
+    NotAvailable,
+    OnCooldown,
+)
+from chat.event_mode import ensure_event_open
+from chat.models import ActiveRoom, CallInvite, ChatMode, Cooldown
+from chat.services.common import as_uuid, call_seconds, from_jsonb, notify_invite, notify_invites
+from config.realtime import send_to_users
+
+logger = logging.getLogger("rendezvous.chat")
+
+
+SEND_INVITE_SQL = "SELECT * FROM rdv_send_invite(%s::uuid, %s::uuid, %s, %s, %s, %s, %s)"
+INVITE_REFUSALS = {
+    "not_available": NotAvailable,
+    "already_in_room": lambda: AlreadyInRoom("Leave your current call first."),
+    "busy": Busy,
+    "on_cooldown": OnCooldown,
+    "invite_pending": InvitePending,
+}
+
+
+def send_invite(caller: User, *, to, mode: str, seconds) -> CallInvite:
+    """call.invite: a 20-second invite to someone online, available, with access, not in a
+    call, not on cooldown and not reported by the caller. One statement (rdv_send_invite, the
+    rule) that locks both users (pk order), so two people inviting each other at once get one
+    invite and one `busy`. Presence (Redis) is read first and passed in."""
+    ensure_event_open(caller, partner=to)  # event mode: no new calls outside the window (chat.event_mode)
+    if mode not in ChatMode.values:
+        raise InvalidMessage("mode must be video or text.")
+    seconds = call_seconds(seconds)
+    if str(to) == str(caller.pk):
+        raise InvalidMessage("You cannot invite yourself.")
+    to = as_uuid(to, NotAvailable)
+    present = presence.is_online(to) and presence.is_available(to, mode)
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(SEND_INVITE_SQL, [str(caller.pk), str(to), mode, seconds, now, CallInvite.TTL, present])
+        outcome, detail, invite_id, expires_at, expired, name, gender, selfie, video = cursor.fetchone()
+    notify_invites(expired, "call.expired")
+    if outcome == "no_access":
+        raise NoAccess(access_status=detail)
+    if outcome != "created":
+        raise INVITE_REFUSALS[outcome]()
+    card = User(id=caller.pk, name=name, gender=gender, selfie=selfie or None, video=video or None)
+    invite = CallInvite(
+        id=invite_id,
+        from_user_id=caller.pk,
+        to_user_id=to,
+        chat_mode=mode,
+        requested_seconds=seconds,
+        status=CallInvite.Status.PENDING,
+        created_at=now,
+        expires_at=expires_at,
+    )
+    invite._state.adding = False
+    incoming = {"type": "call.incoming", **events.invite_payload(invite), "caller": events.user_card(card)}
+    send_to_users([to], incoming)
+    logger.info("invite %s %s -> %s %s %ss", invite.pk, caller.pk, to, mode, seconds)
+    return invite
+
+
+ACCEPT_SQL = "SELECT * FROM rdv_accept_invite(%s::uuid, %s::uuid, %s, %s)"
+SETTLE_SQL = "SELECT * FROM rdv_settle_invite(%s::uuid, %s::uuid, %s, %s, %s, %s, %s)"
+SETTLED_REFUSALS = {"not_found": InviteNotFound, "expired": InviteExpired, "not_pending": InviteNotPending}
+
+
+def accept_invite(callee: User, *, invite_id, seconds):
+    """call.accept: in one statement (rdv_accept_invite, the rule), lock both users and the
+    invite, check neither is in a call, create the room (length = floor of the mean of both
+    choices), mark the invite accepted, cancel their other invites, and tell both `room.start`
+    after commit. A retry of the same accept returns the same room. An invite past its 20 s is
+    marked expired (committed) and refused with 410."""
+    ensure_event_open(callee)  # event mode: no new calls outside the window (chat.event_mode)
+    seconds = call_seconds(seconds)
+    invite_id = as_uuid(invite_id, InviteNotFound)
+    with connection.cursor() as cursor:
+        started_at = timezone.now()
+        cursor.execute(ACCEPT_SQL, [str(callee.pk), str(invite_id), seconds, started_at])
+        outcome, room_id, caller_id, duration, notify, mode, cards = cursor.fetchone()
+    if outcome == "retry":
+        return ActiveRoom.objects.get(pk=room_id)
+    if outcome == "expired":
+        notify_invites(notify, "call.expired")
+        raise InviteExpired()
+    if outcome == "not_available":
+        raise NotAvailable()
+    if outcome == "already_in_room":
+        raise AlreadyInRoom()
+    if outcome != "accepted":
+        raise SETTLED_REFUSALS[outcome]()
+    notify_invites(notify, "call.cancelled")
+    room = ActiveRoom(
+        id=room_id,
+        user_1_id=caller_id,
+        user_2_id=callee.pk,
+        chat_mode=mode,
+        duration_seconds=duration,
+        started_at=started_at,
+        ends_at=started_at + timedelta(seconds=duration),
+        status=ActiveRoom.Status.ACTIVE,
+        user_1_connected=True,
+        user_2_connected=True,
+    )
+    room._state.adding = False
+    cards = from_jsonb(cards)
+    caller, callee = (User(id=uid, **cards[str(uid)]) for uid in (caller_id, callee.pk))
+    for user, partner in ((caller, callee), (callee, caller)):
+        payload = events.room_payload(room, for_user_id=user.pk, partner=partner)
+        send_to_users([user.pk], {"type": "room.start", **payload})
+    logger.info("room %s started %s + %s %ss", room.pk, caller.pk, callee.pk, duration)
+    return room
+
+
+def _settle_invite(user: User, invite_id, *, side: str, status: str, cooldown: timedelta, reason: str, event: str):
+    """Decline (callee) or cancel (caller) a pending invite in one statement (rdv_settle_invite):
+    the pair gets a cooldown and the other side is told. A retry of the same answer returns
+    the invite unchanged."""
+    invite_id = as_uuid(invite_id, InviteNotFound)
+    with connection.cursor() as cursor:
+        cursor.execute(SETTLE_SQL, [str(user.pk), str(invite_id), side, status, cooldown, reason, timezone.now()])
+        outcome, payload, notify = cursor.fetchone()
+    if outcome == "expired":
+        notify_invites(notify, "call.expired")
+    if outcome not in ("same", "settled"):
+        raise SETTLED_REFUSALS[outcome]()
+    invite = CallInvite.objects.get(pk=invite_id) if outcome == "same" else None
+    if outcome == "settled":
+        notify_invites([from_jsonb(payload)], event)
+        invite = CallInvite.objects.get(pk=invite_id)
+    return invite
+
+
+def decline_invite(callee: User, *, invite_id):
+    """call.decline: the pair gets a 24-hour cooldown; the caller is told."""
+    return _settle_invite(
+        callee,
+        invite_id,
+        side="to",
+        status=CallInvite.Status.DECLINED,
+        cooldown=Cooldown.DECLINED_TTL,
+        reason=Cooldown.Reason.DECLINED,
+        event="call.declined",
+    )
+
+
+def cancel_invite(caller: User, *, invite_id):
+    """call.cancel: the pair gets a 1-hour cooldown; the callee is told."""
+    return _settle_invite(
+        caller,
+        invite_id,
+        side="from",
+        status=CallInvite.Status.CANCELLED,
+        cooldown=Cooldown.CANCELLED_TTL,
+        reason=Cooldown.Reason.CANCELLED,
+        event="call.cancelled",
+    )
+
+
+@transaction.atomic(durable=True)
+def expire_invite(invite_id) -> bool:
+    """At an invite's 20 s (the caller's socket sets a timer): mark it expired if it is still
+    pending, and tell both. Idempotent; the sweep does the same for invites nobody timed."""
+    now = timezone.now()
+    invite = (
+        CallInvite.objects.select_for_update(skip_locked=True)
+        .filter(pk=as_uuid(invite_id, InviteNotFound), status="pending", expires_at__lte=now)
+        .first()
+    )
+    if invite is None:
+        return False
+    CallInvite.objects.filter(pk=invite.pk).update(status=CallInvite.Status.EXPIRED, responded_at=now)
+    invite.status = CallInvite.Status.EXPIRED
+    notify_invite(invite, "call.expired")
+    return True
+
+
+@transaction.atomic(durable=True)
+def expire_invites(*, limit: int = 500) -> int:
+    """Sweep: mark pending invites past their 20 s as expired and tell both sides. Tidying
+    only: every reader already treats them as expired by their timestamp."""
+    now = timezone.now()
+    stale = list(
+        CallInvite.objects.select_for_update(skip_locked=True)
+        .filter(status="pending", expires_at__lte=now)
+        .order_by("expires_at")[:limit]
+    )
+    if not stale:
+        return 0
+    CallInvite.objects.filter(pk__in=[i.pk for i in stale], status="pending").update(
+        status=CallInvite.Status.EXPIRED, responded_at=now
+    )
+    for invite in stale:
+        invite.status = CallInvite.Status.EXPIRED
+        notify_invite(invite, "call.expired")
+    return len(stale)
