@@ -324,7 +324,7 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
     async def on_call_accept(self, message):
         room = await _call(services.accept_invite, self.user, invite_id=message.invite, seconds=message.seconds)
         await self._ack(message, room=str(room.pk), ends_at=room.ends_at.isoformat())
-        self._watch_room(str(room.pk), first_deadline=services.next_deadline(room))
+        self._watch_room(str(room.pk), first_deadline=room.next_deadline())
 
     async def on_call_decline(self, message):
         await _call(services.decline_invite, self.user, invite_id=message.invite)
@@ -556,7 +556,7 @@ def _presence_batch(layer) -> PresenceBatch:
 
 def _started_room_deadline(event: dict) -> datetime | None:
     """The first deadline of a room as its room.start describes it (the rule is
-    services.next_deadline's). Anything that moves it earlier later (a grace period) comes
+    ActiveRoom.next_deadline). Anything that moves it earlier later (a grace period) comes
     with an event that re-reads it; an early wake-up only re-reads the room."""
     from chat.models import ActiveRoom
 
@@ -569,7 +569,7 @@ def _started_room_deadline(event: dict) -> datetime | None:
         )
     except (KeyError, TypeError, ValueError):
         return None
-    return services.next_deadline(room)
+    return room.next_deadline()
 
 
 def _room_deadline(room_id) -> datetime | None:

@@ -1,4 +1,13 @@
-"""The Redis channel layer, with a receive that may be cancelled at any moment.
+"""The Redis channel layer: pushes in one script call per batch, this process's sockets fed
+without Redis, a receive in one round trip, and a receive that may be cancelled at any moment.
+
+Pushes (push_to_groups, docs/hot-path.md): a batch of (groups, event) goes out in one EVAL that
+finds the groups' members' process queues in Redis and puts one copy in each (naming the
+groups), skipping this process's own queue: each of this process's sockets receives from an
+inbox of its own (local_receive), which gets this process's pushes directly and, through one
+pump task, what Redis brings. A receiving process hands a group copy to its own sockets in those
+groups (local_groups, from its own group_add/discard). While messages are waiting, a receive
+takes one in one script call (POP) instead of four commands.
 
 Every socket of an ASGI process receives through one Redis queue (the process channel): the
 one receive that holds channels_redis' receive lock blocks in BZPOPMIN on it and hands each
@@ -337,8 +346,16 @@ class CancelSafeRedisChannelLayer(RedisChannelLayer):
         channel_key = self.prefix + channel
         backup_queue = self._backup_channel_name(channel_key)
         handed_over = self._handed_over.get(channel_key, b"")
-        content = await self.connection(index).eval(POP, 2, channel_key, backup_queue, handed_over)
+        connection = self.connection(index)
+        content = await connection.eval(POP, 2, channel_key, backup_queue, handed_over)
         self._handed_over.pop(channel_key, None)  # removed by that call (or never there)
+        task = asyncio.current_task()
+        if task is not None and task.cancelling():  # cancelled, and the cancel was swallowed
+            if content is not None:
+                await self._put_back(
+                    connection, channel_key, backup_queue, content, await self._score(connection, backup_queue, content)
+                )
+            raise asyncio.CancelledError
         while content is None:
             content = await self._brpop_with_clean(index, channel_key, timeout=self.brpop_timeout)
         self._handed_over[channel_key] = content
@@ -354,13 +371,15 @@ class CancelSafeRedisChannelLayer(RedisChannelLayer):
         backup_queue = self._backup_channel_name(channel)
         connection = self.connection(index)
         await connection.eval(RESTORE_BACKUP, 0, channel, backup_queue)
+        task = asyncio.current_task()
+        if task is not None and task.cancelling():  # a cancel swallowed by that call: end now
+            raise asyncio.CancelledError
         pop = asyncio.ensure_future(self._pop(connection, channel, backup_queue, timeout))
         try:
             popped = await asyncio.shield(pop)
         except asyncio.CancelledError:
             pop.add_done_callback(lambda done: self._put_back_popped(done, connection, channel, backup_queue))
             raise
-        task = asyncio.current_task()
         if task is not None and task.cancelling():  # cancelled, and the cancel was swallowed
             if popped is not None:
                 await self._put_back(connection, channel, backup_queue, *popped)
@@ -384,6 +403,10 @@ class CancelSafeRedisChannelLayer(RedisChannelLayer):
         task = asyncio.ensure_future(self._put_back(connection, channel, backup_queue, *pop.result()))
         self._putting_back.add(task)
         task.add_done_callback(self._put_back_done)
+
+    @staticmethod
+    async def _score(connection, backup_queue, member) -> float:
+        return float(await connection.zscore(backup_queue, member) or time.time())
 
     async def _put_back(self, connection, channel, backup_queue, member, score) -> None:
         await connection.eval(PUT_BACK, 2, channel, backup_queue, member, float(score), int(self.expiry))
