@@ -5,6 +5,7 @@ from datetime import timedelta
 
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
@@ -51,6 +52,19 @@ class UserGender(models.TextChoices):
     MALE = "male"
     NONBINARY = "nonbinary"
     UNSPECIFIED = "unspecified"
+
+
+# Who I want to meet (accounts.preferences): genders as stored in users.gender, and call modes.
+# Everyone = every gender, "unspecified" included; the default is everyone and both modes.
+MEET_MODES = ("text", "video")
+
+
+def meet_everyone() -> list[str]:
+    return list(UserGender.values)
+
+
+def meet_all_modes() -> list[str]:
+    return list(MEET_MODES)
 
 
 class UserAccountType(models.TextChoices):
@@ -112,6 +126,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     usc_verified_at = models.DateTimeField(null=True, blank=True)
     account_expires_at = models.DateTimeField(null=True, blank=True)
     location_consent = models.BooleanField(default=False)
+    # Applied mutually in the reel and at invite time (chat.reel, rdv_send_invite).
+    meet_genders = ArrayField(models.CharField(max_length=12), default=meet_everyone)
+    meet_modes = ArrayField(models.CharField(max_length=5), default=meet_all_modes)
     # When the user last shared a location; kept when the location is deleted, so deleting
     # and re-sharing cannot beat the once-per-30-minutes rule.
     location_updated_at = models.DateTimeField(null=True, blank=True)
@@ -174,6 +191,14 @@ class User(AbstractBaseUser, PermissionsMixin):
             models.CheckConstraint(
                 condition=json_array_all_match("instagram_posts", INSTAGRAM_POST_JSONPATH_REGEX),
                 name="accounts_users_instagram_posts_are_post_urls",
+            ),
+            models.CheckConstraint(
+                condition=Q(meet_genders__contained_by=list(UserGender.values)) & ~Q(meet_genders=[]),
+                name="accounts_users_meet_genders_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(meet_modes__contained_by=list(MEET_MODES)) & ~Q(meet_modes=[]),
+                name="accounts_users_meet_modes_valid",
             ),
         ]
         indexes = [

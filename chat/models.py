@@ -590,3 +590,30 @@ class EventRSVP(models.Model):
 
     def __str__(self):
         return f"RSVP {self.user_id} {self.date} {self.preferred_time}"
+
+
+class Block(models.Model):
+    """`blocker` blocked `blocked`: the two no longer see each other in the reel or hear each
+    other's presence, and invites either way are refused as "not available" (rdv_send_invite,
+    rdv_accept_invite; chat migration 0008). One row per ordered pair; unblocking deletes it."""
+
+    MAX_PER_USER = 1000
+
+    blocker = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    blocked = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "blocks"
+        constraints = [
+            # Also the index for "did I block them" and my list (blocker first).
+            models.UniqueConstraint(fields=["blocker", "blocked"], name="chat_blocks_pair_unique"),
+            models.CheckConstraint(condition=~Q(blocker=F("blocked")), name="chat_blocks_not_self"),
+        ]
+        indexes = [
+            # The other way round: "did they block me" (reel, presence, invites look up both).
+            models.Index(fields=["blocked", "blocker"], name="blocks_blocked_blocker"),
+        ]
+
+    def __str__(self):
+        return f"block {self.blocker_id} -> {self.blocked_id}"

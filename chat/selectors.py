@@ -2,7 +2,7 @@
 
 from django.utils import timezone
 
-from chat.models import ActiveRoomMember, ChatHistory, Cooldown, TextChatMessage
+from chat.models import ActiveRoomMember, Block, ChatHistory, Cooldown, TextChatMessage
 
 
 def ordered_pair(a, b) -> tuple:
@@ -44,3 +44,8 @@ def message_snapshot(message: TextChatMessage) -> dict:
         "url": message.url or None,
         "sent_at": message.sent_at.isoformat(),
     }
+
+
+def list_blocks(user):
+    """The people `user` blocked, with their card's fields, for a newest-first cursor list."""
+    return Block.objects.filter(blocker=user).select_related("blocked")

@@ -28,6 +28,7 @@ TABLES = (
     "archived_text_chat_messages",
     "archived_chat_history",
     "cooldowns",
+    "blocks",
     "reports",
     "user_bans",
     "ip_bans",

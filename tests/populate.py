@@ -6,7 +6,7 @@ from django.contrib.auth.models import Group, Permission
 from django.contrib.sessions.backends.db import SessionStore
 from django.utils import timezone
 
-from chat.models import EventAccessPass, EventRSVP, EventSettings
+from chat.models import Block, EventAccessPass, EventRSVP, EventSettings
 from moderation.selectors import get_site_settings
 from referrals.models import WaitlistEntry
 from tests import factories as f
@@ -39,6 +39,7 @@ def populate_every_table() -> dict:
     f.ArchivedTextChatMessageFactory(room=ended)  # what retention moved out
     f.ArchivedChatHistoryFactory(room=ended, user=bob, partner=alice)
     f.CooldownFactory(user_low=alice, user_high=bob)
+    Block.objects.create(blocker=bob, blocked=moderator)
     f.ReportFactory(reported=bob, reporter=alice)
     f.UserBanFactory()
     f.IPBanFactory(user=bob)

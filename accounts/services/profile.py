@@ -8,18 +8,20 @@ from django.db import transaction
 
 from accounts.media import inspect_video, process_selfie
 from accounts.models import User, UserLocation
+from accounts.preferences import clean_meet_genders, clean_meet_modes
 from accounts.services.sessions import revoke_all_sessions
 from accounts.validation import clean_instagram_posts, clean_name, clean_socials
 
 logger = logging.getLogger("rendezvous.accounts")
 
-EDITABLE = ("name", "gender", "socials", "instagram_posts", "location_consent")
+EDITABLE = ("name", "gender", "socials", "instagram_posts", "location_consent", "meet_genders", "meet_modes")
 
 
 @transaction.atomic(durable=True)
 def update_profile(user: User, **changes) -> User:
-    """Change any of name, gender, socials, instagram_posts, location_consent. Withdrawing
-    location consent deletes the stored location."""
+    """Change any of name, gender, socials, instagram_posts, location_consent, meet_genders,
+    meet_modes (the API's words, accounts.preferences). Withdrawing location consent deletes
+    the stored location."""
     unknown = set(changes) - set(EDITABLE)
     if unknown:
         raise TypeError(f"not editable: {sorted(unknown)}")
@@ -30,6 +32,10 @@ def update_profile(user: User, **changes) -> User:
         changes["socials"] = clean_socials(changes["socials"])
     if "instagram_posts" in changes:
         changes["instagram_posts"] = clean_instagram_posts(changes["instagram_posts"])
+    if "meet_genders" in changes:
+        changes["meet_genders"] = clean_meet_genders(changes["meet_genders"])
+    if "meet_modes" in changes:
+        changes["meet_modes"] = clean_meet_modes(changes["meet_modes"])
     for field, value in changes.items():
         setattr(user, field, value)
     user.save(update_fields=[*changes, "updated_at"])
