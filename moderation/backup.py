@@ -361,7 +361,8 @@ def user_document(user) -> dict:
     """Everything stored about one user, for a data request: profile, sessions (without the
     token digests), codes, cards (last4, never the hash), calls, messages sent and received
     (live and archived), history, cooldowns, introductions, reports they made (not who
-    reported them), bans. Secrets (password hash, digests) are left out."""
+    reported them), the people they blocked (not who blocked them), bans. Secrets (password
+    hash, digests) are left out."""
     from django.db.models import Q
 
     from accounts.models import AuthSession, EmailVerification, UserLocation
@@ -369,6 +370,7 @@ def user_document(user) -> dict:
         ActiveRoom,
         ArchivedChatHistory,
         ArchivedTextChatMessage,
+        Block,
         CallInvite,
         ChatHistory,
         Cooldown,
@@ -407,6 +409,7 @@ def user_document(user) -> dict:
         "cooldowns": _rows(Cooldown.objects.filter(Q(user_low=user) | Q(user_high=user))),
         "reports_made": _rows(Report.objects.filter(reporter=user)),
         "reports_received": Report.objects.filter(reported=user).count(),
+        "blocks_made": _rows(Block.objects.filter(blocker=user)),
         "ban": _rows(UserBan.objects.filter(user=user)),
         "ip_bans": _rows(IPBan.objects.filter(user=user)),
         "event_rsvps": _rows(EventRSVP.objects.filter(user=user)),

@@ -3,13 +3,20 @@ presence never reaches the blocker's socket and the other way round; over /ws/ a
 either way gets the same error frame as one to someone offline; and a block racing an accept
 never leaves the two in a live call with a block between them."""
 
+import json
+
 import pytest
+from django.core.management import call_command
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import Q
 
 from chat import consumers, presence
 from chat.models import ActiveRoom, Block, CallInvite
 from chat.services import accept_invite, send_invite
 from chat.services.blocks import block_user
+from config.errors import ServiceError
+from moderation.backup import user_document
+from tests.backup_support import export
 from tests.concurrency import run_in_parallel
 from tests.factories import UserFactory
 from tests.ws_helpers import run
@@ -106,3 +113,31 @@ def test_a_block_racing_an_accept_never_leaves_a_live_call_across_it(round_, blo
     else:
         assert results[1].code == "not_available", results[1]
         assert invite.status == CallInvite.Status.CANCELLED
+
+
+def test_a_block_survives_export_wipe_and_import(alice, bob, tmp_path, settings):
+    settings.DEBUG = True  # the wipe's development mode
+    block_user(alice, bob.pk)
+
+    export(tmp_path / "backup")
+    call_command("wipe_database", "--yes")
+    assert not Block.objects.exists()
+    call_command("import_data", str(tmp_path / "backup"), "--no-progress")
+
+    assert Block.objects.filter(blocker_id=alice.pk, blocked_id=bob.pk).count() == 1
+    for user in (alice, bob):
+        presence.touch(user.pk, f"test-channel-{user.pk}")
+        presence.set_available(user.pk, True)
+    with pytest.raises(ServiceError) as caught:
+        send_invite(bob, to=alice.pk, mode="video", seconds=300)
+    assert caught.value.code == "not_available"
+
+
+def test_my_data_export_lists_whom_i_blocked_and_never_who_blocked_me(alice, bob):
+    block_user(alice, bob.pk)
+
+    mine, theirs = user_document(alice), user_document(bob)
+
+    assert [str(row["blocked_id"]) for row in mine["blocks_made"]] == [str(bob.pk)]
+    assert theirs["blocks_made"] == []
+    assert str(alice.pk) not in json.dumps(theirs, cls=DjangoJSONEncoder)

@@ -23,6 +23,7 @@
     for (const id of SCREENS) show(id, id === name);
     const inCall = name === "room" || name === "ended";
     show("report", inCall && Boolean(state.room || state.lastRoom));
+    show("block", inCall && Boolean(state.room || state.lastRoom));
     document.body.dataset.screen = name;
   }
 
@@ -555,6 +556,8 @@
     for (const message of event.messages || []) addMessage(message);
     $("room-partner").textContent = event.partner.name;
     $("report-name").textContent = event.partner.name;
+    $("block-name").textContent = event.partner.name;
+    $("block-partner").disabled = false;
     const selfie = safeUrl(event.partner.selfie_url);
     $("room-selfie").hidden = !selfie;
     if (selfie) $("room-selfie").src = selfie;
@@ -735,6 +738,23 @@
     $("report-form").reset();
     $("report").open = false;
     flash(`Thank you. Your report about ${target.partner.name} was sent to the moderators.`, "info");
+  });
+
+  // Block from the call screen (or the "call ended" screen): a live call with them ends now,
+  // as if I had pressed End call (room.ended arrives as for any end).
+  $("block-partner").addEventListener("click", async () => {
+    const target = state.room || state.lastRoom;
+    if (!target) return;
+    const name = target.partner.name;
+    if (!window.confirm(`Block ${name}? They are not told. You can unblock them in Settings.`)) return;
+    $("block-partner").disabled = true;
+    try {
+      await api("POST", "/api/blocks", { user_id: target.partner.id });
+      flash(`You blocked ${name}.`, "info");
+    } catch (err) {
+      $("block-partner").disabled = false;
+      flash(friendly(err));
+    }
   });
 
   // --- video (optional: the text chat always works) ------------------------------------------
