@@ -32,7 +32,6 @@ import django
 django.setup()
 
 from django.conf import settings  # noqa: E402
-from django.core.exceptions import EmptyResultSet  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 from django.utils import timezone  # noqa: E402
@@ -136,7 +135,7 @@ def populate(users: int, online: int, blocks: int, cooldowns: int, rng: random.R
 
 
 def measure(viewers: list[User], ops: int, mode: str | None, pid: int, rng: random.Random) -> dict:
-    calls, sqls, shown = [], [], []
+    calls, shown = [], []
     for viewer in viewers[:20]:  # warm the plan cache and the buffers
         reel.list_reel(viewer, mode=mode)
     cpu0, backend0 = time.process_time(), backend_cpu_seconds(pid)
@@ -148,28 +147,52 @@ def measure(viewers: list[User], ops: int, mode: str | None, pid: int, rng: rand
         shown.append(len(page.results))
     cpu = (time.process_time() - cpu0) / ops * 1000
     backend = (backend_cpu_seconds(pid) - backend0) / ops * 1000
-    for _ in range(ops):  # the SQL alone (the presence ids read once per viewer, outside the timing)
-        viewer = rng.choice(viewers)
-        rows = reel.reel_queryset(viewer, mode=mode).order_by("-introduced", "pk")[:21]
-        try:
-            sql, params = rows.query.sql_with_params()
-        except EmptyResultSet:  # a viewer who did not choose this mode: no query at all
-            continue
-        with connection.cursor() as cursor:
+    query = {}
+    for name, build in (("now", reel.reel_queryset), ("before", reel_queryset_before_issue_19)):
+        times, backend1 = [], backend_cpu_seconds(pid)
+        for _ in range(ops):  # the query alone: built by Django, run, fetched (presence read outside)
+            viewer = rng.choice(viewers)
+            ids = presence.online_available_ids(mode=mode)
             t0 = time.perf_counter()
-            cursor.execute(sql, params)
-            cursor.fetchall()
-            sqls.append((time.perf_counter() - t0) * 1000)
+            list(build(viewer, mode=mode, ids=ids).order_by("-introduced", "pk")[:21])
+            times.append((time.perf_counter() - t0) * 1000)
+        query[name] = (percentile(times, 50), percentile(times, 99), (backend_cpu_seconds(pid) - backend1) / ops * 1000)
     assert sum(shown), "no viewer saw anyone: is presence set?"
     return {
         "call_p50": percentile(calls, 50),
         "call_p99": percentile(calls, 99),
-        "sql_p50": percentile(sqls, 50),
-        "sql_p99": percentile(sqls, 99),
+        "query": query,
         "cpu": cpu,
         "backend": backend,
         "shown": sum(shown) / len(shown),
     }
+
+
+def reel_queryset_before_issue_19(viewer: User, *, mode: str | None, ids: list[str]):
+    """The reel's query as it was before blocks and preferences (pk__in, one parameter per id),
+    on the same data: the baseline of the table in docs."""
+    from django.db.models import Exists, OuterRef, Q
+
+    from chat.models import ActiveRoomMember
+    from moderation.models import Report
+    from referrals.models import ReferralNotification
+
+    ids = [uid for uid in ids if uid != str(viewer.pk)]
+    cooldown = Cooldown.objects.filter(
+        Q(user_low=viewer, user_high=OuterRef("pk")) | Q(user_low=OuterRef("pk"), user_high=viewer),
+        expires_at__gt=timezone.now(),
+    )
+    introduced = ReferralNotification.objects.filter(
+        Q(referred_user=viewer, for_user=OuterRef("pk")) | Q(for_user=viewer, referred_user=OuterRef("pk"))
+    )
+    return (
+        reel._in_reels()
+        .filter(pk__in=ids)
+        .filter(~Exists(ActiveRoomMember.objects.filter(user=OuterRef("pk"))))
+        .filter(~Exists(cooldown))
+        .filter(~Exists(Report.objects.filter(reporter=viewer, reported=OuterRef("pk"))))
+        .annotate(introduced=Exists(introduced))
+    )
 
 
 def explain(viewer: User, mode: str | None) -> str:
@@ -214,10 +237,14 @@ def main() -> int:
                 r = measure(online, args.ops, mode, pid, rng)
                 print(
                     f"mode={mode or 'any':<5} list_reel p50 {r['call_p50']:.1f} ms p99 {r['call_p99']:.1f} ms · "
-                    f"SQL alone p50 {r['sql_p50']:.1f} ms p99 {r['sql_p99']:.1f} ms · "
                     f"PostgreSQL CPU {r['backend']:.2f} ms/call · this process CPU {r['cpu']:.2f} ms/call · "
                     f"{r['shown']:.1f} cards/page · load {loadavg()}"
                 )
+                for name, (p50, p99, cpu) in r["query"].items():
+                    print(
+                        f"    the query alone, {name:<6}: p50 {p50:.1f} ms p99 {p99:.1f} ms · "
+                        f"PostgreSQL CPU {cpu:.2f} ms"
+                    )
             print("\nEXPLAIN (ANALYZE, BUFFERS), one viewer, any mode:\n" + explain(online[0], None))
             transaction.set_rollback(True)
     finally:
