@@ -56,7 +56,7 @@ def say(user, room, text="hello") -> None:
 # --- the call length --------------------------------------------------------------------------
 
 
-def test_check_room_ends_the_room_at_ends_at_with_reason_timer(alice, bob, clock):
+def test_apply_room_timers_ends_the_room_at_ends_at_with_reason_timer(alice, bob, clock):
     room = room_between(alice, bob, seconds=300)
     clock.shift(timedelta(seconds=299))
     assert apply_room_timers(room.pk) is None
@@ -71,7 +71,7 @@ def test_check_room_ends_the_room_at_ends_at_with_reason_timer(alice, bob, clock
     assert apply_room_timers(room.pk) is None  # already ended: nothing to do
 
 
-def test_check_room_of_an_unknown_room_does_nothing(db):
+def test_apply_room_timers_of_an_unknown_room_does_nothing(db):
     assert apply_room_timers("00000000-0000-0000-0000-000000000000") is None
 
 
@@ -137,7 +137,7 @@ def test_reconnecting_within_the_grace_restores_the_room_and_returns_the_resume_
     assert reload(room).status == ActiveRoom.Status.ACTIVE
 
 
-def test_past_the_grace_check_room_ends_the_room_as_disconnect(alice, bob, clock):
+def test_past_the_grace_apply_room_timers_ends_the_room_as_disconnect(alice, bob, clock):
     room = room_between(alice, bob)
     clock.shift(timedelta(seconds=20))
     mark_disconnected(alice, room_id=room.pk)

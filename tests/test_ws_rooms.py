@@ -379,7 +379,7 @@ async def test_room_past_its_ends_at_is_ended_by_timer_with_duration_capped(ws, 
     await assert_room_finished(room, alice, bob, reason="timer", duration=120)
 
 
-async def test_check_room_before_the_deadline_does_nothing(ws, alice, bob):
+async def test_apply_room_timers_before_the_deadline_does_nothing(ws, alice, bob):
     a, b, room = await start_room(ws, alice, bob, seconds=120)
     await age_room(room, 30)
 
