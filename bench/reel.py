@@ -34,11 +34,14 @@ django.setup()
 from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
+from django.db.models import Exists, OuterRef, Q  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from accounts.models import User  # noqa: E402
 from chat import presence, reel  # noqa: E402
-from chat.models import Block, Cooldown  # noqa: E402
+from chat.models import ActiveRoomMember, Block, Cooldown  # noqa: E402
+from moderation.models import Report  # noqa: E402
+from referrals.models import ReferralNotification  # noqa: E402
 
 GENDERS = (
     [User.Gender.FEMALE] * 45 + [User.Gender.MALE] * 45 + [User.Gender.NONBINARY] * 5 + [User.Gender.UNSPECIFIED] * 5
@@ -171,12 +174,6 @@ def measure(viewers: list[User], ops: int, mode: str | None, pid: int, rng: rand
 def reel_queryset_before_issue_19(viewer: User, *, mode: str | None, ids: list[str]):
     """The reel's query as it was before blocks and preferences (pk__in, one parameter per id),
     on the same data: the baseline of the table in docs."""
-    from django.db.models import Exists, OuterRef, Q
-
-    from chat.models import ActiveRoomMember
-    from moderation.models import Report
-    from referrals.models import ReferralNotification
-
     ids = [uid for uid in ids if uid != str(viewer.pk)]
     cooldown = Cooldown.objects.filter(
         Q(user_low=viewer, user_high=OuterRef("pk")) | Q(user_low=OuterRef("pk"), user_high=viewer),

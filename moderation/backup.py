@@ -22,11 +22,30 @@ from pathlib import Path
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
+from django.db.models import Q
 from django.db.models.fields.files import FieldFile
 from django.utils import timezone
 from tqdm import tqdm
 
+from accounts.models import AuthSession, EmailVerification, UserLocation
+from audit.services import record_audit
+from chat.models import (
+    ActiveRoom,
+    ArchivedChatHistory,
+    ArchivedTextChatMessage,
+    Block,
+    CallInvite,
+    ChatHistory,
+    Cooldown,
+    EventAccessPass,
+    EventRSVP,
+    SessionCompletion,
+    TextChatMessage,
+)
 from moderation.datatables import TABLES
+from moderation.models import AuditLog, IPBan, Report, UserBan
+from referrals.models import InviteCode, InviteCodeUse, ReferralMapping, ReferralNotification, WaitlistEntry
+from usc_cards.models import USCCardRegistration
 
 logger = logging.getLogger("rendezvous.backup")
 
@@ -112,8 +131,6 @@ def export_data(
 ) -> dict:
     """Write every table to `directory` (created; must be empty) and return the manifest.
     One read-only REPEATABLE READ transaction: the files are one consistent moment."""
-    from moderation.services import record_audit
-
     directory = Path(directory)
     try:
         directory.mkdir(parents=True, exist_ok=True)
@@ -279,9 +296,6 @@ def import_data(directory: Path, *, progress: bool = False, actor_description: s
     the files, then load every table in one transaction; the counts are checked before it
     commits. Audit lines already present (the wipe's) are kept, re-numbered after the
     restored ones; a default site_settings row is replaced by the backup's."""
-    from moderation.models import AuditLog
-    from moderation.services import record_audit
-
     directory = Path(directory)
     manifest = read_manifest(directory)
     verify_files(directory, manifest, progress=progress)
@@ -363,26 +377,6 @@ def user_document(user) -> dict:
     (live and archived), history, cooldowns, introductions, reports they made (not who
     reported them), the people they blocked (not who blocked them), bans. Secrets (password
     hash, digests) are left out."""
-    from django.db.models import Q
-
-    from accounts.models import AuthSession, EmailVerification, UserLocation
-    from chat.models import (
-        ActiveRoom,
-        ArchivedChatHistory,
-        ArchivedTextChatMessage,
-        Block,
-        CallInvite,
-        ChatHistory,
-        Cooldown,
-        EventAccessPass,
-        EventRSVP,
-        SessionCompletion,
-        TextChatMessage,
-    )
-    from moderation.models import IPBan, Report, UserBan
-    from referrals.models import InviteCode, InviteCodeUse, ReferralMapping, ReferralNotification, WaitlistEntry
-    from usc_cards.models import USCCardRegistration
-
     me = Q(sender=user) | Q(receiver=user)
     profile = _row(user)
     profile["has_password"] = user.has_usable_password()
@@ -420,8 +414,6 @@ def user_document(user) -> dict:
 
 def export_user(user, *, actor_description: str = "manage.py") -> str:
     """The user's document as JSON text; writes a `user.exported` audit line."""
-    from moderation.services import record_audit
-
     document = json.dumps(user_document(user), cls=DjangoJSONEncoder, indent=2)
     with transaction.atomic(durable=True):
         record_audit("user.exported", target=user, details={"by": actor_description, "bytes": len(document)})

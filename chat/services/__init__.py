@@ -12,8 +12,7 @@ from chat.services.invites import (
     accept_invite,
     cancel_invite,
     decline_invite,
-    expire_invite,
-    expire_invites,
+    expire_overdue_invites,
     send_invite,
 )
 from chat.services.messages import (
@@ -36,7 +35,7 @@ from chat.services.rooms import (
     relay_target,
     request_upgrade,
 )
-from chat.services.timers import check_room, due_rooms, end_overdue_rooms, room_timer_step
+from chat.services.timers import apply_room_timers, due_rooms, end_overdue_rooms, room_timer_step
 
 __all__ = [
     "MESSAGE_SPACING",
@@ -45,8 +44,8 @@ __all__ = [
     "PostResult",
     "accept_invite",
     "accept_upgrade",
+    "apply_room_timers",
     "cancel_invite",
-    "check_room",
     "decline_invite",
     "draft_message",
     "due_rooms",
@@ -56,8 +55,7 @@ __all__ = [
     "end_room_args",
     "end_room_by_member",
     "end_room_events",
-    "expire_invite",
-    "expire_invites",
+    "expire_overdue_invites",
     "mark_connected",
     "mark_disconnected",
     "message_outcome",

@@ -16,9 +16,11 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import User
+from audit.services import record_audit
+from chat.events import invite_payload
 from chat.models import ActiveRoom, ActiveRoomMember, Block, CallInvite
 from chat.selectors import live_room_id_of
-from chat.services.common import notify_invite
+from chat.services.common import notify_invites
 from chat.services.rooms import end_room
 from config.errors import Conflict, InvalidInput, NotFound
 from config.realtime import send_to_users
@@ -66,8 +68,6 @@ def _gone_from_presence(a, b) -> None:
 def block_user(blocker: User, blocked_id, *, ip: str | None = None) -> BlockResult:
     """Block `blocked_id`. Idempotent: blocking again returns the same row (created=False) and
     changes nothing. At most Block.MAX_PER_USER blocks per user (409 too_many_blocks)."""
-    from moderation.services import record_audit
-
     blocked_id = _other_user_id(blocker, blocked_id)
     if blocked_id not in _lock_pair(blocker.pk, blocked_id):
         raise NotFound("No such user.")
@@ -88,7 +88,7 @@ def block_user(blocker: User, blocked_id, *, ip: str | None = None) -> BlockResu
     )
     for invite in pending:
         invite.status = CallInvite.Status.CANCELLED
-        notify_invite(invite, "call.cancelled")
+    notify_invites([invite_payload(invite) for invite in pending], "call.cancelled")
     room_id = live_room_id_of(blocker.pk)
     if room_id is not None and ActiveRoomMember.objects.filter(room_id=room_id, user_id=blocked_id).exists():
         end_room(room_id, reason=ActiveRoom.EndReason.USER_ENDED)
@@ -104,8 +104,6 @@ def block_user(blocker: User, blocked_id, *, ip: str | None = None) -> BlockResu
 @transaction.atomic(durable=True)
 def unblock_user(blocker: User, blocked_id, *, ip: str | None = None) -> bool:
     """Lift my block of `blocked_id`. Idempotent: returns whether a block was lifted now."""
-    from moderation.services import record_audit
-
     blocked_id = _other_user_id(blocker, blocked_id)
     deleted, _ = Block.objects.filter(blocker=blocker, blocked_id=blocked_id).delete()
     if not deleted:

@@ -4,4 +4,5 @@ from moderation.api import views
 
 urlpatterns = [
     path("reports", views.ReportView.as_view(), name="reports"),
+    path("me/ban", views.MyBanView.as_view(), name="me-ban"),
 ]
