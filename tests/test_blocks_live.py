@@ -16,6 +16,7 @@ from chat.services import accept_invite, send_invite
 from chat.services.blocks import block_user
 from config.errors import ServiceError
 from moderation.backup import user_document
+from moderation.models import AuditLog
 from tests.backup_support import export
 from tests.concurrency import run_in_parallel
 from tests.factories import UserFactory
@@ -141,3 +142,23 @@ def test_my_data_export_lists_whom_i_blocked_and_never_who_blocked_me(alice, bob
     assert [str(row["blocked_id"]) for row in mine["blocks_made"]] == [str(bob.pk)]
     assert theirs["blocks_made"] == []
     assert str(alice.pk) not in json.dumps(theirs, cls=DjangoJSONEncoder)
+
+
+def test_two_parallel_blocks_for_the_last_place_store_exactly_one(alice, monkeypatch):
+    monkeypatch.setattr(Block, "MAX_PER_USER", 1)
+    others = [UserFactory() for _ in range(2)]
+
+    results = run_in_parallel(2, lambda index: block_user(alice, others[index].pk))
+
+    assert Block.objects.filter(blocker=alice).count() == 1
+    refused = [r for r in results if isinstance(r, Exception)]
+    assert [r.code for r in refused] == ["too_many_blocks"], results
+
+
+def test_parallel_retries_of_one_block_store_one_row_and_one_audit_line(alice, bob):
+    results = run_in_parallel(4, lambda index: block_user(alice, bob.pk))
+
+    assert not [r for r in results if isinstance(r, Exception)], results
+    assert sorted(r.created for r in results) == [False, False, False, True]
+    assert Block.objects.filter(blocker=alice, blocked=bob).count() == 1
+    assert AuditLog.objects.filter(event_type="user.blocked", actor=alice).count() == 1
