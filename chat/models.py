@@ -590,3 +590,8 @@ class EventRSVP(models.Model):
 
     def __str__(self):
         return f"RSVP {self.user_id} {self.date} {self.preferred_time}"
+
+
+# The after-call answers and matches live in their own module (this one is long); importing them here
+# registers them with Django and keeps `from chat.models import Match` working.
+from chat.match_models import Match, MeetAgainAnswer  # noqa: E402, F401

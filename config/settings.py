@@ -211,6 +211,10 @@ CELERY_BEAT_SCHEDULE: dict = {
     },
     "sweep-guests": {"task": "accounts.tasks.sweep_expired_guests", "schedule": _every("SWEEP_GUESTS_SECONDS", 600.0)},
     "apply-retention": {"task": "chat.tasks.apply_retention", "schedule": _every("RETENTION_SECONDS", 3600.0)},
+    "sweep-data-exports": {
+        "task": "moderation.tasks.sweep_data_exports",
+        "schedule": _every("SWEEP_EXPORTS_SECONDS", 600.0),
+    },
     "finalize-usc-registrations": {
         "task": "usc_cards.tasks.finalize_unfinalized_scans",
         "schedule": _every("SWEEP_USC_SECONDS", 300.0),
