@@ -17,6 +17,7 @@ from tests.api_support import signed_in
 from tests.chat_support import go_online
 from tests.concurrency import run_in_parallel
 from tests.factories import ActiveRoomFactory, UserFactory
+from tests.ws_helpers import run
 
 pytestmark = pytest.mark.django_db
 
@@ -276,3 +277,21 @@ def test_two_simultaneous_yeses_make_exactly_one_match_and_each_side_is_told_onc
     got = box.drain()
     for user in (alice, bob):
         assert [e["type"] for e in got[user.pk]].count("match.new") == 1, got[user.pk]
+
+
+# --- realtime, over real sockets --------------------------------------------------------------------
+
+
+async def test_match_new_reaches_every_socket_of_both_sides_as_the_asyncapi_document_says(ws):
+    alice, bob = await run(UserFactory)(name="Alice"), await run(UserFactory)(name="Bob")
+    room = await run(ended_call)(alice, bob)
+    a, b = await ws.connect(alice), await ws.connect(bob)
+
+    await run(answer_meet_again)(alice, room_id=room.pk, answer=True)
+    await a.assert_no_event("match.new")
+    await run(answer_meet_again)(bob, room_id=room.pk, answer=True)
+
+    got_a, got_b = await a.receive_until("match.new"), await b.receive_until("match.new")
+    assert got_a["match"] == got_b["match"]
+    assert (got_a["partner"]["id"], got_b["partner"]["id"]) == (str(bob.pk), str(alice.pk))
+    await a.assert_no_event("match.new")  # once
