@@ -13,6 +13,8 @@ from chat.selectors import list_matches, match_view
 from config.api import validated
 from config.serializers import StrictInput
 
+# The networks a match may be shown (one enum in the schema: SPECTACULAR_SETTINGS ENUM_NAME_OVERRIDES).
+SOCIAL_NETWORKS = sorted(SOCIAL_HANDLES)
 NOT_YOURS = OpenApiResponse(description="`not_found`: no such call (or match) of yours")
 
 
@@ -37,7 +39,7 @@ class MatchFields(serializers.Serializer):
         child=serializers.CharField(), help_text="The handles my match chose to share with me: {network: handle}"
     )
     shared_networks = serializers.ListField(
-        child=serializers.ChoiceField(choices=sorted(SOCIAL_HANDLES)), help_text="The networks I share with my match"
+        child=serializers.ChoiceField(choices=SOCIAL_NETWORKS), help_text="The networks I share with my match"
     )
 
 
@@ -99,7 +101,7 @@ class MatchListView(ListAPIView):
 
 class ShareIn(StrictInput):
     networks = serializers.ListField(
-        child=serializers.ChoiceField(choices=sorted(SOCIAL_HANDLES)), max_length=len(SOCIAL_HANDLES)
+        child=serializers.ChoiceField(choices=SOCIAL_NETWORKS), max_length=len(SOCIAL_HANDLES)
     )
 
 
