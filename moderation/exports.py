@@ -35,6 +35,7 @@ logger = logging.getLogger("rendezvous.exports")
 
 FOLDER = "exports"
 STALE_PENDING_SECONDS = 60  # the sweep builds a pending export this old (its queue message was lost)
+ORPHAN_AFTER = timedelta(hours=1)
 KEEP_ROWS = DataExport.PER_DAY * 2  # rows are kept past their file for the 1-a-day count, then deleted
 
 
@@ -139,9 +140,26 @@ def open_download(user: User, *, export_id, ip: str | None = None):
     return default_storage.open(export.file, "rb"), export
 
 
+def _remove_orphan_files(now) -> int:
+    """Files under exports/ that no row names (their account was deleted, whose rows cascade),
+    once older than ORPHAN_AFTER (a build saves its file just before its row names it)."""
+    try:
+        _, names = default_storage.listdir(FOLDER)
+    except FileNotFoundError:
+        return 0
+    known = set(DataExport.objects.exclude(file="").values_list("file", flat=True))
+    removed = 0
+    for name in names:
+        path = f"{FOLDER}/{name}"
+        if path not in known and now - default_storage.get_modified_time(path) > ORPHAN_AFTER:
+            default_storage.delete(path)
+            removed += 1
+    return removed
+
+
 def sweep_exports() -> dict:
     """Beat: build pending exports whose queue message was lost; delete the files of expired
-    ones (a reader already refuses them by timestamp) and old rows; idempotent."""
+    ones (a reader already refuses them by timestamp), files no row names, old rows; idempotent."""
     now = timezone.now()
     built = 0
     stale = DataExport.objects.filter(
@@ -154,6 +172,7 @@ def sweep_exports() -> dict:
         default_storage.delete(export.file)
         removed += DataExport.objects.filter(pk=export.pk, file=export.file).update(file="")
     deleted, _ = DataExport.objects.filter(requested_at__lt=now - KEEP_ROWS, file="").delete()
+    removed += _remove_orphan_files(now)
     if built or removed or deleted:
         logger.info("exports swept: built=%s files_removed=%s rows_deleted=%s", built, removed, deleted)
     return {"built": built, "files_removed": removed, "rows_deleted": deleted}

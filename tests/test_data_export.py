@@ -5,6 +5,8 @@ sweep only tidies), one a day (429 with Retry-After, counted in PostgreSQL), aud
 export holds only what the user may see: a second user's data never leaks into it."""
 
 import json
+import os
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -257,3 +259,18 @@ def test_the_sweep_builds_an_export_whose_queue_message_was_lost(alice, time_mac
     export.refresh_from_db()
     assert export.status == DataExport.Status.READY and default_storage.exists(export.file)
     assert exports.build_export(export.pk) is False  # twice is a no-op
+
+
+def test_deleting_the_account_leaves_a_file_that_the_sweep_removes_after_an_hour(
+    alice, media_root, django_capture_on_commit_callbacks
+):
+    from accounts.services.profile import delete_account
+
+    export = request_and_build(signed_in(alice), django_capture_on_commit_callbacks)
+    delete_account(User.objects.get(pk=alice.pk), ip=None)
+    assert not DataExport.objects.exists() and default_storage.exists(export.file)
+    assert sweep_data_exports()["files_removed"] == 0  # a fresh file: maybe a build about to name it
+    two_hours_ago = time.time() - 7200
+    os.utime(media_root / export.file, (two_hours_ago, two_hours_ago))
+    assert sweep_data_exports()["files_removed"] == 1
+    assert not default_storage.exists(export.file)
