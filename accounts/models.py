@@ -3,10 +3,11 @@
 import uuid
 from datetime import timedelta
 
+from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 
@@ -312,3 +313,57 @@ class UserLocation(models.Model):
 
     def __str__(self):
         return f"location of {self.user_id}"
+
+
+# --- gates every sign-in reads -------------------------------------------------------------
+# Staff set these through moderation (services and admin); sign-up and login read them here.
+# They keep the `moderation` app label: their tables, migrations and admin pages are unchanged.
+
+
+class IPBan(models.Model):
+    """A banned address; expires_at NULL means permanent, else it lapses at read time."""
+
+    ip = models.GenericIPAddressField(primary_key=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="ip_bans"
+    )
+    reason = models.CharField(max_length=500, blank=True, default="")
+    banned_at = models.DateTimeField(default=timezone.now)
+    banned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    expires_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        app_label = "moderation"
+        db_table = "ip_bans"
+        verbose_name = "IP ban"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(expires_at__isnull=True) | Q(expires_at__gt=F("banned_at")),
+                name="moderation_ip_bans_expiry_after_ban",
+            ),
+        ]
+
+    def __str__(self):
+        return f"IP ban {self.ip}"
+
+
+class SiteSettings(models.Model):
+    """The single row of switches staff flip in the admin (open sign-up, ...)."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
+    open_signup = models.BooleanField(default=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        app_label = "moderation"
+        db_table = "site_settings"
+        verbose_name = "site settings"
+        verbose_name_plural = "site settings"
+        constraints = [
+            models.CheckConstraint(condition=Q(id=1), name="moderation_site_settings_singleton"),
+        ]
+
+    def __str__(self):
+        return "Site settings"

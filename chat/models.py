@@ -315,6 +315,7 @@ class TextChatMessage(models.Model):
     Type = TextChatMessageType
 
     MAX_LENGTH = 500
+    MAX_URL_LENGTH = 500
 
     room = models.ForeignKey(ActiveRoom, on_delete=models.CASCADE, related_name="messages")
     sender = models.ForeignKey(
@@ -325,7 +326,7 @@ class TextChatMessage(models.Model):
     )
     type = models.CharField(max_length=10, choices=Type.choices, default=Type.TEXT)
     content = models.CharField(max_length=MAX_LENGTH, blank=True, default="")
-    url = models.URLField(max_length=500, blank=True, default="")
+    url = models.URLField(max_length=MAX_URL_LENGTH, blank=True, default="")
     client_id = models.CharField(max_length=64, null=True, blank=True)
     sent_at = models.DateTimeField(default=timezone.now)
     read_at = models.DateTimeField(null=True, blank=True)
@@ -434,7 +435,7 @@ class ArchivedTextChatMessage(models.Model):
     )
     type = models.CharField(max_length=10, choices=TextChatMessageType.choices)
     content = models.CharField(max_length=TextChatMessage.MAX_LENGTH, blank=True, default="")
-    url = models.URLField(max_length=500, blank=True, default="")
+    url = models.URLField(max_length=TextChatMessage.MAX_URL_LENGTH, blank=True, default="")
     client_id = models.CharField(max_length=64, null=True, blank=True)
     sent_at = models.DateTimeField()
     read_at = models.DateTimeField(null=True, blank=True)

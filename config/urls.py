@@ -27,6 +27,7 @@ urlpatterns = [
     path("api/asyncapi.json", asyncapi_document, name="asyncapi"),  # the WebSocket protocol (AsyncAPI 3)
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
     path("api/", include("accounts.api.urls")),
+    path("api/", include("onboarding.api.urls")),
     path("api/", include("referrals.api.urls")),
     path("api/", include("chat.api.urls")),
     path("api/", include("usc_cards.api.urls")),

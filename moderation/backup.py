@@ -22,11 +22,31 @@ from pathlib import Path
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
+from django.db.models import Q
 from django.db.models.fields.files import FieldFile
 from django.utils import timezone
 from tqdm import tqdm
 
+from accounts.models import AuthSession, EmailVerification, UserLocation
+from audit.services import record_audit
+from chat.models import (
+    ActiveRoom,
+    ArchivedChatHistory,
+    ArchivedTextChatMessage,
+    CallInvite,
+    ChatHistory,
+    Cooldown,
+    EventAccessPass,
+    EventRSVP,
+    Match,
+    MeetAgainAnswer,
+    SessionCompletion,
+    TextChatMessage,
+)
 from moderation.datatables import TABLES
+from moderation.models import AuditLog, DataExport, IPBan, Report, UserBan
+from referrals.models import InviteCode, InviteCodeUse, ReferralMapping, ReferralNotification, WaitlistEntry
+from usc_cards.models import USCCardRegistration
 
 logger = logging.getLogger("rendezvous.backup")
 
@@ -112,8 +132,6 @@ def export_data(
 ) -> dict:
     """Write every table to `directory` (created; must be empty) and return the manifest.
     One read-only REPEATABLE READ transaction: the files are one consistent moment."""
-    from moderation.services import record_audit
-
     directory = Path(directory)
     try:
         directory.mkdir(parents=True, exist_ok=True)
@@ -279,9 +297,6 @@ def import_data(directory: Path, *, progress: bool = False, actor_description: s
     the files, then load every table in one transaction; the counts are checked before it
     commits. Audit lines already present (the wipe's) are kept, re-numbered after the
     restored ones; a default site_settings row is replaced by the backup's."""
-    from moderation.models import AuditLog
-    from moderation.services import record_audit
-
     directory = Path(directory)
     manifest = read_manifest(directory)
     verify_files(directory, manifest, progress=progress)
@@ -372,27 +387,6 @@ def user_document(user) -> dict:
     (never the other's), matches, introductions, reports they made without the snapshot of the
     reported person (and only a count of reports about them, never who made them), bans without
     the moderators' names, their data exports. Secrets (password hash, digests) are left out."""
-    from django.db.models import Q
-
-    from accounts.models import AuthSession, EmailVerification, UserLocation
-    from chat.models import (
-        ActiveRoom,
-        ArchivedChatHistory,
-        ArchivedTextChatMessage,
-        CallInvite,
-        ChatHistory,
-        Cooldown,
-        EventAccessPass,
-        EventRSVP,
-        Match,
-        MeetAgainAnswer,
-        SessionCompletion,
-        TextChatMessage,
-    )
-    from moderation.models import DataExport, IPBan, Report, UserBan
-    from referrals.models import InviteCode, InviteCodeUse, ReferralMapping, ReferralNotification, WaitlistEntry
-    from usc_cards.models import USCCardRegistration
-
     my_rooms = ActiveRoom.objects.filter(Q(user_1=user) | Q(user_2=user))
     in_my_rooms = Q(room__in=my_rooms.values("pk"))
     profile = _row(user)
@@ -433,8 +427,6 @@ def user_document(user) -> dict:
 
 def export_user(user, *, actor_description: str = "manage.py") -> str:
     """The user's document as JSON text; writes a `user.exported` audit line."""
-    from moderation.services import record_audit
-
     document = json.dumps(user_document(user), cls=DjangoJSONEncoder, indent=2)
     with transaction.atomic(durable=True):
         record_audit("user.exported", target=user, details={"by": actor_description, "bytes": len(document)})

@@ -1,5 +1,6 @@
 """Refusals of the moderation domain (mapped to HTTP by config.api)."""
 
+from accounts.errors import ProtectedAccount  # noqa: F401 - raised by moderation services too
 from config.errors import Conflict, Forbidden, Gone, InvalidInput, NotFound
 
 
@@ -16,11 +17,6 @@ class CannotReport(Forbidden):
 class CannotReportSelf(InvalidInput):
     code = "invalid"
     message = "You cannot report yourself."
-
-
-class ProtectedAccount(Forbidden):
-    code = "protected_account"
-    message = "Only a superuser may act on a staff or superuser account."
 
 
 class NotBanned(Conflict):

@@ -25,11 +25,11 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.services.locks import lock_users
+from audit.services import record_audit
 from config.errors import RateLimited
 from moderation.backup import export_user
 from moderation.errors import ExportExpired, ExportNotFound, ExportNotReady
 from moderation.models import DataExport
-from moderation.services import record_audit
 
 logger = logging.getLogger("rendezvous.exports")
 

@@ -1,4 +1,5 @@
-"""Reports, bans, IP bans, the audit log, site settings (SPEC §2, §7) and users' data exports."""
+"""Reports and bans (SPEC §2, §7), users' data exports; IP bans, site settings and the audit log
+are re-exported."""
 
 import uuid
 from datetime import timedelta
@@ -8,6 +9,10 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
+# IPBan and SiteSettings (read by sign-in, a lower layer) are defined in accounts.models and the
+# audit log in audit.models; all three keep this app's label, table and migrations.
+from accounts.models import IPBan, SiteSettings  # noqa: F401
+from audit.models import AuditLog  # noqa: F401
 from config.db import in_choices, json_is
 
 
@@ -131,84 +136,6 @@ class UserBan(models.Model):
 
     def __str__(self):
         return f"{self.status} ban of {self.user_id}"
-
-
-class IPBan(models.Model):
-    """A banned address; expires_at NULL means permanent, else it lapses at read time."""
-
-    ip = models.GenericIPAddressField(primary_key=True)
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="ip_bans"
-    )
-    reason = models.CharField(max_length=500, blank=True, default="")
-    banned_at = models.DateTimeField(default=timezone.now)
-    banned_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
-    expires_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        db_table = "ip_bans"
-        verbose_name = "IP ban"
-        constraints = [
-            models.CheckConstraint(
-                condition=Q(expires_at__isnull=True) | Q(expires_at__gt=F("banned_at")),
-                name="moderation_ip_bans_expiry_after_ban",
-            ),
-        ]
-
-    def __str__(self):
-        return f"IP ban {self.ip}"
-
-
-class AuditLog(models.Model):
-    """Append-only record of every moderation action, ban, wipe, export and security event.
-    Written in the same transaction as the action it records (wipe: right after)."""
-
-    event_type = models.CharField(max_length=64)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
-    target = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
-    ip = models.GenericIPAddressField(null=True, blank=True)
-    details = models.JSONField(default=dict, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-
-    class Meta:
-        db_table = "audit_log"
-        constraints = [
-            models.CheckConstraint(condition=json_is("details", "object"), name="moderation_audit_log_details_object"),
-        ]
-        indexes = [
-            # Admin audit view: ORDER BY created_at DESC, date drill-down.
-            models.Index(fields=["-created_at"], name="audit_log_created"),
-            models.Index(fields=["event_type", "created_at"], name="audit_log_event_created"),
-            models.Index(fields=["target", "created_at"], name="audit_log_target_created"),
-        ]
-
-    def __str__(self):
-        return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.event_type}"
-
-
-class SiteSettings(models.Model):
-    """The single row of switches staff flip in the admin (open sign-up, ...)."""
-
-    id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
-    open_signup = models.BooleanField(default=False)
-    updated_at = models.DateTimeField(auto_now=True)
-
-    class Meta:
-        db_table = "site_settings"
-        verbose_name = "site settings"
-        verbose_name_plural = "site settings"
-        constraints = [
-            models.CheckConstraint(condition=Q(id=1), name="moderation_site_settings_singleton"),
-        ]
-
-    def __str__(self):
-        return "Site settings"
 
 
 class DataExportStatus(models.TextChoices):

@@ -2,7 +2,7 @@
 """Start what Rendezvous needs, then run the app, the tests or a management command.
 
     python scripts/stack.py run            # migrate, recover, persistence_check, then ASGI + Celery worker + beat
-    python scripts/stack.py test [args]    # ruff, then pytest (args go to pytest)
+    python scripts/stack.py test [args]    # ruff and lint-imports, then pytest (args go to pytest)
     python scripts/stack.py manage [args]  # manage.py with the same environment
     python scripts/stack.py bench [args]   # bench/realtime.py against the running stack
     python scripts/stack.py bench export_memory [args]  # bench/export_memory.py (export of 1 M rows)
@@ -291,8 +291,13 @@ def ensure_pgbouncer() -> None:
 def run_tests(pytest_args: list[str]) -> int:
     ensure_chromium()
     ensure_pgbouncer()
-    for command in ([str(BIN / "ruff"), "check", "."], [str(BIN / "ruff"), "format", "--check", "."]):
-        log(" ".join(["ruff", *command[1:]]))
+    lint = (
+        [str(BIN / "ruff"), "check", "."],
+        [str(BIN / "ruff"), "format", "--check", "."],
+        [str(BIN / "lint-imports"), "--no-cache"],  # the layering contracts (.importlinter)
+    )
+    for command in lint:
+        log(" ".join([os.path.basename(command[0]), *command[1:]]))
         if subprocess.run(command, cwd=ROOT).returncode != 0:
             return 1
     services = Services()

@@ -6,9 +6,9 @@ from django.contrib.auth.models import Group, Permission
 from django.contrib.sessions.backends.db import SessionStore
 from django.utils import timezone
 
+from accounts.selectors import get_site_settings
 from chat.models import EventAccessPass, EventRSVP, EventSettings, Match, MeetAgainAnswer
 from moderation.models import DataExport
-from moderation.selectors import get_site_settings
 from referrals.models import WaitlistEntry
 from tests import factories as f
 

@@ -12,8 +12,7 @@ from chat.services.invites import (
     accept_invite,
     cancel_invite,
     decline_invite,
-    expire_invite,
-    expire_invites,
+    expire_overdue_invites,
     send_invite,
 )
 from chat.services.matches import (
@@ -43,7 +42,7 @@ from chat.services.rooms import (
     relay_target,
     request_upgrade,
 )
-from chat.services.timers import check_room, due_rooms, end_overdue_rooms, room_timer_step
+from chat.services.timers import apply_room_timers, due_rooms, end_overdue_rooms, room_timer_step
 
 __all__ = [
     "MESSAGE_SPACING",
@@ -54,8 +53,8 @@ __all__ = [
     "accept_invite",
     "accept_upgrade",
     "answer_meet_again",
+    "apply_room_timers",
     "cancel_invite",
-    "check_room",
     "decline_invite",
     "draft_message",
     "due_rooms",
@@ -65,8 +64,7 @@ __all__ = [
     "end_room_args",
     "end_room_by_member",
     "end_room_events",
-    "expire_invite",
-    "expire_invites",
+    "expire_overdue_invites",
     "mark_connected",
     "mark_disconnected",
     "meet_again_state",
