@@ -20,6 +20,8 @@ from chat.models import (
     EventAccessPass,
     EventRSVP,
     EventSettings,
+    Match,
+    MeetAgainAnswer,
     SessionCompletion,
     TextChatMessage,
 )
@@ -37,6 +39,30 @@ class CooldownAdmin(ViewOnlyAdmin):
     ordering = ("-created_at",)
     show_full_result_count = False
     raw_id_fields = ("user_low", "user_high")
+
+
+@admin.register(Match)
+class MatchAdmin(ViewOnlyAdmin):
+    """Matches are made and removed by the two people only (chat.services.matches); not in the
+    moderators' permissions (moderation/roles.py), so only superusers see them."""
+
+    list_display = ("id", "user_low", "user_high", "created_at")
+    list_select_related = ("user_low", "user_high")
+    search_fields = ("=user_low__email", "=user_high__email")
+    ordering = ("-created_at",)
+    show_full_result_count = False
+    raw_id_fields = ("user_low", "user_high", "room")
+
+
+@admin.register(MeetAgainAnswer)
+class MeetAgainAnswerAdmin(NoWritesAdmin):
+    """Each answer is its author's alone (never shown to the other side); superusers only."""
+
+    list_display = ("room", "user", "answered_at")
+    ordering = ("-answered_at",)
+    show_full_result_count = False
+    raw_id_fields = ("room", "user")
+    exclude = ("answer",)
 
 
 @admin.register(CallInvite)

@@ -619,3 +619,8 @@ class Block(models.Model):
 
     def __str__(self):
         return f"block {self.blocker_id} -> {self.blocked_id}"
+
+
+# The after-call answers and matches live in their own module (this one is long); importing them here
+# registers them with Django and keeps `from chat.models import Match` working.
+from chat.match_models import Match, MeetAgainAnswer  # noqa: E402, F401

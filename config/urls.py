@@ -15,6 +15,7 @@ urlpatterns = [
     # The web client (templates/, static/rdv/): thin pages over the API and the WebSocket.
     path("", pages.home, name="web-home"),
     path("history", pages.history, name="web-history"),
+    path("matches", pages.matches, name="web-matches"),
     path("waitlist", pages.waitlist, name="web-waitlist"),
     path("settings", pages.settings_page, name="web-settings"),
     path("healthz", healthz, name="healthz"),

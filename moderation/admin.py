@@ -18,7 +18,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.admin import json_block
 from chat.live_stats import dashboard_charts
-from config.admin import DirectWriteMixin, NoWritesAdmin
+from config.admin import DirectWriteMixin, NoWritesAdmin, ViewOnlyAdmin
 from config.client_ip import request_ip
 from config.errors import ServiceError
 from moderation import (
@@ -29,7 +29,7 @@ from moderation import (
     services,
 )
 from moderation.admin_users import run_action  # also registers the users admin
-from moderation.models import AuditLog, IPBan, Report, SiteSettings, UserBan
+from moderation.models import AuditLog, DataExport, IPBan, Report, SiteSettings, UserBan
 
 admin.site.index_template = "admin/moderation_index.html"
 
@@ -350,3 +350,18 @@ class SiteSettingsAdmin(DirectWriteMixin, admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         row = services.set_open_signup(form.cleaned_data["open_signup"], moderator=request.user, ip=request_ip(request))
         obj.pk, obj.open_signup, obj.updated_at = row.pk, row.open_signup, row.updated_at
+
+
+@admin.register(DataExport)
+class DataExportAdmin(ViewOnlyAdmin):
+    """Users' own data exports (moderation/exports.py): when and whether they were fetched, not
+    the file. Not in the moderators' permissions (moderation/roles.py): superusers only."""
+
+    list_display = ("id", "user", "status", "requested_at", "expires_at", "downloads")
+    list_filter = ("status",)
+    list_select_related = ("user",)
+    search_fields = ("=user__email",)
+    ordering = ("-requested_at",)
+    show_full_result_count = False
+    raw_id_fields = ("user",)
+    exclude = ("file",)

@@ -39,11 +39,13 @@ from chat.models import (
     Cooldown,
     EventAccessPass,
     EventRSVP,
+    Match,
+    MeetAgainAnswer,
     SessionCompletion,
     TextChatMessage,
 )
 from moderation.datatables import TABLES
-from moderation.models import AuditLog, IPBan, Report, UserBan
+from moderation.models import AuditLog, DataExport, IPBan, Report, UserBan
 from referrals.models import InviteCode, InviteCodeUse, ReferralMapping, ReferralNotification, WaitlistEntry
 from usc_cards.models import USCCardRegistration
 
@@ -371,13 +373,24 @@ def _rows(queryset, **kwargs) -> list[dict]:
     return [_row(obj, **kwargs) for obj in queryset.order_by("pk")]
 
 
+# What a user's export leaves out of rows that are theirs but also hold someone else's data or
+# the moderators' (README → My data): a report's snapshot of the reported person (name, copied
+# selfie and video, the room's messages), whether moderators reviewed it, and who banned whom.
+REPORT_SNAPSHOT_COLUMNS = ("reported_name", "reported_selfie", "reported_video", "messages_snapshot", "reviewed")
+MODERATOR_COLUMNS = ("reviewed_by_id", "banned_by_id")
+
+
 def user_document(user) -> dict:
-    """Everything stored about one user, for a data request: profile, sessions (without the
-    token digests), codes, cards (last4, never the hash), calls, messages sent and received
-    (live and archived), history, cooldowns, introductions, reports they made (not who
-    reported them), the people they blocked (not who blocked them), bans. Secrets (password
-    hash, digests) are left out."""
-    me = Q(sender=user) | Q(receiver=user)
+    """Everything stored about one user that they may see, for a data request (manage.py
+    export_user and their own POST /api/me/export): profile, sessions (without the token
+    digests), codes, cards (last4, never the hash), calls, the messages of the rooms they were
+    in (both sides', live and archived), history, cooldowns, their "I'd meet again" answers
+    (never the other's), matches, introductions, reports they made without the snapshot of the
+    reported person (and only a count of reports about them, never who made them), the people
+    they blocked (not who blocked them), bans without the moderators' names, their data exports.
+    Secrets (password hash, digests) are left out."""
+    my_rooms = ActiveRoom.objects.filter(Q(user_1=user) | Q(user_2=user))
+    in_my_rooms = Q(room__in=my_rooms.values("pk"))
     profile = _row(user)
     profile["has_password"] = user.has_usable_password()
     profile["has_usc_card"] = bool(user.usc_id_hash)
@@ -394,21 +407,24 @@ def user_document(user) -> dict:
         "introduction_notifications": _rows(ReferralNotification.objects.filter(for_user=user)),
         "usc_card_registration": _rows(USCCardRegistration.objects.filter(user=user)),
         "call_invites": _rows(CallInvite.objects.filter(Q(from_user=user) | Q(to_user=user))),
-        "rooms": _rows(ActiveRoom.objects.filter(Q(user_1=user) | Q(user_2=user))),
-        "messages": _rows(TextChatMessage.objects.filter(me)),
-        "archived_messages": _rows(ArchivedTextChatMessage.objects.filter(me)),
+        "rooms": _rows(my_rooms),
+        "messages": _rows(TextChatMessage.objects.filter(in_my_rooms)),
+        "archived_messages": _rows(ArchivedTextChatMessage.objects.filter(in_my_rooms)),
         "session_completions": _rows(SessionCompletion.objects.filter(user=user)),
         "chat_history": _rows(ChatHistory.objects.filter(user=user)),
         "archived_chat_history": _rows(ArchivedChatHistory.objects.filter(user=user)),
         "cooldowns": _rows(Cooldown.objects.filter(Q(user_low=user) | Q(user_high=user))),
-        "reports_made": _rows(Report.objects.filter(reporter=user)),
+        "meet_again_answers": _rows(MeetAgainAnswer.objects.filter(user=user)),
+        "matches": _rows(Match.objects.filter(Q(user_low=user) | Q(user_high=user))),
+        "reports_made": _rows(Report.objects.filter(reporter=user), omit=REPORT_SNAPSHOT_COLUMNS),
         "reports_received": Report.objects.filter(reported=user).count(),
         "blocks_made": _rows(Block.objects.filter(blocker=user)),
-        "ban": _rows(UserBan.objects.filter(user=user)),
-        "ip_bans": _rows(IPBan.objects.filter(user=user)),
+        "ban": _rows(UserBan.objects.filter(user=user), omit=MODERATOR_COLUMNS),
+        "ip_bans": _rows(IPBan.objects.filter(user=user), omit=MODERATOR_COLUMNS),
         "event_rsvps": _rows(EventRSVP.objects.filter(user=user)),
-        "event_access_pass": _rows(EventAccessPass.objects.filter(user=user)),
+        "event_access_pass": _rows(EventAccessPass.objects.filter(user=user), omit=("granted_by_id",)),
         "waitlist_entry": _rows(WaitlistEntry.objects.filter(email=user.email)) if user.email else [],
+        "data_exports": _rows(DataExport.objects.filter(user=user), omit=("file",)),
     }
 
 

@@ -1,4 +1,8 @@
-"""Reports and bans (SPEC §2, §7); IP bans, site settings and the audit log are re-exported."""
+"""Reports and bans (SPEC §2, §7), users' data exports; IP bans, site settings and the audit log
+are re-exported."""
+
+import uuid
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import models
@@ -132,3 +136,50 @@ class UserBan(models.Model):
 
     def __str__(self):
         return f"{self.status} ban of {self.user_id}"
+
+
+class DataExportStatus(models.TextChoices):
+    PENDING = "pending"
+    READY = "ready"
+    FAILED = "failed"
+
+
+class DataExport(models.Model):
+    """A user's own data request (POST /api/me/export; moderation/exports.py): built by a
+    Celery job into a file of the default storage under exports/ (never served as media),
+    downloaded only by its owner with their token until expires_at (checked when read; the
+    sweep only tidies). One a day per user, counted from these rows (failed ones excepted)."""
+
+    Status = DataExportStatus
+
+    TTL = timedelta(hours=24)  # from the moment the file is ready
+    PER_DAY = timedelta(hours=24)  # one request per user in any such window
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)  # 122 random bits
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
+    requested_at = models.DateTimeField(default=timezone.now)
+    ready_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    file = models.CharField(max_length=255, blank=True, default="", help_text="storage name; emptied when deleted")
+    size_bytes = models.PositiveBigIntegerField(null=True, blank=True)
+    downloads = models.PositiveIntegerField(default=0)
+    last_downloaded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "data_exports"
+        constraints = [
+            models.CheckConstraint(condition=in_choices("status", DataExportStatus), name="moderation_exports_status"),
+            models.CheckConstraint(
+                condition=~Q(status="ready") | (Q(ready_at__isnull=False) & Q(expires_at__gt=F("ready_at"))),
+                name="moderation_exports_ready_has_expiry",
+            ),
+        ]
+        indexes = [
+            # The 1-a-day count and my list: WHERE user_id=? AND requested_at > ?; the sweep: expires_at.
+            models.Index(fields=["user", "requested_at"], name="data_exports_user_requested"),
+            models.Index(fields=["expires_at"], name="data_exports_expires"),
+        ]
+
+    def __str__(self):
+        return f"data export {self.pk} of {self.user_id} ({self.status})"

@@ -1,11 +1,12 @@
 """Celery beat sweeps and retention (the work is in moderation.retention: batches claimed with
-SKIP LOCKED, safe twice and side by side). They sit here, at the top layer, because retention
-reaches into every app's tables; each keeps the task name it was first scheduled under
-(`accounts.tasks.*`, `chat.tasks.*`), which is what beat and the broker know it by."""
+SKIP LOCKED, safe twice and side by side), and users' data exports (moderation/exports.py).
+The sweeps sit here, at the top layer, because retention reaches into every app's tables; each
+keeps the task name it was first scheduled under (`accounts.tasks.*`, `chat.tasks.*`), which is
+what beat and the broker know it by."""
 
 from celery import shared_task
 
-from moderation import retention
+from moderation import exports, retention
 
 
 @shared_task(name="accounts.tasks.sweep_sessions", ignore_result=True)
@@ -38,3 +39,15 @@ def apply_retention() -> dict:
     """Beat, hourly: scan attempts and old sessions deleted, messages of long-ended rooms and
     old chat history moved to the archive tables (moderation.retention)."""
     return retention.apply_retention()
+
+
+@shared_task(ignore_result=True)
+def build_data_export(export_id: str) -> bool:
+    """Queued by POST /api/me/export after commit: build, store, email the link."""
+    return exports.build_export(export_id)
+
+
+@shared_task(ignore_result=True)
+def sweep_data_exports() -> dict:
+    """Beat: pending exports whose queue message was lost; files of expired exports; old rows."""
+    return exports.sweep_exports()

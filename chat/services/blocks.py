@@ -5,7 +5,8 @@ are refused as "not available" (rdv_send_invite, rdv_accept_invite; chat migrati
 the blocked person is never told. Blocking also ends what is open between them right now:
 their pending invites are cancelled (both told `call.cancelled`, as when a caller cancels) and
 a live call between them ends as if the blocker had pressed End call (`room.ended` with reason
-`user_ended` to both: nothing says "blocked"). Finished things (history, completions) stay."""
+`user_ended` to both: nothing says "blocked"), and a match between them is removed (silently,
+as an unmatch). Finished things (history, completions) stay."""
 
 import logging
 import uuid
@@ -18,8 +19,8 @@ from django.utils import timezone
 from accounts.models import User
 from audit.services import record_audit
 from chat.events import invite_payload
-from chat.models import ActiveRoom, ActiveRoomMember, Block, CallInvite
-from chat.selectors import live_room_id_of
+from chat.models import ActiveRoom, ActiveRoomMember, Block, CallInvite, Match
+from chat.selectors import live_room_id_of, ordered_pair
 from chat.services.common import notify_invites
 from chat.services.rooms import end_room
 from config.errors import Conflict, InvalidInput, NotFound
@@ -94,8 +95,12 @@ def block_user(blocker: User, blocked_id, *, ip: str | None = None) -> BlockResu
         end_room(room_id, reason=ActiveRoom.EndReason.USER_ENDED)
     else:
         room_id = None
+    low, high = ordered_pair(str(blocker.pk), str(blocked_id))
+    unmatched, _ = Match.objects.filter(user_low_id=low, user_high_id=high).delete()
     _gone_from_presence(blocker.pk, blocked_id)
     details = {"invites_cancelled": len(pending), "room_ended": str(room_id) if room_id else None}
+    if unmatched:
+        details["match_removed"] = True
     record_audit("user.blocked", actor=blocker, target=User(pk=blocked_id), ip=ip, details=details)
     logger.info("block %s -> %s", blocker.pk, blocked_id)
     return BlockResult(block, created=True)

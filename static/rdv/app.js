@@ -187,6 +187,11 @@
       "rtc.ice": (e) => video.onIce(e),
       "me.metrics": (e) => { Object.assign(state.me, e); },
       "event.settings_changed": (e) => { RDVEvents.update(e.status); reloadReelSoon(); },
+      "match.new": (e) => {
+        flash(`It's a match! You and ${e.partner.name} both want to meet again: see Matches.`, "info");
+        const box = document.querySelector(`#ended-meet-again .meet-again[data-room="${e.room}"]`);
+        if (box) box.replaceWith(RDVMeetAgain.render(e.room, e.partner.name, { answer: "yes", match: { id: e.match } }));
+      },
       "referral.notification": (e) => flash(`${e.referred_name || "Someone"} was introduced to you by ${e.introduced_by_name || "a friend"}: they see you first in their reel.`, "info"),
       error: (e) => flash(friendly(wsError(e)), "error"),
     }[event.type];
@@ -716,8 +721,9 @@
     state.lastRoom = ended;
     state.room = null;
     const spent = Math.max(0, Math.min(serverNow(), ended.endsAt) - ended.startedAt);
-    $("ended-text").textContent = `${ENDED[event.reason] || "The call ended."} You talked with ${ended.partner.name} for ${seconds(spent / 1000)}. You won't see each other in the reel for a while.`;
+    $("ended-text").textContent = `${ENDED[event.reason] || "The call ended."} You talked with ${ended.partner.name} for ${seconds(spent / 1000)}. You won't see each other in the reel for a while, unless you both say you'd meet again.`;
     $("ended").dataset.reason = event.reason;
+    $("ended-meet-again").replaceChildren(RDVMeetAgain.render(ended.room, ended.partner.name, { answer: null, match: null }));
     screen("ended");
   }
 

@@ -21,6 +21,8 @@
       el("h2", { class: "call-partner" }, call.partner_name),
       el("p", { class: "muted" }, `${call.chat_mode === "video" ? "Video" : "Text"} call · ${when.toLocaleString()} · ${seconds(call.duration_seconds)}`),
     );
+    const endedAt = new Date(when.getTime() + call.duration_seconds * 1000);
+    if (call.room && call.partner && RDVMeetAgain.isOpen(endedAt)) item.append(RDVMeetAgain.render(call.room, call.partner_name));
     if (call.partner) {
       const introduce = el("button", { type: "button", class: "secondary introduce" }, `Introduce a friend to ${call.partner_name}`);
       const link = el("p", { class: "introduction", hidden: true });

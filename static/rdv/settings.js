@@ -3,7 +3,7 @@
 "use strict";
 
 (() => {
-  const { api, friendly, flash, onSubmit, seconds } = RDV;
+  const { api, friendly, flash, onSubmit, seconds, el } = RDV;
   const $ = (id) => document.getElementById(id);
   let me = null;
 
@@ -225,11 +225,67 @@
     }
   });
 
+  // --- my data (POST /api/me/export; the file needs my token, so it is fetched, not linked) ---
+
+  const EXPORT_STATES = { pending: "being prepared…", failed: "failed: prepare a new one", ready: "ready" };
+
+  async function downloadExport(item) {
+    const response = await fetch(item.download_url, { headers: { Authorization: "Bearer " + RDV.token.get() } });
+    if (!response.ok) {
+      const body = await response.json().catch(() => null);
+      throw new RDV.ApiError(response.status, body, Number(response.headers.get("Retry-After")) || null);
+    }
+    const link = el("a", { href: URL.createObjectURL(await response.blob()), download: `rendezvous-data-${item.id}.json` });
+    document.body.append(link);
+    link.click();
+    link.remove();
+  }
+
+  function exportEntry(item, wanted) {
+    const when = new Date(item.requested_at).toLocaleString();
+    const expired = item.status === "ready" && !item.download_url;
+    const line = el("li", { class: "export", dataset: { export: item.id, status: expired ? "expired" : item.status } });
+    line.append(el("span", {}, `Requested ${when}: ${expired ? "expired" : EXPORT_STATES[item.status]} `));
+    if (item.download_url) {
+      const button = el("button", { type: "button", class: "export-download" }, "Download");
+      button.addEventListener("click", () => downloadExport(item).catch(fail));
+      line.append(button, el("span", { class: "muted" }, ` until ${new Date(item.expires_at).toLocaleString()}`));
+    }
+    if (item.id === wanted) line.classList.add("wanted");
+    return line;
+  }
+
+  async function loadExports() {
+    const wanted = new URLSearchParams(location.search).get("export");
+    try {
+      const items = await api("GET", "/api/me/exports");
+      $("export-list").replaceChildren(...items.map((item) => exportEntry(item, wanted)));
+      if (items.some((item) => item.status === "pending")) setTimeout(loadExports, 3000);
+      if (wanted) $("my-data").scrollIntoView();
+    } catch (err) {
+      fail(err);
+    }
+  }
+
+  $("export-request").addEventListener("click", async () => {
+    $("export-request").disabled = true;
+    try {
+      await api("POST", "/api/me/export");
+      flash(me.email_verified ? "We are preparing your data; the link also goes to your email." : "We are preparing your data; it will be listed here.", "info");
+      loadExports();
+    } catch (err) {
+      fail(err);
+    } finally {
+      $("export-request").disabled = false;
+    }
+  });
+
   RDV.startSignedInPage((loaded) => {
     me = loaded;
     fillProfile();
     loadInviteCode();
     loadIntroductions();
     loadBlocks("/api/blocks?page_size=20");
+    loadExports();
   }, fail);
 })();
