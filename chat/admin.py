@@ -14,6 +14,7 @@ from chat.live_stats import bar_chart_svg
 from chat.models import (
     ActiveRoom,
     ActiveRoomMember,
+    Block,
     CallInvite,
     ChatHistory,
     Cooldown,
@@ -39,6 +40,20 @@ class CooldownAdmin(ViewOnlyAdmin):
     ordering = ("-created_at",)
     show_full_result_count = False
     raw_id_fields = ("user_low", "user_high")
+
+
+@admin.register(Block)
+class BlockAdmin(NoWritesAdmin):
+    """Blocks are made and lifted by the blocker only (chat.services.blocks, audited there); who
+    blocked whom is private, so they are not in the moderators' permissions (moderation/roles.py):
+    superusers may look, nobody edits or deletes here."""
+
+    list_display = ("blocker", "blocked", "created_at")
+    list_select_related = ("blocker", "blocked")
+    search_fields = ("=blocker__email", "=blocked__email")
+    ordering = ("-created_at",)
+    show_full_result_count = False
+    raw_id_fields = ("blocker", "blocked")
 
 
 @admin.register(Match)

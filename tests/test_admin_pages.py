@@ -13,6 +13,7 @@ from chat.models import (
     ActiveRoomMember,
     ArchivedChatHistory,
     ArchivedTextChatMessage,
+    Block,
     CallInvite,
     ChatHistory,
     Cooldown,
@@ -79,6 +80,7 @@ NO_ADD = {
     Match,
     MeetAgainAnswer,
     DataExport,
+    Block,
 }
 
 REGISTERED = sorted(admin.site._registry, key=lambda m: m._meta.label)
@@ -120,6 +122,7 @@ def every_model_twice(db):
         low, high = sorted([ended.user_1, ended.user_2], key=lambda u: str(u.pk))
         Match.objects.create(user_low=low, user_high=high, room=ended)
         DataExport.objects.create(user=ended.user_1)
+        Block.objects.create(blocker=ended.user_1, blocked=ended.user_2)
         InviteCodeUseFactory(code=InviteCodeFactory(user_code=True))
         ReferralMappingFactory()
         ReferralNotificationFactory()
