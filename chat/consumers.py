@@ -22,6 +22,7 @@ from chat import presence, protocol, reel, selectors, services
 from chat.events import message_payload
 from config.client_ip import client_ip_from_scope
 from config.errors import ServiceError
+from config.gc_tuning import burst_left
 from config.realtime import user_group
 
 logger = logging.getLogger("rendezvous.ws")
@@ -235,6 +236,7 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
         for task in (self.auth_deadline, self.room_watch, *self.timers):
             if task:
                 task.cancel()
+        burst_left.socket_closed()  # memory back to the system once a burst has gone (config.gc_tuning)
         if self.user is None:
             return
         user_id = self.user.pk
