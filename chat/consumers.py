@@ -15,11 +15,13 @@ from channels.consumer import get_handler_name
 from channels.db import DatabaseSyncToAsync
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
+from django.db import connections
 from django.utils import timezone
 
 from accounts.selectors import authenticate_token, ensure_not_banned, session_still_valid
 from chat import presence, protocol, reel, selectors, services
 from chat.events import message_payload
+from chat.models import ActiveRoom
 from config.client_ip import client_ip_from_scope
 from config.errors import ServiceError
 from config.gc_tuning import burst_left
@@ -76,7 +78,6 @@ class AuthThreads:
     def close_connections(self) -> None:
         """Close every thread's database connection (tests, before the database is dropped).
         `size` tasks that wait for each other occupy `size` different threads."""
-        from django.db import connections
 
         barrier = threading.Barrier(self.size)
 
@@ -340,7 +341,7 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
         self._watch_room(payload["room"])
 
     async def on_ping(self, message):
-        if not await _call(session_still_valid, self.session_id):
+        if not await _call(session_still_valid, self.session_id, ip=client_ip_from_scope(self.scope)):
             return await self._close(Close.SESSION_INVALIDATED)
         await _redis(presence.touch, self.user.pk, self.channel_name)
         await self._ack(message)
@@ -356,7 +357,9 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
     async def on_call_invite(self, message):
         invite = await _call(services.send_invite, self.user, to=message.to, mode=message.mode, seconds=message.seconds)
         await self._ack(message, invite=str(invite.pk), expires_at=invite.expires_at.isoformat())
-        self._later((invite.expires_at - timezone.now()).total_seconds() + 0.2, services.expire_invite, invite.pk)
+        self._later(
+            (invite.expires_at - timezone.now()).total_seconds() + 0.2, services.expire_overdue_invites, invite.pk
+        )
 
     def _later(self, delay: float, fn, *args):
         """Run a service call after `delay` seconds, unless this socket closes first."""
@@ -604,7 +607,5 @@ def _presence_batch(layer) -> PresenceBatch:
 
 
 def _room_deadline(room_id) -> datetime | None:
-    from chat.models import ActiveRoom
-
     room = ActiveRoom.objects.filter(pk=room_id).exclude(status=ActiveRoom.Status.ENDED).first()
     return room.next_deadline() if room else None

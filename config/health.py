@@ -30,6 +30,7 @@ import psycopg
 import redis
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.migrations.loader import MigrationLoader
 
 
 class CheckTimeout(Exception):
@@ -74,8 +75,6 @@ def _health_connection() -> psycopg.Connection:
 def migrations_on_disk() -> tuple[tuple[str, str, tuple], ...]:
     """Every migration the code has, in plan order, as (app, name, the migrations a squashed
     one replaces). Read once per process: the code on disk is the code that is running."""
-    from django.db.migrations.loader import MigrationLoader
-
     loader = MigrationLoader(None, ignore_no_migrations=True)
     seen, ordered = set(), []
     for leaf in loader.graph.leaf_nodes():

@@ -211,6 +211,10 @@ CELERY_BEAT_SCHEDULE: dict = {
     },
     "sweep-guests": {"task": "accounts.tasks.sweep_expired_guests", "schedule": _every("SWEEP_GUESTS_SECONDS", 600.0)},
     "apply-retention": {"task": "chat.tasks.apply_retention", "schedule": _every("RETENTION_SECONDS", 3600.0)},
+    "sweep-data-exports": {
+        "task": "moderation.tasks.sweep_data_exports",
+        "schedule": _every("SWEEP_EXPORTS_SECONDS", 600.0),
+    },
     "finalize-usc-registrations": {
         "task": "usc_cards.tasks.finalize_unfinalized_scans",
         "schedule": _every("SWEEP_USC_SECONDS", 300.0),
@@ -350,6 +354,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {"SocialNetworkEnum": "chat.api.match_views.SOCIAL_NETWORKS"},
     # Every 4xx documents the one error body; the refusals each operation can give are listed.
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
