@@ -157,6 +157,8 @@ async def scenario(args, users, worker) -> dict:
                 ok &= sorted(m["message_id"] for m in frame["messages"]) == sorted(messages[room])
         resumed += ok
     states = await asyncio.to_thread(room_states, list(members))
+    await asyncio.sleep(3)
+    later = await asyncio.to_thread(room_states, list(members))
     for c in clients:
         await c.ws.close()
     return {
@@ -167,6 +169,7 @@ async def scenario(args, users, worker) -> dict:
         "hit_rooms": hit_rooms,
         "resumed": resumed,
         "states": states,
+        "later": later,
     }
 
 
@@ -207,6 +210,9 @@ def main() -> int:
         f" {result['resumed']} of {len(result['hit_rooms'])}; live with both connected afterwards"
         f" {len(live)} of {len(result['rooms'])}"
     )
+    for room, state in states.items():
+        if room not in live:
+            print(f"  not live with both connected: {room} {state}, 3 s later {result['later'].get(room)}")
     alive = [p for p in server_processes(port)[1:] if "spawn_main" in " ".join(p.cmdline())]
     print(f"  workers afterwards: {[p.pid for p in alive]} (uvicorn starts one in place of the stopped one)")
     print(f"  server CPU of the processes that lived through it (set-up included): {cpu:.1f} s")
