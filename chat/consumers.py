@@ -24,6 +24,7 @@ from chat.events import message_payload
 from chat.models import ActiveRoom
 from config.client_ip import client_ip_from_scope
 from config.errors import ServiceError
+from config.gc_tuning import burst_left
 from config.realtime import user_group
 
 logger = logging.getLogger("rendezvous.ws")
@@ -100,14 +101,27 @@ def auth_threads() -> AuthThreads:
         return _auth_threads
 
 
-def _check_token(token: str, ip):
+class PresenceUnavailable(Exception):
+    """Redis refused the socket's presence registration (unreachable, or its pool stayed
+    exhausted for REDIS_POOL_TIMEOUT)."""
+
+
+def _sign_in(token: str, ip, channel_name: str | None, limit: int | None):
+    """The connect path's checks in one thread hop (each hop waits for the GIL behind a busy
+    event loop): the token, the user's ban, then the socket's presence entry under the per-user
+    limit. Returns (the Authenticated result, whether the socket got a place)."""
     result = authenticate_token(token, ip=ip)
     ensure_not_banned(result.user)
-    return result
+    if channel_name is None:
+        return result, True
+    try:
+        return result, presence.register(result.user.pk, channel_name, limit=limit)
+    except Exception as exc:
+        raise PresenceUnavailable from exc
 
 
-async def _authenticate(token: str, ip):
-    return await auth_threads().call(_check_token, token, ip)
+async def _authenticate(token: str, ip, channel_name: str | None = None, limit: int | None = None):
+    return await auth_threads().call(_sign_in, token, ip, channel_name, limit)
 
 
 @_on_db_thread
@@ -223,6 +237,7 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
         for task in (self.auth_deadline, self.room_watch, *self.timers):
             if task:
                 task.cancel()
+        burst_left.socket_closed()  # memory back to the system once a burst has gone (config.gc_tuning)
         if self.user is None:
             return
         user_id = self.user.pk
@@ -291,23 +306,22 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
         self.authenticating = True
         if self.auth_deadline:  # the token is here: from now on the time is the server's
             self.auth_deadline.cancel()
+        limit = settings.WS_MAX_SOCKETS_PER_USER
+        ip = client_ip_from_scope(self.scope)
         try:
-            result = await _auth_gate().run(_authenticate, message.token, client_ip_from_scope(self.scope))
+            result, registered = await _auth_gate().run(_authenticate, message.token, ip, self.channel_name, limit)
         except Overloaded:
             return await self._close(Close.OVERLOADED, retry_after=AuthGate.RETRY_AFTER_SECONDS)
         except ServiceError as exc:
             close = {"banned": Close.BANNED, "ip_banned": Close.IP_BANNED}.get(exc.code, Close.INVALID_TOKEN)
             return await self._close(close)
+        except PresenceUnavailable:
+            logger.exception("presence register failed")
+            return await self._close(Close.OVERLOADED, retry_after=AuthGate.RETRY_AFTER_SECONDS)
         except Exception:  # database unreachable, ...: the socket must not stay open unauthenticated
             logger.exception("token check failed")
             return await self._close(Close.OVERLOADED, retry_after=AuthGate.RETRY_AFTER_SECONDS)
         user = result.user
-        limit = settings.WS_MAX_SOCKETS_PER_USER
-        try:
-            registered = await _redis(presence.register, user.pk, self.channel_name, limit=limit)
-        except Exception:  # Redis unreachable or its pool stayed exhausted for REDIS_POOL_TIMEOUT
-            logger.exception("presence register failed for %s", user.pk)
-            return await self._close(Close.OVERLOADED, retry_after=AuthGate.RETRY_AFTER_SECONDS)
         if not registered:
             return await self._close(Close.TOO_MANY_SOCKETS, limit=limit)
         self.user, self.session_id = user, result.session.pk  # from here disconnect() tidies up

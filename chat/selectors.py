@@ -1,5 +1,6 @@
 """Reads of the realtime domain, including permission-checked fetches."""
 
+from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 
@@ -18,9 +19,21 @@ def on_cooldown(a_id, b_id) -> bool:
     return Cooldown.objects.filter(user_low_id=low, user_high_id=high, expires_at__gt=timezone.now()).exists()
 
 
+_LIVE_ROOM_SQL = "SELECT {room} FROM {table} WHERE {user} = %s".format(  # noqa: S608 - names from the model
+    room=ActiveRoomMember._meta.get_field("room").column,
+    table=ActiveRoomMember._meta.db_table,
+    user=ActiveRoomMember._meta.get_field("user").column,
+)
+
+
 def live_room_id_of(user_id):
-    """The id of the user's live room, or None (one indexed lookup: the member's primary key)."""
-    return ActiveRoomMember.objects.filter(user_id=user_id).values_list("room_id", flat=True).first()
+    """The id of the user's live room, or None (one indexed lookup: the member's primary key).
+    Plain SQL: every connect asks it, and building the ORM query cost more than running it
+    (py-spy: ~9 % of an ASGI worker's GIL time in a burst)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_LIVE_ROOM_SQL, [user_id])
+        row = cursor.fetchone()
+    return row[0] if row else None
 
 
 def messages_since(room_id, since_id: int | None = None, *, limit: int = 500) -> list[TextChatMessage]:

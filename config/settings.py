@@ -238,6 +238,10 @@ PERSISTENCE_OVERDUE_GRACE_SECONDS = env.int("PERSISTENCE_OVERDUE_GRACE_SECONDS",
 PERSISTENCE_USC_GRACE_SECONDS = env.int("PERSISTENCE_USC_GRACE_SECONDS", default=3600)
 # /healthz reuses the last persistence_check result (kept in Redis) for this long.
 PERSISTENCE_HEALTH_CACHE_SECONDS = env.int("PERSISTENCE_HEALTH_CACHE_SECONDS", default=60)
+# /healthz (config/health.py): the longest any of its checks may take before it answers 503, and
+# how long a process reuses its last look at the applied migrations.
+HEALTH_CHECK_TIMEOUT_SECONDS = env.float("HEALTH_CHECK_TIMEOUT_SECONDS", default=2.0)
+HEALTH_MIGRATIONS_CACHE_SECONDS = env.float("HEALTH_MIGRATIONS_CACHE_SECONDS", default=300.0)
 CELERY_TASK_ROUTES: dict = {}
 
 # --- Auth -----------------------------------------------------------------------------------

@@ -332,7 +332,8 @@ def run_bench(args: list[str]) -> int:
     `bench export_memory …` (bench/export_memory.py, on its own scratch database)."""
     services = Services()
     script = "realtime.py"
-    if args and args[0] in ("export_memory", "event_guard", "limits", "connect_burst", "reel", "matches"):
+    benches = ("export_memory", "event_guard", "limits", "connect_burst", "restart_under_load", "reel", "matches")
+    if args and args[0] in benches:
         script, args = f"{args[0]}.py", args[1:]
     try:
         return subprocess.run([PY, str(ROOT / "bench" / script), *args], cwd=ROOT).returncode
