@@ -31,8 +31,9 @@ manage: $(STAMP)
 bench: $(STAMP)
 	$(PY) scripts/stack.py bench $(ARGS)
 
+# ruff, then the import contracts of .importlinter (the layering, docs/architecture.md).
 lint: $(STAMP)
-	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
+	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check . && $(VENV)/bin/lint-imports --no-cache
 
 format: $(STAMP)
 	$(VENV)/bin/ruff format . && $(VENV)/bin/ruff check --fix .

@@ -6,6 +6,17 @@ from django.core.cache import cache
 from tests.factories import UserFactory
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _healthz_connection_closed(django_db_setup, django_db_blocker):
+    """/healthz keeps a database connection of its own per process (config/health.py): closed
+    before the test database is dropped."""
+    yield
+    from config import health
+
+    with django_db_blocker.unblock():
+        health.close_connection()
+
+
 @pytest.fixture(autouse=True)
 def _clean_redis():
     """Each test starts with an empty Redis database (the test database index only)."""

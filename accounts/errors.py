@@ -51,3 +51,8 @@ class EmailNotVerified(Conflict):
 class NoAccess(Forbidden):
     code = "no_access"
     message = "Your account does not have access yet (use an invite code or a USC card)."
+
+
+class ProtectedAccount(Forbidden):
+    code = "protected_account"
+    message = "Only a superuser may act on a staff or superuser account."

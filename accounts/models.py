@@ -3,10 +3,12 @@
 import uuid
 from datetime import timedelta
 
+from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 
@@ -51,6 +53,19 @@ class UserGender(models.TextChoices):
     MALE = "male"
     NONBINARY = "nonbinary"
     UNSPECIFIED = "unspecified"
+
+
+# Who I want to meet (accounts.preferences): genders as stored in users.gender, and call modes.
+# Everyone = every gender, "unspecified" included; the default is everyone and both modes.
+MEET_MODES = ("text", "video")
+
+
+def meet_everyone() -> list[str]:
+    return list(UserGender.values)
+
+
+def meet_all_modes() -> list[str]:
+    return list(MEET_MODES)
 
 
 class UserAccountType(models.TextChoices):
@@ -112,6 +127,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     usc_verified_at = models.DateTimeField(null=True, blank=True)
     account_expires_at = models.DateTimeField(null=True, blank=True)
     location_consent = models.BooleanField(default=False)
+    # Applied mutually in the reel and at invite time (chat.reel, rdv_send_invite).
+    meet_genders = ArrayField(models.CharField(max_length=12), default=meet_everyone)
+    meet_modes = ArrayField(models.CharField(max_length=5), default=meet_all_modes)
     # When the user last shared a location; kept when the location is deleted, so deleting
     # and re-sharing cannot beat the once-per-30-minutes rule.
     location_updated_at = models.DateTimeField(null=True, blank=True)
@@ -174,6 +192,14 @@ class User(AbstractBaseUser, PermissionsMixin):
             models.CheckConstraint(
                 condition=json_array_all_match("instagram_posts", INSTAGRAM_POST_JSONPATH_REGEX),
                 name="accounts_users_instagram_posts_are_post_urls",
+            ),
+            models.CheckConstraint(
+                condition=Q(meet_genders__contained_by=list(UserGender.values)) & ~Q(meet_genders=[]),
+                name="accounts_users_meet_genders_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(meet_modes__contained_by=list(MEET_MODES)) & ~Q(meet_modes=[]),
+                name="accounts_users_meet_modes_valid",
             ),
         ]
         indexes = [
@@ -312,3 +338,57 @@ class UserLocation(models.Model):
 
     def __str__(self):
         return f"location of {self.user_id}"
+
+
+# --- gates every sign-in reads -------------------------------------------------------------
+# Staff set these through moderation (services and admin); sign-up and login read them here.
+# They keep the `moderation` app label: their tables, migrations and admin pages are unchanged.
+
+
+class IPBan(models.Model):
+    """A banned address; expires_at NULL means permanent, else it lapses at read time."""
+
+    ip = models.GenericIPAddressField(primary_key=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="ip_bans"
+    )
+    reason = models.CharField(max_length=500, blank=True, default="")
+    banned_at = models.DateTimeField(default=timezone.now)
+    banned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    expires_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        app_label = "moderation"
+        db_table = "ip_bans"
+        verbose_name = "IP ban"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(expires_at__isnull=True) | Q(expires_at__gt=F("banned_at")),
+                name="moderation_ip_bans_expiry_after_ban",
+            ),
+        ]
+
+    def __str__(self):
+        return f"IP ban {self.ip}"
+
+
+class SiteSettings(models.Model):
+    """The single row of switches staff flip in the admin (open sign-up, ...)."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
+    open_signup = models.BooleanField(default=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        app_label = "moderation"
+        db_table = "site_settings"
+        verbose_name = "site settings"
+        verbose_name_plural = "site settings"
+        constraints = [
+            models.CheckConstraint(condition=Q(id=1), name="moderation_site_settings_singleton"),
+        ]
+
+    def __str__(self):
+        return "Site settings"

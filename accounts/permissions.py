@@ -1,7 +1,8 @@
-"""Who may call an endpoint."""
+"""Who may call an endpoint, and which staff member may act on which account."""
 
 from rest_framework.permissions import BasePermission
 
+from accounts.errors import ProtectedAccount
 from accounts.selectors import ensure_has_access, ensure_not_banned
 
 
@@ -30,3 +31,14 @@ class HasAccess(IsActiveMember):
             return False
         ensure_has_access(request.user)
         return True
+
+
+def may_act_on(moderator, target) -> bool:
+    """Only superusers act on staff accounts (a moderator cannot ban, edit or take over another
+    moderator or an admin); anyone with the permission acts on ordinary users."""
+    return getattr(moderator, "is_superuser", False) or not (target.is_superuser or target.is_staff)
+
+
+def ensure_may_act(moderator, target) -> None:
+    if not may_act_on(moderator, target):
+        raise ProtectedAccount()

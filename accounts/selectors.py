@@ -6,10 +6,12 @@ from datetime import timedelta
 from functools import cache
 
 from django.db import connection
+from django.db.models import Exists, Q
 from django.utils import timezone
 
 from accounts.errors import AccountExpired, Banned, InvalidToken, IPBanned, NoAccess
-from accounts.models import AuthSession, User
+from accounts.models import AuthSession, IPBan, SiteSettings, User
+from config.errors import ServiceError
 
 LAST_ACTIVE_RESOLUTION = timedelta(minutes=1)
 MAX_TOKEN_LENGTH = 128
@@ -73,6 +75,20 @@ def _authenticate_sql() -> str:
     """  # noqa: S608 - the column lists come from the models
 
 
+def session_refusal(session: AuthSession, user: User, *, ip_banned: bool, now) -> ServiceError | None:
+    """The one check of a signed-in session, for a request (authenticate_token) and for an open
+    socket's re-check (session_still_valid): an inactive or expired session or a deactivated
+    user → InvalidToken (401), an expired guest → AccountExpired (401), a banned IP →
+    IPBanned (403). None when the session may go on."""
+    if not session.is_active or session.expires_at <= now or not user.is_active:
+        return InvalidToken()
+    if user.account_type == User.AccountType.GUEST and user.account_expires_at and user.account_expires_at <= now:
+        return AccountExpired()
+    if ip_banned:
+        return IPBanned()
+    return None
+
+
 def authenticate_token(token: str | None, *, ip: str | None) -> Authenticated:
     """Resolve a bearer token to its live session: unknown, inactive or expired tokens,
     deactivated users and expired guests are refused (401); a banned IP gets 403.
@@ -92,12 +108,9 @@ def authenticate_token(token: str | None, *, ip: str | None) -> Authenticated:
     session = _instance(AuthSession, row[:n_session])
     user = _instance(User, row[n_session : n_session + n_user])
     ip_banned, touched = row[n_session + n_user :]
-    if not session.is_active or session.expires_at <= now or not user.is_active:
-        raise InvalidToken()
-    if user.account_type == User.AccountType.GUEST and user.account_expires_at and user.account_expires_at <= now:
-        raise AccountExpired()
-    if ip_banned:
-        raise IPBanned()
+    refusal = session_refusal(session, user, ip_banned=ip_banned, now=now)
+    if refusal is not None:
+        raise refusal
     if touched:
         session.last_active_at = now
     session.user = user
@@ -122,15 +135,34 @@ def get_user_by_email(email: str) -> User | None:
     return User.objects.filter(email=(email or "").strip().lower()).first()
 
 
-def session_still_valid(session_id) -> bool:
-    """A signed-in socket's periodic re-check (on ping): still active, unexpired, not banned.
-    Pushes (session_invalidated, banned) may be lost; this catches it within a heartbeat."""
+def session_still_valid(session_id, *, ip: str | None) -> bool:
+    """A signed-in socket's periodic re-check (on ping): session_refusal's checks (as when the
+    socket signed in: session, user, guest expiry, the IP ban) and, for a socket, not banned.
+    Pushes (session_invalidated, banned) may be lost; this catches it within a heartbeat.
+    One read (the IP ban an EXISTS beside the session and its user); it writes nothing."""
     now = timezone.now()
-    session = AuthSession.objects.select_related("user").filter(pk=session_id).first()
-    return bool(
-        session
-        and session.is_active
-        and session.expires_at > now
-        and session.user.is_active
-        and session.user.ban_status not in BANNED_STATUSES
+    session = (
+        AuthSession.objects.select_related("user")
+        .filter(pk=session_id)
+        .annotate(ip_banned=Exists(_ip_bans_in_force(ip, now)))
+        .first()
     )
+    if session is None or session_refusal(session, session.user, ip_banned=session.ip_banned, now=now):
+        return False
+    return session.user.ban_status not in BANNED_STATUSES
+
+
+def _ip_bans_in_force(ip: str | None, now):
+    return IPBan.objects.filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now), ip=ip or None)
+
+
+def is_ip_banned(ip: str | None) -> bool:
+    """True while an IP ban for this address is in force (expiry checked here, at read time)."""
+    if not ip:
+        return False
+    return _ip_bans_in_force(ip, timezone.now()).exists()
+
+
+def get_site_settings() -> SiteSettings:
+    settings_row, _ = SiteSettings.objects.get_or_create(id=1)
+    return settings_row

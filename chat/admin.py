@@ -9,17 +9,20 @@ from django.db import models
 from django.utils.safestring import mark_safe
 
 from accounts.admin import json_block
+from chat.event_mode import grant_pass, revoke_pass, rsvp_chart, update_settings, validate_time_zone
+from chat.live_stats import bar_chart_svg
 from chat.models import (
     ActiveRoom,
     ActiveRoomMember,
-    ArchivedChatHistory,
-    ArchivedTextChatMessage,
+    Block,
     CallInvite,
     ChatHistory,
     Cooldown,
     EventAccessPass,
     EventRSVP,
     EventSettings,
+    Match,
+    MeetAgainAnswer,
     SessionCompletion,
     TextChatMessage,
 )
@@ -37,6 +40,44 @@ class CooldownAdmin(ViewOnlyAdmin):
     ordering = ("-created_at",)
     show_full_result_count = False
     raw_id_fields = ("user_low", "user_high")
+
+
+@admin.register(Block)
+class BlockAdmin(NoWritesAdmin):
+    """Blocks are made and lifted by the blocker only (chat.services.blocks, audited there); who
+    blocked whom is private, so they are not in the moderators' permissions (moderation/roles.py):
+    superusers may look, nobody edits or deletes here."""
+
+    list_display = ("blocker", "blocked", "created_at")
+    list_select_related = ("blocker", "blocked")
+    search_fields = ("=blocker__email", "=blocked__email")
+    ordering = ("-created_at",)
+    show_full_result_count = False
+    raw_id_fields = ("blocker", "blocked")
+
+
+@admin.register(Match)
+class MatchAdmin(ViewOnlyAdmin):
+    """Matches are made and removed by the two people only (chat.services.matches); not in the
+    moderators' permissions (moderation/roles.py), so only superusers see them."""
+
+    list_display = ("id", "user_low", "user_high", "created_at")
+    list_select_related = ("user_low", "user_high")
+    search_fields = ("=user_low__email", "=user_high__email")
+    ordering = ("-created_at",)
+    show_full_result_count = False
+    raw_id_fields = ("user_low", "user_high", "room")
+
+
+@admin.register(MeetAgainAnswer)
+class MeetAgainAnswerAdmin(NoWritesAdmin):
+    """Each answer is its author's alone (never shown to the other side); superusers only."""
+
+    list_display = ("room", "user", "answered_at")
+    ordering = ("-answered_at",)
+    show_full_result_count = False
+    raw_id_fields = ("room", "user")
+    exclude = ("answer",)
 
 
 @admin.register(CallInvite)
@@ -121,47 +162,6 @@ class ChatHistoryAdmin(ViewOnlyAdmin):
         return json_block(obj.messages)
 
 
-class ArchiveAdmin(ViewOnlyAdmin):
-    """Read-only archive rows, with one action: put the selected rows back (moderation.retention)."""
-
-    actions = ["restore_selected"]
-
-    @admin.action(description="Restore selected rows to the live table")
-    def restore_selected(self, request, queryset):
-        from moderation.retention import restore_selected
-
-        restored = restore_selected(self.model, queryset.values_list("pk", flat=True), actor=request.user)
-        self.message_user(request, f"Restored {restored} row(s); they will not be archived again.")
-
-
-@admin.register(ArchivedTextChatMessage)
-class ArchivedTextChatMessageAdmin(ArchiveAdmin):
-    """Messages moved here by retention; `manage.py restore_archive` puts them back."""
-
-    list_display = ("id", "room", "sender", "type", "sent_at", "archived_at", "restored_at")
-    list_filter = ("type", ("restored_at", admin.EmptyFieldListFilter))
-    list_select_related = ("sender",)
-    search_fields = ("=id", "=room__id", "=sender__email", "=receiver__email")
-    ordering = ("-archived_at",)
-    show_full_result_count = False
-    raw_id_fields = ("room", "sender", "receiver")
-    date_hierarchy = "archived_at"
-
-
-@admin.register(ArchivedChatHistory)
-class ArchivedChatHistoryAdmin(ArchiveAdmin):
-    """Chat history moved here by retention; `manage.py restore_archive` puts it back."""
-
-    list_display = ("id", "user", "partner_name", "chat_mode", "started_at", "archived_at", "restored_at")
-    list_filter = ("chat_mode", ("restored_at", admin.EmptyFieldListFilter))
-    list_select_related = ("user",)
-    search_fields = ("=id", "=user__email", "=room__id")
-    ordering = ("-archived_at",)
-    show_full_result_count = False
-    raw_id_fields = ("user", "partner", "room")
-    date_hierarchy = "archived_at"
-
-
 # --- event mode ----------------------------------------------------------------------------
 
 
@@ -183,8 +183,6 @@ class EventSettingsForm(forms.ModelForm):
         }
 
     def clean_time_zone(self):
-        from chat.event_mode import validate_time_zone
-
         try:
             return validate_time_zone(self.cleaned_data.get("time_zone"))
         except ServiceError as exc:
@@ -219,8 +217,6 @@ class EventSettingsAdmin(admin.ModelAdmin):
         return self._changeform_view(request, object_id, form_url, extra_context)
 
     def save_model(self, request, obj, form, change):
-        from chat.event_mode import update_settings
-
         values = {name: form.cleaned_data[name] for name in EventSettingsForm.Meta.fields}
         row = update_settings(moderator=request.user, ip=request_ip(request), **values)
         obj.pk, obj.updated_at, obj.updated_by = row.pk, row.updated_at, row.updated_by
@@ -250,16 +246,12 @@ class EventAccessPassAdmin(admin.ModelAdmin):
         return self._delete_view(request, object_id, extra_context)
 
     def save_model(self, request, obj, form, change):
-        from chat.event_mode import grant_pass
-
         grant = grant_pass(
             form.cleaned_data["user"].pk, moderator=request.user, note=form.cleaned_data["note"], ip=request_ip(request)
         )
         obj.pk, obj.granted_by, obj.granted_at = grant.pk, grant.granted_by, grant.granted_at
 
     def delete_model(self, request, obj):
-        from chat.event_mode import revoke_pass
-
         revoke_pass(obj.user_id, moderator=request.user, ip=request_ip(request))
 
     def delete_queryset(self, request, queryset):
@@ -282,9 +274,6 @@ class EventRSVPAdmin(ViewOnlyAdmin):
     change_list_template = "admin/chat/eventrsvp/change_list.html"
 
     def changelist_view(self, request, extra_context=None):
-        from chat.event_mode import rsvp_chart
-        from chat.live_stats import bar_chart_svg
-
         day = None
         if raw := request.GET.get("slot_date"):
             try:

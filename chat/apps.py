@@ -6,11 +6,8 @@ class ChatConfig(AppConfig):
     verbose_name = "Chat and rooms"
 
     def ready(self):
-        from accounts.services.profile import ACCOUNT_DELETION_HOOKS
-        from chat.services import end_live_room_of
+        # Connected here, once the app registry is loaded (services import models).
+        from accounts.signals import account_deleting
+        from chat.receivers import end_room_of_deleted_account
 
-        def end_room_of_deleted_account(user):
-            """A deleted account's live call ends properly, so the partner keeps their history."""
-            end_live_room_of(user.pk, reason="account_deleted")
-
-        ACCOUNT_DELETION_HOOKS.append(end_room_of_deleted_account)
+        account_deleting.connect(end_room_of_deleted_account, dispatch_uid="chat.end_room_of_deleted_account")

@@ -18,11 +18,13 @@ from django.utils import timezone
 from accounts.selectors import authenticate_token, ensure_not_banned, session_still_valid
 from chat import outbound, presence, protocol, reel, selectors, services
 from chat.events import message_payload
+from chat.models import ActiveRoom
 from chat.outbound import RoomTimer
 from config import realtime
 from config.client_ip import client_ip_from_scope
 from config.db_threads import db_call
 from config.errors import ServiceError
+from config.gc_tuning import burst_left
 from config.realtime import user_group
 
 logger = logging.getLogger("rendezvous.ws")
@@ -50,14 +52,27 @@ class Close:
 _call = db_call
 
 
-def _check_token(token: str, ip):
+class PresenceUnavailable(Exception):
+    """Redis refused the socket's presence registration (unreachable, or its pool stayed
+    exhausted for REDIS_POOL_TIMEOUT)."""
+
+
+def _sign_in(token: str, ip, channel_name: str | None, limit: int | None):
+    """The connect path's checks in one thread hop (each hop waits for the GIL behind a busy
+    event loop): the token, the user's ban, then the socket's presence entry under the per-user
+    limit. Returns (the Authenticated result, whether the socket got a place)."""
     result = authenticate_token(token, ip=ip)
     ensure_not_banned(result.user)
-    return result
+    if channel_name is None:
+        return result, True
+    try:
+        return result, presence.register(result.user.pk, channel_name, limit=limit)
+    except Exception as exc:
+        raise PresenceUnavailable from exc
 
 
-async def _authenticate(token: str, ip):
-    return await db_call(_check_token, token, ip)
+async def _authenticate(token: str, ip, channel_name: str | None = None, limit: int | None = None):
+    return await db_call(_sign_in, token, ip, channel_name, limit)
 
 
 @sync_to_async(thread_sensitive=False)
@@ -157,7 +172,7 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
         """As Channels' dispatch, without its close_old_connections() before every frame and
         push: that is a hop through the one thread-sensitive thread per event, and this
         consumer never touches the database on the event loop (the DB threads borrow a pooled
-        connection per call and give it back, DatabaseSyncToAsync)."""
+        connection per call and give it back, config.db_threads)."""
         handler = getattr(self, get_handler_name(message), None)
         if handler is None:
             raise ValueError(f"No handler for message type {message['type']}")
@@ -185,6 +200,7 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
         for task in (self.auth_deadline, self.room_watch, *self.timers):
             if task:
                 task.cancel()
+        burst_left.socket_closed()  # memory back to the system once a burst has gone (config.gc_tuning)
         if self.user is None:
             return
         user_id = self.user.pk
@@ -253,23 +269,22 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
         self.authenticating = True
         if self.auth_deadline:  # the token is here: from now on the time is the server's
             self.auth_deadline.cancel()
+        limit = settings.WS_MAX_SOCKETS_PER_USER
+        ip = client_ip_from_scope(self.scope)
         try:
-            result = await _auth_gate().run(_authenticate, message.token, client_ip_from_scope(self.scope))
+            result, registered = await _auth_gate().run(_authenticate, message.token, ip, self.channel_name, limit)
         except Overloaded:
             return await self._close(Close.OVERLOADED, retry_after=AuthGate.RETRY_AFTER_SECONDS)
         except ServiceError as exc:
             close = {"banned": Close.BANNED, "ip_banned": Close.IP_BANNED}.get(exc.code, Close.INVALID_TOKEN)
             return await self._close(close)
+        except PresenceUnavailable:
+            logger.exception("presence register failed")
+            return await self._close(Close.OVERLOADED, retry_after=AuthGate.RETRY_AFTER_SECONDS)
         except Exception:  # database unreachable, ...: the socket must not stay open unauthenticated
             logger.exception("token check failed")
             return await self._close(Close.OVERLOADED, retry_after=AuthGate.RETRY_AFTER_SECONDS)
         user = result.user
-        limit = settings.WS_MAX_SOCKETS_PER_USER
-        try:
-            registered = await _redis(presence.register, user.pk, self.channel_name, limit=limit)
-        except Exception:  # Redis unreachable or its pool stayed exhausted for REDIS_POOL_TIMEOUT
-            logger.exception("presence register failed for %s", user.pk)
-            return await self._close(Close.OVERLOADED, retry_after=AuthGate.RETRY_AFTER_SECONDS)
         if not registered:
             return await self._close(Close.TOO_MANY_SOCKETS, limit=limit)
         self.user, self.session_id = user, result.session.pk  # from here disconnect() tidies up
@@ -289,7 +304,7 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
         self._watch_room(payload["room"])
 
     async def on_ping(self, message):
-        if not await _call(session_still_valid, self.session_id):
+        if not await _call(session_still_valid, self.session_id, ip=client_ip_from_scope(self.scope)):
             return await self._close(Close.SESSION_INVALIDATED)
         await _redis(presence.touch, self.user.pk, self.channel_name)
         await self._ack(message)
@@ -305,7 +320,9 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
     async def on_call_invite(self, message):
         invite = await _call(services.send_invite, self.user, to=message.to, mode=message.mode, seconds=message.seconds)
         await self._ack(message, invite=str(invite.pk), expires_at=invite.expires_at.isoformat())
-        self._later((invite.expires_at - timezone.now()).total_seconds() + 0.2, services.expire_invite, invite.pk)
+        self._later(
+            (invite.expires_at - timezone.now()).total_seconds() + 0.2, services.expire_overdue_invites, invite.pk
+        )
 
     def _later(self, delay: float, fn, *args):
         """Run a service call after `delay` seconds, unless this socket closes first."""
@@ -558,8 +575,6 @@ def _started_room_deadline(event: dict) -> datetime | None:
     """The first deadline of a room as its room.start describes it (the rule is
     ActiveRoom.next_deadline). Anything that moves it earlier later (a grace period) comes
     with an event that re-reads it; an early wake-up only re-reads the room."""
-    from chat.models import ActiveRoom
-
     try:
         room = ActiveRoom(
             status=event["status"],
@@ -573,7 +588,5 @@ def _started_room_deadline(event: dict) -> datetime | None:
 
 
 def _room_deadline(room_id) -> datetime | None:
-    from chat.models import ActiveRoom
-
     room = ActiveRoom.objects.filter(pk=room_id).exclude(status=ActiveRoom.Status.ENDED).first()
     return room.next_deadline() if room else None

@@ -66,3 +66,28 @@ class NotAllowedNow(Conflict):
 class InvalidMessage(InvalidInput):
     code = "invalid_message"
     message = "That message is not valid."
+
+
+class CallNotFound(NotFound):
+    code = "not_found"
+    message = "No such call of yours."
+
+
+class CallNotOver(Conflict):
+    code = "room_not_ended"
+    message = "Answer once the call has ended."
+
+
+class MeetAgainClosed(Gone):
+    code = "meet_again_closed"
+    message = "Answers are taken for 24 hours after a call; this one is closed."
+
+
+class AlreadyMatched(Conflict):
+    code = "already_matched"
+    message = "You two are matched; unmatch instead."
+
+
+class MatchNotFound(NotFound):
+    code = "not_found"
+    message = "No such match of yours."

@@ -22,6 +22,10 @@ from django.core.cache import cache
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from accounts.models import User
+from audit.services import record_audit
+from chat import presence
+from chat.errors import NotAvailable
 from chat.models import EventAccessPass, EventRSVP, EventSettings
 from config.errors import Forbidden, InvalidInput, NotFound
 from config.realtime import send_to_users
@@ -202,8 +206,6 @@ def ensure_event_open(user, now: datetime | None = None, *, partner=None) -> Non
         return
     if has_pass(user):
         if partner is not None and not _partner_has_pass(partner):
-            from chat.errors import NotAvailable
-
             raise NotAvailable("They can join calls during events only.")
         return
     upcoming = next_window(config, now)
@@ -292,8 +294,6 @@ def update_settings(*, moderator, ip: str | None = None, **changes) -> EventSett
     """Save the settings row (created on first save) with an audit row listing what changed,
     then, after commit, replace the cached snapshot and push `event.settings_changed` (the
     new public status) to every online user. A save that changes nothing writes nothing."""
-    from moderation.services import record_audit
-
     unknown = set(changes) - set(FIELDS)
     if unknown:
         raise InvalidInput(f"Unknown settings: {', '.join(sorted(unknown))}.")
@@ -332,7 +332,6 @@ def _jsonable(value):
 def _push_settings_changed() -> None:
     """After commit, every user with a live socket gets the new public status (their own
     may_enter is re-read by the client from GET /api/events/status)."""
-    from chat import presence
 
     def push():
         try:
@@ -353,9 +352,6 @@ def _push_settings_changed() -> None:
 @transaction.atomic(durable=True)
 def grant_pass(user_id, *, moderator, note: str = "", ip: str | None = None) -> EventAccessPass:
     """Let a user in outside the event window (audited). Granting twice keeps the first pass."""
-    from accounts.models import User
-    from moderation.services import record_audit
-
     user = User.objects.filter(pk=user_id).first()
     if user is None:
         raise NotFound("No such user.")
@@ -373,9 +369,6 @@ def grant_pass(user_id, *, moderator, note: str = "", ip: str | None = None) -> 
 
 @transaction.atomic(durable=True)
 def revoke_pass(user_id, *, moderator, ip: str | None = None) -> bool:
-    from accounts.models import User
-    from moderation.services import record_audit
-
     deleted, _ = EventAccessPass.objects.filter(user_id=user_id).delete()
     if deleted:
         record_audit("event_access.revoked", actor=moderator, target=User.objects.filter(pk=user_id).first(), ip=ip)

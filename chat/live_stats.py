@@ -15,6 +15,8 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 from django.utils import timezone
+from django.utils.html import escape
+from django.utils.safestring import mark_safe
 
 from chat import presence
 from chat.event_mode import get_config
@@ -91,8 +93,6 @@ def calls_per_hour(now: datetime | None = None, hours: int = 24) -> list[tuple[d
 
 def bar_chart_svg(points: list[tuple[str, int]], *, width: int = 640, height: int = 160, label: str = "") -> str:
     """A small inline SVG bar chart (escaped labels; no script, no style attribute)."""
-    from django.utils.html import escape
-
     top = max([n for _, n in points] + [1])
     n = max(len(points), 1)
     bar = width / n
@@ -121,8 +121,6 @@ def bar_chart_svg(points: list[tuple[str, int]], *, width: int = 640, height: in
 def dashboard_charts(days: list[dict]) -> dict:
     """What the admin dashboard adds: the live numbers (uncached) and two inline SVG charts,
     calls per hour over the last 24 h and reports/bans per day (`days` from get_dashboard)."""
-    from django.utils.safestring import mark_safe
-
     hours = calls_per_hour()
     per_day = [(f"{d['day']:%m-%d}", d["reports"]) for d in days]
     bans = [(f"{d['day']:%m-%d}", d["bans"]) for d in days]

@@ -315,6 +315,7 @@ class TextChatMessage(models.Model):
     Type = TextChatMessageType
 
     MAX_LENGTH = 500
+    MAX_URL_LENGTH = 500
 
     room = models.ForeignKey(ActiveRoom, on_delete=models.CASCADE, related_name="messages")
     sender = models.ForeignKey(
@@ -325,7 +326,7 @@ class TextChatMessage(models.Model):
     )
     type = models.CharField(max_length=10, choices=Type.choices, default=Type.TEXT)
     content = models.CharField(max_length=MAX_LENGTH, blank=True, default="")
-    url = models.URLField(max_length=500, blank=True, default="")
+    url = models.URLField(max_length=MAX_URL_LENGTH, blank=True, default="")
     client_id = models.CharField(max_length=64, null=True, blank=True)
     sent_at = models.DateTimeField(default=timezone.now)
     read_at = models.DateTimeField(null=True, blank=True)
@@ -434,7 +435,7 @@ class ArchivedTextChatMessage(models.Model):
     )
     type = models.CharField(max_length=10, choices=TextChatMessageType.choices)
     content = models.CharField(max_length=TextChatMessage.MAX_LENGTH, blank=True, default="")
-    url = models.URLField(max_length=500, blank=True, default="")
+    url = models.URLField(max_length=TextChatMessage.MAX_URL_LENGTH, blank=True, default="")
     client_id = models.CharField(max_length=64, null=True, blank=True)
     sent_at = models.DateTimeField()
     read_at = models.DateTimeField(null=True, blank=True)
@@ -590,3 +591,36 @@ class EventRSVP(models.Model):
 
     def __str__(self):
         return f"RSVP {self.user_id} {self.date} {self.preferred_time}"
+
+
+class Block(models.Model):
+    """`blocker` blocked `blocked`: the two no longer see each other in the reel or hear each
+    other's presence, and invites either way are refused as "not available" (rdv_send_invite,
+    rdv_accept_invite; chat migration 0008). One row per ordered pair; unblocking deletes it."""
+
+    MAX_PER_USER = 1000
+
+    # No single-column indexes: the two below serve every lookup by either column.
+    blocker = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False)
+    blocked = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "blocks"
+        constraints = [
+            # Also the index for "did I block them" and my list (blocker first).
+            models.UniqueConstraint(fields=["blocker", "blocked"], name="chat_blocks_pair_unique"),
+            models.CheckConstraint(condition=~Q(blocker=F("blocked")), name="chat_blocks_not_self"),
+        ]
+        indexes = [
+            # The other way round: "did they block me" (reel, presence, invites look up both).
+            models.Index(fields=["blocked", "blocker"], name="blocks_blocked_blocker"),
+        ]
+
+    def __str__(self):
+        return f"block {self.blocker_id} -> {self.blocked_id}"
+
+
+# The after-call answers and matches live in their own module (this one is long); importing them here
+# registers them with Django and keeps `from chat.models import Match` working.
+from chat.match_models import Match, MeetAgainAnswer  # noqa: E402, F401

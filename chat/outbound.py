@@ -321,6 +321,16 @@ class EventSettingsChanged(Event):
     status: dict[str, Any]
 
 
+class MatchNew(Event):
+    """Both answered "I'd meet again" after a call: each side gets this once (GET /api/matches)."""
+
+    type: Literal["match.new"]
+    match: UUID
+    room: UUID | None
+    created_at: datetime
+    partner: UserCard
+
+
 class Banned(Event):
     """This account was banned; the socket closes 4003 banned."""
 
@@ -356,6 +366,7 @@ OUTBOUND: tuple[type[Event], ...] = (
     Banned,
     ReelChanged,
     EventSettingsChanged,
+    MatchNew,
 )
 TYPES = {model.model_fields["type"].annotation.__args__[0]: model for model in OUTBOUND}
 

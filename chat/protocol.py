@@ -6,7 +6,7 @@ from uuid import UUID
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
-from chat.models import MAX_CALL_SECONDS, MIN_CALL_SECONDS
+from chat.models import MAX_CALL_SECONDS, MIN_CALL_SECONDS, TextChatMessage
 
 MAX_FRAME_BYTES = 64 * 1024
 
@@ -88,8 +88,8 @@ class RtcIce(RoomMessage):
 class ChatMessage(RoomMessage):
     type: Literal["chat.message"]
     client_id: Annotated[Text, Field(min_length=1, max_length=64)]
-    text: Annotated[Text, Field(max_length=500)] = ""
-    gif_url: Annotated[Text, Field(max_length=500)] = ""
+    text: Annotated[Text, Field(max_length=TextChatMessage.MAX_LENGTH)] = ""
+    gif_url: Annotated[Text, Field(max_length=TextChatMessage.MAX_URL_LENGTH)] = ""
 
 
 class ChatTyping(RoomMessage):

@@ -3,7 +3,10 @@
 Online and available come from Redis (presence); every other rule is an EXISTS subquery on
 an index: not me, not banned, with access, not in a live room (active_room_members PK),
 not on cooldown with me (cooldowns pair index), not someone I reported (reports pair
-index). Introduced users come first. With `near`, only users whose consented, unexpired
+index), no block either way (the two blocks indexes), and "who I want to meet" mutually: their
+gender is one I want to meet and mine one they want, and we share a call mode (or both want
+the `mode` asked for): plain conditions on the users row fetched by primary key. Introduced
+users come first. With `near`, only users whose consented, unexpired
 location is within that many km of mine, shown as a distance bucket, never a distance."""
 
 import base64
@@ -12,7 +15,8 @@ import json
 import uuid
 from dataclasses import dataclass
 
-from django.db.models import Exists, ExpressionWrapper, F, FloatField, OuterRef, Q, Value
+from django.db.models import BooleanField, Exists, ExpressionWrapper, F, FloatField, OuterRef, Q, Value
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import ASin, Cast, Cos, Power, Radians, Sin, Sqrt
 from django.utils import timezone
 
@@ -21,7 +25,7 @@ from accounts.selectors import BANNED_STATUSES
 from chat import presence
 from chat.event_mode import ensure_event_open
 from chat.events import user_card
-from chat.models import ActiveRoomMember, Cooldown
+from chat.models import ActiveRoomMember, Block, Cooldown
 from config.errors import InvalidInput
 from moderation.models import Report
 from referrals.models import ReferralNotification
@@ -80,21 +84,46 @@ def _in_reels():
     )
 
 
+def meets_mutually(viewer: User, *, mode: str | None = None) -> Q:
+    """Users whose "who I want to meet" and `viewer`'s admit each other: the other's gender is
+    in the viewer's meet_genders and the viewer's in theirs; for `mode`, both want it, else they
+    share at least one mode. The same rule as rdv_send_invite's (chat migration 0008)."""
+    rule = Q(gender__in=viewer.meet_genders, meet_genders__contains=[viewer.gender])
+    if mode is None:
+        return rule & Q(meet_modes__overlap=viewer.meet_modes)
+    if mode not in viewer.meet_modes:
+        return Q(pk__in=[])
+    return rule & Q(meet_modes__contains=[mode])
+
+
 def presence_audience(subject_ids, viewer_ids) -> dict[str, set[str]]:
     """For presence events: which of `viewer_ids` may see each of `subject_ids` in their reel,
     as {viewer: {subjects}} (viewers who may see none are left out). The reel's rules between
     two people: both in reels (`_in_reels`), not the same person, no live cooldown between
-    them, the viewer has not reported the subject. (Online, available and "not in a room" are
-    what the event itself reports.) Three indexed queries, whatever the number of pairs."""
+    them, the viewer has not reported the subject, no block either way, and "who I want to
+    meet" admits both (`meets_mutually`). (Online, available and "not in a room" are what the
+    event itself reports.) Four indexed queries, whatever the number of pairs."""
     subject_ids = {str(s) for s in subject_ids}
     viewer_ids = {str(v) for v in viewer_ids}
     if not subject_ids or not viewer_ids:
         return {}
-    eligible = {str(pk) for pk in _in_reels().filter(pk__in=subject_ids | viewer_ids).values_list("pk", flat=True)}
-    subjects, viewers = subject_ids & eligible, viewer_ids & eligible
+    people = {
+        str(pk): (gender, frozenset(genders), frozenset(modes))
+        for pk, gender, genders, modes in _in_reels()
+        .filter(pk__in=subject_ids | viewer_ids)
+        .values_list("pk", "gender", "meet_genders", "meet_modes")
+    }
+    subjects, viewers = subject_ids & people.keys(), viewer_ids & people.keys()
     if not subjects or not viewers:
         return {}
-    hidden: dict[str, set[str]] = {}  # viewer -> subjects they may not see
+    hidden: dict[str, set[str]] = {}  # viewer -> subjects they may not see (blocks, cooldowns, reports)
+    blocks = Block.objects.filter(
+        Q(blocker__in=subjects, blocked__in=viewers) | Q(blocker__in=viewers, blocked__in=subjects)
+    )
+    for blocker, blocked in blocks.values_list("blocker_id", "blocked_id"):
+        blocker, blocked = str(blocker), str(blocked)
+        hidden.setdefault(blocker, set()).add(blocked)
+        hidden.setdefault(blocked, set()).add(blocker)
     now = timezone.now()
     cooldowns = Cooldown.objects.filter(expires_at__gt=now).filter(
         Q(user_low__in=subjects, user_high__in=viewers) | Q(user_low__in=viewers, user_high__in=subjects)
@@ -106,21 +135,49 @@ def presence_audience(subject_ids, viewer_ids) -> dict[str, set[str]]:
     reports = Report.objects.filter(reporter__in=viewers, reported__in=subjects)
     for reporter, reported in reports.values_list("reporter_id", "reported_id").distinct():
         hidden.setdefault(str(reporter), set()).add(str(reported))
+    # "Who I want to meet", mutually, decided per preference profile (gender, wanted genders,
+    # modes): a few dozen profiles at most, so the cost is not per pair, and viewers of one
+    # profile share one set.
+    by_profile: dict[tuple, set[str]] = {}
+    for subject in subjects:
+        by_profile.setdefault(people[subject], set()).add(subject)
+    admitted_for: dict[tuple, set[str]] = {}
     audience = {}
     for viewer in viewers:
+        profile = people[viewer]
+        admitted = admitted_for.get(profile)
+        if admitted is None:
+            v_gender, v_genders, v_modes = profile
+            fits = [
+                members
+                for (s_gender, s_genders, s_modes), members in by_profile.items()
+                if s_gender in v_genders and v_gender in s_genders and v_modes & s_modes
+            ]
+            admitted = admitted_for[profile] = subjects if len(fits) == len(by_profile) else set().union(*fits)
         blocked = hidden.get(viewer)
         if viewer in subjects or blocked:
-            visible = subjects - {viewer} - (blocked or set())
+            visible = admitted - {viewer} - (blocked or set())
             if visible:
                 audience[viewer] = visible
-        else:
-            audience[viewer] = subjects  # the common case: one shared set, not a copy per viewer
+        elif admitted:
+            audience[viewer] = admitted  # the common case: one shared set, not a copy per viewer
     return audience
 
 
-def reel_queryset(viewer: User, *, mode: str | None):
+def _pk_in(ids: list[str]) -> RawSQL:
+    """users.id = ANY(<one uuid[] parameter>): the same plan as pk__in (an index scan of the
+    primary key), without 5 000 parameters for Django to build and psycopg to adapt one by one
+    (bench/reel.py: that was most of a reel call's CPU)."""
+    return RawSQL('"users"."id" = ANY(%s::uuid[])', (ids,), output_field=BooleanField())
+
+
+def reel_queryset(viewer: User, *, mode: str | None, ids: list[str] | None = None):
+    """The reel's one query; `ids` are the online and available users (read from presence
+    unless given, as bench/reel.py does to time the query alone)."""
     now = timezone.now()
-    ids = [uid for uid in presence.online_available_ids(mode=mode) if uid != str(viewer.pk)]
+    if ids is None:
+        ids = presence.online_available_ids(mode=mode)
+    ids = [uid for uid in ids if uid != str(viewer.pk)]
     cooldown = Cooldown.objects.filter(
         Q(user_low=viewer, user_high=OuterRef("pk")) | Q(user_low=OuterRef("pk"), user_high=viewer),
         expires_at__gt=now,
@@ -130,10 +187,13 @@ def reel_queryset(viewer: User, *, mode: str | None):
     )
     return (
         _in_reels()
-        .filter(pk__in=ids)
+        .filter(_pk_in(ids))
         .filter(~Exists(ActiveRoomMember.objects.filter(user=OuterRef("pk"))))
         .filter(~Exists(cooldown))
         .filter(~Exists(Report.objects.filter(reporter=viewer, reported=OuterRef("pk"))))
+        .filter(~Exists(Block.objects.filter(blocker=viewer, blocked=OuterRef("pk"))))
+        .filter(~Exists(Block.objects.filter(blocker=OuterRef("pk"), blocked=viewer)))
+        .filter(meets_mutually(viewer, mode=mode))
         .annotate(introduced=Exists(introduced))
     )
 

@@ -13,7 +13,7 @@ logger = logging.getLogger(__name__)
 
 @shared_task(ignore_result=True)
 def sweep_invites() -> int:
-    return services.expire_invites()
+    return services.expire_overdue_invites()
 
 
 @shared_task(ignore_result=True)
@@ -24,20 +24,3 @@ def sweep_rooms() -> int:
     acted += services.start_grace_for_vanished_members()
     presence.prune()
     return acted
-
-
-@shared_task(ignore_result=True)
-def sweep_cooldowns() -> int:
-    """Beat: delete run-out cooldowns (a pair is free once expires_at passed, swept or not)."""
-    from moderation import retention
-
-    return retention.sweep_cooldowns()
-
-
-@shared_task(ignore_result=True)
-def apply_retention() -> dict:
-    """Beat, hourly: scan attempts and old sessions deleted, messages of long-ended rooms and
-    old chat history moved to the archive tables (moderation.retention)."""
-    from moderation import retention
-
-    return retention.apply_retention()

@@ -3,6 +3,7 @@
 import os
 
 from django.core.asgi import get_asgi_application
+from django.urls import get_resolver
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 django_asgi_app = get_asgi_application()  # before importing consumers (they import models)
@@ -12,6 +13,7 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from chat.routing import websocket_urlpatterns  # noqa: E402
 from config.body_limit import BodySizeLimit  # noqa: E402
 from config.client_ip import ForwardedClientGuard  # noqa: E402
+from config.gc_tuning import tune_after_startup  # noqa: E402
 from config.realtime import PushLoopMiddleware  # noqa: E402
 from config.sentry import AsyncioOnFirstCall  # noqa: E402
 
@@ -32,3 +34,8 @@ application = AsyncioOnFirstCall(
         )
     )
 )
+
+# The loaded application never dies: load the URL conf now (it is otherwise imported by the first
+# request), then the collector stops scanning all of it (config/gc_tuning.py).
+get_resolver().url_patterns  # noqa: B018
+tune_after_startup()

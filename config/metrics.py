@@ -10,6 +10,10 @@ sockets, frames in/out by type, close codes (MeteredConsumer, wrapped around the
 chat/routing.py); the hot operations (auth, invite, accept, message, end); Celery tasks
 (signals, connect_celery()); and, computed at scrape time from PostgreSQL and Redis with cheap
 queries, rooms live, invites pending, users online, database connections and Celery's queue depth.
+
+The imports inside functions are deliberate: config.celery loads this module before Django's
+apps are ready, so what needs models, settings or the multiprocess client is imported where it
+is used (this is the wiring layer, not a cycle dodge: docs/architecture.md, "Layers").
 """
 
 from __future__ import annotations

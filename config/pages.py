@@ -57,3 +57,9 @@ def history(request):
 @require_GET
 def settings_page(request):
     return _page(request, "settings.html", "settings", social_networks=sorted(SOCIAL_HANDLES))
+
+
+@require_GET
+def matches(request):
+    """People I matched with after a call, their shared socials, mine, unmatch."""
+    return _page(request, "matches.html", "matches", social_networks=sorted(SOCIAL_HANDLES))

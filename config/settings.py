@@ -211,6 +211,10 @@ CELERY_BEAT_SCHEDULE: dict = {
     },
     "sweep-guests": {"task": "accounts.tasks.sweep_expired_guests", "schedule": _every("SWEEP_GUESTS_SECONDS", 600.0)},
     "apply-retention": {"task": "chat.tasks.apply_retention", "schedule": _every("RETENTION_SECONDS", 3600.0)},
+    "sweep-data-exports": {
+        "task": "moderation.tasks.sweep_data_exports",
+        "schedule": _every("SWEEP_EXPORTS_SECONDS", 600.0),
+    },
     "finalize-usc-registrations": {
         "task": "usc_cards.tasks.finalize_unfinalized_scans",
         "schedule": _every("SWEEP_USC_SECONDS", 300.0),
@@ -234,6 +238,10 @@ PERSISTENCE_OVERDUE_GRACE_SECONDS = env.int("PERSISTENCE_OVERDUE_GRACE_SECONDS",
 PERSISTENCE_USC_GRACE_SECONDS = env.int("PERSISTENCE_USC_GRACE_SECONDS", default=3600)
 # /healthz reuses the last persistence_check result (kept in Redis) for this long.
 PERSISTENCE_HEALTH_CACHE_SECONDS = env.int("PERSISTENCE_HEALTH_CACHE_SECONDS", default=60)
+# /healthz (config/health.py): the longest any of its checks may take before it answers 503, and
+# how long a process reuses its last look at the applied migrations.
+HEALTH_CHECK_TIMEOUT_SECONDS = env.float("HEALTH_CHECK_TIMEOUT_SECONDS", default=2.0)
+HEALTH_MIGRATIONS_CACHE_SECONDS = env.float("HEALTH_MIGRATIONS_CACHE_SECONDS", default=300.0)
 CELERY_TASK_ROUTES: dict = {}
 
 # --- Auth -----------------------------------------------------------------------------------
@@ -346,6 +354,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {"SocialNetworkEnum": "chat.api.match_views.SOCIAL_NETWORKS"},
     # Every 4xx documents the one error body; the refusals each operation can give are listed.
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

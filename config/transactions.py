@@ -1,23 +1,54 @@
-"""Transaction helpers for services."""
+"""Transaction helpers for services: how a refusal says whether it commits.
+
+A service refuses by raising a ServiceError, and a raise rolls its transaction back: nothing
+it wrote stays. A few refusals must leave a trace first (a counted wrong guess of an email
+code, a scan attempt's row, an overdue room ended): such a service is declared
+`@durable_with_committed_refusals` and refuses with `commit_then_refuse(error)`, which keeps
+what the transaction wrote, commits it, and raises `error` after the commit. A service
+returns only results; returning an error is a bug (TypeError), so every call site reads as
+what it does: `raise X` rolls back, `commit_then_refuse(X)` commits."""
 
 from functools import wraps
+from typing import NoReturn
 
 from django.db import transaction
 
 from config.errors import ServiceError
 
 
-def durable_then_raise(fn):
-    """Run `fn` as an outermost transaction. If it *returns* a ServiceError, the transaction
-    commits first and the error is raised after: for refusals that must leave a trace,
-    such as a counted wrong guess of an email code."""
-    atomic_fn = transaction.atomic(durable=True)(fn)
+class _CommittedRefusal(Exception):
+    """Carries a refusal out of the transaction, which is committed on the way (see below)."""
+
+    def __init__(self, error: ServiceError):
+        super().__init__(error)
+        self.error = error
+
+
+def commit_then_refuse(error: ServiceError) -> NoReturn:
+    """Refuse with `error` after committing what this transaction has written so far. Only
+    inside a `@durable_with_committed_refusals` service, and not inside a nested atomic block
+    (leaving one by an exception rolls its savepoint back)."""
+    raise _CommittedRefusal(error)
+
+
+def durable_with_committed_refusals(fn):
+    """Run `fn` as an outermost transaction in which `commit_then_refuse(error)` commits the
+    work done so far and then raises `error`; any other exception rolls back, as always."""
 
     @wraps(fn)
     def wrapper(*args, **kwargs):
-        result = atomic_fn(*args, **kwargs)
+        refusal = None
+        with transaction.atomic(durable=True):
+            try:
+                result = fn(*args, **kwargs)
+            except _CommittedRefusal as committed:
+                if transaction.get_connection().needs_rollback:  # it left a nested atomic block
+                    raise RuntimeError("commit_then_refuse inside a nested atomic block would roll back") from None
+                refusal = committed.error
+        if refusal is not None:
+            raise refusal
         if isinstance(result, ServiceError):
-            raise result
+            raise TypeError(f"{fn.__qualname__} returned {result!r}: raise it, or commit_then_refuse(it)")
         return result
 
     return wrapper

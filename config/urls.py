@@ -15,6 +15,7 @@ urlpatterns = [
     # The web client (templates/, static/rdv/): thin pages over the API and the WebSocket.
     path("", pages.home, name="web-home"),
     path("history", pages.history, name="web-history"),
+    path("matches", pages.matches, name="web-matches"),
     path("waitlist", pages.waitlist, name="web-waitlist"),
     path("settings", pages.settings_page, name="web-settings"),
     path("healthz", healthz, name="healthz"),
@@ -26,6 +27,7 @@ urlpatterns = [
     path("api/asyncapi.json", asyncapi_document, name="asyncapi"),  # the WebSocket protocol (AsyncAPI 3)
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
     path("api/", include("accounts.api.urls")),
+    path("api/", include("onboarding.api.urls")),
     path("api/", include("referrals.api.urls")),
     path("api/", include("chat.api.urls")),
     path("api/", include("usc_cards.api.urls")),

@@ -2,6 +2,7 @@ from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from chat.asyncapi import document
 from config.health import run_checks
 
 
@@ -17,6 +18,4 @@ def healthz(request):
 @require_GET
 def asyncapi_document(request):
     """The WebSocket protocol as an AsyncAPI 3 document (chat/asyncapi.py)."""
-    from chat.asyncapi import document
-
     return JsonResponse(document(), json_dumps_params={"ensure_ascii": False})

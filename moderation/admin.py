@@ -17,11 +17,19 @@ from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
 from accounts.admin import json_block
-from config.admin import DirectWriteMixin, NoWritesAdmin
+from chat.live_stats import dashboard_charts
+from config.admin import DirectWriteMixin, NoWritesAdmin, ViewOnlyAdmin
 from config.client_ip import request_ip
 from config.errors import ServiceError
-from moderation import evidence, live, selectors, services
-from moderation.models import AuditLog, IPBan, Report, SiteSettings, UserBan
+from moderation import (
+    admin_archives,  # noqa: F401 - registers the archive tables' admin
+    evidence,
+    live,
+    selectors,
+    services,
+)
+from moderation.admin_users import run_action  # also registers the users admin
+from moderation.models import AuditLog, DataExport, IPBan, Report, SiteSettings, UserBan
 
 admin.site.index_template = "admin/moderation_index.html"
 
@@ -30,19 +38,6 @@ REVIEW_PAGE_SIZE = 20
 
 def evidence_url(name: str) -> str:
     return reverse("admin:moderation_report_evidence", args=[name]) if name else ""
-
-
-def run_action(modeladmin, request, fn, user_ids, done: str) -> None:
-    """Call a service per user (one transaction each); refusals become admin messages."""
-    succeeded = 0
-    for user_id in user_ids:
-        try:
-            fn(user_id, moderator=request.user, ip=request_ip(request))
-            succeeded += 1
-        except ServiceError as exc:
-            modeladmin.message_user(request, f"{user_id}: {exc.message}", messages.ERROR)
-    if succeeded:
-        modeladmin.message_user(request, f"{done}: {succeeded} user(s).", messages.SUCCESS)
 
 
 @admin.register(Report)
@@ -133,8 +128,6 @@ class ReportAdmin(DirectWriteMixin, admin.ModelAdmin):
         return response
 
     def dashboard_view(self, request):
-        from chat.live_stats import dashboard_charts
-
         if not self.has_view_permission(request):
             raise PermissionDenied
         data = selectors.get_dashboard()
@@ -357,3 +350,18 @@ class SiteSettingsAdmin(DirectWriteMixin, admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         row = services.set_open_signup(form.cleaned_data["open_signup"], moderator=request.user, ip=request_ip(request))
         obj.pk, obj.open_signup, obj.updated_at = row.pk, row.open_signup, row.updated_at
+
+
+@admin.register(DataExport)
+class DataExportAdmin(ViewOnlyAdmin):
+    """Users' own data exports (moderation/exports.py): when and whether they were fetched, not
+    the file. Not in the moderators' permissions (moderation/roles.py): superusers only."""
+
+    list_display = ("id", "user", "status", "requested_at", "expires_at", "downloads")
+    list_filter = ("status",)
+    list_select_related = ("user",)
+    search_fields = ("=user__email",)
+    ordering = ("-requested_at",)
+    show_full_result_count = False
+    raw_id_fields = ("user",)
+    exclude = ("file",)

@@ -22,11 +22,32 @@ from pathlib import Path
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
+from django.db.models import Q
 from django.db.models.fields.files import FieldFile
 from django.utils import timezone
 from tqdm import tqdm
 
+from accounts.models import AuthSession, EmailVerification, UserLocation
+from audit.services import record_audit
+from chat.models import (
+    ActiveRoom,
+    ArchivedChatHistory,
+    ArchivedTextChatMessage,
+    Block,
+    CallInvite,
+    ChatHistory,
+    Cooldown,
+    EventAccessPass,
+    EventRSVP,
+    Match,
+    MeetAgainAnswer,
+    SessionCompletion,
+    TextChatMessage,
+)
 from moderation.datatables import TABLES
+from moderation.models import AuditLog, DataExport, IPBan, Report, UserBan
+from referrals.models import InviteCode, InviteCodeUse, ReferralMapping, ReferralNotification, WaitlistEntry
+from usc_cards.models import USCCardRegistration
 
 logger = logging.getLogger("rendezvous.backup")
 
@@ -112,8 +133,6 @@ def export_data(
 ) -> dict:
     """Write every table to `directory` (created; must be empty) and return the manifest.
     One read-only REPEATABLE READ transaction: the files are one consistent moment."""
-    from moderation.services import record_audit
-
     directory = Path(directory)
     try:
         directory.mkdir(parents=True, exist_ok=True)
@@ -279,9 +298,6 @@ def import_data(directory: Path, *, progress: bool = False, actor_description: s
     the files, then load every table in one transaction; the counts are checked before it
     commits. Audit lines already present (the wipe's) are kept, re-numbered after the
     restored ones; a default site_settings row is replaced by the backup's."""
-    from moderation.models import AuditLog
-    from moderation.services import record_audit
-
     directory = Path(directory)
     manifest = read_manifest(directory)
     verify_files(directory, manifest, progress=progress)
@@ -357,31 +373,24 @@ def _rows(queryset, **kwargs) -> list[dict]:
     return [_row(obj, **kwargs) for obj in queryset.order_by("pk")]
 
 
+# What a user's export leaves out of rows that are theirs but also hold someone else's data or
+# the moderators' (README → My data): a report's snapshot of the reported person (name, copied
+# selfie and video, the room's messages), whether moderators reviewed it, and who banned whom.
+REPORT_SNAPSHOT_COLUMNS = ("reported_name", "reported_selfie", "reported_video", "messages_snapshot", "reviewed")
+MODERATOR_COLUMNS = ("reviewed_by_id", "banned_by_id")
+
+
 def user_document(user) -> dict:
-    """Everything stored about one user, for a data request: profile, sessions (without the
-    token digests), codes, cards (last4, never the hash), calls, messages sent and received
-    (live and archived), history, cooldowns, introductions, reports they made (not who
-    reported them), bans. Secrets (password hash, digests) are left out."""
-    from django.db.models import Q
-
-    from accounts.models import AuthSession, EmailVerification, UserLocation
-    from chat.models import (
-        ActiveRoom,
-        ArchivedChatHistory,
-        ArchivedTextChatMessage,
-        CallInvite,
-        ChatHistory,
-        Cooldown,
-        EventAccessPass,
-        EventRSVP,
-        SessionCompletion,
-        TextChatMessage,
-    )
-    from moderation.models import IPBan, Report, UserBan
-    from referrals.models import InviteCode, InviteCodeUse, ReferralMapping, ReferralNotification, WaitlistEntry
-    from usc_cards.models import USCCardRegistration
-
-    me = Q(sender=user) | Q(receiver=user)
+    """Everything stored about one user that they may see, for a data request (manage.py
+    export_user and their own POST /api/me/export): profile, sessions (without the token
+    digests), codes, cards (last4, never the hash), calls, the messages of the rooms they were
+    in (both sides', live and archived), history, cooldowns, their "I'd meet again" answers
+    (never the other's), matches, introductions, reports they made without the snapshot of the
+    reported person (and only a count of reports about them, never who made them), the people
+    they blocked (not who blocked them), bans without the moderators' names, their data exports.
+    Secrets (password hash, digests) are left out."""
+    my_rooms = ActiveRoom.objects.filter(Q(user_1=user) | Q(user_2=user))
+    in_my_rooms = Q(room__in=my_rooms.values("pk"))
     profile = _row(user)
     profile["has_password"] = user.has_usable_password()
     profile["has_usc_card"] = bool(user.usc_id_hash)
@@ -398,27 +407,29 @@ def user_document(user) -> dict:
         "introduction_notifications": _rows(ReferralNotification.objects.filter(for_user=user)),
         "usc_card_registration": _rows(USCCardRegistration.objects.filter(user=user)),
         "call_invites": _rows(CallInvite.objects.filter(Q(from_user=user) | Q(to_user=user))),
-        "rooms": _rows(ActiveRoom.objects.filter(Q(user_1=user) | Q(user_2=user))),
-        "messages": _rows(TextChatMessage.objects.filter(me)),
-        "archived_messages": _rows(ArchivedTextChatMessage.objects.filter(me)),
+        "rooms": _rows(my_rooms),
+        "messages": _rows(TextChatMessage.objects.filter(in_my_rooms)),
+        "archived_messages": _rows(ArchivedTextChatMessage.objects.filter(in_my_rooms)),
         "session_completions": _rows(SessionCompletion.objects.filter(user=user)),
         "chat_history": _rows(ChatHistory.objects.filter(user=user)),
         "archived_chat_history": _rows(ArchivedChatHistory.objects.filter(user=user)),
         "cooldowns": _rows(Cooldown.objects.filter(Q(user_low=user) | Q(user_high=user))),
-        "reports_made": _rows(Report.objects.filter(reporter=user)),
+        "meet_again_answers": _rows(MeetAgainAnswer.objects.filter(user=user)),
+        "matches": _rows(Match.objects.filter(Q(user_low=user) | Q(user_high=user))),
+        "reports_made": _rows(Report.objects.filter(reporter=user), omit=REPORT_SNAPSHOT_COLUMNS),
         "reports_received": Report.objects.filter(reported=user).count(),
-        "ban": _rows(UserBan.objects.filter(user=user)),
-        "ip_bans": _rows(IPBan.objects.filter(user=user)),
+        "blocks_made": _rows(Block.objects.filter(blocker=user)),
+        "ban": _rows(UserBan.objects.filter(user=user), omit=MODERATOR_COLUMNS),
+        "ip_bans": _rows(IPBan.objects.filter(user=user), omit=MODERATOR_COLUMNS),
         "event_rsvps": _rows(EventRSVP.objects.filter(user=user)),
-        "event_access_pass": _rows(EventAccessPass.objects.filter(user=user)),
+        "event_access_pass": _rows(EventAccessPass.objects.filter(user=user), omit=("granted_by_id",)),
         "waitlist_entry": _rows(WaitlistEntry.objects.filter(email=user.email)) if user.email else [],
+        "data_exports": _rows(DataExport.objects.filter(user=user), omit=("file",)),
     }
 
 
 def export_user(user, *, actor_description: str = "manage.py") -> str:
     """The user's document as JSON text; writes a `user.exported` audit line."""
-    from moderation.services import record_audit
-
     document = json.dumps(user_document(user), cls=DjangoJSONEncoder, indent=2)
     with transaction.atomic(durable=True):
         record_audit("user.exported", target=user, details={"by": actor_description, "bytes": len(document)})

@@ -1,6 +1,7 @@
 """Refusals of the moderation domain (mapped to HTTP by config.api)."""
 
-from config.errors import Conflict, Forbidden, InvalidInput
+from accounts.errors import ProtectedAccount  # noqa: F401 - raised by moderation services too
+from config.errors import Conflict, Forbidden, Gone, InvalidInput, NotFound
 
 
 class AlreadyReported(Conflict):
@@ -18,11 +19,6 @@ class CannotReportSelf(InvalidInput):
     message = "You cannot report yourself."
 
 
-class ProtectedAccount(Forbidden):
-    code = "protected_account"
-    message = "Only a superuser may act on a staff or superuser account."
-
-
 class NotBanned(Conflict):
     code = "not_banned"
     message = "This user has no ban to review or lift."
@@ -31,3 +27,18 @@ class NotBanned(Conflict):
 class InvalidIPAddress(InvalidInput):
     code = "invalid"
     message = "That is not a valid IP address."
+
+
+class ExportNotFound(NotFound):
+    code = "not_found"
+    message = "No such export of yours."
+
+
+class ExportNotReady(Conflict):
+    code = "export_not_ready"
+    message = "The export is still being prepared (or failed: request a new one)."
+
+
+class ExportExpired(Gone):
+    code = "export_expired"
+    message = "This export expired 24 hours after it was made; request a new one."

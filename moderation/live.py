@@ -6,12 +6,12 @@ from datetime import timedelta
 from django.db import connection
 from django.utils import timezone
 
+from chat.models import ActiveRoom, CallInvite
+from config.metrics import live_numbers
+from moderation.models import Report
+
 
 def live_block() -> dict:
-    from chat.models import ActiveRoom, CallInvite
-    from config.metrics import live_numbers
-    from moderation.models import Report
-
     now = timezone.now()
     hour_ago = now - timedelta(hours=1)
     rooms, invites, reports = (m._meta.db_table for m in (ActiveRoom, CallInvite, Report))

@@ -1,10 +1,18 @@
-"""Reports, bans, IP bans, the audit log and site settings (SPEC §2, §7)."""
+"""Reports and bans (SPEC §2, §7), users' data exports; IP bans, site settings and the audit log
+are re-exported."""
+
+import uuid
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
+# IPBan and SiteSettings (read by sign-in, a lower layer) are defined in accounts.models and the
+# audit log in audit.models; all three keep this app's label, table and migrations.
+from accounts.models import IPBan, SiteSettings  # noqa: F401
+from audit.models import AuditLog  # noqa: F401
 from config.db import in_choices, json_is
 
 
@@ -130,79 +138,48 @@ class UserBan(models.Model):
         return f"{self.status} ban of {self.user_id}"
 
 
-class IPBan(models.Model):
-    """A banned address; expires_at NULL means permanent, else it lapses at read time."""
+class DataExportStatus(models.TextChoices):
+    PENDING = "pending"
+    READY = "ready"
+    FAILED = "failed"
 
-    ip = models.GenericIPAddressField(primary_key=True)
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="ip_bans"
-    )
-    reason = models.CharField(max_length=500, blank=True, default="")
-    banned_at = models.DateTimeField(default=timezone.now)
-    banned_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
+
+class DataExport(models.Model):
+    """A user's own data request (POST /api/me/export; moderation/exports.py): built by a
+    Celery job into a file of the default storage under exports/ (never served as media),
+    downloaded only by its owner with their token until expires_at (checked when read; the
+    sweep only tidies). One a day per user, counted from these rows (failed ones excepted)."""
+
+    Status = DataExportStatus
+
+    TTL = timedelta(hours=24)  # from the moment the file is ready
+    PER_DAY = timedelta(hours=24)  # one request per user in any such window
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)  # 122 random bits
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
+    requested_at = models.DateTimeField(default=timezone.now)
+    ready_at = models.DateTimeField(null=True, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)
+    file = models.CharField(max_length=255, blank=True, default="", help_text="storage name; emptied when deleted")
+    size_bytes = models.PositiveBigIntegerField(null=True, blank=True)
+    downloads = models.PositiveIntegerField(default=0)
+    last_downloaded_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        db_table = "ip_bans"
-        verbose_name = "IP ban"
+        db_table = "data_exports"
         constraints = [
+            models.CheckConstraint(condition=in_choices("status", DataExportStatus), name="moderation_exports_status"),
             models.CheckConstraint(
-                condition=Q(expires_at__isnull=True) | Q(expires_at__gt=F("banned_at")),
-                name="moderation_ip_bans_expiry_after_ban",
+                condition=~Q(status="ready") | (Q(ready_at__isnull=False) & Q(expires_at__gt=F("ready_at"))),
+                name="moderation_exports_ready_has_expiry",
             ),
         ]
-
-    def __str__(self):
-        return f"IP ban {self.ip}"
-
-
-class AuditLog(models.Model):
-    """Append-only record of every moderation action, ban, wipe, export and security event.
-    Written in the same transaction as the action it records (wipe: right after)."""
-
-    event_type = models.CharField(max_length=64)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
-    target = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
-    ip = models.GenericIPAddressField(null=True, blank=True)
-    details = models.JSONField(default=dict, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-
-    class Meta:
-        db_table = "audit_log"
-        constraints = [
-            models.CheckConstraint(condition=json_is("details", "object"), name="moderation_audit_log_details_object"),
-        ]
         indexes = [
-            # Admin audit view: ORDER BY created_at DESC, date drill-down.
-            models.Index(fields=["-created_at"], name="audit_log_created"),
-            models.Index(fields=["event_type", "created_at"], name="audit_log_event_created"),
-            models.Index(fields=["target", "created_at"], name="audit_log_target_created"),
+            # The 1-a-day count and my list: WHERE user_id=? AND requested_at > ?; the sweep: expires_at.
+            models.Index(fields=["user", "requested_at"], name="data_exports_user_requested"),
+            models.Index(fields=["expires_at"], name="data_exports_expires"),
         ]
 
     def __str__(self):
-        return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.event_type}"
-
-
-class SiteSettings(models.Model):
-    """The single row of switches staff flip in the admin (open sign-up, ...)."""
-
-    id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
-    open_signup = models.BooleanField(default=False)
-    updated_at = models.DateTimeField(auto_now=True)
-
-    class Meta:
-        db_table = "site_settings"
-        verbose_name = "site settings"
-        verbose_name_plural = "site settings"
-        constraints = [
-            models.CheckConstraint(condition=Q(id=1), name="moderation_site_settings_singleton"),
-        ]
-
-    def __str__(self):
-        return "Site settings"
+        return f"data export {self.pk} of {self.user_id} ({self.status})"

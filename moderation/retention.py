@@ -21,6 +21,9 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from accounts.models import User
+from accounts.services.profile import delete_account
+from audit.services import record_audit
 from chat.models import ArchivedChatHistory, ArchivedTextChatMessage, ChatHistory, TextChatMessage
 
 logger = logging.getLogger("rendezvous.retention")
@@ -138,9 +141,6 @@ def sweep_expired_guests(*, now: datetime | None = None, limit: int | None = Non
     delete_account takes (the second finds the row gone); no session-level advisory lock,
     which a transaction-pooling PgBouncer would leave held on a server connection. The row
     is re-checked under its lock (an upgrade to permanent in the meantime wins)."""
-    from accounts.models import User
-    from accounts.services.profile import delete_account
-
     now = now or timezone.now()
     candidates = list(
         User.objects.filter(account_type=User.AccountType.GUEST, account_expires_at__lte=now)
@@ -291,8 +291,6 @@ def restore_archive(which: RestoreFilter, *, limit: int | None = None) -> dict[s
 def restore_selected(archive, ids, *, actor=None) -> int:
     """Admin action: put these archived rows (ids of `archive`) back, with the audit line
     (actor) in the same transaction: a restore is never committed without its line."""
-    from moderation.services import record_audit
-
     live = {ArchivedTextChatMessage: TextChatMessage, ArchivedChatHistory: ChatHistory}[archive]
     ids = sorted({int(i) for i in ids})
     with transaction.atomic(durable=True), connection.cursor() as cursor:
@@ -308,8 +306,6 @@ def restore_selected(archive, ids, *, actor=None) -> int:
 
 def record_restore(which: RestoreFilter, counts: dict[str, int], *, by: str) -> None:
     """The audit line of a `restore_archive` run."""
-    from moderation.services import record_audit
-
     with transaction.atomic(durable=True):
         record_audit(
             "archive.restored",

@@ -5,9 +5,10 @@ the audit log; they change only what their actions touch (users' bans, reports' 
 flag, ban records, IP bans, invite codes, the open sign-up switch, event mode and access
 outside events). Never: auth groups or
 permissions, deleting users or audit rows. Editing superusers and the permission fields of
-users is refused in accounts.admin.UserAdmin on top of this list."""
+users is refused in moderation.admin_users.UserAdmin on top of this list."""
 
 from django.apps import apps as global_apps
+from django.contrib.auth.management import create_permissions
 
 MODERATORS_GROUP = "moderators"
 
@@ -48,8 +49,6 @@ def ensure_moderators_group(apps=global_apps):
     """Create (or reset) the group with exactly MODERATOR_PERMISSIONS. Takes an app registry
     so the data migration can run it with historical models; permissions are created first,
     because on a fresh database they normally appear only after all migrations (post_migrate)."""
-    from django.contrib.auth.management import create_permissions
-
     for label in {label for label, _ in MODERATOR_PERMISSIONS}:
         config = apps.get_app_config(label)
         config.models_module = getattr(config, "models_module", None) or True

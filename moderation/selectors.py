@@ -1,29 +1,18 @@
 """Moderation reads used across apps."""
 
 import time
+from datetime import timedelta
 
-from django.db.models import Q
+from django.db.models import Count, Prefetch, Q
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from moderation.models import IPBan, SiteSettings
-
-
-def is_ip_banned(ip: str | None) -> bool:
-    """True while an IP ban for this address is in force (expiry checked here, at read time)."""
-    if not ip:
-        return False
-    return IPBan.objects.filter(Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now()), ip=ip).exists()
-
-
-def get_site_settings() -> SiteSettings:
-    settings_row, _ = SiteSettings.objects.get_or_create(id=1)
-    return settings_row
+from chat import presence
+from moderation.models import AuditLog, IPBan, Report, UserBan
 
 
 def get_ban_summary(user) -> dict:
     """What a (banned) user may see of their own ban: status and review state, no reporters."""
-    from moderation.models import UserBan
-
     record = UserBan.objects.filter(user=user).first()
     return {
         "ban_status": user.ban_status,
@@ -37,10 +26,6 @@ def pending_bans():
     """The review queue: temporary bans waiting for a moderator, oldest first (partial index
     user_bans_pending_queue), each with the user and every report about them, the reporter
     joined: three queries whatever the page size."""
-    from django.db.models import Prefetch
-
-    from moderation.models import Report, UserBan
-
     reports = Report.objects.select_related("reporter").order_by("created_at")
     return (
         UserBan.objects.filter(review_status=UserBan.ReviewStatus.PENDING)
@@ -52,11 +37,6 @@ def pending_bans():
 
 def _per_day(queryset, field: str, days: int, now) -> list[dict]:
     """Rows per UTC day for the last `days` days (oldest first, zeros filled), counted in SQL."""
-    from datetime import timedelta
-
-    from django.db.models import Count
-    from django.db.models.functions import TruncDate
-
     first = (now - timedelta(days=days - 1)).date()
     counted = dict(
         queryset.filter(**{f"{field}__date__gte": first})
@@ -75,9 +55,6 @@ def get_dashboard(*, days: int = 14) -> dict:
     """Reports per day, bans per day (temporary and permanent, from the audit log, which keeps
     every ban even after a record is reviewed or lifted), who is online now (Redis presence)
     and the size of the review queue."""
-    from chat import presence
-    from moderation.models import AuditLog, Report, UserBan
-
     now = timezone.now()
     reports = _per_day(Report.objects.all(), "created_at", days, now)
     bans = _per_day(AuditLog.objects.filter(event_type__in=BAN_EVENTS), "created_at", days, now)

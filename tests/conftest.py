@@ -33,3 +33,18 @@ def live_stack(transactional_db, tmp_path):
     yield start
     for stack in stacks:
         stack.stop()
+
+
+@pytest.fixture
+def connect_receiver():
+    """`connect_receiver(signal, fn)`: fn receives the signal (besides the apps' own receivers)
+    for this test only; disconnected at teardown."""
+    connected = []
+
+    def connect(signal, receiver):
+        signal.connect(receiver, weak=False)
+        connected.append((signal, receiver))
+
+    yield connect
+    for signal, receiver in connected:
+        signal.disconnect(receiver)

@@ -6,8 +6,9 @@ from django.contrib.auth.models import Group, Permission
 from django.contrib.sessions.backends.db import SessionStore
 from django.utils import timezone
 
-from chat.models import EventAccessPass, EventRSVP, EventSettings
-from moderation.selectors import get_site_settings
+from accounts.selectors import get_site_settings
+from chat.models import Block, EventAccessPass, EventRSVP, EventSettings, Match, MeetAgainAnswer
+from moderation.models import DataExport
 from referrals.models import WaitlistEntry
 from tests import factories as f
 
@@ -39,10 +40,15 @@ def populate_every_table() -> dict:
     f.ArchivedTextChatMessageFactory(room=ended)  # what retention moved out
     f.ArchivedChatHistoryFactory(room=ended, user=bob, partner=alice)
     f.CooldownFactory(user_low=alice, user_high=bob)
+    Block.objects.create(blocker=bob, blocked=moderator)
+    MeetAgainAnswer.objects.create(room=ended, user=alice, answer=True)
+    low, high = sorted([alice, bob], key=lambda u: str(u.pk))
+    Match.objects.create(user_low=low, user_high=high, room=ended, low_shares=["instagram"])
     f.ReportFactory(reported=bob, reporter=alice)
     f.UserBanFactory()
     f.IPBanFactory(user=bob)
     f.AuditLogFactory(actor=moderator, target=bob)
+    DataExport.objects.create(user=alice)
     # Event mode: the settings row, a pass, an RSVP (weekdays is a JSON array, times are TIME).
     EventSettings.objects.create(enabled=True, weekdays=[4, 5], title="Friday night", updated_by=moderator)
     EventAccessPass.objects.create(user=bob, granted_by=moderator, note="tester")

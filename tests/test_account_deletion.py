@@ -8,12 +8,13 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.test import APIClient
 
 from accounts.models import AuthSession, EmailVerification, User, UserLocation
-from accounts.services import profile
 from accounts.services.sessions import start_session
+from accounts.signals import account_deleting
 from chat.models import ChatHistory, SessionCompletion
 from moderation.models import AuditLog
 from referrals.models import InviteCode, InviteCodeUse, ReferralMapping, ReferralNotification
 from tests import media_samples as samples
+from tests.api_support import signed_in_with_token
 from tests.factories import (
     ActiveRoomFactory,
     ChatHistoryFactory,
@@ -35,13 +36,6 @@ def media_root(settings, tmp_path):
     return root
 
 
-def signed_in(user) -> tuple[APIClient, str]:
-    token = start_session(user, ip="127.0.0.1")
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
-    return client, token
-
-
 def upload(client, kind: str, data: bytes):
     response = client.put(
         f"/api/me/{kind}",
@@ -58,7 +52,7 @@ def make_alice_permanent(alice) -> None:
 
 
 def test_delete_me_is_204_and_removes_the_user_and_their_personal_rows(alice, bob):
-    client, _ = signed_in(alice)
+    client, _ = signed_in_with_token(alice)
     EmailVerificationFactory(user=alice)
     UserLocationFactory(user=alice)
     alices_code = InviteCodeFactory(user_code=True, created_by=alice)
@@ -96,7 +90,7 @@ def test_delete_me_is_204_and_removes_the_user_and_their_personal_rows(alice, bo
 
 
 def test_partners_history_and_completions_survive_with_partner_null_and_name_kept(alice, bob):
-    client, _ = signed_in(alice)
+    client, _ = signed_in_with_token(alice)
     room = ActiveRoomFactory(user_1=bob, user_2=alice, ended=True)
     bobs_history = ChatHistoryFactory(room=room, user=bob, partner=alice)
     bobs_completion = SessionCompletionFactory(room=room, user=bob, partner=alice)
@@ -120,7 +114,7 @@ def test_partners_history_and_completions_survive_with_partner_null_and_name_kep
 
 def test_delete_me_writes_an_audit_row_with_only_the_user_id(alice):
     make_alice_permanent(alice)
-    client, token = signed_in(alice)
+    client, token = signed_in_with_token(alice)
 
     response = client.delete("/api/me", REMOTE_ADDR="198.51.100.7")
 
@@ -137,7 +131,7 @@ def test_delete_me_writes_an_audit_row_with_only_the_user_id(alice):
 
 
 def test_delete_me_deletes_the_uploaded_files_after_commit(alice, media_root, django_capture_on_commit_callbacks):
-    client, _ = signed_in(alice)
+    client, _ = signed_in_with_token(alice)
     upload(client, "selfie", samples.jpeg())
     upload(client, "video", samples.mp4(6))
     alice.refresh_from_db()
@@ -155,8 +149,8 @@ def test_delete_me_deletes_the_uploaded_files_after_commit(alice, media_root, dj
 
 
 def test_other_users_files_are_kept(alice, bob, media_root, django_capture_on_commit_callbacks):
-    alice_client, _ = signed_in(alice)
-    bob_client, _ = signed_in(bob)
+    alice_client, _ = signed_in_with_token(alice)
+    bob_client, _ = signed_in_with_token(bob)
     upload(alice_client, "selfie", samples.jpeg())
     upload(bob_client, "selfie", samples.jpeg())
     bob.refresh_from_db()
@@ -169,7 +163,7 @@ def test_other_users_files_are_kept(alice, bob, media_root, django_capture_on_co
 
 
 def test_the_token_no_longer_works_after_deletion(alice):
-    client, _ = signed_in(alice)
+    client, _ = signed_in_with_token(alice)
     assert client.delete("/api/me").status_code == 204
 
     response = client.get("/api/me")
@@ -179,8 +173,8 @@ def test_the_token_no_longer_works_after_deletion(alice):
 
 
 def test_deleting_my_account_leaves_a_strangers_account_alone(alice, stranger):
-    stranger_client, _ = signed_in(stranger)
-    alice_client, _ = signed_in(alice)
+    stranger_client, _ = signed_in_with_token(stranger)
+    alice_client, _ = signed_in_with_token(alice)
 
     assert stranger_client.delete("/api/me").status_code == 204
 
@@ -189,7 +183,7 @@ def test_deleting_my_account_leaves_a_strangers_account_alone(alice, stranger):
 
 
 def test_a_user_who_signed_up_with_my_invite_code_keeps_their_access(alice, bob):
-    client, _ = signed_in(alice)
+    client, _ = signed_in_with_token(alice)
     InviteCodeUseFactory(code=InviteCodeFactory(user_code=True, created_by=alice), user=bob)
 
     assert client.delete("/api/me").status_code == 204
@@ -199,17 +193,17 @@ def test_a_user_who_signed_up_with_my_invite_code_keeps_their_access(alice, bob)
 
 
 def test_failed_deletion_keeps_everything_and_schedules_no_file_deletion(
-    alice, media_root, monkeypatch, django_capture_on_commit_callbacks
+    alice, media_root, connect_receiver, django_capture_on_commit_callbacks
 ):
-    """A deletion hook (another app's step) fails: the whole deletion rolls back."""
-    client, _ = signed_in(alice)
+    """An account_deleting receiver (another app's step) fails: the whole deletion rolls back."""
+    client, _ = signed_in_with_token(alice)
     upload(client, "selfie", samples.jpeg())
     alice.refresh_from_db()
 
-    def failing_hook(user):
+    def failing_hook(sender, user, **kwargs):
         raise RuntimeError("hook failed")
 
-    monkeypatch.setattr(profile, "ACCOUNT_DELETION_HOOKS", [failing_hook])
+    connect_receiver(account_deleting, failing_hook)
     with django_capture_on_commit_callbacks(execute=True) as callbacks, pytest.raises(RuntimeError):
         client.delete("/api/me")
 

@@ -13,15 +13,18 @@ from chat.models import (
     ActiveRoomMember,
     ArchivedChatHistory,
     ArchivedTextChatMessage,
+    Block,
     CallInvite,
     ChatHistory,
     Cooldown,
     EventRSVP,
     EventSettings,
+    Match,
+    MeetAgainAnswer,
     SessionCompletion,
     TextChatMessage,
 )
-from moderation.models import AuditLog, Report, SiteSettings, UserBan
+from moderation.models import AuditLog, DataExport, Report, SiteSettings, UserBan
 from referrals.models import WaitlistEntry
 from tests.factories import (
     ActiveRoomFactory,
@@ -74,6 +77,10 @@ NO_ADD = {
     USCScanAttempt,
     EventRSVP,
     WaitlistEntry,
+    Match,
+    MeetAgainAnswer,
+    DataExport,
+    Block,
 }
 
 REGISTERED = sorted(admin.site._registry, key=lambda m: m._meta.label)
@@ -110,6 +117,12 @@ def every_model_twice(db):
         UserBanFactory()
         IPBanFactory()
         AuditLogFactory(details={"reason": "test"})
+        ended = ActiveRoomFactory(ended=True)
+        MeetAgainAnswer.objects.create(room=ended, user=ended.user_1, answer=True)
+        low, high = sorted([ended.user_1, ended.user_2], key=lambda u: str(u.pk))
+        Match.objects.create(user_low=low, user_high=high, room=ended)
+        DataExport.objects.create(user=ended.user_1)
+        Block.objects.create(blocker=ended.user_1, blocked=ended.user_2)
         InviteCodeUseFactory(code=InviteCodeFactory(user_code=True))
         ReferralMappingFactory()
         ReferralNotificationFactory()

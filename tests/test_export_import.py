@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+import re
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -110,3 +111,49 @@ def _export_user(user, capsys) -> str:
 def test_export_user_refuses_an_unknown_user():
     with pytest.raises(CommandError, match="no user"):
         call_command("export_user", "nobody@usc.edu")
+
+
+def _manifest_not_json(tmp_path):
+    (tmp_path / "manifest.json").write_text("{not json")
+    return tmp_path
+
+
+def _manifest_entries_without_files(tmp_path):
+    manifest = {"format": 1, "tables": {table: {"rows": 0} for table in exported_tables()}}
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    return tmp_path
+
+
+def _not_a_tar_archive(tmp_path):
+    bogus = tmp_path / "backup.tar.gz"
+    bogus.write_bytes(b"this is not a tar file")
+    return bogus
+
+
+def _missing_tar_file(tmp_path):
+    return tmp_path / "missing.tar"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("make_source", "match"),
+    [
+        (_manifest_not_json, re.escape("manifest.json")),
+        (_manifest_entries_without_files, None),
+        (_not_a_tar_archive, re.escape("backup.tar.gz")),
+        (_missing_tar_file, re.escape("missing.tar")),
+    ],
+    ids=["manifest-not-json", "manifest-entries-without-files", "not-a-tar-archive", "missing-tar-file"],
+)
+def test_import_of_a_broken_backup_is_a_command_error_not_a_traceback(tmp_path, make_source, match):
+    source = make_source(tmp_path)
+    with pytest.raises(CommandError, match=match):
+        call_command("import_data", str(source), "--no-progress")
+
+
+@pytest.mark.django_db
+def test_export_into_a_path_that_is_a_file_is_a_command_error(tmp_path):
+    taken = tmp_path / "taken"
+    taken.write_text("x")
+    with pytest.raises(CommandError, match="taken"):
+        call_command("export_data", str(taken), "--no-progress")

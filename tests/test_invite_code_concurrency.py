@@ -10,8 +10,8 @@ from rest_framework.test import APIClient
 
 from accounts.models import User
 from accounts.selectors import hash_token
-from accounts.services.signup import sign_up_guest
 from config.errors import ServiceError
+from onboarding.services import sign_up_guest
 from referrals.models import InviteCode, InviteCodeUse
 from tests.concurrency import run_in_parallel
 from tests.factories import AuthSessionFactory, InviteCodeFactory, UserFactory

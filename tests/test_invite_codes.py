@@ -3,7 +3,6 @@ redeeming a code (never one's own, never twice), and the user's own code unlocke
 successful sessions (GET /api/me/invite-code and its PNG)."""
 
 import re
-import secrets
 from datetime import timedelta
 
 import pytest
@@ -12,11 +11,11 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts.models import User
-from accounts.selectors import hash_token
-from accounts.services.access import apply_session_unlock, grant_access
+from accounts.services.access import grant_access
 from referrals.models import InviteCode, InviteCodeUse
-from referrals.services import CODE_ALPHABET, INVITE_CODE_LENGTH, random_code
-from tests.factories import AuthSessionFactory, InviteCodeFactory, UserFactory
+from referrals.services import CODE_ALPHABET, INVITE_CODE_LENGTH, apply_session_unlock, random_code
+from tests.api_support import signed_in
+from tests.factories import InviteCodeFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -26,14 +25,6 @@ MY_CODE_URL = "/api/me/invite-code"
 MY_CODE_PNG_URL = "/api/me/invite-code.png"
 INVITE_CODE_RE = re.compile(r"^[A-Z0-9]{16}$")
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-
-
-def client_for(user: User) -> APIClient:
-    token = secrets.token_urlsafe(32)
-    AuthSessionFactory(user=user, token_digest=hash_token(token))
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
-    return client
 
 
 def validate(code: str, remote_addr: str = "127.0.0.1"):
@@ -182,7 +173,7 @@ def test_failed_signups_count_toward_the_invite_code_failure_limit(bobs_code):
 
 
 def test_redeem_user_code_upgrades_open_signup_user_to_qr_grace_period(open_signup_user, bobs_code):
-    response = client_for(open_signup_user).post(REDEEM_URL, {"code": bobs_code.code}, format="json")
+    response = signed_in(open_signup_user).post(REDEEM_URL, {"code": bobs_code.code}, format="json")
 
     assert response.status_code == 200, response.json()
     assert response.json()["access_status"] == "qr_grace_period"
@@ -198,7 +189,7 @@ def test_redeem_own_invite_code_is_refused_with_own_invite_code(bob, bobs_code):
     bob.access_status = User.AccessStatus.OPEN_SIGNUP
     bob.save()
 
-    response = client_for(bob).post(REDEEM_URL, {"code": bobs_code.code}, format="json")
+    response = signed_in(bob).post(REDEEM_URL, {"code": bobs_code.code}, format="json")
 
     assert response.status_code == 400
     assert error_code(response) == "own_invite_code"
@@ -212,7 +203,7 @@ def test_redeem_own_invite_code_is_refused_with_own_invite_code(bob, bobs_code):
 
 
 def test_redeem_same_code_twice_gets_409_invite_code_already_used(open_signup_user, bobs_code):
-    client = client_for(open_signup_user)
+    client = signed_in(open_signup_user)
     assert client.post(REDEEM_URL, {"code": bobs_code.code}, format="json").status_code == 200
 
     response = client.post(REDEEM_URL, {"code": bobs_code.code}, format="json")
@@ -243,7 +234,7 @@ def test_redeem_code_used_at_signup_gets_409_invite_code_already_used(bobs_code)
 
 
 def test_redeem_unknown_code_gives_400_invalid_invite_code(open_signup_user):
-    response = client_for(open_signup_user).post(REDEEM_URL, {"code": "NOPENOPENOPENOPE"}, format="json")
+    response = signed_in(open_signup_user).post(REDEEM_URL, {"code": "NOPENOPENOPENOPE"}, format="json")
 
     assert response.status_code == 400
     assert error_code(response) == "invalid_invite_code"
@@ -255,7 +246,7 @@ def test_redeem_unknown_code_gives_400_invalid_invite_code(open_signup_user):
 def test_redeem_user_code_never_downgrades_a_qr_verified_user(bobs_code):
     verified = UserFactory(access_status=User.AccessStatus.QR_VERIFIED)
 
-    response = client_for(verified).post(REDEEM_URL, {"code": bobs_code.code}, format="json")
+    response = signed_in(verified).post(REDEEM_URL, {"code": bobs_code.code}, format="json")
 
     assert response.status_code == 200
     verified.refresh_from_db()
@@ -267,7 +258,7 @@ def test_redeem_admin_code_with_verified_usc_email_gives_qr_verified():
     user = UserFactory(permanent=True, access_status=User.AccessStatus.OPEN_SIGNUP)
     assert user.email.endswith("@usc.edu")
 
-    response = client_for(user).post(REDEEM_URL, {"code": admin_code.code}, format="json")
+    response = signed_in(user).post(REDEEM_URL, {"code": admin_code.code}, format="json")
 
     assert response.status_code == 200, response.json()
     assert response.json()["access_status"] == "qr_verified"
@@ -280,7 +271,7 @@ def test_redeem_admin_code_with_verified_usc_email_gives_qr_verified():
 def test_redeem_admin_code_without_usc_email_gives_no_access_upgrade(open_signup_user):
     admin_code = InviteCodeFactory()
 
-    response = client_for(open_signup_user).post(REDEEM_URL, {"code": admin_code.code}, format="json")
+    response = signed_in(open_signup_user).post(REDEEM_URL, {"code": admin_code.code}, format="json")
 
     assert response.status_code == 200, response.json()
     open_signup_user.refresh_from_db()
@@ -303,7 +294,7 @@ def test_redeem_requires_authentication(bobs_code):
 
 
 def test_my_invite_code_is_404_before_unlock(alice):
-    client = client_for(alice)
+    client = signed_in(alice)
 
     response = client.get(MY_CODE_URL)
     png = client.get(MY_CODE_PNG_URL)
@@ -317,7 +308,7 @@ def test_my_invite_code_is_404_before_unlock(alice):
 def test_my_invite_code_exists_after_four_successful_sessions(alice):
     assert apply_session_unlock(with_sessions(alice, 4).pk) is True
 
-    response = client_for(alice).get(MY_CODE_URL)
+    response = signed_in(alice).get(MY_CODE_URL)
 
     assert response.status_code == 200
     body = response.json()
@@ -339,7 +330,7 @@ def test_my_invite_code_exists_after_four_successful_sessions(alice):
 def test_my_invite_code_png_is_a_png_image(alice):
     apply_session_unlock(with_sessions(alice, 4).pk)
 
-    response = client_for(alice).get(MY_CODE_PNG_URL)
+    response = signed_in(alice).get(MY_CODE_PNG_URL)
 
     assert response.status_code == 200
     assert response["Content-Type"] == "image/png"
@@ -350,7 +341,7 @@ def test_my_invite_code_png_is_a_png_image(alice):
 def test_my_invite_code_png_is_served_to_a_client_that_accepts_only_images(alice, accept):
     apply_session_unlock(with_sessions(alice, 4).pk)
 
-    response = client_for(alice).get(MY_CODE_PNG_URL, HTTP_ACCEPT=accept)
+    response = signed_in(alice).get(MY_CODE_PNG_URL, HTTP_ACCEPT=accept)
 
     assert response.status_code == 200
     assert response["Content-Type"] == "image/png"
@@ -367,7 +358,7 @@ def test_user_gets_own_invite_code_when_granted_qr_verified(alice):
 def test_stranger_does_not_see_alices_invite_code(alice, stranger):
     apply_session_unlock(with_sessions(alice, 4).pk)
 
-    client = client_for(stranger)
+    client = signed_in(stranger)
     response = client.get(MY_CODE_URL)
 
     assert response.status_code == 404
@@ -422,4 +413,4 @@ def test_three_successful_sessions_do_not_unlock(alice):
     assert alice.qr_unlocked_at is None
     assert alice.access_status == User.AccessStatus.QR_GRACE_PERIOD
     assert not InviteCode.objects.filter(created_by=alice).exists()
-    assert client_for(alice).get(MY_CODE_URL).status_code == 404
+    assert signed_in(alice).get(MY_CODE_URL).status_code == 404

@@ -16,7 +16,7 @@ from chat.services import (
     cancel_invite,
     decline_invite,
     end_room,
-    expire_invites,
+    expire_overdue_invites,
     send_invite,
 )
 from config.errors import ServiceError
@@ -307,7 +307,7 @@ def test_expire_invites_marks_stale_pending_invites_expired_and_tells_both(
     box = inbox(alice, bob, charlie, dave, stranger)
 
     with django_capture_on_commit_callbacks(execute=True):
-        count = expire_invites()
+        count = expire_overdue_invites()
 
     assert count == 1
     stale.refresh_from_db()
@@ -320,7 +320,7 @@ def test_expire_invites_marks_stale_pending_invites_expired_and_tells_both(
     assert [e["type"] for e in events[bob.pk]] == ["call.expired"]
     assert events[alice.pk][0]["invite"] == str(stale.pk)
     assert events[charlie.pk] == events[dave.pk] == events[stranger.pk] == []
-    assert expire_invites() == 0  # a second sweep has nothing to do
+    assert expire_overdue_invites() == 0  # a second sweep has nothing to do
 
 
 def test_a_stale_pending_invite_does_not_block_the_caller_from_inviting_again(alice, bob, charlie, clock):
@@ -584,7 +584,7 @@ def test_after_the_sweep_decline_and_cancel_of_an_expired_invite_are_refused(ali
     go_online(alice, bob)
     sent = invite(alice, bob)
     clock.shift(timedelta(seconds=25))
-    expire_invites()
+    expire_overdue_invites()
 
     assert refusal(decline_invite, bob, invite_id=sent.pk).code == "invite_expired"
     assert refusal(cancel_invite, alice, invite_id=sent.pk).code == "invite_expired"

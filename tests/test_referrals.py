@@ -5,7 +5,6 @@ POST /api/referrals/notifications/read work on the caller's own notifications on
 
 import asyncio
 import re
-import secrets
 import uuid
 from datetime import timedelta
 
@@ -16,10 +15,9 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts.models import User
-from accounts.selectors import hash_token
 from referrals.models import InviteCodeUse, ReferralMapping, ReferralNotification
+from tests.api_support import signed_in
 from tests.factories import (
-    AuthSessionFactory,
     InviteCodeFactory,
     ReferralMappingFactory,
     ReferralNotificationFactory,
@@ -33,14 +31,6 @@ NOTIFICATIONS_URL = "/api/referrals/notifications"
 READ_URL = "/api/referrals/notifications/read"
 SIGNUP_URL = "/api/auth/signup"
 REFERRAL_CODE_RE = re.compile(r"^[A-Za-z0-9]{10}$")
-
-
-def client_for(user: User) -> APIClient:
-    token = secrets.token_urlsafe(32)
-    AuthSessionFactory(user=user, token_digest=hash_token(token))
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
-    return client
 
 
 def error_code(response) -> str:
@@ -86,7 +76,7 @@ def mapping(alice, bob):
 
 
 def test_create_referral_gives_a_10_char_code_for_the_target(alice, bob):
-    response = client_for(bob).post(REFERRALS_URL, {"target_user_id": str(alice.pk)}, format="json")
+    response = signed_in(bob).post(REFERRALS_URL, {"target_user_id": str(alice.pk)}, format="json")
 
     assert response.status_code == 201, response.json()
     body = response.json()
@@ -101,7 +91,7 @@ def test_create_referral_gives_a_10_char_code_for_the_target(alice, bob):
 
 
 def test_create_referral_for_unknown_target_is_404(bob):
-    response = client_for(bob).post(REFERRALS_URL, {"target_user_id": str(uuid.uuid4())}, format="json")
+    response = signed_in(bob).post(REFERRALS_URL, {"target_user_id": str(uuid.uuid4())}, format="json")
 
     assert response.status_code == 404
     assert error_code(response) == "not_found"
@@ -111,14 +101,14 @@ def test_create_referral_for_unknown_target_is_404(bob):
 def test_create_referral_for_banned_target_is_404(bob):
     banned = UserFactory(ban_status=User.BanStatus.TEMPORARY)
 
-    response = client_for(bob).post(REFERRALS_URL, {"target_user_id": str(banned.pk)}, format="json")
+    response = signed_in(bob).post(REFERRALS_URL, {"target_user_id": str(banned.pk)}, format="json")
 
     assert response.status_code == 404
     assert not ReferralMapping.objects.exists()
 
 
 def test_create_referral_with_malformed_target_is_400(bob):
-    response = client_for(bob).post(REFERRALS_URL, {"target_user_id": "not-a-uuid"}, format="json")
+    response = signed_in(bob).post(REFERRALS_URL, {"target_user_id": "not-a-uuid"}, format="json")
 
     assert response.status_code == 400
     assert error_code(response) == "invalid"
@@ -130,7 +120,7 @@ def test_create_referral_by_stranger_without_access_is_403_no_access(alice, stra
     stranger.access_status = User.AccessStatus.UNPAID
     stranger.save()
 
-    response = client_for(stranger).post(REFERRALS_URL, {"target_user_id": str(alice.pk)}, format="json")
+    response = signed_in(stranger).post(REFERRALS_URL, {"target_user_id": str(alice.pk)}, format="json")
 
     assert response.status_code == 403
     assert error_code(response) == "no_access"
@@ -141,7 +131,7 @@ def test_create_referral_by_banned_user_is_403_banned(alice, stranger):
     stranger.ban_status = User.BanStatus.TEMPORARY
     stranger.save()
 
-    response = client_for(stranger).post(REFERRALS_URL, {"target_user_id": str(alice.pk)}, format="json")
+    response = signed_in(stranger).post(REFERRALS_URL, {"target_user_id": str(alice.pk)}, format="json")
 
     assert response.status_code == 403
     assert error_code(response) == "banned"
@@ -246,7 +236,7 @@ def test_notifications_list_shows_only_mine_newest_first(alice, bob):
     mine = notifications_for(alice, 3)
     notifications_for(bob, 2)
 
-    response = client_for(alice).get(NOTIFICATIONS_URL)
+    response = signed_in(alice).get(NOTIFICATIONS_URL)
 
     assert response.status_code == 200
     results = response.json()["results"]
@@ -259,7 +249,7 @@ def test_notifications_list_shows_only_mine_newest_first(alice, bob):
 
 def test_notifications_list_is_cursor_paginated(alice):
     mine = notifications_for(alice, 25)
-    client = client_for(alice)
+    client = signed_in(alice)
 
     first = client.get(NOTIFICATIONS_URL, {"page_size": 10}).json()
     second = client.get(first["next"]).json()
@@ -275,7 +265,7 @@ def test_notifications_list_is_cursor_paginated(alice):
 
 
 def test_notifications_list_uses_a_bounded_number_of_queries(alice, django_assert_max_num_queries):
-    client = client_for(alice)
+    client = signed_in(alice)
     notifications_for(alice, 3)
     with django_assert_max_num_queries(3):
         small = client.get(NOTIFICATIONS_URL)
@@ -291,7 +281,7 @@ def test_notifications_list_uses_a_bounded_number_of_queries(alice, django_asser
 def test_stranger_sees_none_of_alices_notifications(alice, stranger):
     notifications_for(alice, 2)
 
-    response = client_for(stranger).get(NOTIFICATIONS_URL)
+    response = signed_in(stranger).get(NOTIFICATIONS_URL)
 
     assert response.status_code == 200
     assert response.json()["results"] == []
@@ -313,7 +303,7 @@ def test_mark_read_without_ids_marks_all_of_mine_and_none_of_others(alice, bob):
     mine = notifications_for(alice, 3)
     bobs = notifications_for(bob, 2)
 
-    response = client_for(alice).post(READ_URL, {}, format="json")
+    response = signed_in(alice).post(READ_URL, {}, format="json")
 
     assert response.status_code == 200
     assert response.json() == {"updated": 3}
@@ -326,7 +316,7 @@ def test_mark_read_without_ids_marks_all_of_mine_and_none_of_others(alice, bob):
 def test_mark_read_with_ids_marks_only_those(alice):
     mine = notifications_for(alice, 3)
 
-    response = client_for(alice).post(READ_URL, {"ids": [mine[0].pk, mine[2].pk]}, format="json")
+    response = signed_in(alice).post(READ_URL, {"ids": [mine[0].pk, mine[2].pk]}, format="json")
 
     assert response.status_code == 200
     assert response.json() == {"updated": 2}
@@ -338,7 +328,7 @@ def test_mark_read_with_ids_marks_only_those(alice):
 def test_mark_read_never_touches_another_users_notifications(alice, stranger):
     alices = notifications_for(alice, 2)
 
-    response = client_for(stranger).post(READ_URL, {"ids": [n.pk for n in alices]}, format="json")
+    response = signed_in(stranger).post(READ_URL, {"ids": [n.pk for n in alices]}, format="json")
 
     assert response.status_code == 200
     assert response.json() == {"updated": 0}
@@ -350,7 +340,7 @@ def test_mark_read_never_touches_another_users_notifications(alice, stranger):
 def test_mark_read_with_bad_ids_is_400(alice):
     mine = notifications_for(alice, 1)
 
-    response = client_for(alice).post(READ_URL, {"ids": ["x"]}, format="json")
+    response = signed_in(alice).post(READ_URL, {"ids": ["x"]}, format="json")
 
     assert response.status_code == 400
     assert error_code(response) == "invalid"

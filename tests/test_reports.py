@@ -10,6 +10,8 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.services import profile
+from accounts.services.profile import delete_account
+from moderation import evidence
 from moderation.models import AuditLog, Report
 from tests.api_support import api, signed_in
 from tests.factories import (
@@ -195,3 +197,28 @@ def test_reporter_ip_is_taken_through_the_trusted_proxy_setting(alice, bob, sett
     response = report(signed_in(alice), bob, ip="10.0.0.2", HTTP_X_FORWARDED_FOR="6.6.6.6, 198.51.100.9")
     assert response.status_code == 201
     assert Report.objects.get().reporter_ip == "198.51.100.9"
+
+
+@pytest.mark.django_db
+def test_a_report_about_someone_who_deletes_their_account_meanwhile_is_a_404_not_a_500(
+    alice, bob, monkeypatch, settings, tmp_path
+):
+    """submit_report copies the evidence before its transaction (slow I/O); the reported
+    person may delete their account in that window. The locked re-read then finds no row:
+    404, and no report."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    ActiveRoomFactory(user_1=alice, user_2=bob, ended=True)
+    copy = evidence.preserve
+
+    def copy_while_the_account_goes(name):
+        if User.objects.filter(pk=bob.pk).exists():
+            delete_account(User.objects.get(pk=bob.pk), ip=None)
+        return copy(name)
+
+    monkeypatch.setattr(evidence, "preserve", copy_while_the_account_goes)
+    response = signed_in(alice).post(
+        "/api/reports", {"reported_user_id": str(bob.pk), "category": "harassment"}, format="json"
+    )
+    assert response.status_code == 404, response.content
+    assert response.json()["error"]["code"] == "not_found"
+    assert not Report.objects.exists()

@@ -5,11 +5,12 @@ from datetime import timedelta
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import IntegrityError
 from django.utils import timezone
 
-from chat import tasks as chat_tasks
 from chat.models import ArchivedChatHistory, ArchivedTextChatMessage, ChatHistory, TextChatMessage
 from moderation import retention
+from moderation import tasks as retention_tasks
 from tests import factories as f
 from tests.concurrency import run_in_parallel
 from usc_cards.models import USCScanAttempt
@@ -33,7 +34,7 @@ def test_retention_deletes_scan_attempts_older_than_90_days_and_keeps_the_rest(s
     settings.RETENTION_SCAN_ATTEMPTS_DAYS = 90
     f.USCScanAttemptFactory(scanned_at=ago(days=91))
     recent = f.USCScanAttemptFactory(scanned_at=ago(days=89))
-    counts = chat_tasks.apply_retention()
+    counts = retention_tasks.apply_retention()
     assert counts["scan_attempts_deleted"] == 1
     assert list(USCScanAttempt.objects.values_list("pk", flat=True)) == [recent.pk]
 
@@ -153,3 +154,26 @@ def test_restore_archive_writes_an_audit_line():
     call_command("restore_archive", "--user", str(archived.user_id))
     line = AuditLog.objects.get(event_type="archive.restored")
     assert line.details["chat_history_restored"] == 1 and line.details["user_id"] == str(archived.user_id)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_admin_restore_whose_audit_line_fails_restores_nothing():
+    """restore_selected: the restored rows and the archive.restored line commit together. An
+    actor whose account is gone by commit time (the audit row's foreign key fails) rolls the
+    restore back too."""
+    archived = f.ArchivedTextChatMessageFactory()
+    gone = f.UserFactory.build()  # never saved: its id is in no users row
+    with pytest.raises(IntegrityError):
+        retention.restore_selected(ArchivedTextChatMessage, [archived.pk], actor=gone)
+    archived.refresh_from_db()
+    assert archived.restored_at is None
+    assert not TextChatMessage.objects.filter(pk=archived.pk).exists()
+
+
+@pytest.mark.django_db
+def test_an_admin_restore_counts_each_selected_row_once():
+    rows = [f.ArchivedChatHistoryFactory() for _ in range(3)]
+    ids = [r.pk for r in rows]
+    assert retention.restore_selected(ArchivedChatHistory, [*ids, ids[0]]) == 3
+    assert sorted(ChatHistory.objects.values_list("pk", flat=True)) == ids
+    assert retention.restore_selected(ArchivedChatHistory, ids) == 0  # already restored

@@ -15,7 +15,7 @@ from chat import presence, tasks
 from chat.models import ActiveRoom, CallInvite, SessionCompletion
 from chat.services import (
     accept_upgrade,
-    check_room,
+    apply_room_timers,
     end_overdue_rooms,
     mark_connected,
     mark_disconnected,
@@ -56,23 +56,23 @@ def say(user, room, text="hello") -> None:
 # --- the call length --------------------------------------------------------------------------
 
 
-def test_check_room_ends_the_room_at_ends_at_with_reason_timer(alice, bob, clock):
+def test_apply_room_timers_ends_the_room_at_ends_at_with_reason_timer(alice, bob, clock):
     room = room_between(alice, bob, seconds=300)
     clock.shift(timedelta(seconds=299))
-    assert check_room(room.pk) is None
+    assert apply_room_timers(room.pk) is None
     assert reload(room).status == ActiveRoom.Status.ACTIVE
 
     clock.shift(timedelta(seconds=1))
-    assert check_room(room.pk) == "timer"
+    assert apply_room_timers(room.pk) == "timer"
 
     room = reload(room)
     assert (room.status, room.end_reason, room.ended_at) == ("ended", "timer", now())
     assert set(SessionCompletion.objects.values_list("duration_seconds", flat=True)) == {300}
-    assert check_room(room.pk) is None  # already ended: nothing to do
+    assert apply_room_timers(room.pk) is None  # already ended: nothing to do
 
 
-def test_check_room_of_an_unknown_room_does_nothing(db):
-    assert check_room("00000000-0000-0000-0000-000000000000") is None
+def test_apply_room_timers_of_an_unknown_room_does_nothing(db):
+    assert apply_room_timers("00000000-0000-0000-0000-000000000000") is None
 
 
 # --- grace after a disconnect -----------------------------------------------------------------
@@ -133,19 +133,19 @@ def test_reconnecting_within_the_grace_restores_the_room_and_returns_the_resume_
     assert resume["partner"]["id"] == str(alice.pk)
     assert box.drain() == {alice.pk: [{"type": "room.partner_reconnected", "room": str(room.pk)}], bob.pk: []}
     clock.shift(timedelta(seconds=5))  # past the old grace expiry: nothing happens now
-    assert check_room(room.pk) is None
+    assert apply_room_timers(room.pk) is None
     assert reload(room).status == ActiveRoom.Status.ACTIVE
 
 
-def test_past_the_grace_check_room_ends_the_room_as_disconnect(alice, bob, clock):
+def test_past_the_grace_apply_room_timers_ends_the_room_as_disconnect(alice, bob, clock):
     room = room_between(alice, bob)
     clock.shift(timedelta(seconds=20))
     mark_disconnected(alice, room_id=room.pk)
     clock.shift(timedelta(seconds=9))
-    assert check_room(room.pk) is None
+    assert apply_room_timers(room.pk) is None
 
     clock.shift(timedelta(seconds=1))
-    assert check_room(room.pk) == "disconnect"
+    assert apply_room_timers(room.pk) == "disconnect"
 
     room = reload(room)
     assert (room.status, room.end_reason) == ("ended", "disconnect")
@@ -180,7 +180,7 @@ def test_a_second_disconnect_does_not_extend_the_grace_and_one_return_does_not_l
     assert room.status == ActiveRoom.Status.GRACE_PERIOD
     assert room.grace_period_expires == room.started_at + timedelta(seconds=10)
     clock.shift(timedelta(seconds=4))
-    assert check_room(room.pk) == "disconnect"
+    assert apply_room_timers(room.pk) == "disconnect"
 
 
 # --- text-room inactivity ---------------------------------------------------------------------
@@ -191,14 +191,14 @@ def test_after_60_seconds_of_silence_a_text_room_warns_both_once(
 ):
     room = room_between(alice, bob, mode="text")
     clock.shift(timedelta(seconds=59))
-    assert check_room(room.pk) is None
+    assert apply_room_timers(room.pk) is None
     clock.shift(timedelta(seconds=1))
     box = inbox(alice, bob)
 
     with django_capture_on_commit_callbacks(execute=True):
-        assert check_room(room.pk) == "warned"
+        assert apply_room_timers(room.pk) == "warned"
         clock.shift(timedelta(seconds=5))
-        assert check_room(room.pk) is None  # once
+        assert apply_room_timers(room.pk) is None  # once
 
     warning = {
         "type": "room.inactivity_warning",
@@ -213,12 +213,12 @@ def test_after_60_seconds_of_silence_a_text_room_warns_both_once(
 def test_120_seconds_of_silence_ends_a_text_room_as_inactivity(alice, bob, clock):
     room = room_between(alice, bob, mode="text", seconds=600)
     clock.shift(timedelta(seconds=60))
-    assert check_room(room.pk) == "warned"
+    assert apply_room_timers(room.pk) == "warned"
     clock.shift(timedelta(seconds=59))
-    assert check_room(room.pk) is None
+    assert apply_room_timers(room.pk) is None
 
     clock.shift(timedelta(seconds=1))
-    assert check_room(room.pk) == "inactivity"
+    assert apply_room_timers(room.pk) == "inactivity"
 
     room = reload(room)
     assert (room.status, room.end_reason) == ("ended", "inactivity")
@@ -228,7 +228,7 @@ def test_120_seconds_of_silence_ends_a_text_room_as_inactivity(alice, bob, clock
 def test_a_message_from_each_side_clears_the_warning_and_restarts_the_clock(alice, bob, clock):
     room = room_between(alice, bob, mode="text", seconds=600)
     clock.shift(timedelta(seconds=60))
-    assert check_room(room.pk) == "warned"
+    assert apply_room_timers(room.pk) == "warned"
     clock.shift(timedelta(seconds=1))
     say(alice, room)
     assert reload(room).inactivity_warned_at is None  # any message clears it
@@ -236,14 +236,14 @@ def test_a_message_from_each_side_clears_the_warning_and_restarts_the_clock(alic
     say(bob, room)
 
     clock.shift(timedelta(seconds=57))  # 120 s after the start: both spoke within the last minute
-    assert check_room(room.pk) is None
+    assert apply_room_timers(room.pk) is None
     assert reload(room).status == ActiveRoom.Status.ACTIVE
     assert reload(room).next_deadline() == room.started_at + timedelta(seconds=61 + 60)
 
     clock.shift(timedelta(seconds=1))  # 60 s after alice's message
-    assert check_room(room.pk) == "warned"
+    assert apply_room_timers(room.pk) == "warned"
     clock.shift(timedelta(seconds=60))
-    assert check_room(room.pk) == "inactivity"
+    assert apply_room_timers(room.pk) == "inactivity"
 
 
 def test_one_side_staying_silent_for_120_seconds_is_enough(alice, bob, clock):
@@ -251,18 +251,18 @@ def test_one_side_staying_silent_for_120_seconds_is_enough(alice, bob, clock):
     for _ in range(5):
         clock.shift(timedelta(seconds=20))
         say(alice, room)
-        check_room(room.pk)
+        apply_room_timers(room.pk)
     assert reload(room).status == ActiveRoom.Status.ACTIVE  # 100 s in, bob silent throughout
 
     clock.shift(timedelta(seconds=20))
-    assert check_room(room.pk) == "inactivity"
+    assert apply_room_timers(room.pk) == "inactivity"
 
 
 def test_video_rooms_never_end_for_inactivity(alice, bob, clock):
     room = room_between(alice, bob, mode="video", seconds=600)
     clock.shift(timedelta(seconds=599))
 
-    assert check_room(room.pk) is None
+    assert apply_room_timers(room.pk) is None
 
     room = reload(room)
     assert room.status == ActiveRoom.Status.ACTIVE
@@ -280,10 +280,10 @@ def test_a_text_room_upgraded_to_video_never_ends_for_inactivity(alice, bob, clo
     assert reload(room).chat_mode == "video"
 
     clock.shift(timedelta(seconds=500))
-    assert check_room(room.pk) is None
+    assert apply_room_timers(room.pk) is None
     assert reload(room).status == ActiveRoom.Status.ACTIVE
     clock.shift(timedelta(seconds=40))
-    assert check_room(room.pk) == "timer"
+    assert apply_room_timers(room.pk) == "timer"
 
 
 # --- sweeps and recovery ----------------------------------------------------------------------
@@ -434,7 +434,7 @@ def test_next_deadline_of_a_silent_text_room_is_the_warning_then_the_inactivity_
     assert room.next_deadline() == room.started_at + timedelta(seconds=60)
 
     clock.shift(timedelta(seconds=60))
-    check_room(room.pk)
+    apply_room_timers(room.pk)
     assert reload(room).next_deadline() == room.started_at + timedelta(seconds=120)
 
 

@@ -1,20 +1,23 @@
 """Beat sweeps: run-out cooldowns, old sessions, expired locations and guest accounts go;
 everything still valid stays; two workers never act on the same row."""
 
+import threading
 from datetime import timedelta
 
 import pytest
 from django.conf import settings
+from django.db import connection
 from django.utils import timezone
 
-from accounts import tasks as account_tasks
 from accounts.models import AuthSession, User, UserLocation
-from chat import tasks as chat_tasks
+from accounts.signals import account_deleting
 from chat.models import ActiveRoom, ChatHistory, Cooldown
 from moderation import retention
+from moderation import tasks as retention_tasks
 from moderation.models import AuditLog
 from tests import factories as f
 from tests.concurrency import run_in_parallel
+from tests.factories import UserFactory
 
 
 def ago(**kw):
@@ -43,7 +46,7 @@ def test_the_beat_schedule_names_only_tasks_that_exist():
 def test_sweep_cooldowns_deletes_only_run_out_cooldowns():
     gone = f.CooldownFactory(created_at=ago(days=2), expires_at=ago(days=1))
     kept = f.CooldownFactory()
-    assert chat_tasks.sweep_cooldowns() == 1
+    assert retention_tasks.sweep_cooldowns() == 1
     assert list(Cooldown.objects.values_list("pk", flat=True)) == [kept.pk]
     assert not Cooldown.objects.filter(pk=gone.pk).exists()
 
@@ -54,7 +57,7 @@ def test_sweep_sessions_deletes_sessions_expired_longer_than_the_retention(setti
     old = f.AuthSessionFactory(created_at=ago(days=40), expires_at=ago(days=8), is_active=False)
     recently_expired = f.AuthSessionFactory(created_at=ago(days=10), expires_at=ago(days=6), is_active=False)
     live = f.AuthSessionFactory()
-    assert account_tasks.sweep_sessions() == 1
+    assert retention_tasks.sweep_sessions() == 1
     assert set(AuthSession.objects.values_list("pk", flat=True)) == {recently_expired.pk, live.pk}
     assert not AuthSession.objects.filter(pk=old.pk).exists()
 
@@ -63,7 +66,7 @@ def test_sweep_sessions_deletes_sessions_expired_longer_than_the_retention(setti
 def test_sweep_locations_deletes_expired_locations():
     f.UserLocationFactory(expires_at=ago(minutes=1))
     fresh = f.UserLocationFactory()
-    assert account_tasks.sweep_locations() == 1
+    assert retention_tasks.sweep_locations() == 1
     assert list(UserLocation.objects.values_list("user_id", flat=True)) == [fresh.user_id]
 
 
@@ -81,7 +84,7 @@ def test_sweep_expired_guests_deletes_them_with_their_files_and_ends_their_call(
     room = f.ActiveRoomFactory(user_1=partner, user_2=expired, started_at=ago(seconds=90))
     valid_guest, permanent = f.UserFactory(), f.UserFactory(permanent=True)
     with django_capture_on_commit_callbacks(execute=True):  # files go after commit
-        deleted = account_tasks.sweep_expired_guests.apply().get()
+        deleted = retention_tasks.sweep_expired_guests.apply().get()
     assert deleted == 1
     assert not User.objects.filter(pk=expired.pk).exists()
     assert User.objects.filter(pk__in=[valid_guest.pk, permanent.pk, partner.pk]).count() == 3
@@ -117,3 +120,33 @@ def test_two_cooldown_sweeps_in_parallel_delete_each_row_once():
     assert all(isinstance(r, int) for r in results), results
     assert sum(results) == 30
     assert Cooldown.objects.count() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_guest_made_permanent_while_the_sweep_deletes_them_is_kept(connect_receiver):
+    """sweep_expired_guests read the guest as expired; the upgrade to permanent commits before
+    delete_account locks the row (here: from another connection, during the account_deleting
+    receivers). The re-check under the lock keeps the account, and nothing is audited."""
+    guest = UserFactory(account_expires_at=timezone.now() - timedelta(minutes=1))
+
+    def upgrade_elsewhere(sender, user, **kwargs):
+        def work():
+            try:
+                User.objects.filter(pk=user.pk).update(
+                    account_type=User.AccountType.PERMANENT,
+                    account_expires_at=None,
+                    email=f"{user.pk.hex[:8]}@usc.edu",
+                    email_verified=True,
+                )
+            finally:
+                connection.close()
+
+        thread = threading.Thread(target=work)
+        thread.start()
+        thread.join(timeout=30)
+
+    connect_receiver(account_deleting, upgrade_elsewhere)
+    assert retention.sweep_expired_guests() == 0
+    guest.refresh_from_db()
+    assert guest.account_type == User.AccountType.PERMANENT
+    assert not AuditLog.objects.filter(event_type="account.deleted").exists()

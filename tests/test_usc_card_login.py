@@ -25,6 +25,7 @@ from tests.usc_support import (
     login_start,
     scan,
 )
+from usc_cards import selectors
 from usc_cards.barcode import card_hash
 from usc_cards.models import USCCardRegistration, USCScanAttempt
 
@@ -237,3 +238,21 @@ def test_one_code_used_twice_at_once_gives_exactly_one_session(card_holder):
     assert sorted(results) == [200, 400]
     assert AuthSession.objects.filter(user=card_holder).count() == 1
     assert USCCardRegistration.objects.get(user=card_holder).total_card_logins == 1
+
+
+def test_a_card_login_for_an_account_deleted_after_the_card_lookup_is_a_404_not_a_500(monkeypatch):
+    """_card_login_account finds the holder, then locks the row; an account deleted in
+    between is 'card not registered', not a DoesNotExist 500."""
+    holder = UserFactory(permanent=True, email="tommy@usc.edu", usc_id_hash=card_hash(CARD))
+    USCCardRegistrationFactory(user=holder, usc_id_hash=holder.usc_id_hash, last4="1828")
+    lookup = selectors.get_user_for_card
+
+    def found_then_deleted(usc_id_hash):
+        user = lookup(usc_id_hash)
+        User.objects.filter(pk=user.pk).delete()  # what a committed account deletion leaves
+        return user
+
+    monkeypatch.setattr(selectors, "get_user_for_card", found_then_deleted)
+    response = login_start(CARD)
+    assert response.status_code == 404, response.content
+    assert error_code(response) == "card_not_registered"

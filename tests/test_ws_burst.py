@@ -83,9 +83,9 @@ async def test_failing_group_discard_still_runs_the_rest_of_disconnect(ws, alice
 def slow_auth(monkeypatch, seconds: float):
     real = consumers._authenticate
 
-    async def slow(token, ip):
+    async def slow(token, ip, *rest):
         await asyncio.sleep(seconds)
-        return await real(token, ip)
+        return await real(token, ip, *rest)
 
     monkeypatch.setattr(consumers, "_authenticate", slow)
 
@@ -118,7 +118,7 @@ async def test_auth_queue_longer_than_its_limit_sheds_with_4013_and_a_retry_hint
 async def test_a_token_check_that_fails_unexpectedly_closes_4013_instead_of_leaving_the_socket_open(
     ws, alice, monkeypatch
 ):
-    async def database_gone(token, ip):
+    async def database_gone(token, ip, *rest):
         raise OperationalError("connection refused")
 
     monkeypatch.setattr(consumers, "_authenticate", database_gone)
@@ -129,6 +129,20 @@ async def test_a_token_check_that_fails_unexpectedly_closes_4013_instead_of_leav
 
     assert (code, reason) == (4013, "overloaded")
     assert messages[-1]["retry_after"] == 5
+
+
+async def test_a_presence_registration_that_fails_closes_4013_and_the_socket_is_not_signed_in(ws, alice, monkeypatch):
+    def redis_gone(*args, **kwargs):
+        raise ConnectionError("Redis pool exhausted")
+
+    monkeypatch.setattr(presence, "register", redis_gone)
+    socket = await ws.raw()
+    await socket.send({"type": "auth", "token": await ws.token_for(alice)})
+
+    code, reason, messages = await socket.expect_close()
+
+    assert (code, reason) == (4013, "overloaded")
+    assert [m["type"] for m in messages] == ["closing"]  # no ack came first
 
 
 # --- per-user socket limit ---------------------------------------------------------------------

@@ -294,14 +294,14 @@ async def test_accept_after_20_seconds_is_refused_and_marks_the_invite_expired(w
 
 
 async def test_expiry_sweep_marks_pending_invite_expired_and_tells_both(ws, alice, bob):
-    from chat.services import expire_invites
+    from chat.services import expire_overdue_invites
 
     a = await ws.connect(alice)
     b = await ws.connect(bob, available=True)
     ack = await invite_ack(a, bob)
     await expire_invite_now(ack["invite"])
 
-    assert await run(expire_invites)() == 1
+    assert await run(expire_overdue_invites)() == 1
 
     await a.receive_until("call.expired", invite=ack["invite"])
     await b.receive_until("call.expired", invite=ack["invite"])

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from accounts.models import AuthSession, User
 from chat import consumers, protocol
+from chat.models import TextChatMessage
 from moderation.models import IPBan
 from tests.factories import UserFactory
 from tests.ws_helpers import CLIENT, run
@@ -354,3 +355,15 @@ async def test_any_json_gets_one_ack_or_error_and_never_closes_the_socket(ws, al
     assert await socket.is_open()
     leftovers = await socket.collect()
     assert [m for m in leftovers if m.get("type") in ("ack", "error", "closing")] == []
+
+
+@pytest.mark.parametrize(
+    ("field", "limit"),
+    [("text", TextChatMessage.MAX_LENGTH), ("gif_url", TextChatMessage.MAX_URL_LENGTH)],
+)
+def test_chat_message_frame_limits_are_the_stored_columns_limits(field, limit):
+    """The frame check and the column share one number (TextChatMessage), so they cannot drift."""
+    frame = {"type": "chat.message", "room": SOME_ID, "client_id": "c1"}
+    assert getattr(protocol.parse({**frame, field: "x" * limit}), field) == "x" * limit
+    with pytest.raises(protocol.ProtocolError):
+        protocol.parse({**frame, field: "x" * (limit + 1)})

@@ -10,15 +10,16 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from accounts.models import AuthSession
+from accounts.models import AuthSession, IPBan, User
 from accounts.services.sessions import start_session
 from chat import services
 from chat.models import ActiveRoom, TextChatMessage
 from tests.ws_helpers import (
+    CLIENT,
     age_room,
     allow_next_message,
+    apply_room_timers,
     assert_room_finished,
-    check_room,
     count,
     get_room,
     messages_of,
@@ -139,7 +140,7 @@ async def test_not_reconnecting_within_grace_ends_the_room_as_disconnect(ws, ali
     await a.receive_until("room.partner_disconnected")
     await update_room(room, grace_period_expires=timezone.now() - timedelta(seconds=1))
 
-    await check_room(room, acts="disconnect")
+    await apply_room_timers(room, acts="disconnect")
 
     ended = await a.receive_until("room.ended", room=room)
     assert ended["reason"] == "disconnect"
@@ -152,7 +153,7 @@ async def test_grace_does_not_end_the_room_before_it_expires(ws, alice, bob):
     await ws.disconnect(b)
     await a.receive_until("room.partner_disconnected")
 
-    assert await run(services.check_room)(room) is None
+    assert await run(services.apply_room_timers)(room) is None
 
     assert (await get_room(room)).status == ActiveRoom.Status.GRACE_PERIOD
     await a.assert_no_event("room.ended")
@@ -272,6 +273,28 @@ async def test_a_ping_on_a_revoked_session_closes_the_socket_even_if_the_push_wa
     socket = await ws.connect(alice)
     # Revoke the session behind the socket's back: no session_invalidated push is sent.
     await run(lambda: AuthSession.objects.filter(pk=socket.session_id).update(is_active=False))()
+    await socket.send_json_to({"type": "ping", "id": "p"})
+    closing = await socket.receive_until("closing")
+    assert (closing["code"], closing["reason"]) == (4001, "session_invalidated")
+
+
+def _expire_the_guest(user):
+    User.objects.filter(pk=user.pk).update(
+        account_type=User.AccountType.GUEST, account_expires_at=timezone.now() - timedelta(seconds=1)
+    )
+
+
+def _ban_the_socket_address(user):
+    IPBan.objects.create(ip=CLIENT[0])
+
+
+@pytest.mark.parametrize("change", [_expire_the_guest, _ban_the_socket_address], ids=["expired-guest", "banned-ip"])
+async def test_a_ping_closes_the_socket_whatever_sign_in_would_now_refuse(ws, alice, change):
+    """The heartbeat's re-check is sign-in's check (session_refusal): a guest whose account ran
+    out and an address banned since the socket signed in are refused too, not only a revoked
+    session."""
+    socket = await ws.connect(alice)
+    await run(change)(alice)
     await socket.send_json_to({"type": "ping", "id": "p"})
     closing = await socket.receive_until("closing")
     assert (closing["code"], closing["reason"]) == (4001, "session_invalidated")

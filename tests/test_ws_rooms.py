@@ -19,9 +19,9 @@ from chat.models import ActiveRoom, ChatHistory, SessionCompletion, TextChatMess
 from tests.ws_helpers import (
     age_room,
     allow_next_message,
+    apply_room_timers,
     assert_room_finished,
     bookkeeping,
-    check_room,
     count,
     get_room,
     messages_of,
@@ -281,7 +281,7 @@ async def test_ending_twice_is_harmless(ws, alice, bob):
 
     await a.refused({"type": "room.end", "room": room}, "room_ended")
     await b.refused({"type": "room.end", "room": room}, "room_ended")
-    assert await run(services.check_room)(room) is None
+    assert await run(services.apply_room_timers)(room) is None
 
     await a.assert_no_event("room.ended")
     await b.assert_no_event("room.ended")
@@ -370,7 +370,7 @@ async def test_room_past_its_ends_at_is_ended_by_timer_with_duration_capped(ws, 
     a, b, room = await start_room(ws, alice, bob, seconds=120)
     await age_room(room, 120 + 100)  # ended 100 s ago, nobody checked
 
-    await check_room(room, acts="timer")
+    await apply_room_timers(room, acts="timer")
 
     for socket in (a, b):
         ended = await socket.receive_until("room.ended", room=room)
@@ -379,11 +379,11 @@ async def test_room_past_its_ends_at_is_ended_by_timer_with_duration_capped(ws, 
     await assert_room_finished(room, alice, bob, reason="timer", duration=120)
 
 
-async def test_check_room_before_the_deadline_does_nothing(ws, alice, bob):
+async def test_apply_room_timers_before_the_deadline_does_nothing(ws, alice, bob):
     a, b, room = await start_room(ws, alice, bob, seconds=120)
     await age_room(room, 30)
 
-    assert await run(services.check_room)(room) is None
+    assert await run(services.apply_room_timers)(room) is None
 
     assert (await get_room(room)).status == ActiveRoom.Status.ACTIVE
     await a.assert_nothing()
@@ -427,14 +427,14 @@ async def test_silent_text_room_gets_an_inactivity_warning_after_60_seconds(ws, 
     a, b, room = await start_room(ws, alice, bob, mode="text", seconds=600)
     aged = await age_room(room, 61)
 
-    await check_room(room, acts="warned")
+    await apply_room_timers(room, acts="warned")
 
     for socket in (a, b):
         warning = await socket.receive_until("room.inactivity_warning", room=room)
         assert warning["ends_at"] == (aged.started_at + timedelta(seconds=120)).isoformat()
     assert (await get_room(room)).inactivity_warned_at is not None
     # Warned once: a second check sends nothing more.
-    assert await run(services.check_room)(room) is None
+    assert await run(services.apply_room_timers)(room) is None
     await a.assert_no_event("room.inactivity_warning")
     await b.assert_no_event("room.inactivity_warning")
 
@@ -443,7 +443,7 @@ async def test_text_room_is_not_warned_before_60_seconds_of_silence(ws, alice, b
     a, _b, room = await start_room(ws, alice, bob, mode="text", seconds=600)
     await age_room(room, 50)
 
-    assert await run(services.check_room)(room) is None
+    assert await run(services.apply_room_timers)(room) is None
 
     await a.assert_no_event("room.inactivity_warning")
 
@@ -451,7 +451,7 @@ async def test_text_room_is_not_warned_before_60_seconds_of_silence(ws, alice, b
 async def test_a_message_clears_the_inactivity_warning(ws, alice, bob):
     a, b, room = await start_room(ws, alice, bob, mode="text", seconds=600)
     await age_room(room, 61)
-    await check_room(room, acts="warned")
+    await apply_room_timers(room, acts="warned")
     await a.receive_until("room.inactivity_warning")
     await b.receive_until("room.inactivity_warning")
 
@@ -459,7 +459,7 @@ async def test_a_message_clears_the_inactivity_warning(ws, alice, bob):
     await b.ok(chat(room, "b1", "me too"))
 
     assert (await get_room(room)).inactivity_warned_at is None
-    assert await run(services.check_room)(room) is None
+    assert await run(services.apply_room_timers)(room) is None
     await a.assert_no_event("room.inactivity_warning")
     await b.assert_no_event("room.inactivity_warning")
 
@@ -467,12 +467,12 @@ async def test_a_message_clears_the_inactivity_warning(ws, alice, bob):
 async def test_text_room_silent_for_120_seconds_is_ended_for_inactivity(ws, alice, bob):
     a, b, room = await start_room(ws, alice, bob, mode="text", seconds=600)
     await age_room(room, 61)
-    await check_room(room, acts="warned")
+    await apply_room_timers(room, acts="warned")
     await a.receive_until("room.inactivity_warning")
     await b.receive_until("room.inactivity_warning")
     await age_room(room, 60)  # 121 s in, still nobody wrote
 
-    await check_room(room, acts="inactivity")
+    await apply_room_timers(room, acts="inactivity")
 
     for socket in (a, b):
         ended = await socket.receive_until("room.ended", room=room)
@@ -485,7 +485,7 @@ async def test_text_room_where_one_side_is_silent_for_120_seconds_is_ended(ws, a
     await age_room(room, 121)
     await update_room(room, user_1_last_message_at=timezone.now())  # alice (user_1) just wrote; bob never did
 
-    await check_room(room, acts="inactivity")
+    await apply_room_timers(room, acts="inactivity")
 
     await b.receive_until("room.ended", room=room, reason="inactivity")
 
@@ -494,7 +494,7 @@ async def test_video_room_never_ends_for_inactivity(ws, alice, bob):
     a, b, room = await start_room(ws, alice, bob, mode="video", seconds=600)
     await age_room(room, 300)
 
-    assert await run(services.check_room)(room) is None
+    assert await run(services.apply_room_timers)(room) is None
     assert await run(services.end_overdue_rooms)() == 0
 
     assert (await get_room(room)).status == ActiveRoom.Status.ACTIVE
@@ -538,7 +538,7 @@ async def test_upgraded_room_no_longer_ends_for_inactivity(ws, alice, bob):
     await b.ok({"type": "room.upgrade_accept", "room": room})
     await age_room(room, 100)
 
-    assert await run(services.check_room)(room) is None
+    assert await run(services.apply_room_timers)(room) is None
 
     assert (await get_room(room)).status == ActiveRoom.Status.ACTIVE
 
@@ -565,7 +565,7 @@ async def test_text_room_due_for_inactivity_cannot_be_saved_by_an_upgrade(ws, al
 
     await a.request({"type": "room.upgrade_request", "room": room})
     await b.request({"type": "room.upgrade_accept", "room": room})
-    await check_room(room, acts="inactivity")
+    await apply_room_timers(room, acts="inactivity")
 
     row = await get_room(room)
     assert (row.status, row.end_reason) == (ActiveRoom.Status.ENDED, "inactivity")

@@ -472,13 +472,13 @@ async def assert_room_finished(room_id, a: User, b: User, *, reason: str, durati
     return rows
 
 
-async def check_room(room_id, *, acts: str) -> None:
-    """services.check_room, as a timer or the sweep runs it. The members' sockets keep their
+async def apply_room_timers(room_id, *, acts: str) -> None:
+    """services.apply_room_timers, as a timer or the sweep runs it. The members' sockets keep their
     own room timers, which may read a deadline the test has just moved and act first: so
     either this call acted as expected or found nothing left to do. Callers then assert the
     outcome (events and rows), which is the same whoever acted."""
-    result = await run(services.check_room)(room_id)
-    assert result in (acts, None), f"check_room did {result!r}, expected {acts!r} (or nothing left to do)"
+    result = await run(services.apply_room_timers)(room_id)
+    assert result in (acts, None), f"apply_room_timers did {result!r}, expected {acts!r} (or nothing left to do)"
 
 
 async def set_presence(user: User, *, available: bool, modes=("video", "text")) -> None:

@@ -1,4 +1,4 @@
-"""USC card tools for the users admin (accounts.admin.UserAdmin): a filter by card state and
+"""USC card tools for the users admin (moderation.admin_users.UserAdmin): a filter by card state and
 an action that finalizes pending registrations. Kept here, imported there."""
 
 from django.contrib import admin, messages

@@ -2,7 +2,8 @@
 
 Card IDs exist only inside a request: parse_card reads them, card_hash turns them into the
 HMAC we store with the last 4 digits. Every scan writes a usc_scan_attempts row, including
-refused ones (services returning a ServiceError under durable_then_raise commit it first).
+refused ones (those services are @durable_with_committed_refusals and refuse with
+commit_then_refuse, which commits the row before raising).
 
 Lock order, everywhere: the scanning IP (an advisory lock, for the distinct-card count),
 then the card (an advisory lock on its HMAC), then the scan attempt row, then the user row;
@@ -22,14 +23,14 @@ from django.utils import timezone
 
 from accounts.errors import Banned, InvalidCode, IPBanned
 from accounts.models import EmailVerification, User
-from accounts.selectors import BANNED_STATUSES
+from accounts.selectors import BANNED_STATUSES, is_ip_banned
 from accounts.services.access import grant_access
 from accounts.services.email_codes import check_code, issue_code
 from accounts.services.sessions import start_session
+from audit.services import record_audit
 from config.errors import RateLimited, ServiceError
 from config.ratelimit import Limit
-from config.transactions import durable_then_raise
-from moderation.selectors import is_ip_banned
+from config.transactions import commit_then_refuse, durable_with_committed_refusals
 from usc_cards import selectors
 from usc_cards.barcode import ParsedCard, card_hash, parse_card
 from usc_cards.errors import (
@@ -110,8 +111,9 @@ class Scan:
 @transaction.atomic(savepoint=False)
 def _scan(raw, *, purpose: str, ip: str | None, user_agent: str) -> tuple[Scan, ServiceError | None]:
     """Read a scan and write its usc_scan_attempts row (HMAC + last 4 only), applying the
-    checks every scan gets, in order: IP ban, scans per window (Redis), a valid card, the
-    distinct-card limit. Returns the scan and the refusal, if any, for the caller to return."""
+        checks every scan gets, in order: IP ban, scans per window (Redis), a valid card, the
+        distinct-card limit. Returns the scan and the refusal, if any, for the caller to refuse
+    with commit_then_refuse (the attempt row stays)."""
     now = timezone.now()
     card = parse_card(raw)
     usc_id_hash = card_hash(card.usc_id) if card.usc_id else None
@@ -161,18 +163,18 @@ class ScanResult:
     expires_at: datetime
 
 
-@durable_then_raise
+@durable_with_committed_refusals
 def verify_card(raw, *, ip: str | None, user_agent: str = ""):
     """verify-card: a scan for sign-up (or for finalize-registration of an existing account).
     A card already bound to an account → 409 card_registered. Otherwise a signed 30-minute
     scan token carrying the card's HMAC."""
     scan, error = _scan(raw, purpose=Purpose.SIGNUP, ip=ip, user_agent=user_agent)
     if error is not None:
-        return error
+        commit_then_refuse(error)
     attempt = scan.attempt
     if selectors.card_is_bound(attempt.usc_id_hash):
         scan.finish(Outcome.CARD_REGISTERED)
-        return CardRegistered()
+        commit_then_refuse(CardRegistered())
     token = issue_scan_token(
         usc_id_hash=attempt.usc_id_hash,
         last4=attempt.last4,
@@ -204,7 +206,7 @@ def _claimed_attempt(claim: ScanClaim) -> USCScanAttempt:
 
 @transaction.atomic(savepoint=False)
 def claim_scan_for_signup(scan_token: str) -> ScanClaim:
-    """Part of USC sign-up (accounts.services.signup), in its transaction: a valid token of
+    """Part of USC sign-up (onboarding.services), in its transaction: a valid token of
     a scan that has not made an account yet, for a card nobody holds. Locks the card and
     the attempt until the sign-up commits; the caller creates the user with the card's
     HMAC (bind_new_user) in the same transaction."""
@@ -251,8 +253,6 @@ def finalize_registration(
     the same user and card again returns the existing row. 409 when the card is bound to
     someone else or the user to another card. Returns None when nothing is pending. The
     audit row's actor is the user unless given (a moderator; None for the sweep)."""
-    from moderation.services import record_audit
-
     if claim is not None:
         usc_id_hash = claim.usc_id_hash
     else:
@@ -301,14 +301,14 @@ def finalize_registration(
     return registration
 
 
-@durable_then_raise
+@durable_with_committed_refusals
 def finalize_registration_request(user: User, *, scan_token: str | None, ip: str | None):
     """POST /api/usc/finalize-registration: the signed-in user is the card's owner (never a
     body field). Without a token, the user's pending card; 409 no_pending_scan if none."""
     claim = read_scan_token(scan_token) if scan_token else None
     registration = finalize_registration(user, claim=claim, via="finalize", ip=ip)
     if registration is None:
-        return NoPendingScan()
+        raise NoPendingScan()  # nothing was written
     return registration
 
 
@@ -358,8 +358,6 @@ def _card_login_account(scan: Scan, *, ip: str | None) -> tuple[User | None, Ser
     """The account a login scan names, locked, with its registration finalized; or the
     refusal: no such account (404), banned (403, audited), expired guest (410), no
     verified email (409)."""
-    from moderation.services import record_audit
-
     usc_id_hash = scan.attempt.usc_id_hash
     lock_card(usc_id_hash)
     holder = selectors.get_user_for_card(usc_id_hash)
@@ -404,35 +402,35 @@ class CardLoginStarted:
     email_hint: str
 
 
-@durable_then_raise
+@durable_with_committed_refusals
 def start_card_login(raw, *, ip: str | None, user_agent: str = ""):
     """Card login, step 1: a scan → a 6-digit code to the account's verified email. A card
     number alone is never a credential (it is printed on the card and guessable)."""
     scan, user, error = _card_login_scan(raw, purpose=Purpose.LOGIN_START, ip=ip, user_agent=user_agent)
     if error is not None:
-        return error
+        commit_then_refuse(error)
     try:
         with transaction.atomic():
             issue_code(user, email=user.email, purpose=EmailVerification.Purpose.CARD_LOGIN)
     except RateLimited as exc:
         scan.finish(Outcome.REFUSED)
-        return exc
+        commit_then_refuse(exc)
     scan.finish(Outcome.CODE_SENT)
     return CardLoginStarted(email_hint=email_hint(user.email))
 
 
-@durable_then_raise
+@durable_with_committed_refusals
 def complete_card_login(raw, code: str, *, ip: str | None, user_agent: str = ""):
     """Card login, step 2: the same card scanned again + the emailed code → a session (the
     single-session rule ends the others), card login counters updated. A wrong code counts
     towards burning it (committed before the refusal)."""
     scan, user, error = _card_login_scan(raw, purpose=Purpose.LOGIN_COMPLETE, ip=ip, user_agent=user_agent)
     if error is not None:
-        return error
+        commit_then_refuse(error)
     result = check_code(user, purpose=EmailVerification.Purpose.CARD_LOGIN, code=code)
     if not result.ok or result.verification.email != user.email:
         scan.finish(Outcome.WRONG_CODE)
-        return InvalidCode(fields={"code": ["That code is not valid or has expired."]})
+        commit_then_refuse(InvalidCode(fields={"code": ["That code is not valid or has expired."]}))
     token = start_session(user, ip=ip, user_agent=user_agent)
     now = timezone.now()
     USCCardRegistration.objects.filter(user=user).update(

@@ -5,7 +5,8 @@ from django.core.files.storage import default_storage
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from accounts.models import User
+from accounts.models import MEET_MODES, User
+from accounts.preferences import MEET_GENDER_CHOICES, check_meet_genders, clean_meet_modes, meet_genders_words
 from accounts.validation import (
     INSTAGRAM_POST_URL,
     NAME_MAX,
@@ -62,6 +63,35 @@ class SocialsField(_ServiceValidated):
 )
 class InstagramPostsField(_ServiceValidated):
     cleaner = staticmethod(clean_instagram_posts)
+
+
+@extend_schema_field(
+    {
+        "type": "array",
+        "minItems": 1,
+        "maxItems": len(MEET_GENDER_CHOICES),
+        "uniqueItems": True,
+        "items": {"type": "string", "enum": list(MEET_GENDER_CHOICES)},
+        "description": "Who I want to meet: any of women, men, nonbinary, or everyone (also people who did not "
+        "say their gender). Applied mutually in the reel and to invites. Default everyone.",
+    }
+)
+class MeetGendersField(_ServiceValidated):
+    cleaner = staticmethod(check_meet_genders)
+
+
+@extend_schema_field(
+    {
+        "type": "array",
+        "minItems": 1,
+        "maxItems": len(MEET_MODES),
+        "uniqueItems": True,
+        "items": {"type": "string", "enum": list(MEET_MODES)},
+        "description": "Call modes I want (text, video; at least one), applied mutually. Default both.",
+    }
+)
+class MeetModesField(_ServiceValidated):
+    cleaner = staticmethod(clean_meet_modes)
 
 
 @extend_schema_field(
@@ -157,6 +187,8 @@ class MeUpdateIn(StrictInput):
     socials = SocialsField(required=False)
     instagram_posts = InstagramPostsField(required=False)
     location_consent = serializers.BooleanField(required=False)
+    meet_genders = MeetGendersField(required=False)
+    meet_modes = MeetModesField(required=False)
 
 
 class FileIn(serializers.Serializer):
@@ -171,6 +203,8 @@ class MeOut(serializers.ModelSerializer):
     selfie_url = serializers.SerializerMethodField()
     video_url = serializers.SerializerMethodField()
     has_password = serializers.SerializerMethodField()
+    meet_genders = serializers.SerializerMethodField()
+    meet_modes = serializers.ListField(child=serializers.ChoiceField(choices=MEET_MODES), read_only=True)
 
     class Meta:
         model = User
@@ -196,6 +230,8 @@ class MeOut(serializers.ModelSerializer):
             "qr_unlocked_at",
             "ban_status",
             "location_consent",
+            "meet_genders",
+            "meet_modes",
             "account_expires_at",
             "usc_verified_at",
             "created_at",
@@ -210,6 +246,10 @@ class MeOut(serializers.ModelSerializer):
 
     def get_has_password(self, user) -> bool:
         return user.has_usable_password()
+
+    @extend_schema_field(serializers.ListField(child=serializers.ChoiceField(choices=MEET_GENDER_CHOICES)))
+    def get_meet_genders(self, user) -> list[str]:
+        return meet_genders_words(user.meet_genders)
 
 
 class SessionOut(serializers.Serializer):

@@ -11,7 +11,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
+from accounts.permissions import ensure_may_act
 from accounts.services.sessions import revoke_all_sessions
+from audit.services import record_audit
 from config.errors import Forbidden
 
 # What a moderator may edit by hand: how the person presents, nothing that logs in or unlocks.
@@ -35,13 +37,11 @@ class AdminOnlyField(Forbidden):
 
 
 def _ensure_may_edit(actor, user: User, fields) -> None:
-    from moderation.services import _ensure_may_act
-
     if actor.is_superuser:
         return
     if user.pk == actor.pk:
         raise OwnAccount()
-    _ensure_may_act(actor, user)
+    ensure_may_act(actor, user)
     refused = sorted(set(fields) - MODERATOR_EDITABLE)
     if refused:
         raise AdminOnlyField(fields={name: AdminOnlyField.message for name in refused})
@@ -57,8 +57,6 @@ def _loses_access(user: User, changes: dict) -> bool:
 def change_user(user_id, changes: dict, *, actor, ip: str | None = None) -> User:
     """Apply an admin form's changed fields (name → new value; groups/user_permissions take
     querysets). Refusals: OwnAccount, ProtectedAccount, AdminOnlyField (403)."""
-    from moderation.services import record_audit
-
     user = User.objects.select_for_update().get(pk=user_id)
     # Only real changes count (a form re-posting an equal value is none).
     changes = {name: value for name, value in changes.items() if name in M2M_FIELDS or getattr(user, name) != value}
@@ -90,8 +88,6 @@ def change_user(user_id, changes: dict, *, actor, ip: str | None = None) -> User
 @transaction.atomic(durable=True)
 def set_password(user_id, *, password_hash: str, actor, ip: str | None = None) -> User:
     """A superuser sets (or disables) a user's password in the admin: the old sessions end."""
-    from moderation.services import record_audit
-
     if not actor.is_superuser:
         raise AdminOnlyField(fields={"password": AdminOnlyField.message})
     user = User.objects.select_for_update().get(pk=user_id)

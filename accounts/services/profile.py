@@ -8,18 +8,22 @@ from django.db import transaction
 
 from accounts.media import inspect_video, process_selfie
 from accounts.models import User, UserLocation
+from accounts.preferences import clean_meet_genders, clean_meet_modes
 from accounts.services.sessions import revoke_all_sessions
+from accounts.signals import account_deleting
 from accounts.validation import clean_instagram_posts, clean_name, clean_socials
+from audit.services import record_audit
 
 logger = logging.getLogger("rendezvous.accounts")
 
-EDITABLE = ("name", "gender", "socials", "instagram_posts", "location_consent")
+EDITABLE = ("name", "gender", "socials", "instagram_posts", "location_consent", "meet_genders", "meet_modes")
 
 
 @transaction.atomic(durable=True)
 def update_profile(user: User, **changes) -> User:
-    """Change any of name, gender, socials, instagram_posts, location_consent. Withdrawing
-    location consent deletes the stored location."""
+    """Change any of name, gender, socials, instagram_posts, location_consent, meet_genders,
+    meet_modes (the API's words, accounts.preferences). Withdrawing location consent deletes
+    the stored location."""
     unknown = set(changes) - set(EDITABLE)
     if unknown:
         raise TypeError(f"not editable: {sorted(unknown)}")
@@ -30,6 +34,10 @@ def update_profile(user: User, **changes) -> User:
         changes["socials"] = clean_socials(changes["socials"])
     if "instagram_posts" in changes:
         changes["instagram_posts"] = clean_instagram_posts(changes["instagram_posts"])
+    if "meet_genders" in changes:
+        changes["meet_genders"] = clean_meet_genders(changes["meet_genders"])
+    if "meet_modes" in changes:
+        changes["meet_modes"] = clean_meet_modes(changes["meet_modes"])
     for field, value in changes.items():
         setattr(user, field, value)
     user.save(update_fields=[*changes, "updated_at"])
@@ -87,13 +95,10 @@ def delete_account(user: User, *, ip: str | None, only_if_expired_guest_at=None)
     the id. Other people's records of calls with this user keep their name snapshot.
     With `only_if_expired_guest_at` (the guest sweep), the row is re-checked under its lock:
     a guest made permanent (or given more time) since the sweep looked is kept, and the
-    whole transaction, the hooks' work included, is rolled back. Returns whether it deleted."""
-    from moderation.services import record_audit
-
-    # Hooks first: ending a live call locks both users in id order (the global lock order);
-    # locking the leaver before that could deadlock with the partner ending the call.
-    for hook in ACCOUNT_DELETION_HOOKS:
-        hook(user)
+    whole transaction, the receivers' work included, is rolled back. Returns whether it deleted."""
+    # The other apps' steps first: ending a live call locks both users in id order (the global
+    # lock order); locking the leaver before that could deadlock with the partner ending the call.
+    account_deleting.send(sender=User, user=user)
     user = User.objects.select_for_update().get(pk=user.pk)
     if only_if_expired_guest_at is not None and not (
         user.account_type == User.AccountType.GUEST
@@ -109,8 +114,3 @@ def delete_account(user: User, *, ip: str | None, only_if_expired_guest_at=None)
     for name in files:
         transaction.on_commit(lambda name=name: _delete_file(name), robust=True)
     return True
-
-
-# Steps other apps run inside the deletion transaction, before the row goes (e.g. chat ends a
-# live room properly, so the partner gets their history). Registered in AppConfig.ready().
-ACCOUNT_DELETION_HOOKS: list = []

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from accounts.models import AuthSession, User
 from accounts.selectors import hash_token
+from audit.services import record_audit
 from config.realtime import send_to_users
 
 logger = logging.getLogger("rendezvous.security")
@@ -59,8 +60,6 @@ def log_out(session: AuthSession) -> None:
 
 @transaction.atomic(durable=True)
 def log_out_everywhere(user: User, *, ip: str | None) -> int:
-    from moderation.services import record_audit
-
     sessions = list(AuthSession.objects.filter(user=user, is_active=True).values_list("pk", flat=True))
     _invalidate(user.pk, sessions, "logout_everywhere")
     record_audit("auth.logout_everywhere", actor=user, target=user, ip=ip, details={"sessions": len(sessions)})

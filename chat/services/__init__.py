@@ -1,5 +1,5 @@
 """Realtime writes (SPEC §6), one module per topic: invites, rooms (the end of a call and the
-in-call actions), timers, connections (grace and resume) and messages.
+in-call actions), timers, connections (grace and resume), messages and matches (after a call).
 
 Every function is one transaction that locks the rows deciding its outcome, then checks. The
 hot ones (invite, accept, decline/cancel, message, end) are one statement each: a PL/pgSQL
@@ -12,9 +12,15 @@ from chat.services.invites import (
     accept_invite,
     cancel_invite,
     decline_invite,
-    expire_invite,
-    expire_invites,
+    expire_overdue_invites,
     send_invite,
+)
+from chat.services.matches import (
+    MeetAgain,
+    answer_meet_again,
+    meet_again_state,
+    share_socials_with_match,
+    unmatch,
 )
 from chat.services.messages import (
     MESSAGE_SPACING,
@@ -36,17 +42,19 @@ from chat.services.rooms import (
     relay_target,
     request_upgrade,
 )
-from chat.services.timers import check_room, due_rooms, end_overdue_rooms, room_timer_step
+from chat.services.timers import apply_room_timers, due_rooms, end_overdue_rooms, room_timer_step
 
 __all__ = [
     "MESSAGE_SPACING",
     "EndResult",
+    "MeetAgain",
     "MessageDraft",
     "PostResult",
     "accept_invite",
     "accept_upgrade",
+    "answer_meet_again",
+    "apply_room_timers",
     "cancel_invite",
-    "check_room",
     "decline_invite",
     "draft_message",
     "due_rooms",
@@ -56,10 +64,10 @@ __all__ = [
     "end_room_args",
     "end_room_by_member",
     "end_room_events",
-    "expire_invite",
-    "expire_invites",
+    "expire_overdue_invites",
     "mark_connected",
     "mark_disconnected",
+    "meet_again_state",
     "message_outcome",
     "post_message",
     "relay_target",
@@ -67,5 +75,7 @@ __all__ = [
     "room_timer_step",
     "send_invite",
     "share_socials",
+    "share_socials_with_match",
     "start_grace_for_vanished_members",
+    "unmatch",
 ]

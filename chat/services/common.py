@@ -3,9 +3,8 @@
 import json
 import uuid
 
-from chat import events
 from chat.errors import InvalidMessage
-from chat.models import MAX_CALL_SECONDS, MIN_CALL_SECONDS, CallInvite
+from chat.models import MAX_CALL_SECONDS, MIN_CALL_SECONDS
 from config.realtime import send_to_users
 
 
@@ -33,11 +32,13 @@ def from_jsonb(value):
     return json.loads(value) if isinstance(value, str) else value
 
 
-def notify_invite(invite: CallInvite, event_type: str) -> None:
-    send_to_users([invite.from_user_id, invite.to_user_id], {"type": event_type, **events.invite_payload(invite)})
-
-
 def notify_invites(payloads, event_type: str) -> None:
     """Invite payloads as a PL/pgSQL function returns them (jsonb list): each to both sides."""
     for payload in from_jsonb(payloads) or []:
         send_to_users([payload["from"], payload["to"]], {"type": event_type, **payload})
+
+
+def notify_expired(payloads) -> None:
+    """The one way an expiry is told: `call.expired` to both sides of each invite (payloads as
+    events.invite_payload makes them, or as rdv_expire_stale_invites returns them)."""
+    notify_invites(payloads, "call.expired")

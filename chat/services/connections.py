@@ -10,7 +10,7 @@ from chat.errors import NotAMember
 from chat.models import ActiveRoom, ActiveRoomMember
 from chat.selectors import live_room_id_of
 from chat.services.common import as_uuid
-from chat.services.timers import check_room
+from chat.services.timers import apply_room_timers
 from config.realtime import send_to_users
 
 
@@ -80,7 +80,7 @@ def _mark_connected(user: User) -> dict | None:
     room = ActiveRoom.objects.select_for_update(no_key=True).get(pk=room_id)
     now = timezone.now()
     if room.due(now):
-        transaction.on_commit(lambda: check_room(room_id), robust=True)
+        transaction.on_commit(lambda: apply_room_timers(room_id), robust=True)
         return None
     is_user_1 = str(room.user_1_id) == str(user.pk)
     changes = {"user_1_connected" if is_user_1 else "user_2_connected": True}

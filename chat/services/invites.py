@@ -24,7 +24,7 @@ from chat.errors import (
 )
 from chat.event_mode import ensure_event_open
 from chat.models import ActiveRoom, CallInvite, ChatMode, Cooldown
-from chat.services.common import as_uuid, call_seconds, from_jsonb, notify_invite, notify_invites
+from chat.services.common import as_uuid, call_seconds, from_jsonb, notify_expired, notify_invites
 from config.realtime import send_to_users
 
 logger = logging.getLogger("rendezvous.chat")
@@ -57,7 +57,7 @@ def send_invite(caller: User, *, to, mode: str, seconds) -> CallInvite:
     with connection.cursor() as cursor:
         cursor.execute(SEND_INVITE_SQL, [str(caller.pk), str(to), mode, seconds, now, CallInvite.TTL, present])
         outcome, detail, invite_id, expires_at, expired, name, gender, selfie, video = cursor.fetchone()
-    notify_invites(expired, "call.expired")
+    notify_expired(expired)
     if outcome == "no_access":
         raise NoAccess(access_status=detail)
     if outcome != "created":
@@ -101,7 +101,7 @@ def accept_invite(callee: User, *, invite_id, seconds):
     if outcome == "retry":
         return ActiveRoom.objects.get(pk=room_id)
     if outcome == "expired":
-        notify_invites(notify, "call.expired")
+        notify_expired(notify)
         raise InviteExpired()
     if outcome == "not_available":
         raise NotAvailable()
@@ -141,7 +141,7 @@ def _settle_invite(user: User, invite_id, *, side: str, status: str, cooldown: t
         cursor.execute(SETTLE_SQL, [str(user.pk), str(invite_id), side, status, cooldown, reason, timezone.now()])
         outcome, payload, notify = cursor.fetchone()
     if outcome == "expired":
-        notify_invites(notify, "call.expired")
+        notify_expired(notify)
     if outcome not in ("same", "settled"):
         raise SETTLED_REFUSALS[outcome]()
     invite = CallInvite.objects.get(pk=invite_id) if outcome == "same" else None
@@ -178,39 +178,24 @@ def cancel_invite(caller: User, *, invite_id):
 
 
 @transaction.atomic(durable=True)
-def expire_invite(invite_id) -> bool:
-    """At an invite's 20 s (the caller's socket sets a timer): mark it expired if it is still
-    pending, and tell both. Idempotent; the sweep does the same for invites nobody timed."""
+def expire_overdue_invites(*invite_ids, limit: int = 500) -> int:
+    """Mark pending invites past their 20 s expired and tell both sides: the given ones (the
+    caller's socket times its own invite) or, with none given, any (the sweep, start-up
+    recovery). Idempotent, and tidying only: every reader already treats them as expired by
+    their timestamp. Rows another worker holds are skipped (SKIP LOCKED), never waited for.
+    Returns how many it expired. Send and accept expire a pair's stale invites in their own
+    statement (rdv_expire_stale_invites); all three tell both sides through notify_expired."""
     now = timezone.now()
-    invite = (
-        CallInvite.objects.select_for_update(skip_locked=True)
-        .filter(pk=as_uuid(invite_id, InviteNotFound), status="pending", expires_at__lte=now)
-        .first()
-    )
-    if invite is None:
-        return False
-    CallInvite.objects.filter(pk=invite.pk).update(status=CallInvite.Status.EXPIRED, responded_at=now)
-    invite.status = CallInvite.Status.EXPIRED
-    notify_invite(invite, "call.expired")
-    return True
-
-
-@transaction.atomic(durable=True)
-def expire_invites(*, limit: int = 500) -> int:
-    """Sweep: mark pending invites past their 20 s as expired and tell both sides. Tidying
-    only: every reader already treats them as expired by their timestamp."""
-    now = timezone.now()
-    stale = list(
-        CallInvite.objects.select_for_update(skip_locked=True)
-        .filter(status="pending", expires_at__lte=now)
-        .order_by("expires_at")[:limit]
-    )
-    if not stale:
+    overdue = CallInvite.objects.select_for_update(skip_locked=True).filter(status="pending", expires_at__lte=now)
+    if invite_ids:
+        overdue = overdue.filter(pk__in=[as_uuid(invite_id, InviteNotFound) for invite_id in invite_ids])
+    invites = list(overdue.order_by("expires_at")[:limit])
+    if not invites:
         return 0
-    CallInvite.objects.filter(pk__in=[i.pk for i in stale], status="pending").update(
+    CallInvite.objects.filter(pk__in=[i.pk for i in invites], status="pending").update(
         status=CallInvite.Status.EXPIRED, responded_at=now
     )
-    for invite in stale:
+    for invite in invites:
         invite.status = CallInvite.Status.EXPIRED
-        notify_invite(invite, "call.expired")
-    return len(stale)
+    notify_expired([events.invite_payload(invite) for invite in invites])
+    return len(invites)

@@ -18,7 +18,7 @@ from chat.services.common import as_uuid
 from chat.services.rooms import end_room, live_member_room
 from config.errors import ServiceError
 from config.realtime import send_to_users
-from config.transactions import durable_then_raise
+from config.transactions import durable_with_committed_refusals
 
 MESSAGE_SPACING = timedelta(seconds=1.5)
 
@@ -31,7 +31,11 @@ class PostResult:
 
 def _gif_url_allowed(url: str) -> bool:
     parts = urlsplit(url)
-    return parts.scheme == "https" and (parts.hostname or "") in settings.GIF_HOSTS and len(url) <= 500
+    return (
+        parts.scheme == "https"
+        and (parts.hostname or "") in settings.GIF_HOSTS
+        and len(url) <= TextChatMessage.MAX_URL_LENGTH
+    )
 
 
 POST_MESSAGE_SQL = "SELECT * FROM rdv_post_message(%s::uuid, %s::uuid, %s, %s, %s, %s, %s, %s)"
@@ -69,7 +73,7 @@ def draft_message(sender_id, *, room_id, client_id: str, text: str = "", gif_url
     else:
         raise InvalidMessage("Write something.")
     if len(text) > TextChatMessage.MAX_LENGTH:
-        raise InvalidMessage("At most 500 characters.")
+        raise InvalidMessage(f"At most {TextChatMessage.MAX_LENGTH} characters.")
     return MessageDraft(str(sender_id), room_id, client_id, kind, text, gif_url or "", timezone.now())
 
 
@@ -106,7 +110,7 @@ def message_outcome(draft: MessageDraft, row) -> tuple[PostResult | ServiceError
 
 def post_message(sender: User, *, room_id, client_id: str, text: str = "", gif_url: str = ""):
     """chat.message: stored, then delivered to the partner after commit; the ack carries the
-    stored id. The sender must be a member of that live room; ≤ 500 characters; one message
+    stored id. The sender must be a member of that live room; ≤ TextChatMessage.MAX_LENGTH (500) characters; one message
     every 1.5 s per user; a resend with the same client_id returns the stored message. One
     statement (rdv_post_message, the rule); a message into an overdue call ends it and is
     refused."""
@@ -127,12 +131,10 @@ def post_message(sender: User, *, room_id, client_id: str, text: str = "", gif_u
     return result
 
 
-@durable_then_raise
+@durable_with_committed_refusals
 def share_socials(user: User, *, room_id):
     """room.share_socials: my socials go to my partner, stored as a system message."""
     room = live_member_room(user, room_id)
-    if isinstance(room, ServiceError):
-        return room
     fresh = User.objects.get(pk=user.pk)
     handles = ", ".join(f"{network}: {handle}" for network, handle in sorted(fresh.socials.items()))
     content = f"{fresh.name} shared their socials: {handles or 'none yet'}"[: TextChatMessage.MAX_LENGTH]

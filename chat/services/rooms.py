@@ -5,6 +5,7 @@ import logging
 import uuid
 from dataclasses import dataclass
 from functools import cached_property
+from typing import NoReturn
 
 from django.db import connection
 from django.db.models import Q
@@ -16,9 +17,10 @@ from chat.errors import NotAllowedNow, NotAMember, RoomEnded
 from chat.models import ActiveRoom, ChatMode, Cooldown
 from chat.selectors import live_room_id_of
 from chat.services.common import as_uuid
-from config.errors import ServiceError
 from config.realtime import send_to_users
-from config.transactions import durable_then_raise
+from config.transactions import commit_then_refuse, durable_with_committed_refusals
+from referrals.models import InviteCode
+from referrals.services import INVITE_CODE_LENGTH, random_code
 
 logger = logging.getLogger("rendezvous.chat")
 
@@ -39,9 +41,6 @@ END_ROOM_SQL = "SELECT * FROM rdv_end_room(%s::uuid, %s, %s, %s, %s, %s, %s, %s)
 def end_room_args(room_id, reason: str, now) -> list:
     """The arguments of rdv_end_room (chat migration 0004, the rule): the thresholds from here,
     and an invite code for each user in case this call unlocks them (unused otherwise)."""
-    from referrals.models import InviteCode
-    from referrals.services import INVITE_CODE_LENGTH, random_code
-
     assert InviteCode.USER_CODE_USES == 4  # rdv_apply_session_unlock writes 4
     return [
         str(room_id),
@@ -118,19 +117,26 @@ def end_live_room_of(user_id, *, reason: str) -> EndResult | None:
     return end_room(room_id, reason=reason) if room_id else None
 
 
-def live_member_room(user: User, room_id):
-    """For in-call actions other than messages: the member's room, locked, or a refusal. An
-    overdue room is ended now (timers before any room lock) and refused as RoomEnded, so no
-    action can outrun the server's timers (an upgrade cannot rescue a silent text call)."""
+def live_member_room(user: User, room_id) -> ActiveRoom:
+    """For in-call actions other than messages: the member's room, locked. Refusals raise
+    (NotAMember, RoomEnded); an overdue room is ended first (timers before any room lock) and
+    then refused (end_overdue_then_refuse), so no action can outrun the server's timers (an
+    upgrade cannot rescue a silent text call). Only inside a @durable_with_committed_refusals
+    service."""
     room = _member_room(user, room_id, lock=False)
     reason = room.due(timezone.now())
     if reason:
-        end_room(room.pk, reason=reason)
-        return RoomEnded()
+        end_overdue_then_refuse(room, reason)
     room = _member_room(user, room_id, lock=True)
     if room.due(timezone.now()):
-        return RoomEnded()
+        raise RoomEnded()
     return room
+
+
+def end_overdue_then_refuse(room: ActiveRoom, reason: str) -> NoReturn:
+    """End an overdue room (committed: it stays ended) and refuse the action with RoomEnded."""
+    end_room(room.pk, reason=reason)
+    commit_then_refuse(RoomEnded())
 
 
 def _member_room(user: User, room_id, *, lock: bool) -> ActiveRoom:
@@ -146,12 +152,10 @@ def _member_room(user: User, room_id, *, lock: bool) -> ActiveRoom:
     return room
 
 
-@durable_then_raise
+@durable_with_committed_refusals
 def request_upgrade(user: User, *, room_id):
     """room.upgrade_request: in a text room, after 60 s, ask to switch to video."""
     room = live_member_room(user, room_id)
-    if isinstance(room, ServiceError):
-        return room
     if room.chat_mode != ChatMode.TEXT or room.upgraded_at is not None:
         raise NotAllowedNow("This call is already video.")
     if timezone.now() - room.started_at < ActiveRoom.UPGRADE_AFTER:
@@ -162,12 +166,10 @@ def request_upgrade(user: User, *, room_id):
     return room
 
 
-@durable_then_raise
+@durable_with_committed_refusals
 def accept_upgrade(user: User, *, room_id):
     """room.upgrade_accept: the other side agrees; the room becomes video (no inactivity rule)."""
     room = live_member_room(user, room_id)
-    if isinstance(room, ServiceError):
-        return room
     if room.upgraded_at is not None:
         return room
     if room.upgrade_requested_by_id is None or str(room.upgrade_requested_by_id) == str(user.pk):

@@ -15,12 +15,12 @@ from config.realtime import send_to_users
 logger = logging.getLogger("rendezvous.chat")
 
 
-def check_room(room_id) -> str | None:
+def apply_room_timers(room_id) -> str | None:
     """Apply the room's timers now: end it if due, or send the inactivity warning once.
     Safe to call from any number of processes at once (the end is one statement that locks;
     the warning is one conditional UPDATE), so it needs no transaction of its own."""
     room = ActiveRoom.objects.filter(pk=room_id).exclude(status=ActiveRoom.Status.ENDED).first()
-    return _check_loaded_room(room, timezone.now()) if room else None
+    return _apply_timers_to(room, timezone.now()) if room else None
 
 
 def room_timer_step(room_id):
@@ -30,7 +30,7 @@ def room_timer_step(room_id):
     if room is None:
         return None
     now = timezone.now()
-    acted = _check_loaded_room(room, now)
+    acted = _apply_timers_to(room, now)
     if acted == "warned":
         room.inactivity_warned_at = now
     elif acted or room.due(now):
@@ -38,7 +38,7 @@ def room_timer_step(room_id):
     return room.next_deadline()
 
 
-def _check_loaded_room(room: ActiveRoom, now) -> str | None:
+def _apply_timers_to(room: ActiveRoom, now) -> str | None:
     reason = room.due(now)
     if reason:
         result = end_room(room.pk, reason=reason)
@@ -86,7 +86,7 @@ def end_overdue_rooms(*, limit: int = 200) -> int:
     acted = 0
     for room_id in list(due_rooms(timezone.now(), limit=limit)):
         try:
-            if check_room(room_id):
+            if apply_room_timers(room_id):
                 acted += 1
         except Exception:  # one bad room must not stop the sweep
             logger.exception("checking room %s failed", room_id)

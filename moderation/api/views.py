@@ -1,15 +1,18 @@
-"""Moderation endpoints: POST /api/reports (SPEC §7)."""
+"""Moderation endpoints: POST /api/reports, GET /api/me/ban (SPEC §7)."""
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.permissions import HasAccess
+from accounts.api import serializers as account_s
+from accounts.api.views import ERRORS
+from accounts.permissions import HasAccess, IsSignedIn
 from config.api import validated
 from config.client_ip import request_ip
 from moderation import services
 from moderation.api import serializers as s
+from moderation.selectors import get_ban_summary
 
 
 class ReportView(APIView):
@@ -39,3 +42,11 @@ class ReportView(APIView):
             ip=request_ip(request),
         )
         return Response(s.ReportOut(result.report).data, status=status.HTTP_201_CREATED)
+
+
+class MyBanView(APIView):
+    permission_classes = [IsSignedIn]  # a banned user may read this
+
+    @extend_schema(responses={200: account_s.BanOut, 401: ERRORS[401]}, summary="My ban status")
+    def get(self, request):
+        return Response(account_s.BanOut(get_ban_summary(request.user)).data)

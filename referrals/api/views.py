@@ -1,17 +1,21 @@
-"""Invite-code check, introduction links and referral notifications."""
+"""Invite-code check, my invite code (and its QR), introduction links and referral notifications."""
 
 from django.conf import settings
+from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.generics import ListAPIView
+from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.api import serializers as account_s
 from accounts.api.views import ERRORS
 from accounts.permissions import HasAccess
 from config.api import throttle
 from config.client_ip import client_ip
+from config.errors import NotFound
 from referrals import selectors, services
 from referrals.api import serializers as s
 
@@ -67,3 +71,46 @@ class NotificationReadView(APIView):
         serializer.is_valid(raise_exception=True)
         updated = services.mark_notifications_read(request.user, ids=serializer.validated_data.get("ids"))
         return Response({"updated": updated})
+
+
+def _my_invite_code(user):
+    code = selectors.get_user_invite_code(user)
+    if code is None:
+        raise NotFound("You get an invite code once verified or after 4 successful calls.")
+    return code
+
+
+class MyInviteCodeView(APIView):
+    @extend_schema(responses={200: account_s.InviteCodeOut, 404: OpenApiResponse(description="Not unlocked yet")})
+    def get(self, request):
+        code = _my_invite_code(request.user)
+        return Response(
+            {
+                "code": code.code,
+                "type": code.type,
+                "max_uses": code.max_uses,
+                "uses_remaining": code.uses_remaining,
+                "signup_url": services.signup_url(code.code),
+            }
+        )
+
+
+class IgnoreAcceptHeader(BaseContentNegotiation):
+    """The PNG view answers image/png whatever the client accepts (errors stay JSON)."""
+
+    def select_parser(self, request, parsers):
+        return parsers[0]
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
+class MyInviteCodePngView(APIView):
+    content_negotiation_class = IgnoreAcceptHeader
+
+    @extend_schema(responses={(200, "image/png"): bytes, 404: OpenApiResponse(description="Not unlocked yet")})
+    def get(self, request):
+        code = _my_invite_code(request.user)
+        response = HttpResponse(services.invite_code_qr_png(code.code), content_type="image/png")
+        response["Cache-Control"] = "private, max-age=300"
+        return response

@@ -23,6 +23,7 @@
     for (const id of SCREENS) show(id, id === name);
     const inCall = name === "room" || name === "ended";
     show("report", inCall && Boolean(state.room || state.lastRoom));
+    show("block", inCall && Boolean(state.room || state.lastRoom));
     document.body.dataset.screen = name;
   }
 
@@ -186,6 +187,11 @@
       "rtc.ice": (e) => video.onIce(e),
       "me.metrics": (e) => { Object.assign(state.me, e); },
       "event.settings_changed": (e) => { RDVEvents.update(e.status); reloadReelSoon(); },
+      "match.new": (e) => {
+        flash(`It's a match! You and ${e.partner.name} both want to meet again: see Matches.`, "info");
+        const box = document.querySelector(`#ended-meet-again .meet-again[data-room="${e.room}"]`);
+        if (box) box.replaceWith(RDVMeetAgain.render(e.room, e.partner.name, { answer: "yes", match: { id: e.match } }));
+      },
       "referral.notification": (e) => flash(`${e.referred_name || "Someone"} was introduced to you by ${e.introduced_by_name || "a friend"}: they see you first in their reel.`, "info"),
       error: (e) => flash(friendly(wsError(e)), "error"),
     }[event.type];
@@ -555,6 +561,8 @@
     for (const message of event.messages || []) addMessage(message);
     $("room-partner").textContent = event.partner.name;
     $("report-name").textContent = event.partner.name;
+    $("block-name").textContent = event.partner.name;
+    $("block-partner").disabled = false;
     const selfie = safeUrl(event.partner.selfie_url);
     $("room-selfie").hidden = !selfie;
     if (selfie) $("room-selfie").src = selfie;
@@ -713,8 +721,9 @@
     state.lastRoom = ended;
     state.room = null;
     const spent = Math.max(0, Math.min(serverNow(), ended.endsAt) - ended.startedAt);
-    $("ended-text").textContent = `${ENDED[event.reason] || "The call ended."} You talked with ${ended.partner.name} for ${seconds(spent / 1000)}. You won't see each other in the reel for a while.`;
+    $("ended-text").textContent = `${ENDED[event.reason] || "The call ended."} You talked with ${ended.partner.name} for ${seconds(spent / 1000)}. You won't see each other in the reel for a while, unless you both say you'd meet again.`;
     $("ended").dataset.reason = event.reason;
+    $("ended-meet-again").replaceChildren(RDVMeetAgain.render(ended.room, ended.partner.name, { answer: null, match: null }));
     screen("ended");
   }
 
@@ -735,6 +744,23 @@
     $("report-form").reset();
     $("report").open = false;
     flash(`Thank you. Your report about ${target.partner.name} was sent to the moderators.`, "info");
+  });
+
+  // Block from the call screen (or the "call ended" screen): a live call with them ends now,
+  // as if I had pressed End call (room.ended arrives as for any end).
+  $("block-partner").addEventListener("click", async () => {
+    const target = state.room || state.lastRoom;
+    if (!target) return;
+    const name = target.partner.name;
+    if (!window.confirm(`Block ${name}? They are not told. You can unblock them in Settings.`)) return;
+    $("block-partner").disabled = true;
+    try {
+      await api("POST", "/api/blocks", { user_id: target.partner.id });
+      flash(`You blocked ${name}.`, "info");
+    } catch (err) {
+      $("block-partner").disabled = false;
+      flash(friendly(err));
+    }
   });
 
   // --- video (optional: the text chat always works) ------------------------------------------

@@ -1,4 +1,5 @@
-/* The history page: my finished calls (GET /api/me/history) and my timer total (GET /api/me). */
+/* The history page: my finished calls (GET /api/me/history) and my timer total (GET /api/me);
+   introduce a friend to a past partner, or block them. */
 "use strict";
 
 (() => {
@@ -20,6 +21,8 @@
       el("h2", { class: "call-partner" }, call.partner_name),
       el("p", { class: "muted" }, `${call.chat_mode === "video" ? "Video" : "Text"} call · ${when.toLocaleString()} · ${seconds(call.duration_seconds)}`),
     );
+    const endedAt = new Date(when.getTime() + call.duration_seconds * 1000);
+    if (call.room && call.partner && RDVMeetAgain.isOpen(endedAt)) item.append(RDVMeetAgain.render(call.room, call.partner_name));
     if (call.partner) {
       const introduce = el("button", { type: "button", class: "secondary introduce" }, `Introduce a friend to ${call.partner_name}`);
       const link = el("p", { class: "introduction", hidden: true });
@@ -38,7 +41,19 @@
           introduce.disabled = false;
         }
       });
-      item.append(introduce, link);
+      const block = el("button", { type: "button", class: "secondary block" }, `Block ${call.partner_name}`);
+      block.addEventListener("click", async () => {
+        if (!window.confirm(`Block ${call.partner_name}? They are not told. You can unblock them in Settings.`)) return;
+        block.disabled = true;
+        try {
+          await api("POST", "/api/blocks", { user_id: call.partner });
+          block.textContent = `${call.partner_name} is blocked`;
+        } catch (err) {
+          block.disabled = false;
+          fail(err);
+        }
+      });
+      item.append(introduce, block, link);
     }
     if (call.messages.length) {
       const details = el("details");

@@ -1,9 +1,9 @@
 /* Settings: my invite code (QR, sign-up link), profile, socials, Instagram posts, uploads,
-   location consent, and the account itself. */
+   who I want to meet, the people I blocked, location consent, and the account itself. */
 "use strict";
 
 (() => {
-  const { api, friendly, flash, onSubmit, seconds } = RDV;
+  const { api, friendly, flash, onSubmit, seconds, el } = RDV;
   const $ = (id) => document.getElementById(id);
   let me = null;
 
@@ -68,7 +68,71 @@
     $("account-status").textContent = `${kind}${me.email ? " · " + me.email : ""} · ${seconds(me.timer_total_seconds)} of calls.`;
     $("permanent-form").hidden = me.account_type === "permanent" || !me.email_verified;
     $("email-box").hidden = Boolean(me.email_verified);
+    fillMeet();
   }
+
+  function fillMeet() {
+    const genders = me.meet_genders || ["everyone"];
+    for (const input of document.querySelectorAll("input[name=meet_genders]")) input.checked = genders.includes(input.value);
+    const modes = me.meet_modes || ["text", "video"];
+    for (const input of document.querySelectorAll("input[name=meet_modes]")) input.checked = modes.includes(input.value);
+  }
+
+  // "Everyone" and the single choices exclude each other, as the API reads them.
+  $("meet-everyone").addEventListener("change", () => {
+    if ($("meet-everyone").checked) {
+      for (const input of document.querySelectorAll("input[name=meet_genders]")) input.checked = input.value === "everyone";
+    }
+  });
+  for (const input of document.querySelectorAll("input[name=meet_genders]:not([value=everyone])")) {
+    input.addEventListener("change", () => { if (input.checked) $("meet-everyone").checked = false; });
+  }
+
+  onSubmit($("meet-form"), async (data) => {
+    me = await api("PATCH", "/api/me", { meet_genders: data.getAll("meet_genders"), meet_modes: data.getAll("meet_modes") });
+    fillMeet();
+    flash("Saved: your reel now follows your choice.", "info");
+  });
+
+  let blocksNext = null;
+
+  function blockEntry(block) {
+    const person = block.user;
+    const unblock = RDV.el("button", { type: "button", class: "secondary unblock" }, "Unblock");
+    const item = RDV.el("li", { class: "blocked", dataset: { user: person.id } }, `${person.name} (blocked ${new Date(block.created_at).toLocaleDateString()}) `);
+    const selfie = RDV.safeUrl(person.selfie_url);
+    if (selfie) item.prepend(RDV.el("img", { class: "avatar small", src: selfie, alt: "" }));
+    unblock.addEventListener("click", async () => {
+      unblock.disabled = true;
+      try {
+        await api("DELETE", `/api/blocks/${encodeURIComponent(person.id)}`);
+        item.remove();
+        $("block-empty").hidden = $("block-list").children.length > 0;
+        flash(`You unblocked ${person.name}.`, "info");
+      } catch (err) {
+        unblock.disabled = false;
+        fail(err);
+      }
+    });
+    item.append(unblock);
+    return item;
+  }
+
+  async function loadBlocks(url) {
+    try {
+      const page = await api("GET", url);
+      $("block-list").append(...page.results.map(blockEntry));
+      blocksNext = page.next;
+      $("block-more").hidden = !blocksNext;
+      $("block-empty").hidden = $("block-list").children.length > 0;
+    } catch (err) {
+      fail(err);
+    }
+  }
+
+  $("block-more").addEventListener("click", () => {
+    if (blocksNext) loadBlocks(new URL(blocksNext, location.href).pathname + new URL(blocksNext, location.href).search);
+  });
 
   onSubmit($("profile-form"), async (data) => {
     const socials = {};
@@ -161,10 +225,67 @@
     }
   });
 
+  // --- my data (POST /api/me/export; the file needs my token, so it is fetched, not linked) ---
+
+  const EXPORT_STATES = { pending: "being prepared…", failed: "failed: prepare a new one", ready: "ready" };
+
+  async function downloadExport(item) {
+    const response = await fetch(item.download_url, { headers: { Authorization: "Bearer " + RDV.token.get() } });
+    if (!response.ok) {
+      const body = await response.json().catch(() => null);
+      throw new RDV.ApiError(response.status, body, Number(response.headers.get("Retry-After")) || null);
+    }
+    const link = el("a", { href: URL.createObjectURL(await response.blob()), download: `rendezvous-data-${item.id}.json` });
+    document.body.append(link);
+    link.click();
+    link.remove();
+  }
+
+  function exportEntry(item, wanted) {
+    const when = new Date(item.requested_at).toLocaleString();
+    const expired = item.status === "ready" && !item.download_url;
+    const line = el("li", { class: "export", dataset: { export: item.id, status: expired ? "expired" : item.status } });
+    line.append(el("span", {}, `Requested ${when}: ${expired ? "expired" : EXPORT_STATES[item.status]} `));
+    if (item.download_url) {
+      const button = el("button", { type: "button", class: "export-download" }, "Download");
+      button.addEventListener("click", () => downloadExport(item).catch(fail));
+      line.append(button, el("span", { class: "muted" }, ` until ${new Date(item.expires_at).toLocaleString()}`));
+    }
+    if (item.id === wanted) line.classList.add("wanted");
+    return line;
+  }
+
+  async function loadExports() {
+    const wanted = new URLSearchParams(location.search).get("export");
+    try {
+      const items = await api("GET", "/api/me/exports");
+      $("export-list").replaceChildren(...items.map((item) => exportEntry(item, wanted)));
+      if (items.some((item) => item.status === "pending")) setTimeout(loadExports, 3000);
+      if (wanted) $("my-data").scrollIntoView();
+    } catch (err) {
+      fail(err);
+    }
+  }
+
+  $("export-request").addEventListener("click", async () => {
+    $("export-request").disabled = true;
+    try {
+      await api("POST", "/api/me/export");
+      flash(me.email_verified ? "We are preparing your data; the link also goes to your email." : "We are preparing your data; it will be listed here.", "info");
+      loadExports();
+    } catch (err) {
+      fail(err);
+    } finally {
+      $("export-request").disabled = false;
+    }
+  });
+
   RDV.startSignedInPage((loaded) => {
     me = loaded;
     fillProfile();
     loadInviteCode();
     loadIntroductions();
+    loadBlocks("/api/blocks?page_size=20");
+    loadExports();
   }, fail);
 })();

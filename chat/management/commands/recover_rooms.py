@@ -6,7 +6,7 @@ socket get the 10-second grace. The beat sweep does the same every few seconds."
 
 from django.core.management.base import BaseCommand
 
-from chat.services import end_overdue_rooms, expire_invites, start_grace_for_vanished_members
+from chat.services import end_overdue_rooms, expire_overdue_invites, start_grace_for_vanished_members
 
 
 class Command(BaseCommand):
@@ -14,6 +14,6 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         ended = end_overdue_rooms(limit=10_000)
-        expired = expire_invites(limit=10_000)
+        expired = expire_overdue_invites(limit=10_000)
         graced = start_grace_for_vanished_members()
         self.stdout.write(f"recover_rooms: {ended} room(s) acted on, {expired} invite(s) expired, {graced} grace(s)")

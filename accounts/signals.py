@@ -1,0 +1,17 @@
+"""What accounts announces, for the apps above it to react to (docs/architecture.md, "Layers").
+
+Accounts never calls up into chat, referrals or moderation; it sends one of these and the upper
+app connects its receiver in its AppConfig.ready(). Each is sent with Signal.send inside the
+sender's transaction, so a receiver's writes commit or roll back with it and a receiver's
+exception aborts the whole operation, exactly as a direct call would."""
+
+from django.dispatch import Signal
+
+# Sent by accounts.services.profile.delete_account first, before the user row is locked, with
+# `user` (the account about to go). Chat ends the user's live room properly here, so the
+# partner keeps their history (locking both users in id order, the global lock order).
+account_deleting = Signal()
+
+# Sent by accounts.services.access.grant_access after the access status rose, with `user` and
+# `status` (the new one). Referrals gives a qr_verified user their own invite code.
+access_granted = Signal()

@@ -1,0 +1,72 @@
+"""Blocks: POST /api/blocks, DELETE /api/blocks/<user_id>, GET /api/blocks (mine)."""
+
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
+from rest_framework import serializers, status
+from rest_framework.generics import ListAPIView
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.api.views import ERRORS
+from chat.events import user_card
+from chat.selectors import list_blocks
+from chat.services.blocks import block_user, unblock_user
+from config.api import validated
+from config.client_ip import request_ip
+from config.serializers import StrictInput
+
+
+class BlockIn(StrictInput):
+    user_id = serializers.UUIDField()
+
+
+class BlockedCard(serializers.Serializer):
+    id = serializers.UUIDField()
+    name = serializers.CharField()
+    gender = serializers.CharField()
+    selfie_url = serializers.CharField(allow_null=True)
+    video_url = serializers.CharField(allow_null=True)
+
+
+class BlockOut(serializers.Serializer):
+    user = serializers.SerializerMethodField()
+    created_at = serializers.DateTimeField()
+
+    @extend_schema_field(BlockedCard)
+    def get_user(self, block) -> dict:
+        return user_card(block.blocked)
+
+
+class BlocksView(ListAPIView):
+    serializer_class = BlockOut
+
+    def get_queryset(self):
+        return list_blocks(self.request.user)
+
+    @extend_schema(summary="People I blocked, newest first (cursor-paginated)")
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(
+        request=BlockIn,
+        responses={
+            201: BlockOut,
+            200: OpenApiResponse(BlockOut, description="Already blocked (a retry): the same block"),
+            **ERRORS,
+            404: OpenApiResponse(description="No such user"),
+            409: OpenApiResponse(description="too_many_blocks (at most 1000)"),
+        },
+        summary="Block someone (they are not told)",
+    )
+    def post(self, request):
+        data = validated(BlockIn, request)
+        result = block_user(request.user, data["user_id"], ip=request_ip(request))
+        block = result.block
+        code = status.HTTP_201_CREATED if result.created else status.HTTP_200_OK
+        return Response(BlockOut(block).data, status=code)
+
+
+class BlockDetailView(APIView):
+    @extend_schema(responses={204: None, **ERRORS}, summary="Unblock someone (idempotent)")
+    def delete(self, request, user_id):
+        unblock_user(request.user, user_id, ip=request_ip(request))
+        return Response(status=status.HTTP_204_NO_CONTENT)
