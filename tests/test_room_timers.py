@@ -5,11 +5,15 @@ the beat (`end_overdue_rooms`, `start_grace_for_vanished_members`) and `recover_
 Timers are timestamps, so the tests move the clock and ask the services to look."""
 
 import io
+import threading
+import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
 from django.core.management import call_command
+from django.db import connection, transaction
 
 from chat import presence, tasks
 from chat.models import ActiveRoom, CallInvite, SessionCompletion
@@ -357,6 +361,50 @@ def test_members_with_no_presence_get_the_grace_as_if_they_had_disconnected(alic
     assert (vanished.user_1_connected, vanished.user_2_connected) == (True, False)
     assert reload(connected).status == ActiveRoom.Status.ACTIVE
     assert start_grace_for_vanished_members() == 0  # already in grace
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_vanished_member_sweep_leaves_active_a_room_whose_member_came_back_while_it_ran(alice, bob):
+    room = room_between(alice, bob)
+    presence.touch(alice.pk, "test-channel")  # Bob's socket is gone (his server died)
+    locked, release = threading.Event(), threading.Event()
+
+    def hold_the_room():  # someone else holds the room's lock while the sweep reaches it
+        with transaction.atomic():
+            ActiveRoom.objects.select_for_update().get(pk=room.pk)
+            locked.set()
+            release.wait(20)
+        connection.close()
+
+    def sweep():
+        try:
+            return start_grace_for_vanished_members()
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(2) as pool:
+        holder = pool.submit(hold_the_room)
+        assert locked.wait(10)
+        swept = pool.submit(sweep)  # it read the online set (Bob not in it) and waits for the lock
+        deadline = time.monotonic() + 10
+        while not _someone_waits_for_a_lock() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        presence.touch(bob.pk, "bob-is-back")  # Bob's new socket signs in on another server
+        release.set()
+        holder.result(timeout=20)
+        assert swept.result(timeout=20) == 0
+
+    room = reload(room)
+    assert room.status == ActiveRoom.Status.ACTIVE
+    assert (room.user_1_connected, room.user_2_connected) == (True, True)
+
+
+def _someone_waits_for_a_lock() -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        )
+        return cursor.fetchone()[0] > 0
 
 
 def test_recover_rooms_ends_overdue_rooms_and_leaves_running_ones_live(alice, bob, stranger, clock):

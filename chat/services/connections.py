@@ -45,7 +45,10 @@ def mark_disconnected(user: User, *, room_id, only_if_offline: bool = False) -> 
 def start_grace_for_vanished_members(*, limit: int = 500) -> int:
     """Members of active rooms with no live socket in Redis (their process died, so no
     disconnect ran) get the 10 s grace, as if they had disconnected. Online members are
-    excluded in SQL, so they never fill the batch."""
+    excluded in SQL, so they never fill the batch. Each one is checked again under the room's
+    lock (only_if_offline): a member whose new socket signed in after the online set was read
+    (a restart's reconnect) keeps the room active; without it the room would go to grace, and
+    end 10 s later, with both members connected."""
     online = presence.online_ids()
     members = (
         ActiveRoomMember.objects.filter(room__status=ActiveRoom.Status.ACTIVE)
@@ -57,7 +60,7 @@ def start_grace_for_vanished_members(*, limit: int = 500) -> int:
     for member in members:
         if member.room_id in rooms:
             continue  # the room is in grace already; its other member is told once
-        if mark_disconnected(member.user, room_id=member.room_id) is not None:
+        if mark_disconnected(member.user, room_id=member.room_id, only_if_offline=True) is not None:
             rooms.add(member.room_id)
     return len(rooms)
 
