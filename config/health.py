@@ -48,14 +48,18 @@ _migrations: dict = {}  # {"checked_at": monotonic, "unapplied": [labels]}, per 
 
 def connection_params() -> dict:
     """psycopg's connect() arguments for the default database, as Django builds them (its pool
-    settings left out), with a connect timeout and a statement timeout, autocommit, and no
-    prepared statements (so it also works through PgBouncer in transaction pooling mode)."""
+    settings left out), with a connect timeout and (not through PgBouncer, which refuses startup
+    options) a statement timeout, autocommit, and no prepared statements (so it also works
+    through PgBouncer in transaction pooling mode; tests/test_production_topology.py)."""
     params = connections[DEFAULT_DB_ALIAS].get_connection_params()
     timeout_ms = max(1, int(settings.HEALTH_CHECK_TIMEOUT_SECONDS * 1000))
     options = params.pop("options", "")
+    if not settings.DB_PGBOUNCER:
+        # PgBouncer refuses the `options` startup parameter ("unsupported startup parameter");
+        # behind it the check is bounded by the wait on its thread alone.
+        params["options"] = f"{options} -c statement_timeout={timeout_ms}".strip()
     params.update(
         connect_timeout=max(2, round(settings.HEALTH_CHECK_TIMEOUT_SECONDS)),  # libpq's least is 2
-        options=f"{options} -c statement_timeout={timeout_ms}".strip(),
         autocommit=True,
         prepare_threshold=None,
         application_name="rendezvous-healthz",
