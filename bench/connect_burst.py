@@ -224,6 +224,15 @@ async def burst(args, tokens: list[str]) -> list[Client]:
     return clients
 
 
+def print_log_errors(path: str, start: int) -> None:
+    """The ERROR/Traceback lines the server's log gained since byte `start`: count and first."""
+    with open(path, "rb") as f:
+        f.seek(start)
+        gained = f.read().decode(errors="replace").splitlines()
+    bad = [line for line in gained if "ERROR" in line or "Traceback" in line]
+    print(f"  server log: {len(bad)} ERROR/Traceback lines" + (f"; first: {bad[0][:160]}" if bad else ""))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--url", default="ws://127.0.0.1:8000", help="the stack (ws://host:port)")
@@ -313,11 +322,7 @@ def main() -> int:
         f" this bench client: {client_cpu:.1f} s"
     )
     if args.log:
-        with open(args.log, "rb") as f:
-            f.seek(log_start)
-            gained = f.read().decode(errors="replace").splitlines()
-        bad = [line for line in gained if "ERROR" in line or "Traceback" in line]
-        print(f"  server log: {len(bad)} ERROR/Traceback lines" + (f"; first: {bad[0][:160]}" if bad else ""))
+        print_log_errors(args.log, log_start)
     print(f"  loadavg after {loadavg()}")
     return 0
 

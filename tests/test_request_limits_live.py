@@ -167,3 +167,15 @@ def test_a_database_that_refuses_connections_is_a_json_503_with_retry_after_in_d
     assert "retry-after" in {key.lower() for key in me[1]}
     assert unknown[0] == 404 and json.loads(unknown[2])["error"]["code"] == "not_found"
     assert b"Traceback" not in body + me[2] + unknown[2]
+
+
+def test_a_socket_to_a_path_other_than_ws_is_refused_at_the_handshake_without_a_traceback(live_stack):
+    stack = live_stack("asgi")
+    head = (
+        "GET /nowhere HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    )
+    status, _, _, _ = raw_request(stack, head)
+    assert status == 403
+    log = stack.log("asgi")
+    assert "No route found" not in log and "Traceback" not in log
