@@ -7,6 +7,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.api.views import ERRORS
+from chat.api.cards import UserCard
 from chat.events import user_card
 from chat.selectors import list_blocks
 from chat.services.blocks import block_user, unblock_user
@@ -19,19 +20,11 @@ class BlockIn(StrictInput):
     user_id = serializers.UUIDField()
 
 
-class BlockedCard(serializers.Serializer):
-    id = serializers.UUIDField()
-    name = serializers.CharField()
-    gender = serializers.CharField()
-    selfie_url = serializers.CharField(allow_null=True)
-    video_url = serializers.CharField(allow_null=True)
-
-
 class BlockOut(serializers.Serializer):
     user = serializers.SerializerMethodField()
     created_at = serializers.DateTimeField()
 
-    @extend_schema_field(BlockedCard)
+    @extend_schema_field(UserCard)
     def get_user(self, block) -> dict:
         return user_card(block.blocked)
 

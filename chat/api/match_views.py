@@ -9,6 +9,7 @@ from rest_framework.views import APIView
 from accounts.api.views import ERRORS
 from accounts.validation import SOCIAL_HANDLES
 from chat import services
+from chat.api.cards import UserCard
 from chat.selectors import list_matches, match_view
 from config.api import validated
 from config.serializers import StrictInput
@@ -22,19 +23,11 @@ class MeetAgainIn(StrictInput):
     answer = serializers.ChoiceField(choices=["yes", "no"])
 
 
-class PartnerCard(serializers.Serializer):
-    id = serializers.UUIDField()
-    name = serializers.CharField()
-    gender = serializers.CharField()
-    selfie_url = serializers.CharField(allow_null=True)
-    video_url = serializers.CharField(allow_null=True)
-
-
 class MatchFields(serializers.Serializer):
     id = serializers.UUIDField()
     room = serializers.UUIDField(allow_null=True, help_text="The call the match came from")
     created_at = serializers.DateTimeField()
-    partner = PartnerCard()
+    partner = UserCard()
     partner_socials = serializers.DictField(
         child=serializers.CharField(), help_text="The handles my match chose to share with me: {network: handle}"
     )

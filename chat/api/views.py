@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 from accounts.api.views import ERRORS
 from accounts.permissions import HasAccess
 from accounts.services.location import set_location, withdraw_location
+from chat.api.cards import UserCard
 from chat.reel import MAX_PAGE, NEAR_RADII_KM, list_reel
 from chat.selectors import list_chat_history
 from config.api import throttle
@@ -36,12 +37,7 @@ class ReelQuery(StrictQuery):
     page_size = serializers.IntegerField(required=False, min_value=1, max_value=MAX_PAGE, default=20)
 
 
-class ReelCard(serializers.Serializer):
-    id = serializers.UUIDField()
-    name = serializers.CharField()
-    gender = serializers.CharField()
-    selfie_url = serializers.CharField(allow_null=True)
-    video_url = serializers.CharField(allow_null=True)
+class ReelCard(UserCard):
     introduced = serializers.BooleanField()
     distance = serializers.CharField(required=False, help_text="A bucket such as '1–5 km' (with ?near=)")
 
