@@ -83,9 +83,8 @@ def list_matches(user):
 def match_view(match, *, for_user) -> dict:
     """A match as one side sees it: the partner's card, the socials the partner shares with me
     (their current handles of the networks they chose), and the networks I share."""
-    mine_low = str(match.user_low_id) == str(for_user.pk)
-    partner = match.user_high if mine_low else match.user_low
-    partner_shares = match.high_shares if mine_low else match.low_shares
+    partner = match.user_high if str(match.user_low_id) == str(for_user.pk) else match.user_low
+    partner_shares = match.shares_of(partner.pk)
     socials = partner.socials or {}
     return {
         "id": str(match.pk),
@@ -93,5 +92,5 @@ def match_view(match, *, for_user) -> dict:
         "created_at": match.created_at,
         "partner": user_card(partner),
         "partner_socials": {network: socials[network] for network in partner_shares if socials.get(network)},
-        "shared_networks": list(match.low_shares if mine_low else match.high_shares),
+        "shared_networks": list(match.shares_of(for_user.pk)),
     }

@@ -76,8 +76,8 @@ def build_export(export_id) -> bool:
     if export is None:
         return False  # done already, failed, or gone with its account
     try:
-        document = export_user(export.user, actor_description=f"data export {export.pk}")
-        name = default_storage.save(f"{FOLDER}/{secrets.token_hex(16)}.json", ContentFile(document.encode()))
+        data = export_user(export.user, actor_description=f"data export {export.pk}").encode()
+        name = default_storage.save(f"{FOLDER}/{secrets.token_hex(16)}.json", ContentFile(data))
     except Exception:
         logger.exception("data export %s failed", export.pk, extra={"event": "export.failed"})
         DataExport.objects.filter(pk=export.pk, status=DataExport.Status.PENDING).update(
@@ -91,7 +91,7 @@ def build_export(export_id) -> bool:
             return False
         now = timezone.now()
         claimed.status, claimed.ready_at, claimed.expires_at = DataExport.Status.READY, now, now + DataExport.TTL
-        claimed.file, claimed.size_bytes = name, len(document.encode())
+        claimed.file, claimed.size_bytes = name, len(data)
         claimed.save(update_fields=["status", "ready_at", "expires_at", "file", "size_bytes"])
         user = export.user
         if user.email and user.email_verified:

@@ -5,8 +5,8 @@ from dataclasses import dataclass
 from django.db import connection, transaction
 
 from accounts.models import User
+from audit.services import record_audit
 from moderation.datatables import DERIVED_TABLES, FRAMEWORK_PERSONAL_TABLES, STAFF_TABLES, TABLES
-from moderation.services import record_audit
 
 
 @dataclass(frozen=True)

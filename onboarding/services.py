@@ -96,7 +96,7 @@ def redeem_invite_code(user: User, raw_code: str, *, ip: str | None) -> User:
         user.invite_code_used = code.code
     if code.type == InviteCode.Type.USER:
         grant_access(user, User.AccessStatus.QR_GRACE_PERIOD)
-    elif user.email_verified and user.email and user.email.endswith("@usc.edu"):
+    elif user.email_verified and user.email and user.email.endswith(USC_DOMAIN):
         grant_access(user, User.AccessStatus.QR_VERIFIED)
     return user
 

@@ -17,11 +17,12 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import User
+from accounts.services.locks import lock_users
 from audit.services import record_audit
 from chat.events import invite_payload
 from chat.models import ActiveRoom, ActiveRoomMember, Block, CallInvite, Match
 from chat.selectors import live_room_id_of, ordered_pair
-from chat.services.common import notify_invites
+from chat.services.common import as_uuid, notify_invites
 from chat.services.rooms import end_room
 from config.errors import Conflict, InvalidInput, NotFound
 from config.realtime import send_to_users
@@ -41,21 +42,10 @@ class BlockResult:
 
 
 def _other_user_id(blocker: User, blocked_id) -> uuid.UUID:
-    try:
-        blocked_id = uuid.UUID(str(blocked_id))
-    except (TypeError, ValueError) as exc:
-        raise NotFound("No such user.") from exc
+    blocked_id = as_uuid(blocked_id, lambda: NotFound("No such user."))
     if blocked_id == blocker.pk:
         raise InvalidInput("You cannot block yourself.", fields={"user_id": ["You cannot block yourself."]})
     return blocked_id
-
-
-def _lock_pair(a, b) -> set:
-    """Lock both users in id order (the lock order of every service and hot-path function), so
-    a block and an invite or accept of the same pair run one after the other. Returns the ids
-    that exist."""
-    rows = User.objects.select_for_update(no_key=True).filter(pk__in=[a, b]).order_by("pk")
-    return set(rows.values_list("pk", flat=True))
 
 
 def _gone_from_presence(a, b) -> None:
@@ -70,7 +60,9 @@ def block_user(blocker: User, blocked_id, *, ip: str | None = None) -> BlockResu
     """Block `blocked_id`. Idempotent: blocking again returns the same row (created=False) and
     changes nothing. At most Block.MAX_PER_USER blocks per user (409 too_many_blocks)."""
     blocked_id = _other_user_id(blocker, blocked_id)
-    if blocked_id not in _lock_pair(blocker.pk, blocked_id):
+    # Both users in id order (the lock order of every service and hot-path function), so a block
+    # and an invite or accept of the same pair run one after the other.
+    if str(blocked_id) not in lock_users(blocker.pk, blocked_id):
         raise NotFound("No such user.")
     existing = Block.objects.filter(blocker=blocker, blocked_id=blocked_id).first()
     if existing is not None:
