@@ -152,21 +152,18 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
         try:
             return await super().__call__(scope, receive, send_unless_gone)
         finally:
-            if hasattr(self.channel_layer, "detach"):
-                self.channel_layer.detach(self.channel_name)
+            self.channel_layer.detach(self.channel_name)
 
     # Channels sets `channel_receive` to the layer's receive of this socket's channel. With our
     # layer the socket receives from its inbox instead, which this process's pushes reach
     # without Redis (config/channel_layer.py); Redis still brings the other processes' ones.
     @property
     def channel_receive(self):
-        if hasattr(self.channel_layer, "local_receive"):
-            return functools.partial(self.channel_layer.local_receive, self.channel_name)
-        return self._layer_receive
+        return functools.partial(self.channel_layer.local_receive, self.channel_name)
 
     @channel_receive.setter
     def channel_receive(self, receive):
-        self._layer_receive = receive
+        pass  # Channels' own receive of the channel: the inbox above is read instead
 
     async def dispatch(self, message):
         """As Channels' dispatch, without its close_old_connections() before every frame and

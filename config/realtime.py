@@ -91,12 +91,7 @@ async def deliver(pushes: list[Push]) -> None:
         return
     items = [([user_group(u) for u in user_ids], event) for user_ids, event in pushes]
     try:
-        if hasattr(layer, "push_to_groups"):
-            await layer.push_to_groups(items, message_type="push")
-        else:  # another layer (none configured here): one group send per user
-            for groups, event in items:
-                for group in groups:
-                    await layer.group_send(group, {"type": "push", "event": event})
+        await layer.push_to_groups(items, message_type="push")  # config.channel_layer, the one layer
     except Exception:  # a lost hint; clients resync from the database
         kinds = sorted({event.get("type", "?") for _, event in pushes})
         logger.exception("push %s failed", ",".join(kinds), extra={"event": "push.failed"})
