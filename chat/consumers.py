@@ -134,6 +134,7 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
     room_watch: "RoomWatch | None" = None
     room_id: str | None = None
     authenticating = False
+    keepalive: asyncio.Task | None = None
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -194,7 +195,7 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
     async def disconnect(self, code):
         """Every step is attempted whatever failed before it (a Redis pool timeout in the group
         discard must not leave presence, the room's grace period or the timers behind)."""
-        for task in (self.auth_deadline, self.room_watch, *self.timers):
+        for task in (self.auth_deadline, self.keepalive, self.room_watch, *self.timers):
             if task:
                 task.cancel()
         burst_left.socket_closed()  # memory back to the system once a burst has gone (config.gc_tuning)
@@ -285,6 +286,7 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
         if not registered:
             return await self._close(Close.TOO_MANY_SOCKETS, limit=limit)
         self.user, self.session_id = user, result.session.pk  # from here disconnect() tidies up
+        self.keepalive = asyncio.ensure_future(self._keep_registered())
         try:
             await self.channel_layer.group_add(user_group(user.pk), self.channel_name)
         except Exception:  # the layer's pool stayed exhausted for REDIS_POOL_TIMEOUT
@@ -294,6 +296,19 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
         resume = await _call(services.mark_connected, self.user)
         if resume:
             await self._send_resume(resume, message.since)
+
+    async def _keep_registered(self):
+        """Refresh this socket's presence entry while it is open, whatever the client sends:
+        the per-user socket cap counts those entries, so a socket that stays open without
+        application pings must not lapse out of the count (and let another one in). A socket
+        whose peer is gone is closed by the server's protocol pings, and disconnect() drops
+        its entry; a process that dies leaves entries that lapse after ONLINE_TTL_SECONDS."""
+        while True:
+            await asyncio.sleep(presence.HEARTBEAT_SECONDS)
+            try:
+                await _redis(presence.touch, self.user.pk, self.channel_name)
+            except Exception:  # Redis down: the next round tries again; the entry lapses meanwhile
+                logger.warning("presence refresh failed for %s", self.user.pk, exc_info=True)
 
     async def _send_resume(self, payload: dict, since):
         messages = await _call(selectors.messages_since, payload["room"], since)
