@@ -6,6 +6,7 @@ import asyncio
 import functools
 import json
 import logging
+import time
 import weakref
 from datetime import datetime
 
@@ -18,6 +19,7 @@ from django.utils import timezone
 from accounts.selectors import authenticate_token, ensure_not_banned, session_still_valid
 from chat import outbound, presence, protocol, reel, selectors, services
 from chat.events import message_payload
+from chat.frame_budget import FrameBudgets
 from chat.models import ActiveRoom
 from chat.outbound import RoomTimer
 from config import realtime
@@ -32,6 +34,9 @@ logger = logging.getLogger("rendezvous.ws")
 # The client's time to send its token, from accept. Once a token has arrived, the time the
 # server takes to check it never closes the socket (see AuthGate for when it sheds instead).
 AUTH_TIMEOUT_SECONDS = settings.WS_AUTH_TIMEOUT_SECONDS
+# A ping re-checks the session in the database at most this often (the web client pings every
+# 20 s, so each of its pings does; a faster client's extra pings cost no database round trip).
+SESSION_RECHECK_SECONDS = 15
 
 
 class Close:
@@ -45,6 +50,7 @@ class Close:
     IP_BANNED = (4003, "ip_banned")
     OVERLOADED = (4013, "overloaded")  # the server cannot take this socket now; retry after `retry_after` s
     TOO_MANY_SOCKETS = (4029, "too_many_sockets")  # WS_MAX_SOCKETS_PER_USER of this user are open
+    RATE_LIMITED = (4008, "rate_limited")  # kept sending past its frame budgets (chat.frame_budget)
 
 
 # Database calls (the token check included) run on the process's bounded database threads, one
@@ -135,10 +141,12 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
     room_id: str | None = None
     authenticating = False
     keepalive: asyncio.Task | None = None
+    session_checked_at = 0.0  # time.monotonic() of the last session check (sign-in or ping)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.timers: set[asyncio.Task] = set()
+        self.budgets = FrameBudgets()
 
     async def __call__(self, scope, receive, send):
         async def send_unless_gone(message):
@@ -225,6 +233,9 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
 
     async def receive(self, text_data=None, bytes_data=None, **kwargs):
         """Decode ourselves, so malformed JSON gets an error instead of killing the socket."""
+        retry_after = self.budgets.refused(None)  # every frame, before any work on it
+        if retry_after is not None:
+            return await self._rate_limited(None, retry_after)
         if bytes_data is not None or text_data is None:
             return await self._error(None, "malformed", "Send JSON text frames.")
         if len(text_data.encode()) > protocol.MAX_FRAME_BYTES:
@@ -244,6 +255,9 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
             return await self._error(exc.request_id, exc.code, exc.message)
         if self.user is None and message.type != "auth":
             return await self._close(Close.NOT_AUTHENTICATED)
+        retry_after = self.budgets.refused(message.type)
+        if retry_after is not None:
+            return await self._rate_limited(message.id, retry_after)
         handler = getattr(self, "on_" + message.type.replace(".", "_"))
         try:
             await handler(message)
@@ -252,6 +266,13 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
         except Exception:
             logger.exception("handling %s for %s failed", message.type, getattr(self.user, "pk", None))
             await self._error(message.id, "server_error", "Something went wrong; try again.")
+
+    async def _rate_limited(self, request_id, retry_after: int):
+        """A frame over its budget: refused with no other work, or the socket closed if it keeps going."""
+        if self.budgets.keeps_going():
+            logger.warning("closing a socket that kept sending past its budgets", extra={"event": "ws.rate_limited"})
+            return await self._close(Close.RATE_LIMITED)
+        await self._error(request_id, "rate_limited", "Too many messages; slow down.", retry_after=retry_after)
 
     async def _error(self, request_id, code, message, **extra):
         await self.send_json({"type": "error", "id": request_id, "code": code, "message": message, **extra})
@@ -287,6 +308,7 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
             return await self._close(Close.TOO_MANY_SOCKETS, limit=limit)
         self.user, self.session_id = user, result.session.pk  # from here disconnect() tidies up
         self.keepalive = asyncio.ensure_future(self._keep_registered())
+        self.session_checked_at = time.monotonic()
         try:
             await self.channel_layer.group_add(user_group(user.pk), self.channel_name)
         except Exception:  # the layer's pool stayed exhausted for REDIS_POOL_TIMEOUT
@@ -316,8 +338,13 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
         self._watch_room(payload["room"])
 
     async def on_ping(self, message):
-        if not await _call(session_still_valid, self.session_id, ip=client_ip_from_scope(self.scope)):
-            return await self._close(Close.SESSION_INVALIDATED)
+        """Presence refreshed; the session re-checked in the database only when that is due
+        (SESSION_RECHECK_SECONDS since the last check), so pings cost no database round trip."""
+        now = time.monotonic()
+        if now - self.session_checked_at >= SESSION_RECHECK_SECONDS:
+            if not await _call(session_still_valid, self.session_id, ip=client_ip_from_scope(self.scope)):
+                return await self._close(Close.SESSION_INVALIDATED)
+            self.session_checked_at = now
         await _redis(presence.touch, self.user.pk, self.channel_name)
         await self._ack(message)
 
