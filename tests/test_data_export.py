@@ -1,4 +1,4 @@
-"""My data (README → My data): POST /api/me/export queues a Celery job that builds the user's
+"""My data (docs/api.md → My data): POST /api/me/export queues a Celery job that builds the user's
 own export (moderation.backup.user_document), stores it under exports/ and emails a link; only
 the owner downloads it (404 for anyone else alike), for 24 hours by timestamp (410 after, the
 sweep only tidies), one a day (429 with Retry-After, counted in PostgreSQL), audited. The
