@@ -22,6 +22,9 @@ SIZES = ({"width": 1280, "height": 800}, {"width": 390, "height": 844})
 TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]
 WAIT_MS = 15_000
 
+# WCAG 1.4.11 (non-text contrast) of form controls' borders: axe does not check it.
+CONTROL_BORDERS = (Path(__file__).resolve().parent / "a11y" / "control-borders.js").read_text()
+
 
 @pytest.fixture(scope="module")
 def a11y_stack(django_db_setup, tmp_path_factory):
@@ -63,6 +66,12 @@ class Auditor:
                 " nodes: v.nodes.map((n) => n.target.join(' '))})))",
                 TAGS,
             )
+            for control in page.evaluate(CONTROL_BORDERS):
+                self.found.append(
+                    f"{screen} @{size['width']}x{size['height']}: control-border-contrast (serious) "
+                    f"the border of {control['target']} is {control['ratio']}:1 against {control['against']} "
+                    "(WCAG 1.4.11 asks 3:1)"
+                )
             for violation in result:
                 self.found.append(
                     f"{screen} @{size['width']}x{size['height']}: {violation['id']} ({violation['impact']}) "

@@ -356,7 +356,7 @@
         const selfie = safeUrl(person.selfie_url);
         item.append(selfie ? el("img", { class: "avatar", src: selfie, alt: `${person.name}'s selfie` }) : el("div", { class: "avatar empty", "aria-hidden": "true" }, person.name.slice(0, 1)));
         const info = el("div", { class: "info" });
-        info.append(el("h3", { class: "person-name" }, person.name));
+        info.append(el("h2", { class: "person-name" }, person.name));
         const details = [person.gender !== "unspecified" ? person.gender : null, person.distance || null].filter(Boolean);
         if (details.length) info.append(el("p", { class: "muted" }, details.join(" · ")));
         if (person.introduced) info.append(el("p", { class: "badge" }, "Introduced to you"));
