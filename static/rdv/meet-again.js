@@ -15,7 +15,7 @@ const RDVMeetAgain = (() => {
   /** A block with the question, yes/no buttons and the state; `initial` skips the first GET. */
   function render(roomId, partnerName, initial) {
     const box = el("div", { class: "meet-again", dataset: { room: roomId } });
-    const text = el("p", { class: "meet-again-text" });
+    const text = el("p", { class: "meet-again-text", role: "status" });
     const yes = el("button", { type: "button", class: "meet-again-yes" }, "I'd meet again");
     const no = el("button", { type: "button", class: "secondary meet-again-no" }, "No thanks");
     const matches = el("a", { href: "/matches", class: "meet-again-matches", hidden: true }, "Open my matches");
