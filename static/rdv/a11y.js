@@ -8,7 +8,8 @@
    - setStatus(node, text): a live region's text, written only when it changes (a reel reloaded
      every 15 s with the same count is not read again).
    - fieldError(form, field, text) / clearFieldErrors(form): an error tied to its field
-     (aria-invalid, aria-describedby to the message under the form) and focused. */
+     (aria-invalid, aria-describedby to the message under the form) and focused.
+   - refocus(node): focus back on a button that lost it by being disabled while it worked. */
 "use strict";
 
 const RDVA11y = (() => {
@@ -81,5 +82,12 @@ const RDVA11y = (() => {
     }
   }
 
-  return { focusHeading, announce, setStatus, fieldError, clearFieldErrors };
+  /** Give focus back to `node` when it fell to the page (a focused button that was disabled
+      while it worked loses focus) and nothing else took it meanwhile. */
+  function refocus(node) {
+    const lost = !document.activeElement || document.activeElement === document.body;
+    if (lost && node && node !== document.body && node.isConnected && !node.closest("[hidden]")) node.focus();
+  }
+
+  return { focusHeading, announce, setStatus, fieldError, clearFieldErrors, refocus };
 })();

@@ -354,6 +354,11 @@
 
   function renderReel(people) {
     const list = $("reel-list");
+    // Redrawing the list must not drop keyboard focus to the page: back to the same button of
+    // the same person, or to the reel's heading when that person left the reel.
+    const focused = list.contains(document.activeElement) ? document.activeElement : null;
+    const focusedUser = focused && focused.closest("li.person") ? focused.closest("li.person").dataset.user : null;
+    const focusedClass = focused ? focused.className : "";
     list.replaceChildren(
       ...people.map((person) => {
         const item = el("li", { class: "person", dataset: { user: person.id } });
@@ -377,6 +382,12 @@
         return item;
       }),
     );
+    if (focused) {
+      const again = [...list.querySelectorAll("li.person")].find((item) => item.dataset.user === focusedUser);
+      const button = again && [...again.querySelectorAll("button")].find((b) => b.className === focusedClass);
+      if (button) button.focus();
+      else RDVA11y.focusHeading("reel");
+    }
     list.dataset.count = String(people.length);
     list.dataset.loadedAt = String(Date.now());
     RDVA11y.setStatus("reel-status", people.length
@@ -439,6 +450,7 @@
       flash(friendly(err));
     } finally {
       button.disabled = false;
+      RDVA11y.refocus(button);
     }
   }
 

@@ -170,6 +170,7 @@ const RDV = (() => {
       event.preventDefault();
       clearFormError(form);
       const buttons = form.querySelectorAll("button");
+      const before = document.activeElement;
       buttons.forEach((b) => { b.disabled = true; });
       try {
         await handler(new FormData(form), form);
@@ -178,6 +179,7 @@ const RDV = (() => {
         formError(form, err);
       } finally {
         buttons.forEach((b) => { b.disabled = false; });
+        RDVA11y.refocus(before); // a disabled button drops focus to the page
       }
     });
   }

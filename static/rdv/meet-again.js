@@ -32,6 +32,7 @@ const RDVMeetAgain = (() => {
     }
 
     async function answer(value) {
+      const pressed = document.activeElement;
       yes.disabled = no.disabled = true;
       try {
         paint(await api("PUT", `/api/rooms/${roomId}/meet-again`, { answer: value }));
@@ -40,6 +41,7 @@ const RDVMeetAgain = (() => {
         if (err.code === "meet_again_closed") yes.hidden = no.hidden = true;
       } finally {
         yes.disabled = no.disabled = false;
+        RDVA11y.refocus(pressed); // disabling the pressed button dropped focus to the page
       }
     }
 
