@@ -16,7 +16,7 @@ from moderation.roles import ensure_moderators_group
 from referrals.services import create_admin_invite_codes
 from tests.a11y_support import WAIT_MS, read_code
 from tests.api_support import PASSWORD
-from tests.factories import ReportFactory, UserFactory
+from tests.factories import ReportFactory, UserBanFactory, UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -34,7 +34,14 @@ WEB_SCREENS = [
     "matches",
     "waitlist",
 ]
-ADMIN_SCREENS = ["admin login", "admin dashboard", "admin index", "admin user list", "admin user change"]
+ADMIN_SCREENS = [
+    "admin login",
+    "admin dashboard",
+    "admin review queue",
+    "admin index",
+    "admin user list",
+    "admin user change",
+]
 
 
 def signed_in_context(browser, user):
@@ -126,6 +133,7 @@ def test_every_admin_screen_a_moderator_uses_passes_axe_at_both_sizes(a11y_stack
     moderator.groups.add(ensure_moderators_group())
     student = UserFactory(name="Sam", access_status=User.AccessStatus.QR_VERIFIED)
     ReportFactory(reported=student)
+    UserBanFactory(user__name="Mallory")
     context = browser.new_context(viewport={"width": 1280, "height": 800})
     page = context.new_page()
     page.set_default_timeout(WAIT_MS)
@@ -139,6 +147,9 @@ def test_every_admin_screen_a_moderator_uses_passes_axe_at_both_sizes(a11y_stack
         page.goto(f"{stack.url}/admin/moderation/report/dashboard/")
         expect(page.locator("#per-day")).to_be_visible()
         audit(page, "admin dashboard")
+        page.goto(f"{stack.url}/admin/moderation/userban/review/")
+        expect(page.get_by_text("Mallory").first).to_be_visible()
+        audit(page, "admin review queue")
         page.goto(f"{stack.url}/admin/")
         audit(page, "admin index")
         page.goto(f"{stack.url}/admin/accounts/user/")
