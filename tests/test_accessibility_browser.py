@@ -119,6 +119,14 @@ def test_every_screen_of_the_web_client_passes_axe_at_both_sizes(a11y_stack, bro
         visitor.goto(stack.url + "/waitlist")
         expect(visitor.locator("#waitlist-form")).to_be_visible()
         audit(visitor, "waitlist")
+
+        # Whatever the client comes to animate stops for people who asked for reduced motion.
+        moving = """() => { const box = document.createElement("div");
+          box.style.cssText = "transition: opacity 2s; animation: none 3s"; document.body.append(box);
+          const style = getComputedStyle(box); return [style.transitionDuration, style.animationDuration]; }"""
+        assert visitor.evaluate(moving) == ["2s", "3s"]
+        visitor.emulate_media(reduced_motion="reduce")
+        assert all(float(each.rstrip("s")) < 0.001 for each in visitor.evaluate(moving))
     finally:
         for context in (ann_context, bea_context, signed_out):
             context.close()
