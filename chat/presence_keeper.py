@@ -60,8 +60,8 @@ class PresenceKeeper:
 
     async def _watch(self) -> None:
         while self.consumers:
-            await asyncio.sleep(CHECK_SECONDS)
             try:
+                # The first check (as the first socket signs in) only sets the marker.
                 if await asyncio.to_thread(_marker_missing, self.marker) and self.primed:
                     await self.restore()
                 self.primed = True
@@ -69,6 +69,7 @@ class PresenceKeeper:
                 raise
             except Exception:
                 logger.warning("presence check failed; Redis unavailable?", exc_info=True)
+            await asyncio.sleep(CHECK_SECONDS)
 
     async def restore(self) -> int:
         """Register every signed-in socket of this process again; returns how many."""
@@ -77,17 +78,19 @@ class PresenceKeeper:
             user = consumer.user
             if user is None:
                 continue
-            try:
-                await asyncio.to_thread(_restore_socket, user.pk, consumer.channel_name, consumer.availability)
-                await consumer.channel_layer.group_add(user_group(user.pk), consumer.channel_name)
-            except Exception:
-                logger.warning("presence restore of %s failed", user.pk, exc_info=True)
-                await asyncio.to_thread(redis_client().delete, self.marker)
-                return restored
+            for attempt in range(3):  # the first command on a pooled connection Redis closed may fail
+                try:
+                    await asyncio.to_thread(_restore_socket, user.pk, consumer.channel_name, consumer.availability)
+                    await consumer.channel_layer.group_add(user_group(user.pk), consumer.channel_name)
+                    break
+                except Exception:
+                    if attempt == 2:  # the next check tries again
+                        logger.warning("presence restore of %s failed", user.pk, exc_info=True)
+                        await asyncio.to_thread(redis_client().delete, self.marker)
+                        return restored
             restored += 1
         self.restores += 1
-        if restored:
-            logger.warning("Redis had lost presence: %s socket(s) of this process registered again", restored)
+        logger.warning("Redis had lost presence: %s socket(s) of this process registered again", restored)
         return restored
 
 

@@ -228,6 +228,23 @@ class Stack:
             time.sleep(0.1)
         raise RuntimeError(f"the stack did not answer /healthz in {timeout} s: {self.tail()}")
 
+    def get(self, path: str, token: str, *, timeout: float = 15) -> tuple[int | None, float, dict]:
+        """A REST GET: (status or None, seconds, JSON body or {})."""
+        request = urllib.request.Request(f"{self.url}{path}", headers={"Authorization": f"Bearer {token}"})
+        started = time.monotonic()
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as answer:
+                return answer.status, time.monotonic() - started, json.loads(answer.read() or b"{}")
+        except urllib.error.HTTPError as exc:
+            body = exc.read()
+            try:
+                parsed = json.loads(body)
+            except ValueError:
+                parsed = {"html": body[:100].decode(errors="replace")}
+            return exc.code, time.monotonic() - started, {**parsed, "retry_after": exc.headers.get("Retry-After")}
+        except OSError:
+            return None, time.monotonic() - started, {}
+
     def healthz(self) -> int | None:
         try:
             with urllib.request.urlopen(f"{self.url}/healthz", timeout=2) as answer:
@@ -329,6 +346,8 @@ class Socket:
         self.events: asyncio.Queue = asyncio.Queue()
         self.reader: asyncio.Task | None = None
         self.closed_with: int | None = None
+        self.timings: list[tuple[float, float]] = []  # (when asked, seconds to the answer or the give-up)
+        self.pending_invite: str | None = None
 
     async def open(self) -> None:
         self.ws = await connect(self.stack.ws_url, open_timeout=10, max_size=2**20)
@@ -357,8 +376,12 @@ class Socket:
         request_id = f"r{next(self.ids)}"
         future = asyncio.get_running_loop().create_future()
         self.waiting[request_id] = future
-        await self.ws.send(json.dumps({**payload, "id": request_id}))
-        reply = await asyncio.wait_for(future, timeout)
+        asked = time.monotonic()
+        try:
+            await self.ws.send(json.dumps({**payload, "id": request_id}))
+            reply = await asyncio.wait_for(future, timeout)
+        finally:
+            self.timings.append((asked, time.monotonic() - asked))
         if reply["type"] == "error":
             raise Refused(reply["code"], reply)
         return reply
@@ -383,11 +406,13 @@ async def full_call(a: Socket, b: Socket, out: Outcomes, *, messages: int = 1, t
     Returns the room id; raises Refused or TimeoutError when a step is refused or unanswered."""
     invite = await a.request({"type": "call.invite", "to": b.user_id, "mode": "text", "seconds": 300}, timeout=timeout)
     out.ack("invite", invite=invite["invite"], from_user=a.user_id, to_user=b.user_id)
+    a.pending_invite = invite["invite"]
     await b.next_event("call.incoming", timeout=timeout)
     room = (await b.request({"type": "call.accept", "invite": invite["invite"], "seconds": 300}, timeout=timeout))[
         "room"
     ]
     out.ack("room", room=room, users=sorted([a.user_id, b.user_id]))
+    a.pending_invite = None
     for n in range(messages):
         for sender in (a, b) if n == 0 else (a,):
             client_id = uuid.uuid4().hex
@@ -427,6 +452,15 @@ async def end_room(socket: Socket, room: str, out: Outcomes, *, timeout: float) 
 
 
 # --- the proof in PostgreSQL -----------------------------------------------------------------
+
+
+def forget_cooldown(postgres: PostgresServer, a: str, b: str) -> None:
+    """The load's own shortcut: a pair may call again at once (a call leaves a 24 h cooldown)."""
+    with postgres.connect(connect_timeout=2, autocommit=True) as conn:
+        conn.execute(
+            "DELETE FROM cooldowns WHERE user_low_id = ANY(%s::uuid[]) AND user_high_id = ANY(%s::uuid[])",
+            [[a, b], [a, b]],
+        )
 
 
 def verify(postgres: PostgresServer, out: Outcomes) -> dict:
