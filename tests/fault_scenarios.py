@@ -254,6 +254,8 @@ async def run_fault(
     await load.close()
     outcome = await asyncio.to_thread(verify, postgres, load.out)
     first = [t for t in load.out.calls if t > healed]
+    if name in ("pg_restart_fast", "stack_restart"):
+        seconds = round(healed - fault_start, 1)  # how long the restart took
     report = Report(
         fault=name,
         seconds=seconds,
