@@ -99,7 +99,9 @@ class CancelSafeRedisChannelLayer(RedisChannelLayer):
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001 - any failure of Redis: wait, then receive again
-                logger.warning("receive for %s failed (%s); retrying in %.1f s", channel_name, exc, pause)
+                # Once per outage per socket at warning level (thousands of sockets share one outage).
+                log = logger.warning if pause == self.PUMP_FIRST_PAUSE else logger.debug
+                log("receive for %s failed (%s); retrying in %.1f s", channel_name, exc, pause)
                 await asyncio.sleep(pause)
                 pause = min(self.PUMP_LONGEST_PAUSE, pause * 2)
                 continue
