@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "accounts",
     "chat",
     "moderation",
+    "operations",
     "usc_cards",
     "referrals",
     "csp",
