@@ -38,6 +38,7 @@ async def test_a_database_call_past_db_call_timeout_is_service_unavailable_and_a
 
     # Every database thread held (a frozen PostgreSQL), then one more call waiting for a thread.
     holders = [asyncio.ensure_future(db_threads.db_call(stuck)) for _ in range(db_threads.size())]
+    await asyncio.sleep(0.1)  # each holder on its thread
     started = time.monotonic()
     with pytest.raises(ServiceUnavailable) as caught:
         await db_threads.db_call(queued)
@@ -111,7 +112,7 @@ async def test_a_server_restart_closing_the_sockets_with_1012_starts_no_grace(ws
     await b.disconnect(code=1012, timeout=5)  # uvicorn's close of every socket on SIGTERM
 
     await a.assert_no_event("room.partner_disconnected")
-    stored = await asyncio.to_thread(get_room, room)
+    stored = await get_room(room)
     assert stored.status == ActiveRoom.Status.ACTIVE and stored.grace_period_expires is None
 
 
