@@ -18,7 +18,7 @@ import time
 import pytest
 
 from tests.fault_scenarios import Report, run_fault
-from tests.faults import PostgresServer, RedisServer, Stack, create_users
+from tests.faults import PostgresServer, RedisServer, Socket, Stack, create_users
 
 PAIRS, LONG_CALLS = 2, 2
 
@@ -57,6 +57,17 @@ def test_redis_back_empty_calls_work_within_10_s_without_any_client_reconnecting
     assert report.first_call_after_heal is not None and report.first_call_after_heal <= 10, report
     assert report.reconnects == 0, report
     assert report.long_calls_ended == 0, report
+    # A socket signing in after the heal gets its group (no dead pooled connection sheds it 4013).
+    stack, _, _, users = chaos
+    asyncio.run(sign_in_and_out(stack, *users[0]))
+
+
+async def sign_in_and_out(stack: Stack, user_id: str, token: str) -> None:
+    socket = Socket(stack, user_id, token)
+    await socket.open()
+    assert socket.closed_with is None
+    await socket.request({"type": "ping"})
+    await socket.close()
 
 
 def test_redis_frozen_every_answer_comes_within_5_s_and_nothing_stale_blocks_after(chaos):
