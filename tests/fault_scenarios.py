@@ -19,17 +19,8 @@ from dataclasses import dataclass, field
 
 import psutil
 
-from tests.faults import (
-    Outcomes,
-    PostgresServer,
-    RedisServer,
-    Refused,
-    Socket,
-    Stack,
-    forget_cooldown,
-    full_call,
-    verify,
-)
+from tests.fault_clients import Outcomes, Refused, Socket, forget_cooldown, full_call, verify
+from tests.faults import PostgresServer, RedisServer, Stack
 
 
 @dataclass

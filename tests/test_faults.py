@@ -17,8 +17,9 @@ import time
 
 import pytest
 
+from tests.fault_clients import Socket
 from tests.fault_scenarios import Report, run_fault
-from tests.faults import PostgresServer, RedisServer, Socket, Stack, create_users
+from tests.faults import PostgresServer, RedisServer, Stack, create_users
 
 PAIRS, LONG_CALLS = 2, 2
 
