@@ -77,7 +77,7 @@ async def main(args) -> int:
                 long_calls=args.long_calls,
             )
             print(report.row(), flush=True)
-            if report.details["lost"] or report.details["duplicated"]:
+            if report.details["lost"] or report.details["duplicated"] or args.verbose:
                 print(f"    {report.details}", flush=True)
             rows.append(report)
         print()
@@ -105,4 +105,5 @@ if __name__ == "__main__":
     parser.add_argument("--pg-down", type=float, default=10)
     parser.add_argument("--faults", nargs="+", default=list(FAULTS), choices=FAULTS)
     parser.add_argument("--keep", action="store_true", help="keep the scratch folder (logs)")
+    parser.add_argument("--verbose", action="store_true", help="print each fault's details (slowest answers, REST)")
     sys.exit(asyncio.run(main(parser.parse_args())))

@@ -53,6 +53,7 @@ class Socket:
         self.closed_with: int | None = None
         self.timings: list[tuple[float, float]] = []  # (when asked, seconds to the answer or the give-up)
         self.pending_invite: str | None = None
+        self.asked: list[tuple[float, float, str]] = []  # the same, with the request's type
 
     async def open(self) -> None:
         self.ws = await connect(self.stack.ws_url, open_timeout=10, max_size=2**20)
@@ -87,6 +88,7 @@ class Socket:
             reply = await asyncio.wait_for(future, timeout)
         finally:
             self.timings.append((asked, time.monotonic() - asked))
+            self.asked.append((asked, time.monotonic() - asked, payload["type"]))
         if reply["type"] == "error":
             raise Refused(reply["code"], reply)
         return reply

@@ -267,6 +267,12 @@ async def run_fault(
         details={
             "lost": outcome["lost"][:5],
             "duplicated": outcome["duplicated"][:5],
+            "slowest_ws": sorted(
+                (round(s, 1), kind)
+                for a, b in load.pairs
+                for t, s, kind in a.asked + b.asked
+                if fault_start <= t <= healed
+            )[-3:],
             "rest_during": [
                 (round(s, 2), status, body.get("error", body).get("code") if body else None)
                 for t, s, status, body in load.rest
