@@ -438,8 +438,8 @@ REQUEST_BODY_MAX_BYTES = env.int("REQUEST_BODY_MAX_BYTES", default=1024 * 1024)
 SERVICE_UNAVAILABLE_RETRY_AFTER = env.int("SERVICE_UNAVAILABLE_RETRY_AFTER", default=5)
 # No HTTP answer waits longer than this after its request arrived: then 503 (config.deadline;
 # 0 = off). A WebSocket request's database call is bounded by DB_CALL_TIMEOUT (config.db_threads).
-HTTP_DEADLINE_SECONDS = env.float("HTTP_DEADLINE_SECONDS", default=4.5)
-DB_CALL_TIMEOUT = env.float("DB_CALL_TIMEOUT", default=4.0)
+HTTP_DEADLINE_SECONDS = env.float("HTTP_DEADLINE_SECONDS", default=4.0)
+DB_CALL_TIMEOUT = env.float("DB_CALL_TIMEOUT", default=3.5)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 WHITENOISE_USE_FINDERS = DEBUG
