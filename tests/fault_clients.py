@@ -76,6 +76,7 @@ class Socket:
         for future in self.waiting.values():
             if not future.done():
                 future.set_exception(ConnectionError(f"closed {self.closed_with}"))
+                future.exception()  # seen here: its request may have given up waiting already
 
     async def request(self, payload: dict, *, timeout: float = 15) -> dict:
         """Send and wait for the answer; an error answer raises Refused(code)."""
