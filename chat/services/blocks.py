@@ -6,7 +6,8 @@ the blocked person is never told. Blocking also ends what is open between them r
 their pending invites are cancelled (both told `call.cancelled`, as when a caller cancels) and
 a live call between them ends as if the blocker had pressed End call (`room.ended` with reason
 `user_ended` to both: nothing says "blocked"), and a match between them is removed (silently,
-as an unmatch). Finished things (history, completions) stay."""
+as an unmatch), and both people's "I'd meet again" answers about their calls are deleted, so
+an unblock brings nothing back by itself. Finished things (history, completions) stay."""
 
 import logging
 import uuid
@@ -20,7 +21,7 @@ from accounts.models import User
 from accounts.services.locks import lock_users
 from audit.services import record_audit
 from chat.events import invite_payload
-from chat.models import ActiveRoom, ActiveRoomMember, Block, CallInvite, Match
+from chat.models import ActiveRoom, ActiveRoomMember, Block, CallInvite, Match, MeetAgainAnswer
 from chat.selectors import live_room_id_of, ordered_pair
 from chat.services.common import as_uuid, notify_invites
 from chat.services.rooms import end_room
@@ -89,10 +90,18 @@ def block_user(blocker: User, blocked_id, *, ip: str | None = None) -> BlockResu
         room_id = None
     low, high = ordered_pair(str(blocker.pk), str(blocked_id))
     unmatched, _ = Match.objects.filter(user_low_id=low, user_high_id=high).delete()
+    # The pair's "I'd meet again" answers go too: an answer given before the block must not
+    # make a match by itself after an unblock (only answers given afterwards can, in the window).
+    pair_rooms = ActiveRoom.objects.filter(
+        Q(user_1_id=blocker.pk, user_2_id=blocked_id) | Q(user_1_id=blocked_id, user_2_id=blocker.pk)
+    ).values("pk")
+    answers_cleared, _ = MeetAgainAnswer.objects.filter(room__in=pair_rooms).delete()
     _gone_from_presence(blocker.pk, blocked_id)
     details = {"invites_cancelled": len(pending), "room_ended": str(room_id) if room_id else None}
     if unmatched:
         details["match_removed"] = True
+    if answers_cleared:
+        details["meet_again_answers_cleared"] = answers_cleared
     record_audit("user.blocked", actor=blocker, target=User(pk=blocked_id), ip=ip, details=details)
     logger.info("block %s -> %s", blocker.pk, blocked_id)
     return BlockResult(block, created=True)
