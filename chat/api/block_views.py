@@ -1,14 +1,12 @@
 """Blocks: POST /api/blocks, DELETE /api/blocks/<user_id>, GET /api/blocks (mine)."""
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.api.views import ERRORS
-from chat.api.cards import UserCard
-from chat.events import user_card
 from chat.selectors import list_blocks
 from chat.services.blocks import block_user, unblock_user
 from config.api import throttle, validated
@@ -20,13 +18,17 @@ class BlockIn(StrictInput):
     user_id = serializers.UUIDField()
 
 
-class BlockOut(serializers.Serializer):
-    user = serializers.SerializerMethodField()
-    created_at = serializers.DateTimeField()
+class BlockedPerson(serializers.Serializer):
+    """Whom a block is of: the id and the name as it was when the block was made, no photo or
+    video, so a block (blocking back included) tells nothing newer about the other person."""
 
-    @extend_schema_field(UserCard)
-    def get_user(self, block) -> dict:
-        return user_card(block.blocked)
+    id = serializers.UUIDField(source="blocked_id")
+    name = serializers.CharField(source="blocked_name")
+
+
+class BlockOut(serializers.Serializer):
+    user = BlockedPerson(source="*")
+    created_at = serializers.DateTimeField()
 
 
 # Blocking and unblocking share one per-user budget (settings.RATE_LIMITS["block"]): each toggle

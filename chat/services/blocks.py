@@ -63,7 +63,8 @@ def block_user(blocker: User, blocked_id, *, ip: str | None = None) -> BlockResu
     blocked_id = _other_user_id(blocker, blocked_id)
     # Both users in id order (the lock order of every service and hot-path function), so a block
     # and an invite or accept of the same pair run one after the other.
-    if str(blocked_id) not in lock_users(blocker.pk, blocked_id):
+    locked = lock_users(blocker.pk, blocked_id)
+    if str(blocked_id) not in locked:
         raise NotFound("No such user.")
     existing = Block.objects.filter(blocker=blocker, blocked_id=blocked_id).first()
     if existing is not None:
@@ -71,7 +72,16 @@ def block_user(blocker: User, blocked_id, *, ip: str | None = None) -> BlockResu
     # Under the blocker's row lock, so two parallel blocks cannot both take the last place.
     if Block.objects.filter(blocker=blocker).count() >= Block.MAX_PER_USER:
         raise TooManyBlocks()
-    block = Block.objects.create(blocker=blocker, blocked_id=blocked_id)
+    # The name my list will show: if they had blocked me already, the one they had then (their
+    # row's blocker_name), so blocking back tells me nothing newer than their block.
+    theirs = Block.objects.filter(blocker_id=blocked_id, blocked=blocker).first()
+    blocked_name = theirs.blocker_name if theirs is not None else locked[str(blocked_id)].name
+    block = Block.objects.create(
+        blocker=blocker,
+        blocked_id=blocked_id,
+        blocker_name=locked[str(blocker.pk)].name,
+        blocked_name=blocked_name,
+    )
     now = timezone.now()
     pair = Q(from_user=blocker, to_user_id=blocked_id) | Q(from_user_id=blocked_id, to_user=blocker)
     pending = list(
