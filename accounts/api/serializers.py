@@ -111,7 +111,7 @@ class NameField(serializers.CharField):
         try:
             return clean_name(value)
         except InvalidInput as exc:
-            raise serializers.ValidationError(f"Name must be 1 to {NAME_MAX} characters.") from exc
+            raise serializers.ValidationError(exc.fields["name"][0]) from exc
 
 
 @extend_schema_field({"type": "boolean", "enum": [True], "description": "Must be true: the terms are accepted."})
