@@ -1,12 +1,12 @@
-"""Celery beat sweeps and retention (the work is in moderation.retention: batches claimed with
-SKIP LOCKED, safe twice and side by side), and users' data exports (moderation/exports.py).
+"""Celery beat sweeps and retention (the work is in operations.retention: batches claimed with
+SKIP LOCKED, safe twice and side by side), and users' data exports (operations/exports.py).
 The sweeps sit here, at the top layer, because retention reaches into every app's tables; each
-keeps the task name it was first scheduled under (`accounts.tasks.*`, `chat.tasks.*`), which is
-what beat and the broker know it by."""
+keeps the task name it was first scheduled under (`accounts.tasks.*`, `chat.tasks.*`,
+`moderation.tasks.*`), which is what beat and the broker know it by."""
 
 from celery import shared_task
 
-from moderation import exports, retention
+from operations import exports, retention
 
 
 @shared_task(name="accounts.tasks.sweep_sessions", ignore_result=True)
@@ -37,17 +37,17 @@ def sweep_cooldowns() -> int:
 @shared_task(name="chat.tasks.apply_retention", ignore_result=True)
 def apply_retention() -> dict:
     """Beat, hourly: scan attempts and old sessions deleted, messages of long-ended rooms and
-    old chat history moved to the archive tables (moderation.retention)."""
+    old chat history moved to the archive tables (operations.retention)."""
     return retention.apply_retention()
 
 
-@shared_task(ignore_result=True)
+@shared_task(name="moderation.tasks.build_data_export", ignore_result=True)
 def build_data_export(export_id: str) -> bool:
     """Queued by POST /api/me/export after commit: build, store, email the link."""
     return exports.build_export(export_id)
 
 
-@shared_task(ignore_result=True)
+@shared_task(name="moderation.tasks.sweep_data_exports", ignore_result=True)
 def sweep_data_exports() -> dict:
     """Beat: pending exports whose queue message was lost; files of expired exports; old rows."""
     return exports.sweep_exports()
