@@ -51,8 +51,16 @@ STAFF_WORDS = frozenset(
 )
 
 
-def _name_error(message: str) -> InvalidInput:
-    return InvalidInput(message, fields={"name": [message]})
+class NameNotAllowed(InvalidInput):
+    """A name of the right shape (1 to 60 visible characters) that the content rules refuse: no
+    visible letter, too many marks on a letter, a staff word. Its own code, as a schema cannot
+    state these rules (the OpenAPI pattern says only "not blank")."""
+
+    code = "name_not_allowed"
+
+
+def _name_error(message: str) -> NameNotAllowed:
+    return NameNotAllowed(message, fields={"name": [message]})
 
 
 @cache
@@ -89,10 +97,12 @@ def clean_name(value, *, staff: bool = False) -> str:
     """A display name as stored: NFKC-normalised, without control or format characters, runs of
     spaces collapsed, 1 to 60 characters, at least one visible letter, at most
     MAX_MARKS_PER_LETTER combining marks in a row, and (unless the account is staff) not a
-    staff word or a look-alike of one (STAFF_WORDS). Raises InvalidInput naming `name`."""
+    staff word or a look-alike of one (STAFF_WORDS). Raises InvalidInput naming `name` (the
+    content rules: NameNotAllowed, code `name_not_allowed`)."""
     name = " ".join(_visible(unicodedata.normalize("NFKC", str(value or ""))).split())
     if not 1 <= len(name) <= NAME_MAX:
-        raise _name_error(f"Name must be 1 to {NAME_MAX} characters.")
+        message = f"Name must be 1 to {NAME_MAX} characters."
+        raise InvalidInput(message, fields={"name": [message]})
     if not any(unicodedata.category(ch).startswith("L") and ch not in INVISIBLE_LETTERS for ch in name):
         raise _name_error("A name needs at least one visible letter.")
     run = 0

@@ -48,6 +48,7 @@ def test_sign_up_refuses_invisible_zalgo_and_staff_look_alike_names_with_a_field
     response = signup(invite_code=InviteCodeFactory().code, name=name)
 
     assert response.status_code == 400, response.content
+    assert response.json()["error"]["code"] == "name_not_allowed"
     assert response.json()["error"]["fields"]["name"]
     assert not User.objects.filter(name__icontains="dmin").exists()
 
@@ -57,6 +58,7 @@ def test_settings_refuse_the_same_names(alice, name):
     response = signed_in(alice).patch("/api/me", {"name": name}, format="json")
 
     assert response.status_code == 400, response.content
+    assert response.json()["error"]["code"] == "name_not_allowed"
     assert response.json()["error"]["fields"]["name"]
     alice.refresh_from_db()
     assert alice.name == "Alice"

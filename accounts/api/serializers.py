@@ -11,6 +11,7 @@ from accounts.validation import (
     INSTAGRAM_POST_URL,
     NAME_MAX,
     SOCIAL_HANDLES,
+    NameNotAllowed,
     clean_instagram_posts,
     clean_name,
     clean_socials,
@@ -110,6 +111,8 @@ class NameField(serializers.CharField):
         value = super().to_internal_value(data)
         try:
             return clean_name(value)
+        except NameNotAllowed:
+            raise  # the right shape, refused by a content rule: 400 name_not_allowed naming `name`
         except InvalidInput as exc:
             raise serializers.ValidationError(exc.fields["name"][0]) from exc
 
