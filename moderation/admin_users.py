@@ -16,7 +16,7 @@ from accounts.permissions import may_act_on
 from accounts.services import admin_edits
 from accounts.validation import clean_name
 from chat.admin_users import grant_event_access, revoke_event_access
-from config.admin import DirectWriteMixin
+from config.admin import DirectWriteMixin, LabelledDateTimesMixin
 from config.client_ip import request_ip
 from config.errors import InvalidInput, ServiceError
 from moderation import services
@@ -99,7 +99,7 @@ class AuditedPasswordChangeForm(AdminPasswordChangeForm):
 
 
 @admin.register(User)
-class UserAdmin(DirectWriteMixin, BaseUserAdmin):
+class UserAdmin(LabelledDateTimesMixin, DirectWriteMixin, BaseUserAdmin):
     """Changes go through accounts.services.admin_edits (audited; credential changes and lost
     access revoke the user's sessions). Moderators edit only MODERATOR_EDITABLE fields of
     ordinary users: never their own account, a password, an email or access."""
