@@ -87,7 +87,7 @@ def _in_reels():
 def meets_mutually(viewer: User, *, mode: str | None = None) -> Q:
     """Users whose "who I want to meet" and `viewer`'s admit each other: the other's gender is
     in the viewer's meet_genders and the viewer's in theirs; for `mode`, both want it, else they
-    share at least one mode. The same rule as rdv_send_invite's (chat migration 0008)."""
+    share at least one mode. The same rule as rdv_send_invite's (chat/sql/send_invite.sql)."""
     rule = Q(gender__in=viewer.meet_genders, meet_genders__contains=[viewer.gender])
     if mode is None:
         return rule & Q(meet_modes__overlap=viewer.meet_modes)

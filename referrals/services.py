@@ -238,7 +238,7 @@ def signup_url(code: str) -> str:
 def apply_session_unlock(user_id) -> bool:
     """After a completion is counted: with 4 successful sessions the user is qr_unlocked and
     qr_verified (unless already higher) and gets an invite code of their own. Idempotent.
-    The rule is the SQL function rdv_apply_session_unlock (chat migration 0004), which the end
+    The rule is the SQL function rdv_apply_session_unlock (referrals/sql/apply_session_unlock.sql), which the end
     of a room (rdv_end_room) runs in the same statement; this is its call from Python."""
     assert InviteCode.USER_CODE_USES == 4  # the function writes 4
     with connection.cursor() as cursor:

@@ -128,7 +128,7 @@ class ActiveRoom(models.Model):
 
     def due(self, now) -> str | None:
         """Why this live room must end now, if it must (by timestamps). The same rule in SQL is
-        rdv_room_due (chat migration 0006), used by the message statement; a test keeps them equal."""
+        rdv_room_due (chat/sql/room_due.sql), used by the message statement; a test keeps them equal."""
         if self.ends_at <= now:
             return self.EndReason.TIMER
         if self.status == self.Status.GRACE_PERIOD and self.grace_period_expires <= now:
@@ -160,9 +160,10 @@ class ActiveRoom(models.Model):
 
 class ActiveRoomMember(models.Model):
     """One row per user per live room, written only by a PostgreSQL trigger on active_rooms
-    (migration 0002): rows appear when a room is inserted live and vanish when it ends. The
-    primary key is the user, so the database refuses a user in two live rooms whichever
-    side (user_1/user_2) they are on. Also the index for "is this user in a room"."""
+    (chat/sql/chat_active_rooms_sync_members.sql; the triggers are chat migration 0002): rows
+    appear when a room is inserted live and vanish when it ends. The primary key is the user,
+    so the database refuses a user in two live rooms whichever side (user_1/user_2) they are on.
+    Also the index for "is this user in a room"."""
 
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True, related_name="live_room_membership"

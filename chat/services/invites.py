@@ -1,5 +1,5 @@
 """Invites: send, accept, decline, cancel, expire. The hot ones are one statement each (a
-PL/pgSQL function of chat migrations 0006/0007, which is the rule; docs/hot-path.md); the Python
+PL/pgSQL function in chat/sql/<name>.sql, which is the rule; docs/hot-path.md); the Python
 checks arguments, calls it and turns its outcome into errors and events after commit."""
 
 import logging
@@ -30,6 +30,7 @@ from config.realtime import send_to_users
 logger = logging.getLogger("rendezvous.chat")
 
 
+# chat/sql/send_invite.sql
 SEND_INVITE_SQL = "SELECT * FROM rdv_send_invite(%s::uuid, %s::uuid, %s, %s, %s, %s, %s)"
 INVITE_REFUSALS = {
     "not_available": NotAvailable,
@@ -80,6 +81,7 @@ def send_invite(caller: User, *, to, mode: str, seconds) -> CallInvite:
     return invite
 
 
+# chat/sql/accept_invite.sql, chat/sql/settle_invite.sql
 ACCEPT_SQL = "SELECT * FROM rdv_accept_invite(%s::uuid, %s::uuid, %s, %s)"
 SETTLE_SQL = "SELECT * FROM rdv_settle_invite(%s::uuid, %s::uuid, %s, %s, %s, %s, %s)"
 SETTLED_REFUSALS = {"not_found": InviteNotFound, "expired": InviteExpired, "not_pending": InviteNotPending}

@@ -38,6 +38,7 @@ def _gif_url_allowed(url: str) -> bool:
     )
 
 
+# chat/sql/post_message.sql
 POST_MESSAGE_SQL = "SELECT * FROM rdv_post_message(%s::uuid, %s::uuid, %s, %s, %s, %s, %s, %s)"
 
 

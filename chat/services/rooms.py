@@ -35,11 +35,12 @@ class EndResult:
         return ActiveRoom.objects.get(pk=self.room_id)
 
 
+# chat/sql/end_room.sql (and end_room_by_member.sql below)
 END_ROOM_SQL = "SELECT * FROM rdv_end_room(%s::uuid, %s, %s, %s, %s, %s, %s, %s)"
 
 
 def end_room_args(room_id, reason: str, now) -> list:
-    """The arguments of rdv_end_room (chat migration 0004, the rule): the thresholds from here,
+    """The arguments of rdv_end_room (chat/sql/end_room.sql, the rule): the thresholds from here,
     and an invite code for each user in case this call unlocks them (unused otherwise)."""
     assert InviteCode.USER_CODE_USES == 4  # rdv_apply_session_unlock writes 4
     return [
