@@ -25,6 +25,7 @@ from chat.services.matches import (
 from chat.services.messages import (
     MESSAGE_SPACING,
     MessageDraft,
+    MessageOutcome,
     PostResult,
     draft_message,
     message_outcome,
@@ -49,6 +50,7 @@ __all__ = [
     "EndResult",
     "MeetAgain",
     "MessageDraft",
+    "MessageOutcome",
     "PostResult",
     "accept_invite",
     "accept_upgrade",

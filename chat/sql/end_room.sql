@@ -2,11 +2,12 @@
 -- status ended; per user a completion (if >= 1 s), a history row with the message snapshot, the
 -- counters, the QR unlock (rdv_apply_session_unlock, referrals); the pair's session-end cooldown,
 -- except for a matched pair (a row in matches: they may call again whenever they like).
--- Locks users (ascending id), then the room. Outcomes: not_found | already_ended | ended, with
+-- The thresholds come in as arguments (chat.services.end_room_args). Locks users (ascending
+-- id), then the room. Outcomes: not_found | already_ended | ended, with
 -- both users' metrics (user_1 first, then user_2).
 CREATE OR REPLACE FUNCTION rdv_end_room(
-  p_room uuid, p_reason text, p_now timestamptz, p_successful int, p_unlock_needed int,
-  p_cooldown interval, p_code_1 text, p_code_2 text
+  p_room uuid, p_reason text, p_now timestamptz, p_successful int, p_cooldown interval,
+  p_code_1 text, p_code_2 text, p_unlock_needed int, p_code_uses int, p_raise_from text[]
 ) RETURNS TABLE (outcome text, spent int, user_id uuid, timer_total_seconds bigint, session_count int,
                  successful_sessions int, qr_unlocked boolean, access_status text)
 LANGUAGE plpgsql AS $$
@@ -64,7 +65,7 @@ BEGIN
              successful_sessions = u.successful_sessions + (CASE WHEN n_spent >= p_successful THEN 1 ELSE 0 END)
        WHERE u.id = side.me_id;
     END IF;
-    PERFORM rdv_apply_session_unlock(side.me_id, side.code, p_unlock_needed, p_now);
+    PERFORM rdv_apply_session_unlock(side.me_id, side.code, p_now, p_unlock_needed, p_code_uses, p_raise_from);
   END LOOP;
   -- A matched pair may meet again whenever they like: no session-end cooldown.
   IF NOT EXISTS (SELECT 1 FROM matches m

@@ -1,9 +1,10 @@
 -- chat.message (chat.services.post_message). Outcomes: created | duplicate (a resend of a stored client_id) | not_member |
 -- room_ended | due (the room is overdue: the caller ends it, then refuses) | too_fast.
--- Timers before any lock (ending locks users, then the room); then the room row lock.
+-- Timers before any lock (ending locks users, then the room); then the room row lock. p_spacing is
+-- MESSAGE_SPACING, p_inactivity ActiveRoom.INACTIVITY_END_AFTER (MessageDraft.args).
 CREATE OR REPLACE FUNCTION rdv_post_message(
   p_sender uuid, p_room uuid, p_client_id text, p_type text, p_content text, p_url text,
-  p_now timestamptz, p_spacing interval
+  p_now timestamptz, p_spacing interval, p_inactivity interval
 ) RETURNS TABLE (outcome text, reason text, message_id bigint, receiver_id uuid, sent_at timestamptz,
                  user_1_id uuid, user_2_id uuid)
 LANGUAGE plpgsql AS $$
@@ -30,13 +31,13 @@ BEGIN
     RETURN QUERY SELECT 'room_ended', NULL::text, NULL::bigint, NULL::uuid, NULL::timestamptz, NULL::uuid, NULL::uuid;
     RETURN;
   END IF;
-  due := rdv_room_due(r, p_now);
+  due := rdv_room_due(r, p_now, p_inactivity);
   IF due IS NOT NULL THEN
     RETURN QUERY SELECT 'due', due, NULL::bigint, NULL::uuid, NULL::timestamptz, NULL::uuid, NULL::uuid;
     RETURN;
   END IF;
   SELECT * INTO r FROM active_rooms a WHERE a.id = p_room FOR NO KEY UPDATE;
-  IF r.status = 'ended' OR rdv_room_due(r, p_now) IS NOT NULL THEN
+  IF r.status = 'ended' OR rdv_room_due(r, p_now, p_inactivity) IS NOT NULL THEN
     RETURN QUERY SELECT 'room_ended', NULL::text, NULL::bigint, NULL::uuid, NULL::timestamptz, NULL::uuid, NULL::uuid;
     RETURN;
   END IF;

@@ -44,7 +44,8 @@ BEGIN
                AND c.user_high_id = greatest(p_caller, p_callee) AND c.expires_at > p_now) THEN
     RETURN QUERY SELECT 'on_cooldown', NULL::text, NULL::uuid, NULL::timestamptz, NULL::jsonb, NULL::text, NULL::text, NULL::text, NULL::text; RETURN;
   END IF;
-  IF EXISTS (SELECT 1 FROM reports r WHERE r.reporter_id = p_caller AND r.reported_id = p_callee) THEN
+  -- Someone the caller reported (moderation's documented view reported_pairs, not its table).
+  IF EXISTS (SELECT 1 FROM reported_pairs r WHERE r.reporter_id = p_caller AND r.reported_id = p_callee) THEN
     RETURN QUERY SELECT 'not_available', NULL::text, NULL::uuid, NULL::timestamptz, NULL::jsonb, NULL::text, NULL::text, NULL::text, NULL::text; RETURN;
   END IF;
   stale := rdv_expire_stale_invites(p_caller, p_callee, p_now);
