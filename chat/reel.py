@@ -85,16 +85,17 @@ def _in_reels():
     )
 
 
-def meets_mutually(viewer: User, *, mode: str | None = None) -> Q:
+def meets_mutually(viewer: User, *, mode: str | None = None) -> RawSQL:
     """Users whose "who I want to meet" and `viewer`'s admit each other: the other's gender is
     in the viewer's meet_genders and the viewer's in theirs; for `mode`, both want it, else they
-    share at least one mode. The same rule as rdv_send_invite's (chat/sql/send_invite.sql)."""
-    rule = Q(gender__in=viewer.meet_genders, meet_genders__contains=[viewer.gender])
-    if mode is None:
-        return rule & Q(meet_modes__overlap=viewer.meet_modes)
-    if mode not in viewer.meet_modes:
-        return Q(pk__in=[])
-    return rule & Q(meet_modes__contains=[mode])
+    share at least one mode. rdv_meets_mutually (chat/sql/meets_mutually.sql), the predicate
+    rdv_send_invite uses too, on each candidate row (inlined by the planner)."""
+    return RawSQL(
+        'rdv_meets_mutually(%s, %s::text[], %s::text[], "users"."gender", "users"."meet_genders",'
+        ' "users"."meet_modes", %s)',
+        (viewer.gender, list(viewer.meet_genders), list(viewer.meet_modes), mode),
+        output_field=BooleanField(),
+    )
 
 
 def presence_audience(subject_ids, viewer_ids) -> dict[str, set[str]]:

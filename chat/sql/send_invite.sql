@@ -30,8 +30,8 @@ BEGIN
   -- A block either way, or either one's "who I want to meet" (gender, mode) leaving the other out,
   -- answers exactly as an absent callee: the refused person learns nothing more.
   IF rdv_blocked_either_way(p_caller, p_callee)
-     OR NOT (caller.gender = ANY (callee.meet_genders) AND callee.gender = ANY (caller.meet_genders)
-             AND p_mode = ANY (caller.meet_modes) AND p_mode = ANY (callee.meet_modes)) THEN
+     OR NOT rdv_meets_mutually(caller.gender, caller.meet_genders, caller.meet_modes,
+                               callee.gender, callee.meet_genders, callee.meet_modes, p_mode) THEN
     RETURN QUERY SELECT 'not_available', NULL::text, NULL::uuid, NULL::timestamptz, NULL::jsonb, NULL::text, NULL::text, NULL::text, NULL::text; RETURN;
   END IF;
   IF EXISTS (SELECT 1 FROM active_room_members m WHERE m.user_id = p_caller) THEN
