@@ -27,6 +27,11 @@ ACCESS_RANK = {
 BANNED_STATUSES = (User.BanStatus.TEMPORARY, User.BanStatus.PERMANENT)
 
 
+def statuses_below(status: str) -> list[str]:
+    """The access statuses ranked below `status` (ACCESS_RANK): those an upgrade to it replaces."""
+    return [str(other) for other, rank in ACCESS_RANK.items() if rank < ACCESS_RANK[status]]
+
+
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
