@@ -214,6 +214,11 @@ class RoomResumeEvent(RoomFields, Event):
 class ChatMessageEvent(StoredMessage, Event):
     type: Literal["chat.message"]
     socials: dict[str, str] | None = Field(default=None, description="with a shared-socials system message")
+    screened: Literal["censor", "flag"] | None = Field(
+        default=None,
+        description='screening masked ("censor") or flagged ("flag") this message: the recipient is offered '
+        '"Does this bother you?" (a report with the room\'s messages attached)',
+    )
 
 
 class Relayed(Event):
