@@ -248,6 +248,8 @@ CELERY_TASK_ROUTES: dict = {
     "screening.scan_media": {"queue": "screening"},
 }
 # --- Screening (docs/screening.md) ---------------------------------------------------------
+# Text screening of call chat (watched words, detectors); off only to measure its cost.
+SCREENING_TEXT = env.bool("SCREENING_TEXT", default=True)
 # An image whose nudity score (0–1, NudeNet) is at least this is hidden pending review.
 SCREENING_NUDITY_THRESHOLD = env.float("SCREENING_NUDITY_THRESHOLD", default=0.6)
 # A new selfie within this many bits (of 64) of a banned person's pHash holds the account.

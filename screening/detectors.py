@@ -19,8 +19,11 @@ PHONE_REGION = "US"  # numbers written without a country code are read as US num
 PHONE_MIN_DIGITS = 7  # fewer digits cannot be a phone number: the matcher is skipped (it is slow)
 
 
+_DROP_DIGITS = str.maketrans("", "", "0123456789")
+
+
 def phone_spans(text: str) -> list[Span]:
-    if sum(c.isdigit() for c in text) < PHONE_MIN_DIGITS:
+    if len(text) - len(text.translate(_DROP_DIGITS)) < PHONE_MIN_DIGITS:  # counted in C
         return []
     matcher = phonenumbers.PhoneNumberMatcher(text, PHONE_REGION, leniency=phonenumbers.Leniency.POSSIBLE)
     return [(m.start, m.end) for m in matcher]
@@ -38,8 +41,11 @@ LINK_RE = re.compile(
 _HOST_RE = re.compile(r"(?i)^(?:https?://)?([^/:?#\s]+)")
 
 
+_LINKISH = re.compile(r"(?i)\w\.[a-z]|://")  # a dot inside a word, or a scheme: the cheap first look
+
+
 def link_spans(text: str) -> list[Span]:
-    if "." not in text:
+    if not _LINKISH.search(text):
         return []
     spans = []
     for match in LINK_RE.finditer(text):
@@ -113,13 +119,40 @@ def _normalised_words(text: str) -> list[str]:
     return _WORD_RE.findall(normalize_leetspeak(text.lower()))
 
 
+# A token needs glin-profanity's normalisation only if it has something besides ASCII letters and
+# sentence punctuation, or a letter three times in a row; letters spaced out ("s p i c") need it
+# over the whole text. Other tokens are read as they are: the normalisation would not change
+# them, and it costs ~1 µs a character (pure Python).
+_HARD_TOKEN = re.compile(r"[^a-z.,!?;:'\"()\s]|([a-z])\1\1")
+_SPACED = re.compile(r"(?:^|\s)(?:\S\s){2,}\S(?:\s|$)")
+_NUMBER = re.compile(r"[\d.,:;!?'\"()/+-]+")  # a number, a time, a date: no word of the lists
+
+
+def _token_words(token: str) -> list[str]:
+    if not _HARD_TOKEN.search(token):
+        return _WORD_RE.findall(token)
+    if _NUMBER.fullmatch(token):
+        return []
+    return _normalised_words(token)
+
+
+def message_words(text: str) -> list[str]:
+    """The message's words as the word lists spell them (leetspeak read as letters)."""
+    lower = text.lower()
+    if _SPACED.search(lower):
+        return _normalised_words(lower)
+    if not _HARD_TOKEN.search(lower):
+        return _WORD_RE.findall(lower)
+    return [word for token in lower.split() for word in _token_words(token)]
+
+
 def word_list_spans(text: str, entries: WordList) -> list[Span]:
     """Spans of the original text's tokens that are (after leetspeak normalisation) entries of
     the list; when only the whole text matches (letters spaced out, a phrase), the whole text."""
-    if not entries.hits(_normalised_words(text)):
+    if not entries.hits(message_words(text)):
         return []
     spans = []
     for token in re.finditer(r"\S+", text):
-        if entries.hits(_normalised_words(token.group(0))):
+        if entries.hits(message_words(token.group(0))):
             spans.append(token.span())
     return spans or [(0, len(text))]

@@ -20,13 +20,21 @@ class PatternError(ValueError):
     """A sentence for the moderator: why the pattern is refused."""
 
 
+def word_body(pattern: str) -> str:
+    """The regex of a plain word or phrase without its word boundaries; `*` is any letters."""
+    return r"\w*".join(re.escape(part) for part in pattern.strip().split("*"))
+
+
+def whole_words(bodies: list[str]) -> str:
+    """One regex for several plain words: the boundaries are checked once per position, then the
+    alternatives (much cheaper than one boundary-wrapped group per word)."""
+    return rf"(?<!\w)(?:{'|'.join(bodies)})(?!\w)"
+
+
 def to_regex(pattern: str, *, is_regex: bool) -> str:
     """A plain word or phrase matches whole words case-insensitively, `*` standing for any
     letters (Discourse's watched words); a regex is used as written."""
-    if is_regex:
-        return pattern
-    body = r"\w*".join(re.escape(part) for part in pattern.strip().split("*"))
-    return rf"(?<!\w){body}(?!\w)"
+    return pattern if is_regex else whole_words([word_body(pattern)])
 
 
 def _trial_inputs(regex: str) -> list[str]:

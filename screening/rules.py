@@ -13,7 +13,7 @@ from django.core.cache import cache
 
 from screening import detectors
 from screening.models import Detector, ScreeningAction, WatchedWord
-from screening.patterns import to_regex
+from screening.patterns import whole_words, word_body
 
 logger = logging.getLogger("rendezvous.screening")
 
@@ -62,8 +62,9 @@ def build_rules() -> RuleSet:
     for action in ScreeningAction.values:
         plain = [(pk, p) for pk, p, is_regex, a in words if a == action and not is_regex]
         if plain:
-            alternation = "|".join(f"(?:{to_regex(p, is_regex=False)})" for _, p in plain)
-            rules.append(Rule(f"words:{action}", action, _regex_finder(re.compile(alternation, re.IGNORECASE))))
+            # Longest first: "how old are you" wins over "how" where both match at one place.
+            bodies = [word_body(p) for _, p in sorted(plain, key=lambda row: -len(row[1]))]
+            rules.append(Rule(f"words:{action}", action, _regex_finder(re.compile(whole_words(bodies), re.IGNORECASE))))
     for pk, pattern, is_regex, action in words:
         if not is_regex:
             continue

@@ -5,6 +5,7 @@ flag, then censor); a flagged message is also masked where a censor rule matched
 
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import transaction
 
 from screening import cases
@@ -40,7 +41,7 @@ def _mask(text: str, spans: list[tuple[int, int]]) -> str:
 
 def screen_text(text: str) -> Verdict:
     """The verdict on `text`; raises MessageBlocked when a block rule matches."""
-    if not text:
+    if not text or not settings.SCREENING_TEXT:
         return Verdict(None, text)
     hits: dict[str, list[str]] = {}
     censored: list[tuple[int, int]] = []

