@@ -343,6 +343,15 @@ class Banned(Event):
     ban_status: BanStatus
 
 
+class MediaReview(Event):
+    """Screening hid my selfie or intro video pending a moderator's review ("hidden"), or the
+    moderator decided: shown again ("restored") or removed ("removed")."""
+
+    type: Literal["media.review"]
+    media: Literal["selfie", "video"]
+    status: Literal["hidden", "restored", "removed"]
+
+
 OUTBOUND: tuple[type[Event], ...] = (
     Ack,
     Error,
@@ -372,6 +381,7 @@ OUTBOUND: tuple[type[Event], ...] = (
     ReelChanged,
     EventSettingsChanged,
     MatchNew,
+    MediaReview,
 )
 TYPES = {model.model_fields["type"].annotation.__args__[0]: model for model in OUTBOUND}
 
