@@ -203,3 +203,13 @@ def test_nudenet_runs_offline_and_passes_an_ordinary_picture(monkeypatch):
     score = model.score(jpeg_of(picture(6)))
     assert time.perf_counter() - started < 10
     assert score < 0.6
+
+
+def test_my_export_lists_my_hashes_and_says_what_a_hash_is(alice):
+    from moderation.backup import user_document
+
+    alice = upload_selfie(alice, picture(7))
+    document = user_document(alice)["screening"]
+    (scan,) = document["media_scans"]
+    assert scan["phash"] is not None and scan["file"] == alice.selfie.name
+    assert "cannot be rebuilt" in document["note"] and "banned" in document["note"]
