@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "screening",
     "chat",
     "moderation",
+    "operations",
     "usc_cards",
     "referrals",
     "csp",

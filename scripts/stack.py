@@ -21,8 +21,10 @@ With them set, those servers are used as they are. (The Makefile calls this scri
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -303,8 +305,29 @@ def ensure_pgbouncer() -> None:
     ensure_debian_package(PGBOUNCER, "pgbouncer", "the PgBouncer topology test")
 
 
+AXE_DIR = ROOT / "tests" / "a11y"
+
+
+def ensure_axe() -> None:
+    """The accessibility browser tests inject axe-core, pinned in tests/a11y/package-lock.json:
+    `npm ci` there when it is missing or another version (the npm registry is the only source)."""
+    installed = AXE_DIR / "node_modules" / "axe-core" / "package.json"
+    lock = json.loads((AXE_DIR / "package-lock.json").read_text())
+    wanted = lock["packages"]["node_modules/axe-core"]["version"]
+    if installed.exists() and json.loads(installed.read_text()).get("version") == wanted:
+        return
+    npm = shutil.which("npm")
+    if npm is None:
+        log("npm is missing: the accessibility browser tests will fail (install Node.js 18+ with npm)")
+        return
+    log(f"installing axe-core {wanted} (npm ci in tests/a11y)")
+    if subprocess.run([npm, "ci", "--no-audit", "--no-fund", "--silent"], cwd=AXE_DIR).returncode != 0:
+        log("npm ci failed: the accessibility browser tests will fail")
+
+
 def run_tests(pytest_args: list[str]) -> int:
     ensure_chromium()
+    ensure_axe()
     ensure_pgbouncer()
     lint = (
         [str(BIN / "ruff"), "check", "."],

@@ -206,7 +206,7 @@ def test_nudenet_runs_offline_and_passes_an_ordinary_picture(monkeypatch):
 
 
 def test_my_export_lists_my_hashes_and_says_what_a_hash_is(alice):
-    from moderation.backup import user_document
+    from operations.user_data import user_document
 
     alice = upload_selfie(alice, picture(7))
     document = user_document(alice)["screening"]
