@@ -11,10 +11,10 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from audit.services import record_audit
-from config.admin import DirectWriteMixin, ViewOnlyAdmin
+from config.admin import DirectWriteMixin, NoWritesAdmin, ViewOnlyAdmin
 from config.errors import ServiceError
 from screening import decisions
-from screening.models import AccountHold, Detector, MediaScan, WatchedWord
+from screening.models import AccountHold, Detector, MediaScan, ScreenedMessage, WatchedWord
 from screening.patterns import PatternError, validate_pattern
 
 IMAGE_TYPES = {"jpg": "image/jpeg", "jpeg": "image/jpeg", "mp4": "video/mp4", "webm": "video/webm"}
@@ -79,6 +79,15 @@ class DetectorAdmin(admin.ModelAdmin):
         super().save_model(request, obj, form, change)
         record_audit("screening.detector_saved", actor=request.user,
                      details={"detector": obj.name, "enabled": obj.enabled, "action": obj.action})  # fmt: skip
+
+
+@admin.register(ScreenedMessage)
+class ScreenedMessageAdmin(NoWritesAdmin):
+    """What screening did to a message (censor or flag) and which rules matched."""
+
+    list_display = ("message", "action", "rules", "created_at")
+    list_filter = ("action",)
+    raw_id_fields = ("message",)
 
 
 def _media_url(scan_id) -> str:
