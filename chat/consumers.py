@@ -22,11 +22,12 @@ from chat.auth_gate import AuthGate, Overloaded, PresenceUnavailable, _auth_gate
 from chat.events import message_payload
 from chat.outbound import RoomTimer
 from chat.presence_batch import PresenceBatch, _presence_batch, _redis
+from chat.presence_keeper import presence_keeper
 from chat.room_timers import RoomTimers, RoomWatch, _room_timers, _started_room_deadline
 from config import realtime
 from config.client_ip import client_ip_from_scope
 from config.db_threads import db_call
-from config.errors import ServiceError
+from config.errors import UNAVAILABLE, ServiceError, ServiceUnavailable
 from config.gc_tuning import burst_left
 from config.realtime import user_group
 
@@ -52,6 +53,8 @@ class Close:
     TOO_MANY_SOCKETS = (4029, "too_many_sockets")  # WS_MAX_SOCKETS_PER_USER of this user are open
 
 
+SERVER_RESTART = 1012  # the close code uvicorn gives every socket when it shuts down (a restart)
+
 # Database calls (the token check included) run on the process's bounded database threads, one
 # per pooled connection, each call giving its connection back when it is done (config.db_threads).
 _call = db_call
@@ -64,6 +67,7 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
     room_watch: "RoomWatch | None" = None
     room_id: str | None = None
     authenticating = False
+    availability: tuple[bool, tuple] | None = None  # what presence.set last said (chat.presence_keeper)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -131,10 +135,16 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
         if self.user is None:
             return
         user_id = self.user.pk
+        presence_keeper().untrack(self)
         try:
             await self.channel_layer.group_discard(user_group(user_id), self.channel_name)
         except Exception:  # the group entry expires with the layer's group_expiry
             logger.exception("group_discard failed for %s", user_id)
+        if code == SERVER_RESTART:
+            # This server is stopping (a redeploy), not the user leaving: their presence entry
+            # stays until it lapses or they reconnect, and their room stays active, so no grace
+            # starts counting while no server is up (recover_rooms gives graces from the restart).
+            return
         try:
             remaining = await _redis(presence.drop, user_id, self.channel_name)
         except Exception:  # the socket's presence entry lapses by its TTL
@@ -178,6 +188,10 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
             await handler(message)
         except ServiceError as exc:
             await self._error(message.id, exc.code, exc.message, **exc.extra)
+        except UNAVAILABLE:  # PostgreSQL or Redis refused or did not answer: retry, never server_error
+            logger.warning("handling %s: a dependency is unavailable", message.type, exc_info=True)
+            unavailable = ServiceUnavailable(retry_after=settings.SERVICE_UNAVAILABLE_RETRY_AFTER)
+            await self._error(message.id, unavailable.code, unavailable.message, **unavailable.extra)
         except Exception:
             logger.exception("handling %s for %s failed", message.type, getattr(self.user, "pk", None))
             await self._error(message.id, "server_error", "Something went wrong; try again.")
@@ -200,7 +214,7 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
         ip = client_ip_from_scope(self.scope)
         try:
             result, registered = await _auth_gate().run(_authenticate, message.token, ip, self.channel_name, limit)
-        except Overloaded:
+        except (Overloaded, ServiceUnavailable):
             return await self._close(Close.OVERLOADED, retry_after=AuthGate.RETRY_AFTER_SECONDS)
         except ServiceError as exc:
             close = {"banned": Close.BANNED, "ip_banned": Close.IP_BANNED}.get(exc.code, Close.INVALID_TOKEN)
@@ -216,10 +230,12 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
             return await self._close(Close.TOO_MANY_SOCKETS, limit=limit)
         self.user, self.session_id = user, result.session.pk  # from here disconnect() tidies up
         try:
-            await self.channel_layer.group_add(user_group(user.pk), self.channel_name)
+            async with asyncio.timeout(settings.REDIS_SOCKET_TIMEOUT + 1):  # a frozen Redis: shed, not hang
+                await self.channel_layer.group_add(user_group(user.pk), self.channel_name)
         except Exception:  # the layer's pool stayed exhausted for REDIS_POOL_TIMEOUT
             logger.exception("group_add failed for %s", user.pk)
             return await self._close(Close.OVERLOADED, retry_after=AuthGate.RETRY_AFTER_SECONDS)
+        presence_keeper().track(self)  # registered again if Redis loses its data
         await self._ack(message, user={"id": str(user.pk), "name": user.name}, session=self.session_id)
         resume = await _call(services.mark_connected, self.user)
         if resume:
@@ -237,6 +253,7 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
         await self._ack(message)
 
     async def on_presence_set(self, message):
+        self.availability = (message.available, tuple(message.modes))
         await _redis(presence.set_available, self.user.pk, message.available, tuple(message.modes))
         await self._ack(message, available=message.available, modes=list(message.modes))
         self._broadcast_presence(online=True, available=message.available)
@@ -308,8 +325,8 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
         await self._ack(message, message_id=stored.pk, client_id=stored.client_id, duplicate=not result.created)
 
     async def on_room_end(self, message):
-        await _call(services.end_room_by_member, self.user, room_id=message.room)
-        await self._ack(message)
+        result = await _call(services.end_room_by_member, self.user, room_id=message.room)
+        await self._ack(message, room=str(result.room_id), already_ended=not result.ended_now)
 
     async def on_room_resume(self, message):
         resume = await _call(services.mark_connected, self.user)
