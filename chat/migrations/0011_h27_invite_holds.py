@@ -25,7 +25,7 @@ FUNCTIONS = PREVIOUS.replace(_ANCHOR, _HOLD_CHECK + _ANCHOR)
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("chat", "0009_matches"),
+        ("chat", "0010_h23b_block_names"),
         ("screening", "0001_h27_screening"),
     ]
 
