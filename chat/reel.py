@@ -30,6 +30,7 @@ from chat.events import user_card
 from chat.models import ActiveRoomMember, Block, Cooldown
 from config.errors import InvalidInput
 from referrals.models import ReferralNotification
+from screening.holds import held_subquery, is_held_filter
 
 EARTH_RADIUS_KM = 6371.0
 BUCKETS = ((1, "< 1 km"), (5, "1–5 km"), (10, "5–10 km"), (25, "10–25 km"), (50, "25–50 km"))
@@ -77,11 +78,13 @@ class ReelPage:
 
 
 def _in_reels():
-    """Users a reel may show, and who may look at one: active, not banned, with access."""
+    """Users a reel may show, and who may look at one: active, not banned, with access, not
+    held by screening (a look-alike of a banned person waiting for a moderator)."""
     return (
         User.objects.filter(is_active=True)
         .exclude(ban_status__in=BANNED_STATUSES)
         .exclude(access_status=User.AccessStatus.UNPAID)
+        .exclude(held_subquery())
     )
 
 
@@ -215,6 +218,7 @@ def reel_queryset(viewer: User, *, mode: str | None, ids: list[str] | None = Non
         .filter(~Exists(Block.objects.filter(blocker=viewer, blocked=OuterRef("pk"))))
         .filter(~Exists(Block.objects.filter(blocker=OuterRef("pk"), blocked=viewer)))
         .filter(meets_mutually(viewer, mode=mode))
+        .filter(~is_held_filter(viewer.pk))  # a held viewer gets an empty reel (one InitPlan, same query)
         .annotate(introduced=Exists(introduced))
     )
 

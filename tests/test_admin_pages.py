@@ -26,6 +26,7 @@ from chat.models import (
 )
 from moderation.models import AuditLog, DataExport, Report, SiteSettings, UserBan
 from referrals.models import WaitlistEntry
+from screening.models import AccountHold, Detector, MediaScan, ScreenedMessage, WatchedWord
 from tests.factories import (
     ActiveRoomFactory,
     ArchivedChatHistoryFactory,
@@ -54,7 +55,7 @@ from tests.factories import (
 )
 from usc_cards.models import USCCardRegistration, USCScanAttempt
 
-OUR_APPS = ("accounts", "chat", "moderation", "usc_cards", "referrals")
+OUR_APPS = ("accounts", "chat", "moderation", "usc_cards", "referrals", "screening")
 
 # Rows only services (or a trigger, or a migration) write: the add page is refused.
 NO_ADD = {
@@ -81,6 +82,10 @@ NO_ADD = {
     MeetAgainAnswer,
     DataExport,
     Block,
+    Detector,  # one row per detector, made by the migration
+    MediaScan,
+    AccountHold,
+    ScreenedMessage,
 }
 
 REGISTERED = sorted(admin.site._registry, key=lambda m: m._meta.label)
@@ -128,6 +133,14 @@ def every_model_twice(db):
         ReferralNotificationFactory()
         USCCardRegistrationFactory()
         USCScanAttemptFactory(validation_errors=["checksum"])
+        owner = UserFactory()
+        scan = MediaScan.objects.create(user=owner, kind="selfie", file=f"selfies/{owner.pk}.jpg", phash=5)
+        AccountHold.objects.create(user=owner, scan=scan, matched_scan=scan, distance=2)
+        ScreenedMessage.objects.create(message=TextChatMessageFactory(), action="censor", rules=["detector:phone"])
+    for name, action in (("phone", "censor"), ("slur", "block")):
+        Detector.objects.get_or_create(name=name, defaults={"action": action})
+    WatchedWord.objects.create(pattern="venmo", action="censor")
+    WatchedWord.objects.create(pattern="zelle", action="block")
     Group.objects.get_or_create(name="moderators")
     SiteSettings.objects.get_or_create(id=1)
     EventSettings.objects.get_or_create(id=1)

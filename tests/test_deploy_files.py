@@ -27,13 +27,14 @@ def test_every_file_the_deploy_doc_names_exists():
     assert {f"deploy/{p.relative_to(DEPLOY)}" for p in DEPLOY.rglob("*") if p.is_file()} <= names
 
 
-def test_procfile_lists_the_four_processes():
+def test_procfile_lists_the_five_processes():
     entries = {}
     for line in (DEPLOY / "Procfile").read_text().splitlines():
         if line.strip() and not line.startswith("#"):
             name, command = line.split(":", 1)
             entries[name.strip()] = shlex.split(command)
-    assert set(entries) == {"release", "web", "worker", "beat"}
+    assert set(entries) == {"release", "web", "worker", "screening", "beat"}
+    assert entries["screening"][:6] == ["celery", "-A", "config", "worker", "-Q", "screening"]
     assert entries["web"][:2] == ["uvicorn", "config.asgi:application"]
     assert entries["worker"][:4] == ["celery", "-A", "config", "worker"]
     assert entries["beat"][:4] == ["celery", "-A", "config", "beat"]
@@ -42,7 +43,7 @@ def test_procfile_lists_the_four_processes():
 
 def test_systemd_units_parse_and_share_the_environment():
     units = sorted((DEPLOY / "systemd").glob("*.service"))
-    assert len(units) == 4
+    assert len(units) == 5
     for unit in units:
         parser = configparser.ConfigParser(strict=False, interpolation=None)
         parser.optionxform = str

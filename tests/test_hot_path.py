@@ -17,6 +17,7 @@ from chat.models import ActiveRoom
 from chat.outbound import RoomTimer
 from config import realtime
 from config.db_threads import db_call
+from screening.rules import current_rules
 from tests.chat_support import go_online, now
 from tests.factories import ActiveRoomFactory, UserFactory
 from tests.ws_helpers import start_room
@@ -36,6 +37,7 @@ def test_every_hot_operation_is_one_statement(clock):
     clock.shift(timedelta(minutes=5))  # last_active_at is due a touch: still the same statement
     go_online(alice, bob, carol, dave)
     ensure_event_open(alice)  # the event-mode settings snapshot is cached from the first check on (Redis)
+    current_rules()  # the screening rules are cached in the process from the first message on
 
     assert statements(authenticate_token, token, ip="127.0.0.1") == 1
     with CaptureQueriesContext(connection) as captured:

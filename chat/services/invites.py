@@ -27,6 +27,7 @@ from chat.models import ActiveRoom, CallInvite, ChatMode, Cooldown
 from chat.services.common import as_uuid, call_seconds, from_jsonb, notify_expired, notify_invites
 from config.realtime import send_to_users
 from config.transactions import autocommit_with_committed_refusals, commit_then_refuse
+from screening.errors import AccountHeld
 
 logger = logging.getLogger("rendezvous.chat")
 
@@ -39,6 +40,7 @@ INVITE_REFUSALS = {
     "busy": Busy,
     "on_cooldown": OnCooldown,
     "invite_pending": InvitePending,
+    "held": AccountHeld,  # screening: a look-alike of a banned person waits for a moderator
 }
 
 

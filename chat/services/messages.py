@@ -2,7 +2,7 @@
 socials a member shares as a system message."""
 
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from urllib.parse import urlsplit
 
@@ -23,6 +23,7 @@ from config.transactions import (
     commit_then_refuse,
     durable_with_committed_refusals,
 )
+from screening.text import record_verdict, screen_text
 
 MESSAGE_SPACING = timedelta(seconds=1.5)
 
@@ -131,12 +132,15 @@ def post_message(sender: User, *, room_id, client_id: str, text: str = "", gif_u
     stored id. The sender must be a member of that live room; ≤ TextChatMessage.MAX_LENGTH (500) characters; one message
     every 1.5 s per user; a resend with the same client_id returns the stored message. One
     statement (rdv_post_message, the rule); a message into an overdue call ends it (committed)
-    and is refused."""
+    and is refused. Screening reads the text first: a block rule refuses it (message_blocked), a
+    censor rule masks the match, a flag rule opens a case once the message is stored."""
     draft = draft_message(sender.pk, room_id=room_id, client_id=client_id, text=text, gif_url=gif_url)
+    verdict = screen_text(draft.text)
+    screened = replace(draft, text=verdict.text) if verdict.action else draft
     with connection.cursor() as cursor:
-        cursor.execute(POST_MESSAGE_SQL, draft.args())
+        cursor.execute(POST_MESSAGE_SQL, screened.args())
         row = cursor.fetchone()
-    outcome = message_outcome(draft, row)
+    outcome = message_outcome(screened, row)
     if outcome.duplicate_id is not None:  # the stored message
         return PostResult(TextChatMessage.objects.get(pk=outcome.duplicate_id), created=False)
     if outcome.due_reason:
@@ -144,8 +148,12 @@ def post_message(sender: User, *, room_id, client_id: str, text: str = "", gif_u
         commit_then_refuse(RoomEnded())
     if outcome.refusal:
         raise outcome.refusal
+    if verdict.recorded:
+        stored = outcome.posted.message
+        record_verdict(verdict, message_id=stored.pk, sender_id=stored.sender_id, receiver_id=stored.receiver_id,
+                       room_id=stored.room_id, original_text=draft.text)  # fmt: skip
     for user_ids, event in outcome.pushes:
-        send_to_users(user_ids, event)
+        send_to_users(user_ids, {**event, "screened": verdict.action} if verdict.recorded else event)
     return outcome.posted
 
 

@@ -1,7 +1,8 @@
 -- call.invite (chat.services.send_invite). The caller has checked the things Redis knows (callee
 -- online and available for the mode) and passes them in, so the refusals keep their order.
 -- Outcomes: created | not_available | no_access (with the caller's access_status) |
--- already_in_room | busy | on_cooldown | invite_pending. Locks both users (ascending id).
+-- already_in_room | busy | on_cooldown | invite_pending | held (screening holds the caller).
+-- Locks both users (ascending id).
 CREATE OR REPLACE FUNCTION rdv_send_invite(
   p_caller uuid, p_callee uuid, p_mode text, p_seconds int, p_now timestamptz, p_ttl interval,
   p_callee_present boolean
@@ -19,6 +20,14 @@ BEGIN
   SELECT * INTO caller FROM users WHERE id = p_caller;
   SELECT * INTO callee FROM users WHERE id = p_callee;
   IF callee.id IS NULL OR NOT callee.is_active THEN
+    RETURN QUERY SELECT 'not_available', NULL::text, NULL::uuid, NULL::timestamptz, NULL::jsonb, NULL::text, NULL::text, NULL::text, NULL::text; RETURN;
+  END IF;
+  -- Screening holds (screening/sql/held_users.sql): a held caller is refused `held`; a held
+  -- callee answers as an absent one.
+  IF EXISTS (SELECT 1 FROM held_users h WHERE h.user_id = p_caller) THEN
+    RETURN QUERY SELECT 'held', NULL::text, NULL::uuid, NULL::timestamptz, NULL::jsonb, NULL::text, NULL::text, NULL::text, NULL::text; RETURN;
+  END IF;
+  IF EXISTS (SELECT 1 FROM held_users h WHERE h.user_id = p_callee) THEN
     RETURN QUERY SELECT 'not_available', NULL::text, NULL::uuid, NULL::timestamptz, NULL::jsonb, NULL::text, NULL::text, NULL::text, NULL::text; RETURN;
   END IF;
   IF caller.access_status = 'unpaid' THEN

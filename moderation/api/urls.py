@@ -4,5 +4,6 @@ from moderation.api import views
 
 urlpatterns = [
     path("reports", views.ReportView.as_view(), name="reports"),
+    path("reports/<int:report_id>/still", views.ReportStillView.as_view(), name="report-still"),
     path("me/ban", views.MyBanView.as_view(), name="me-ban"),
 ]

@@ -181,6 +181,7 @@
       "room.start": (e) => enterRoom(e, { fresh: true }),
       "room.resume": (e) => enterRoom(e, { fresh: false }),
       "chat.message": (e) => addMessage(e),
+      "media.review": (e) => flash(MEDIA_REVIEW[e.status].replace("{media}", e.media === "video" ? "intro video" : "selfie"), "info"),
       "chat.typing": onTyping,
       "room.partner_disconnected": () => roomNote("Your partner lost their connection: waiting up to 10 seconds for them."),
       "room.partner_reconnected": () => roomNote("Your partner is back."),
@@ -656,9 +657,82 @@
     } else {
       item.append(el("span", { class: "text" }, message.text || ""));
     }
+    if (!mine && message.screened) item.append(botherButton(message));
     list.scrollTop = list.scrollHeight;
     RDVA11y.setStatus("typing", "");
   }
+
+  const MEDIA_REVIEW = {
+    hidden: "Your {media} is hidden while a moderator reviews it; others cannot see it until then.",
+    restored: "A moderator reviewed your {media}: it is visible again.",
+    removed: "A moderator removed your {media}: it broke the rules on nudity.",
+  };
+
+  /** Screening masked or flagged this message: one tap reports it, the room's messages attached. */
+  function botherButton(message) {
+    const button = el("button", { type: "button", class: "link bother" }, "Does this bother you?");
+    button.addEventListener("click", async () => {
+      const target = state.room || state.lastRoom;
+      if (!target) return;
+      button.disabled = true;
+      try {
+        await api("POST", "/api/reports", {
+          reported_user_id: target.partner.id,
+          category: "harassment",
+          text: `"Does this bother you?": yes, about message ${message.message_id}.`,
+          room_id: target.room,
+        });
+        button.textContent = "Reported. Thank you.";
+      } catch (err) {
+        button.disabled = false;
+        flash(friendly(err));
+      }
+    });
+    return button;
+  }
+
+  /** The partner's video starts blurred for every new call; a tap shows it, another blurs it. */
+  function blurVideo(blurred) {
+    $("remote-video").classList.toggle("blurred", blurred);
+    $("video-reveal").hidden = !blurred;
+    $("video-blur").hidden = blurred;
+  }
+  $("video-reveal").addEventListener("click", () => blurVideo(false));
+  $("video-blur").addEventListener("click", () => blurVideo(true));
+
+  /** A still of what the partner's video shows now, captured here (nothing is recorded otherwise). */
+  function captureStill() {
+    const video = $("remote-video");
+    if (!video.videoWidth) return Promise.resolve(null);
+    const canvas = document.createElement("canvas");
+    canvas.width = video.videoWidth;
+    canvas.height = video.videoHeight;
+    canvas.getContext("2d").drawImage(video, 0, 0);
+    return new Promise((resolve) => canvas.toBlob(resolve, "image/jpeg", 0.85));
+  }
+
+  $("video-report").addEventListener("click", async () => {
+    const target = state.room;
+    if (!target) return;
+    const still = await captureStill();
+    blurVideo(true);
+    try {
+      const report = await api("POST", "/api/reports", {
+        reported_user_id: target.partner.id,
+        category: "nudity",
+        text: "Reported from the video call.",
+        room_id: target.room,
+      });
+      if (still) {
+        const form = new FormData();
+        form.append("file", still, "still.jpg");
+        await api("POST", `/api/reports/${report.id}/still`, form);
+      }
+      flash(`Thank you. Your report about ${target.partner.name}, with a still of the video, was sent to the moderators.`, "info");
+    } catch (err) {
+      flash(friendly(err));
+    }
+  });
 
   /** A link to a GIF on an allowed host (GIF_HOSTS) is sent as a GIF message. */
   function isGifUrl(text) {
@@ -819,6 +893,7 @@
 
     async function setup() {
       const room = state.room;
+      blurVideo(true);
       show("video-area");
       let iceServers = [];
       try {
