@@ -192,6 +192,9 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# What a task prints (the development email backend's framed emails) goes to the console as
+# it is, not re-logged line by line as WARNING/ForkPoolWorker: it is not a warning.
+CELERY_WORKER_REDIRECT_STDOUTS = False
 
 
 # Beat only tidies; every reader checks timestamps itself (SPEC: correctness never waits for a sweep).
@@ -448,5 +451,10 @@ LOGGING = {
         }
     },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # Django adds a console handler of its own to "django" while DEBUG is on: every refused
+        # request ("Unauthorized: /api/me") was printed twice. One handler, the root's.
+        "django": {"handlers": [], "propagate": True},
+    },
 }

@@ -168,9 +168,60 @@ def prepare_metrics_dir() -> None:
         path.unlink()
 
 
+def claim_this_folder() -> object | None:
+    """One `make run` per folder: a second one would share var/ (the beat schedule, the pid
+    file, the metrics folder) and die later on the busy port. The lock is the kernel's, so it
+    goes away with the process however it ends (kill -9 included)."""
+    import fcntl
+
+    handle = (VAR / "stack.lock").open("a+")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        holder = handle.read().strip() or "another process"
+        handle.close()
+        log(
+            f"`make run` is already running in this folder ({holder}): use that one, or stop it "
+            "(Ctrl-C in its terminal) before starting another. `make manage` works beside it."
+        )
+        return None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"pid {os.getpid()}")
+    handle.flush()
+    return handle
+
+
+def port_taken(host: str, port: str) -> bool:
+    """Whether something already answers on the address the ASGI server is about to bind."""
+    probe_host = "127.0.0.1" if host in ("0.0.0.0", "", "*") else "::1" if host == "::" else host  # noqa: S104
+    try:
+        with socket.create_connection((probe_host, int(port)), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def wait_until_answering(host: str, port: str, asgi: subprocess.Popen, timeout: float = 60.0) -> bool:
+    """True once the ASGI server accepts connections; False if it exits or the time runs out."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and asgi.poll() is None:
+        if port_taken(host, port):
+            return True
+        time.sleep(0.2)
+    return False
+
+
 def run_stack() -> int:
-    prepare_metrics_dir()
+    lock = claim_this_folder()
+    if lock is None:
+        return 1
     host, port = os.environ.get("HOST", "127.0.0.1"), os.environ.get("PORT", "8000")
+    if port_taken(host, port):
+        log(f"something already answers on {host}:{port}: stop it, or start on another port (PORT=8001 make run).")
+        return 1
+    prepare_metrics_dir()
     os.environ.setdefault("SITE_URL", site_url(host, port))
     services = Services()
     children: list[subprocess.Popen] = []
@@ -204,6 +255,8 @@ def run_stack() -> int:
                 "--workers",
                 os.environ.get("ASGI_WORKERS", "2"),
                 "--no-access-log",
+                "--lifespan",  # Django has no lifespan handler: say so, instead of uvicorn probing
+                "off",
                 # config.client_ip alone reads X-Forwarded-For (TRUSTED_PROXY_COUNT): uvicorn must
                 # not rewrite the client address from it (its default trusts 127.0.0.1).
                 "--no-proxy-headers",
@@ -233,9 +286,13 @@ def run_stack() -> int:
             "".join(f"{name} {c.pid}\n" for name, c in zip(commands, children, strict=True))
         )
         base = f"http://{host}:{port}"
-        log(f"Rendezvous is up: open {base}/ in a browser (README: Try it)")
-        log(f"admin: {base}/admin/   API docs: {base}/api/docs/   health: {base}/healthz")
-        log("create a moderator with: make manage ARGS=createsuperuser   (Ctrl-C stops everything)")
+        if wait_until_answering(host, port, children[0]):
+            log(f"Rendezvous is up: open {base}/ in a browser (README: Try it)")
+            log(f"admin: {base}/admin/   API docs: {base}/api/docs/   health: {base}/healthz")
+            log(
+                "an admin account: make manage ARGS=createsuperuser; then a moderator: "
+                'make manage ARGS="make_moderator you@usc.edu"   (Ctrl-C stops everything)'
+            )
         while not stopping:
             for child, name in zip(children, commands, strict=True):
                 if child.poll() is not None:
@@ -255,6 +312,7 @@ def run_stack() -> int:
                 child.kill()
         (VAR / "stack.pids").unlink(missing_ok=True)
         services.stop()
+        lock.close()
         log("stopped")
 
 
