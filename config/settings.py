@@ -132,11 +132,16 @@ REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:6379/0")
 # Under pytest everything Redis-side goes to a separate database index, because the suite
 # empties it between tests: never the one `make run` uses.
 # Parallel runs with different TEST_DATABASE_NAMEs get different indexes (1–15).
+# pytest-xdist workers (make test-fast: gw0, gw1, …) each get their own index, 14 down to 1,
+# as each gets its own test database.
 if TESTING:
     _test_db = env("TEST_DATABASE_NAME", default="")
-    REDIS_URL = env(
-        "REDIS_TEST_URL", default=_redis_db(REDIS_URL, 1 + zlib.crc32(_test_db.encode()) % 15 if _test_db else 15)
-    )
+    _xdist_worker = env("PYTEST_XDIST_WORKER", default="")
+    if _xdist_worker:
+        _test_index = 14 - int(_xdist_worker.removeprefix("gw")) % 14
+    else:
+        _test_index = 1 + zlib.crc32(_test_db.encode()) % 15 if _test_db else 15
+    REDIS_URL = env("REDIS_TEST_URL", default=_redis_db(REDIS_URL, _test_index))
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
