@@ -150,3 +150,24 @@ def test_make_run_says_up_when_it_answers_refuses_a_second_run_and_logs_each_eve
     assert "'lifespan' protocol appears unsupported" not in text, text
     assert "ForkPoolWorker" not in text, text
     assert sum(UP in line for _, line, _ in first.lines) == 1, text
+
+
+def load_stack_script():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("stack_script", ROOT / "scripts" / "stack.py")
+    stack = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(stack)
+    return stack
+
+
+def test_without_apt_a_missing_program_skips_its_tests_in_one_line(monkeypatch, capsys, tmp_path):
+    stack = load_stack_script()
+    monkeypatch.setattr(stack, "apt_available", lambda: False)
+    monkeypatch.delenv("RDV_NO_APT", raising=False)
+    stack.ensure_debian_package(tmp_path / "chromium", "chromium", "the browser tests")
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 1 and "apt-get is not available" in lines[0] and "skipping the browser tests" in lines[0]
+    import os
+
+    assert os.environ["RDV_NO_APT"] == "1"  # tests/browser.py then skips instead of failing
