@@ -75,9 +75,9 @@ class UserAccountType(models.TextChoices):
 
 class UserAccessStatus(models.TextChoices):
     UNPAID = "unpaid"
-    OPEN_SIGNUP = "open_signup"
-    QR_GRACE_PERIOD = "qr_grace_period"
-    QR_VERIFIED = "qr_verified"
+    OPEN_SIGNUP = "open_signup", "Open sign-up"
+    QR_GRACE_PERIOD = "qr_grace_period", "QR grace period"
+    QR_VERIFIED = "qr_verified", "QR verified"
     PAID = "paid"
 
 
