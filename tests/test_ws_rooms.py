@@ -589,6 +589,15 @@ async def test_share_socials_sends_my_socials_to_the_partner_as_a_system_message
     assert [(r.type, r.sender_id, r.receiver_id) for r in rows] == [(TextChatMessage.Type.SYSTEM, bob.pk, alice.pk)]
 
 
+async def test_sharing_socials_with_none_set_is_refused_in_words_and_stores_nothing(ws, alice, bob):
+    _a, b, room = await start_room(ws, alice, bob, mode="text")
+
+    refused = await b.refused({"type": "room.share_socials", "room": room}, "not_allowed_now")
+
+    assert refused["message"] == "You have no socials to share yet: add them in Settings."
+    assert await messages_of(room) == []
+
+
 async def test_share_socials_after_the_timer_ran_out_is_refused_room_ended(ws, alice, bob):
     _a, b, room = await start_room(ws, alice, bob, mode="text", seconds=60)
     await age_room(room, 61)
