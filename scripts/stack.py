@@ -323,6 +323,9 @@ CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
 PGBOUNCER = Path(os.environ.get("PGBOUNCER_PATH", "/usr/sbin/pgbouncer"))
 
 
+TURNSERVER = Path(os.environ.get("TURNSERVER_PATH", "/usr/bin/turnserver"))
+
+
 def apt_available() -> bool:
     """apt-get is there and we may run it (root, or sudo without a password)."""
     if not Path("/usr/bin/apt-get").exists():
@@ -362,10 +365,19 @@ def ensure_pgbouncer() -> None:
     ensure_debian_package(PGBOUNCER, "pgbouncer", "the PgBouncer topology test")
 
 
+def ensure_coturn() -> None:
+    """The TURN relay test runs Debian's coturn (turnserver) between two browsers."""
+    ensure_debian_package(TURNSERVER, "coturn", "the TURN relay test")
+
+
 def run_tests(pytest_args: list[str]) -> int:
-    log("the browser and PgBouncer tests use Debian's chromium and pgbouncer: installed with apt-get if missing")
+    log(
+        "the browser, PgBouncer and TURN tests use Debian's chromium, pgbouncer and coturn: "
+        "installed with apt-get if missing"
+    )
     ensure_chromium()
     ensure_pgbouncer()
+    ensure_coturn()
     lint = (
         [str(BIN / "ruff"), "check", "."],
         [str(BIN / "ruff"), "format", "--check", "."],
