@@ -11,7 +11,9 @@ from functools import cache
 
 import redis
 from django.conf import settings
+from redis.backoff import NoBackoff
 from redis.maint_notifications import MaintNotificationsConfig
+from redis.retry import Retry
 
 from config.errors import RateLimited
 
@@ -29,6 +31,12 @@ def redis_client() -> redis.Redis:
         settings.REDIS_URL,
         max_connections=settings.REDIS_POOL_SIZE,
         timeout=settings.REDIS_POOL_TIMEOUT,
+        # Bounded answers (a frozen Redis costs REDIS_SOCKET_TIMEOUT, then a 503); a connection
+        # Redis closed (a restart) is dropped and the command retried once on a new one.
+        socket_timeout=settings.REDIS_SOCKET_TIMEOUT,
+        socket_connect_timeout=settings.REDIS_SOCKET_TIMEOUT,
+        retry=Retry(NoBackoff(), 1, supported_errors=(redis.exceptions.ConnectionError,)),
+        retry_on_error=[redis.exceptions.ConnectionError],
         maint_notifications_config=MaintNotificationsConfig(enabled=False),
     )
     return redis.Redis(connection_pool=pool)

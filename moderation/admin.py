@@ -21,13 +21,7 @@ from chat.live_stats import dashboard_charts
 from config.admin import DirectWriteMixin, NoWritesAdmin, ViewOnlyAdmin
 from config.client_ip import request_ip
 from config.errors import ServiceError
-from moderation import (
-    admin_archives,  # noqa: F401 - registers the archive tables' admin
-    evidence,
-    live,
-    selectors,
-    services,
-)
+from moderation import evidence, live, selectors, services
 from moderation.admin_users import run_action  # also registers the users admin
 from moderation.models import AuditLog, DataExport, IPBan, Report, SiteSettings, UserBan
 
@@ -354,7 +348,7 @@ class SiteSettingsAdmin(DirectWriteMixin, admin.ModelAdmin):
 
 @admin.register(DataExport)
 class DataExportAdmin(ViewOnlyAdmin):
-    """Users' own data exports (moderation/exports.py): when and whether they were fetched, not
+    """Users' own data exports (operations/exports.py): when and whether they were fetched, not
     the file. Not in the moderators' permissions (moderation/roles.py): superusers only."""
 
     list_display = ("id", "user", "status", "requested_at", "expires_at", "downloads")

@@ -14,7 +14,7 @@ from accounts.models import User
 from accounts.permissions import may_act_on
 from accounts.services import admin_edits
 from chat.admin_users import grant_event_access, revoke_event_access
-from config.admin import DirectWriteMixin
+from config.admin import DirectWriteMixin, LabelledDateTimesMixin
 from config.client_ip import request_ip
 from config.errors import ServiceError
 from moderation import services
@@ -82,7 +82,7 @@ class AuditedPasswordChangeForm(AdminPasswordChangeForm):
 
 
 @admin.register(User)
-class UserAdmin(DirectWriteMixin, BaseUserAdmin):
+class UserAdmin(LabelledDateTimesMixin, DirectWriteMixin, BaseUserAdmin):
     """Changes go through accounts.services.admin_edits (audited; credential changes and lost
     access revoke the user's sessions). Moderators edit only MODERATOR_EDITABLE fields of
     ordinary users: never their own account, a password, an email or access."""
