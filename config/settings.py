@@ -125,7 +125,7 @@ DB_STATEMENT_TIMEOUT = env.float("DB_STATEMENT_TIMEOUT", default=0.0)
 if DB_STATEMENT_TIMEOUT > 0 and not env.bool("DB_PGBOUNCER", default=False):  # PgBouncer refuses `options`
     DATABASES["default"]["OPTIONS"]["options"] = f"-c statement_timeout={int(DB_STATEMENT_TIMEOUT * 1000)}"
 DATABASES["default"]["TEST"] = {"NAME": env("TEST_DATABASE_NAME", default=None)}
-# Services open their own transactions (atomic(durable=True)); see STYLE.md.
+# Services open their own transactions: each use case is one atomic(durable=True) block.
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -232,7 +232,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_REDIRECT_STDOUTS = False
 
 
-# Beat only tidies; every reader checks timestamps itself (SPEC: correctness never waits for a sweep).
+# Beat only tidies; every reader checks timestamps itself (correctness never waits for a sweep).
 # Every task is idempotent and safe with several workers (rows claimed with SKIP LOCKED). README → Operations.
 def _every(name: str, default: float) -> float:
     return env.float(name, default=default)
@@ -321,13 +321,13 @@ RATE_LIMITS = {
     "email_verify": env("RATE_EMAIL_VERIFY", default="20/h"),  # per user
     "referral_create": env("RATE_REFERRAL_CREATE", default="20/d"),  # per user
     "upload": env("RATE_UPLOAD", default="30/h"),  # per user
-    "ice_servers": env("RATE_ICE_SERVERS", default="10/h"),  # per user (SPEC §6)
+    "ice_servers": env("RATE_ICE_SERVERS", default="10/h"),  # per user
     "event_rsvp": env("RATE_EVENT_RSVP", default="10/5m"),  # per user: POST /api/events/rsvp
     "waitlist": env("RATE_WAITLIST", default="3/h"),  # per IP: POST /api/waitlist
 }
-# Failed invite-code validations allowed per IP per hour (SPEC §4: 5).
+# Failed invite-code validations allowed per IP per hour (5).
 INVITE_CODE_FAILURES_PER_HOUR = env.int("INVITE_CODE_FAILURES_PER_HOUR", default=5)
-# Moderation (SPEC §7): reports per reporter per rolling day (counted in the database); the
+# Moderation: reports per reporter per rolling day (counted in the database); the
 # automatic temporary ban needs this many distinct reporters from this many distinct IPs;
 # a permanent ban IP-bans the user's session addresses for this many days.
 REPORTS_PER_DAY = env.int("REPORTS_PER_DAY", default=20)
@@ -402,9 +402,9 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Domain secrets -------------------------------------------------------------------------
-# HMAC key for USC card IDs (SPEC §5): the raw ID is never stored.
+# HMAC key for USC card IDs: the raw ID is never stored.
 USC_ID_HMAC_SECRET = env("USC_ID_HMAC_SECRET", default=SECRET_KEY)
-# USC card scans (SPEC §5): test IDs refused like invalid ones (comma-separated 10-digit IDs),
+# USC card scans: test IDs refused like invalid ones (comma-separated 10-digit IDs),
 # scans per IP per window (Redis), distinct valid cards per IP per day (counted in PostgreSQL).
 USC_TEST_ID_DENYLIST = env.list("USC_TEST_ID_DENYLIST", default=[])
 USC_SCANS_PER_WINDOW = env.int("USC_SCANS_PER_WINDOW", default=10)

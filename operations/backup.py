@@ -1,5 +1,5 @@
 """Full backup and restore (manage.py export_data / import_data; one user's data is
-operations/user_data.py), SPEC §8.
+operations/user_data.py).
 
 Format: a directory with one JSON Lines file per table (one `row_to_json` object per row,
 ordered by primary key, so the same data always gives the same bytes) and manifest.json with

@@ -1,4 +1,4 @@
-"""PostgreSQL itself refuses the accounts rows SPEC §2 forbids (users, sessions,
+"""PostgreSQL itself refuses the accounts rows the data model forbids (users, sessions,
 email_verifications, user_locations). Each bad write runs in its own atomic() block so the
 test transaction stays usable; updates go through queryset.update(), which skips Python."""
 

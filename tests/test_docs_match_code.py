@@ -126,3 +126,21 @@ def test_pre_commit_runs_the_checks_of_make_lint():
         assert any(command in entry for entry in entries), command
         assert command in makefile, command
     assert all(entry.startswith(".venv/bin/") for entry in entries)
+
+
+def test_no_tracked_file_cites_a_document_outside_the_repository():
+    """The rules are written where they apply: no file points at a spec or style guide that a
+    clone of this repository does not have."""
+    import subprocess
+
+    outside = re.compile("SPEC" + r" ?§|SPEC\.md|" + "STYLE" + r"\.md")
+    tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+    citing = []
+    for name in tracked:
+        path = ROOT / name
+        if path.suffix in {".png", ".jpg", ".ico", ".gif", ".mp4", ".webm"} or not path.is_file():
+            continue
+        text = path.read_text(errors="ignore")
+        if outside.search(text):
+            citing.append(name)
+    assert citing == []

@@ -1,4 +1,4 @@
-"""export_data / import_data / export_user (SPEC §8): a backup restores to the same bytes."""
+"""export_data / import_data / export_user: a backup restores to the same bytes."""
 
 import hashlib
 import json

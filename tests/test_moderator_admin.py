@@ -1,4 +1,4 @@
-"""The moderators' admin console (SPEC §7): exact permissions, the review queue, actions that
+"""The moderators' admin console: exact permissions, the review queue, actions that
 go through moderation services (audit rows), the dashboard, and lists that stay cheap."""
 
 import base64

@@ -1,5 +1,4 @@
-"""Inside a room over /ws/ (SPEC §2 text_chat_messages, session_completions, chat_history,
-cooldowns; §6 "Room", "The server ends rooms", "Ending a room", "Robustness"): every room
+"""Inside a room over /ws/: every room
 message is checked against membership of that live room, chat messages are stored before
 they are delivered, relays go to the partner only and are never stored, and the server ends
 rooms (timer, inactivity) exactly once with the bookkeeping for both users.
