@@ -324,6 +324,7 @@ RATE_LIMITS = {
     "ice_servers": env("RATE_ICE_SERVERS", default="10/h"),  # per user
     "event_rsvp": env("RATE_EVENT_RSVP", default="10/5m"),  # per user: POST /api/events/rsvp
     "waitlist": env("RATE_WAITLIST", default="3/h"),  # per IP: POST /api/waitlist
+    "block": env("RATE_BLOCK", default="30/h"),  # per user: POST /api/blocks and DELETE /api/blocks/<id> together
 }
 # Failed invite-code validations allowed per IP per hour (5).
 INVITE_CODE_FAILURES_PER_HOUR = env.int("INVITE_CODE_FAILURES_PER_HOUR", default=5)

@@ -107,6 +107,7 @@ const RDV = (() => {
       invite_code_already_used: "You already used that invite code.",
       invite_code_exhausted: "That invite code has no uses left.",
       invalid_referral_code: "That introduction link is not valid.",
+      name_not_allowed: "That name cannot be used.",
       invalid_code: "That code is wrong or expired. Check the email or ask for a new code.",
       email_taken: "That email address already belongs to another account.",
       email_not_verified: "Verify an email address first.",
