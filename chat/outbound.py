@@ -147,7 +147,9 @@ class Error(Event):
     id: RequestId | None
     code: str = Field(description="stable, to branch on (README: error codes)")
     message: str
-    retry_after: int | None = Field(default=None, description="seconds, with too_fast and service_unavailable")
+    retry_after: int | None = Field(
+        default=None, description="seconds, with too_fast, rate_limited and service_unavailable"
+    )
     ban_status: BanStatus | None = None
     access_status: AccessStatus | None = None
     fields: dict[str, Any] | None = None
@@ -170,6 +172,7 @@ class Closing(Event):
         "ip_banned",
         "overloaded",
         "too_many_sockets",
+        "rate_limited",
     ]
     retry_after: int | None = Field(default=None, description="with 4013 overloaded: seconds before reconnecting")
     limit: int | None = Field(default=None, description="with 4029 too_many_sockets: sockets allowed per user")

@@ -51,8 +51,9 @@ class Limit:
     def key(self, subject: str) -> str:
         return f"rdv:rl:{self.name}:{subject}"
 
-    def hit(self, subject: str) -> None:
-        """Count one hit for subject; raise RateLimited (with Retry-After) past the limit."""
+    def count(self, subject: str) -> tuple[int, int]:
+        """Count one hit for subject without refusing: (hits in this window, seconds left).
+        (0, window) if Redis is unavailable (logged): the limit lets the request through."""
         key = self.key(subject)
         pipe = redis_client().pipeline(transaction=True)
         pipe.set(key, 0, ex=self.window_seconds, nx=True)
@@ -64,9 +65,14 @@ class Limit:
             logger.exception(
                 "rate limit %s not counted: Redis unavailable", self.name, extra={"event": "ratelimit.failed"}
             )
-            return
+            return 0, self.window_seconds
+        return count, ttl if ttl and ttl > 0 else self.window_seconds
+
+    def hit(self, subject: str) -> None:
+        """Count one hit for subject; raise RateLimited (with Retry-After) past the limit."""
+        count, ttl = self.count(subject)
         if count > self.max_hits:
-            raise RateLimited(retry_after=ttl if ttl and ttl > 0 else self.window_seconds)
+            raise RateLimited(retry_after=ttl)
 
     def check(self, subject: str) -> None:
         """Raise RateLimited if subject is already at the limit, without counting a hit."""

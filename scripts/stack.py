@@ -324,6 +324,11 @@ def run_stack() -> int:
                 # zlib state cost ~150 KB of RSS (bench/connect_burst.py).
                 "--ws-per-message-deflate",
                 "false",
+                # The server's own frame limit = the protocol's largest frame (chat.protocol.
+                # MAX_FRAME_BYTES, 64 KB): a bigger one closes the socket with 1009 from its
+                # header, before it is buffered (uvicorn's default would read 16 MiB first).
+                "--ws-max-size",
+                "65536",
             ],
             "worker": [str(BIN / "celery"), "-A", "config", "worker", "-l", celery_log_level(), "--concurrency", "2"],
             "beat": [

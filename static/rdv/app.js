@@ -153,7 +153,9 @@
       // retry_after when it shed us), so they come back spread out, not all at once.
       const floor = retryAfter ? retryAfter * 1000 : 0;
       const delay = Math.max(floor, this.backoff / 2) + Math.random() * (this.backoff / 2 + (floor ? floor / 2 : 0));
-      status("Connection lost; reconnecting…");
+      status(reason === "rate_limited"
+        ? "This page sent too many messages too fast; reconnecting…"
+        : "Connection lost; reconnecting…");
       setTimeout(() => this.connect(), delay);
       this.backoff = Math.min(this.backoff * 2, 30000);
     }
