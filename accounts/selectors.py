@@ -16,7 +16,7 @@ from config.errors import ServiceError
 LAST_ACTIVE_RESOLUTION = timedelta(minutes=1)
 MAX_TOKEN_LENGTH = 128
 
-# Access levels in order; an upgrade never moves a user down this list (SPEC §4).
+# Access levels in order; an upgrade never moves a user down this list.
 ACCESS_RANK = {
     User.AccessStatus.UNPAID: 0,
     User.AccessStatus.OPEN_SIGNUP: 1,

@@ -1,4 +1,4 @@
-"""The reel (SPEC §6): who I can invite right now, as one indexed query.
+"""The reel: who I can invite right now, as one indexed query.
 
 Online and available come from Redis (presence); every other rule is an EXISTS subquery on
 an index: not me, not banned, with access, not in a live room (active_room_members PK),

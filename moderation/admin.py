@@ -1,5 +1,5 @@
-"""Admin for reports, bans, IP bans, the audit log and site settings: the moderators' console
-(SPEC §7). Every action calls moderation.services (one transaction with its audit row); the
+"""Admin for reports, bans, IP bans, the audit log and site settings: the moderators' console.
+Every action calls moderation.services (one transaction with its audit row); the
 change forms that write go around the admin's own atomic block, because those services are
 outermost (durable) transactions."""
 

@@ -1,4 +1,4 @@
-"""Reports and bans (SPEC §2, §7), users' data exports; IP bans, site settings and the audit log
+"""Reports and bans, users' data exports; IP bans, site settings and the audit log
 are re-exported."""
 
 import uuid

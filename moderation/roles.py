@@ -1,4 +1,4 @@
-"""The `moderators` group and exactly the permissions a moderator needs (SPEC §7).
+"""The `moderators` group and exactly the permissions a moderator needs.
 
 Moderators see users, their sessions (IPs), reports, bans, IP bans, invite codes, RSVPs and
 the audit log; they change only what their actions touch (users' bans, reports' reviewed

@@ -1,4 +1,4 @@
-"""Invite codes (the gate to sign-up) and introductions (SPEC §4)."""
+"""Invite codes (the gate to sign-up) and introductions."""
 
 import io
 import logging
@@ -50,7 +50,7 @@ def invite_failures() -> Limit:
 
 def find_usable_invite_code(raw, *, ip: str | None) -> InviteCode:
     """The active code with uses left, or InvalidInviteCode. Failed lookups are counted per
-    IP (5 an hour, SPEC §4); past that even a right code gets 429 until the hour is over."""
+    IP (5 an hour); past that even a right code gets 429 until the hour is over."""
     failures = invite_failures()
     failures.check(f"ip:{ip}")
     code = normalize_code(raw)

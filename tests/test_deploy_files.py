@@ -42,7 +42,7 @@ def test_procfile_lists_the_five_processes():
 
 
 def test_systemd_units_parse_and_share_the_environment():
-    units = sorted((DEPLOY / "systemd").glob("*.service"))
+    units = sorted((DEPLOY / "systemd").glob("rendezvous-*.service"))
     assert len(units) == 5
     for unit in units:
         parser = configparser.ConfigParser(strict=False, interpolation=None)
@@ -122,6 +122,35 @@ def test_haproxy_checks_healthz_on_every_asgi_server():
     servers = [words for words in backend if words[0] == "server"]
     assert len(servers) >= 2 and all("check" in words for words in servers)
     assert any(words[:2] == ["timeout", "tunnel"] for words in sections["defaults"])
+
+
+def turnserver_conf() -> dict[str, list[str]]:
+    options: dict[str, list[str]] = {}
+    for line in (DEPLOY / "turnserver.conf").read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            key, _, value = line.partition("=")
+            options.setdefault(key.strip(), []).append(value.strip())
+    return options
+
+
+def test_coturn_checks_the_credentials_rendezvous_hands_out_and_relays_to_no_private_address():
+    """deploy/turnserver.conf: the shared-secret scheme with TURN_SECRET of the env file, on the
+    ports TURN_URLS name; no relaying to loopback or private networks. The systemd unit and the
+    compose service run that file."""
+    conf, env = turnserver_conf(), env_file()
+    assert "use-auth-secret" in conf and conf["static-auth-secret"] == [env["TURN_SECRET"]]
+    ports = {conf["listening-port"][0], conf["tls-listening-port"][0]}
+    assert {url.split("?")[0].rsplit(":", 1)[1] for url in env["TURN_URLS"].split(",")} == ports
+    assert {"127.0.0.0-127.255.255.255", "10.0.0.0-10.255.255.255", "192.168.0.0-192.168.255.255"} <= set(
+        conf["denied-peer-ip"]
+    )
+    assert "allow-loopback-peers" not in conf
+    parser = configparser.ConfigParser(strict=False, interpolation=None)
+    parser.optionxform = str
+    parser.read_string((DEPLOY / "systemd" / "coturn-rendezvous.service").read_text())
+    assert "/usr/bin/turnserver -c /etc/rendezvous/turnserver.conf" in parser["Service"]["ExecStart"]
+    coturn = yaml.safe_load((DEPLOY / "compose.yaml").read_text())["services"]["coturn"]
+    assert coturn["network_mode"] == "host" and "./turnserver.conf:/etc/coturn/turnserver.conf:ro" in coturn["volumes"]
 
 
 def uvicorn_commands() -> dict[str, list[str]]:

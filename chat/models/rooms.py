@@ -49,7 +49,7 @@ class ActiveRoom(models.Model):
     EndReason = ActiveRoomEndReason
 
     GRACE = timedelta(seconds=10)
-    # The text-room rules (SPEC §6): a warning after 60 s of silence, the end after 120 s; a
+    # The text-room rules: a warning after 60 s of silence, the end after 120 s; a
     # text call may ask for video after its first minute.
     INACTIVITY_WARNING_AFTER = timedelta(seconds=60)
     INACTIVITY_END_AFTER = timedelta(seconds=120)
@@ -66,7 +66,7 @@ class ActiveRoom(models.Model):
     grace_period_expires = models.DateTimeField(null=True, blank=True)
     user_1_connected = models.BooleanField(default=False)
     user_2_connected = models.BooleanField(default=False)
-    # Text-room inactivity rule (SPEC §6): last message per side and when the warning went out.
+    # Text-room inactivity rule: last message per side and when the warning went out.
     user_1_last_message_at = models.DateTimeField(null=True, blank=True)
     user_2_last_message_at = models.DateTimeField(null=True, blank=True)
     inactivity_warned_at = models.DateTimeField(null=True, blank=True)

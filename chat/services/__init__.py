@@ -1,4 +1,4 @@
-"""Realtime writes (SPEC §6), one module per topic: invites, rooms (the end of a call and the
+"""Realtime writes, one module per topic: invites, rooms (the end of a call and the
 in-call actions), timers, connections (grace and resume), messages and matches (after a call).
 
 Every function is one transaction that locks the rows deciding its outcome, then checks. The

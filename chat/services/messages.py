@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from chat import events
-from chat.errors import InvalidMessage, NotAMember, RoomEnded, TooFast
+from chat.errors import InvalidMessage, NotAllowedNow, NotAMember, RoomEnded, TooFast
 from chat.models import ActiveRoom, TextChatMessage
 from chat.services.common import as_uuid
 from chat.services.rooms import end_room, live_member_room
@@ -159,9 +159,12 @@ def post_message(sender: User, *, room_id, client_id: str, text: str = "", gif_u
 
 @durable_with_committed_refusals
 def share_socials(user: User, *, room_id):
-    """room.share_socials: my socials go to my partner, stored as a system message."""
+    """room.share_socials: my socials go to my partner, stored as a system message. With none
+    set there is nothing to share: refused with a sentence saying where to add them."""
     room = live_member_room(user, room_id)
     fresh = User.objects.get(pk=user.pk)
+    if not fresh.socials:
+        raise NotAllowedNow("You have no socials to share yet: add them in Settings.")
     handles = ", ".join(f"{network}: {handle}" for network, handle in sorted(fresh.socials.items()))
     content = f"{fresh.name} shared their socials: {handles or 'none yet'}"[: TextChatMessage.MAX_LENGTH]
     message = TextChatMessage.objects.create(

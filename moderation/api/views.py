@@ -1,4 +1,4 @@
-"""Moderation endpoints: POST /api/reports, GET /api/me/ban (SPEC §7)."""
+"""Moderation endpoints: POST /api/reports, GET /api/me/ban."""
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status

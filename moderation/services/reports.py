@@ -76,7 +76,7 @@ class ReportResult:
 
 
 def submit_report(reporter: User, *, reported_id, category: str, text: str = "", room_id=None, ip=None):
-    """File a report (SPEC §7): about someone the reporter shared a room with (any room, live
+    """File a report: about someone the reporter shared a room with (any room, live
     or ended), or, with category "profile", about a user whose selfie/video the reel shows.
     One per (reporter, reported), 20 per reporter per day. The evidence files are copied
     first (slow I/O outside the transaction); then one transaction files the report and,

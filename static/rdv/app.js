@@ -238,6 +238,7 @@
     if (String(data.get("invite_code") || "").trim()) body.invite_code = String(data.get("invite_code")).trim().toUpperCase();
     if (data.get("referral_code")) body.referral_code = data.get("referral_code");
     if (!body.name) throw RDV.invalid("name", "Enter your first name.");
+    if (!body.gender) throw RDV.invalid("gender", "Choose your gender, or “Prefer not to say”.");
     if (!body.terms_accepted) throw RDV.invalid("terms_accepted", "Accept the terms to continue.");
     const result = await api("POST", "/api/auth/signup", body);
     signedIn(result);
@@ -600,6 +601,7 @@
     $("report-name").textContent = event.partner.name;
     $("block-name").textContent = event.partner.name;
     $("block-partner").disabled = false;
+    $("block-note").textContent = "They are not told. A call with them ends now, and you will not see or hear from each other until you unblock them in Settings.";
     const selfie = safeUrl(event.partner.selfie_url);
     $("room-selfie").hidden = !selfie;
     if (selfie) $("room-selfie").src = selfie;
@@ -611,6 +613,7 @@
     RDVA11y.setStatus("room-time-warning", "");
     const tick = () => {
       if (!state.room) return;
+      showUpgradeRequest();
       const left = state.room.endsAt - serverNow();
       $("room-timer").textContent = mmss(left);
       $("room-timer").classList.toggle("low", left < 15000);
@@ -625,8 +628,19 @@
   function setMode(mode) {
     state.room.mode = mode;
     $("room-mode").textContent = mode === "video" ? "Video" : "Text";
-    show("upgrade-request", mode === "text");
+    showUpgradeRequest();
     if (mode === "video") video.start();
+  }
+
+  // A text call may ask for video after its first minute (the server refuses earlier):
+  // until then the button is replaced by a note saying when.
+  const UPGRADE_AFTER_MS = 60000;
+  function showUpgradeRequest() {
+    const room = state.room;
+    const text = Boolean(room) && room.mode === "text";
+    const early = text && serverNow() - room.startedAt < UPGRADE_AFTER_MS;
+    show("upgrade-request", text && !early);
+    show("upgrade-wait", early);
   }
 
   function roomNote(text) {
@@ -652,7 +666,7 @@
     if (message.kind === "gif" && safeUrl(message.url)) {
       item.append(el("img", { src: safeUrl(message.url), alt: "GIF", class: "gif" }));
     } else if (message.socials) {
-      const text = Object.entries(message.socials).map(([network, handle]) => `${network}: ${handle}`).join(" · ");
+      const text = Object.entries(message.socials).map(([network, handle]) => `${RDV.networkLabel(network)}: ${handle}`).join(" · ");
       item.append(el("span", { class: "text" }, `${mine ? "You shared" : "Shared"} socials: ${text || "(none)"}`));
     } else {
       item.append(el("span", { class: "text" }, message.text || ""));
@@ -760,7 +774,16 @@
     item.append(el("span", { class: "who" }, "You"), el("span", { class: "text" }, text));
     $("messages").append(item);
     input.value = "";
+    sendMessage(item, clientId, text);
+  });
+
+  /** Send (or send again: the same client_id, so the server stores it once) one message. */
+  async function sendMessage(item, clientId, text) {
+    if (!state.room) return;
     const body = isGifUrl(text) ? { gif_url: text } : { text };
+    item.classList.add("pending");
+    item.classList.remove("failed");
+    item.querySelectorAll(".error, .resend").forEach((node) => node.remove());
     try {
       const ack = await state.socket.request("chat.message", { room: state.room.room, client_id: clientId, ...body });
       item.classList.remove("pending");
@@ -768,11 +791,13 @@
     } catch (err) {
       item.classList.remove("pending");
       item.classList.add("failed");
-      item.append(el("span", { class: "error" }, " — not sent: " + friendly(err)));
-      if (err.code === "too_fast" && !input.value) input.value = text;
+      item.append(el("span", { class: "error" }, " — not sent: " + friendly(err) + " "));
+      const resend = el("button", { type: "button", class: "link resend" }, "Send again");
+      resend.addEventListener("click", () => sendMessage(item, clientId, text));
+      item.append(resend);
       flash(friendly(err));
     }
-  });
+  }
 
   let lastTyping = 0;
   $("message-text").addEventListener("input", () => {
@@ -835,6 +860,7 @@
     const spent = Math.max(0, Math.min(serverNow(), ended.endsAt) - ended.startedAt);
     $("ended-text").textContent = `${ENDED[event.reason] || "The call ended."} You talked with ${ended.partner.name} for ${seconds(spent / 1000)}. You won't see each other in the reel for a while, unless you both say you'd meet again.`;
     $("ended").dataset.reason = event.reason;
+    $("block-note").textContent = "They are not told, and you will not see or hear from each other until you unblock them in Settings.";
     $("ended-meet-again").replaceChildren(RDVMeetAgain.render(ended.room, ended.partner.name, { answer: null, match: null }));
     screen("ended");
     RDVA11y.announce($("ended-text").textContent); // read after the heading that took focus
