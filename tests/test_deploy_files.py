@@ -175,3 +175,13 @@ def test_every_uvicorn_limits_websocket_frames_to_the_protocol_maximum():
     for where, args in uvicorn_commands().items():
         assert "--ws-max-size" in args, where
         assert int(args[args.index("--ws-max-size") + 1]) == MAX_FRAME_BYTES, where
+
+
+def test_no_uvicorn_takes_the_client_address_from_forwarded_headers():
+    """The client address is REMOTE_ADDR, or TRUSTED_PROXY_COUNT entries from the right of
+    X-Forwarded-For, decided by the app (config.client_ip); a uvicorn that rewrote the address
+    itself from a header (`--proxy-headers`, uvicorn's default for 127.0.0.1) would let anyone
+    behind the proxy choose the address that throttles, bans and sessions see."""
+    for where, args in uvicorn_commands().items():
+        assert "--no-proxy-headers" in args, where
+        assert "--proxy-headers" not in args and "--forwarded-allow-ips" not in args, where
