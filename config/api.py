@@ -81,7 +81,9 @@ def exception_handler(exc, context):
 
 def service_unavailable(exc) -> Response:
     """A dependency (PostgreSQL, its pool, Redis) that refuses us: 503 with Retry-After, never a traceback."""
-    logger.error("service unavailable: %s: %s", type(exc).__name__, exc, extra={"event": "dependency.unavailable"})
+    # A warning, not an error: an outage is expected and handled (503), seen on /healthz and the
+    # metrics; as an error every request during it would be a Sentry event, drowning real faults.
+    logger.warning("service unavailable: %s: %s", type(exc).__name__, exc, extra={"event": "dependency.unavailable"})
     response = Response(error_body(503), status=503)
     response["Retry-After"] = str(settings.SERVICE_UNAVAILABLE_RETRY_AFTER)
     return response

@@ -8,7 +8,10 @@ variables, and any email address, bearer token or 10-digit card number left in a
 Only unexpected server errors are events: a client that hangs up is not one. Django's ASGI
 handler listens for the disconnect in a task of its own, which ends every request by raising
 RequestAborted once the client goes; sentry-sdk's asyncio integration reported each one (one
-event per HTTP request). before_send drops those (EXPECTED_EXCEPTIONS)."""
+event per HTTP request). before_send drops those (EXPECTED_EXCEPTIONS), and Django's log line
+for each 503 answered while PostgreSQL or Redis is out (`django.request` "Service Unavailable",
+an ERROR record with status_code 503): an outage is one condition, seen on /healthz and the
+metrics, not one event per request."""
 
 from __future__ import annotations
 
@@ -88,6 +91,9 @@ def before_send(event, hint=None):
     """No event for a client that went away; every other event scrubbed (scrub)."""
     exc_info = (hint or {}).get("exc_info")
     if exc_info and isinstance(exc_info[1], expected_exceptions()):
+        return None
+    record = (hint or {}).get("log_record")
+    if record is not None and getattr(record, "status_code", None) == 503:  # a handled outage, not a fault
         return None
     return scrub(event, hint)
 

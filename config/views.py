@@ -19,7 +19,7 @@ def healthz(request):
     Why a check fails is logged, and shown only to a request carrying METRICS_TOKEN."""
     ok, report = run_checks()
     if report != public_report(report):
-        logger.error("healthz: %s", report, extra={"event": "healthz.failing"})
+        logger.warning("healthz: %s", report, extra={"event": "healthz.failing"})
     body = report if has_metrics_token(request) else public_report(report)
     return JsonResponse(body, status=200 if ok else 503)
 

@@ -91,3 +91,23 @@ def test_a_client_that_went_away_is_not_an_event_but_a_real_error_is(reported):
     sentry_sdk.flush()
 
     assert [event["exception"]["values"][-1]["type"] for event in reported()] == ["RuntimeError"]
+
+
+@pytest.mark.django_db
+def test_a_503_answered_during_an_outage_is_not_an_event(reported, alice, monkeypatch):
+    """Django logs every 5xx answer at ERROR ("Service Unavailable: /api/me"); during a database
+    or Redis outage that would be one Sentry event per request. A 503 is a handled outage."""
+    from django.db import OperationalError
+
+    make_member(alice, EMAIL)
+    token = api().post("/api/auth/login", {"email": EMAIL, "password": PASSWORD}, format="json").json()["token"]
+
+    def down(user):
+        raise OperationalError("the database is down")
+
+    monkeypatch.setattr("accounts.api.views._me", down)
+    answer = api(token).get("/api/me")
+    assert answer.status_code == 503
+    assert answer.json()["error"]["code"] == "service_unavailable"
+    sentry_sdk.flush()
+    assert reported() == []
