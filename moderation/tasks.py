@@ -6,7 +6,7 @@ what beat and the broker know it by."""
 
 from celery import shared_task
 
-from moderation import exports, retention
+from moderation import case_actions, exports, queue, retention
 
 
 @shared_task(name="accounts.tasks.sweep_sessions", ignore_result=True)
@@ -51,3 +51,15 @@ def build_data_export(export_id: str) -> bool:
 def sweep_data_exports() -> dict:
     """Beat: pending exports whose queue message was lost; files of expired exports; old rows."""
     return exports.sweep_exports()
+
+
+@shared_task(ignore_result=True)
+def lift_ended_suspensions() -> int:
+    """Beat, every minute: suspensions past their end are lifted (moderation.case_actions)."""
+    return case_actions.lift_ended_suspensions()
+
+
+@shared_task(ignore_result=True)
+def remind_overdue_cases() -> int:
+    """Beat, hourly: email moderators the cases open past their service level."""
+    return queue.remind_overdue_cases()
