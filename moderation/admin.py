@@ -23,6 +23,7 @@ from config.client_ip import request_ip
 from config.errors import ServiceError
 from moderation import (
     admin_archives,  # noqa: F401 - registers the archive tables' admin
+    admin_cases,  # noqa: F401 - registers the queue, strikes, presets and appeals
     evidence,
     live,
     selectors,

@@ -9,6 +9,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import User
@@ -118,11 +119,20 @@ def open_case(
     return ReportResult(report=report, case=case, banned=banned)
 
 
-def refresh_case(case: Case) -> float:
-    """Recompute the open case's weighted evidence and urgency from its pending reports."""
-    reports = list(
-        Report.objects.filter(case=case, outcome=Report.Outcome.PENDING).select_related("reporter").order_by("pk")
+def counted_reports(case: Case):
+    """The reports that weigh: not yet decided nor reviewed (a vindication marks them
+    reviewed), and, for members' reports, whose reporter still has an account."""
+    return Report.objects.filter(
+        Q(source=Report.Source.SCREENING) | Q(reporter__isnull=False),
+        case=case,
+        outcome=Report.Outcome.PENDING,
+        reviewed=False,
     )
+
+
+def refresh_case(case: Case) -> float:
+    """Recompute the open case's weighted evidence and urgency from its counted reports."""
+    reports = list(counted_reports(case).select_related("reporter").order_by("pk"))
     weight = trust.weighted_evidence(reports)
     urgent = any(r.category in URGENT_CATEGORIES for r in reports)
     Case.objects.filter(pk=case.pk).update(weight=weight, urgent=urgent)
@@ -131,7 +141,7 @@ def refresh_case(case: Case) -> float:
 
 
 def _auto_ban_if_due(user: User, case: Case, *, now) -> bool:
-    reports = Report.objects.filter(case=case, outcome=Report.Outcome.PENDING)
+    reports = counted_reports(case)
     count = reports.count()
     if user.ban_status in BANNED_STATUSES:
         UserBan.objects.filter(user=user, review_status=UserBan.ReviewStatus.PENDING).update(report_count=count)

@@ -51,6 +51,7 @@ def test_banned_user_appeals_once_and_a_second_appeal_is_409(banned_bob):
 
 def test_appeal_past_twenty_days_is_409_with_the_date(banned_bob):
     bob, strike = banned_bob
+    User.objects.filter(pk=bob.pk).update(account_type="permanent", account_expires_at=None)  # outlives 20 days
     with time_machine.travel(strike.created_at + timedelta(days=20, minutes=1)):
         response = appeal(bob, strike)
     assert response.status_code == 409

@@ -46,6 +46,9 @@ def media_root(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
 
 
+pytestmark = pytest.mark.usefixtures("count_each_report")
+
+
 def url(name, *args):
     return reverse(f"admin:{name}", args=args)
 

@@ -92,10 +92,10 @@ def test_reporters_invited_by_one_person_count_once(bob):
 def test_a_reporter_whose_reports_were_rejected_weighs_less(db):
     now = timezone.now()
     reporter = UserFactory(permanent=True, created_at=now - timedelta(days=60), session_count=5, successful_sessions=5)
-    assert trust.standing_of(reporter, now=now).weight == pytest.approx(0.7)
+    assert trust.standing_of(reporter, now=now).weight == pytest.approx(0.9)
     for _ in range(3):
         ReportFactory(reporter=reporter, outcome=Report.Outcome.REJECTED)
-    assert trust.standing_of(reporter, now=now).weight == pytest.approx(0.7 * 2 / 5)
+    assert trust.standing_of(reporter, now=now).weight == pytest.approx(0.9 * 2 / 5)
 
 
 def test_reports_about_a_minor_or_a_threat_go_to_the_top_of_the_queue(alice, bob):
