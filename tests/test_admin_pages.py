@@ -24,7 +24,7 @@ from chat.models import (
     SessionCompletion,
     TextChatMessage,
 )
-from moderation.models import AuditLog, DataExport, Report, SiteSettings, UserBan
+from moderation.models import Appeal, AuditLog, Case, CaseNote, DataExport, Report, SiteSettings, Strike, UserBan
 from referrals.models import WaitlistEntry
 from tests.factories import (
     ActiveRoomFactory,
@@ -81,6 +81,10 @@ NO_ADD = {
     MeetAgainAnswer,
     DataExport,
     Block,
+    Case,
+    CaseNote,
+    Strike,
+    Appeal,
 }
 
 REGISTERED = sorted(admin.site._registry, key=lambda m: m._meta.label)
@@ -128,6 +132,11 @@ def every_model_twice(db):
         ReferralNotificationFactory()
         USCCardRegistrationFactory()
         USCScanAttemptFactory(validation_errors=["checksum"])
+        case = Case.objects.create(reported=UserFactory(), reported_name="R")
+        ReportFactory(reported=case.reported, case=case)
+        CaseNote.objects.create(case=case, text="note")
+        strike = Strike.objects.create(user=case.reported, action="warning", reason="r", automatic=True, case=case)
+        Appeal.objects.create(strike=strike, text="please")
     Group.objects.get_or_create(name="moderators")
     SiteSettings.objects.get_or_create(id=1)
     EventSettings.objects.get_or_create(id=1)

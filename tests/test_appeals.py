@@ -17,7 +17,7 @@ from tests.moderation_support import file, trusted_reporter
 
 @pytest.fixture
 def banned_bob(bob, moderator):
-    preset = StrikePreset.objects.create(title="Harassment", text="Harassment during a call.")
+    preset = StrikePreset.objects.create(title="Test preset", text="Harassment during a call.")
     for n in (1, 2):
         file(trusted_reporter(bob), bob, ip=f"203.0.{n}.9")
     case = Case.objects.get(reported=bob)
@@ -51,7 +51,9 @@ def test_banned_user_appeals_once_and_a_second_appeal_is_409(banned_bob):
 
 def test_appeal_past_twenty_days_is_409_with_the_date(banned_bob):
     bob, strike = banned_bob
-    User.objects.filter(pk=bob.pk).update(account_type="permanent", account_expires_at=None)  # outlives 20 days
+    User.objects.filter(pk=bob.pk).update(
+        account_type="permanent", email="bob@usc.edu", account_expires_at=None
+    )  # outlives 20 days
     with time_machine.travel(strike.created_at + timedelta(days=20, minutes=1)):
         response = appeal(bob, strike)
     assert response.status_code == 409

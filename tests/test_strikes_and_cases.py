@@ -20,7 +20,7 @@ from tests.moderation_support import file, trusted_reporter
 
 @pytest.fixture
 def preset(db):
-    return StrikePreset.objects.create(title="Harassment", text="You harassed another member during a call.")
+    return StrikePreset.objects.create(title="Test preset", text="You harassed another member during a call.")
 
 
 def reported_case(target, *, reporters=1):
@@ -132,7 +132,7 @@ def test_two_moderators_deciding_one_case_at_once_give_one_outcome():
 
     target = UserFactory()
     case = reported_case(target)
-    preset = StrikePreset.objects.create(title="Spam", text="Spam.")
+    preset = StrikePreset.objects.create(title="Test spam", text="Spam.")
     mods = [UserFactory(staff=True) for _ in range(2)]
     for mod in mods:
         mod.groups.add(ensure_moderators_group())
