@@ -18,7 +18,7 @@ from config.realtime import send_to_users
 from moderation import services
 from moderation.enforcement import end_call_and_sessions_of_banned, set_ban_status
 from moderation.models import Case, CaseNote, Report, Strike, StrikePreset, UserBan
-from moderation.strikes import record_strike, supersede_automatic
+from moderation.strikes import overturn_automatic, record_strike, supersede_automatic
 
 SUSPENSION_DAYS = (1, 7, 30)
 OUTCOME_MESSAGES = {
@@ -155,7 +155,7 @@ def decide_case(
     if decision == Decision.DISMISS:
         reports = _decide_reports(case, Report.Outcome.REJECTED, now=now)
         if user is not None:
-            _overturn_automatic(user, now=now)
+            overturn_automatic(user, now=now)
             _lift_automatic_ban(user, moderator=moderator, ip=ip, event="ban.vindicated")
     else:
         reports = _decide_reports(case, Report.Outcome.UPHELD, now=now)
@@ -181,12 +181,6 @@ def decide_case(
     )
     case.refresh_from_db()
     return CaseDecision(case=case, strike=strike)
-
-
-def _overturn_automatic(user: User, *, now) -> None:
-    Strike.objects.filter(user=user, automatic=True, status=Strike.Status.ACTIVE, ends_at__isnull=True).update(
-        status=Strike.Status.OVERTURNED, lifted_at=now
-    )
 
 
 def _sanction(user: User, decision: str, *, moderator, reason: str, days, now, ip) -> Strike:

@@ -17,9 +17,10 @@ from accounts.permissions import ensure_may_act
 from accounts.selectors import BANNED_STATUSES
 from audit.services import record_audit
 from config.errors import NotFound
+from moderation import strikes
 from moderation.enforcement import end_call_and_sessions_of_banned, lock_with_partner, session_ips, set_ban_status
 from moderation.errors import InvalidIPAddress, NotBanned
-from moderation.models import IPBan, Report, SiteSettings, UserBan
+from moderation.models import IPBan, Report, SiteSettings, Strike, UserBan
 
 # The report path lives in moderation.reports (and the case it opens in moderation.cases).
 from moderation.reports import report_tally, submit_report  # noqa: F401
@@ -46,7 +47,12 @@ def ban_permanently(user_id, *, moderator, reason: str = "", ip: str | None = No
     temporary ban) IP-banned for PERMANENT_BAN_IP_DAYS (a longer existing ban is kept);
     sessions, sockets and a live room end as for the temporary ban."""
     user = locked_target(user_id)
-    return apply_permanent_ban(user, moderator=moderator, reason=reason, ip=ip)
+    record = apply_permanent_ban(user, moderator=moderator, reason=reason, ip=ip)
+    # The review page's ban (outside a case) is a strike too; the automatic one it confirms gives way.
+    now = timezone.now()
+    strikes.supersede_automatic(user, now=now)
+    strikes.record_strike(user, action=Strike.Action.BAN, reason=record.reason, moderator=moderator, now=now, ip=ip)
+    return record
 
 
 @transaction.atomic(savepoint=False)
@@ -152,6 +158,7 @@ def vindicate(user_id, *, moderator, ip: str | None = None) -> UserBan:
     user = locked_target(user_id)
     clear_ban(user, moderator=moderator, new_status=User.BanStatus.VINDICATED, event="ban.vindicated", ip=ip)
     now = timezone.now()
+    strikes.overturn_automatic(user, now=now)
     reviewed = {
         "status": UserBan.Status.VINDICATED,
         "review_status": UserBan.ReviewStatus.REVIEWED,

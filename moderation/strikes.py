@@ -74,3 +74,10 @@ def supersede_automatic(user, *, now) -> int:
     return Strike.objects.filter(user=user, automatic=True, status=Strike.Status.ACTIVE, ends_at__isnull=True).update(
         status=Strike.Status.SUPERSEDED, lifted_at=now
     )
+
+
+def overturn_automatic(user, *, now) -> int:
+    """A moderator found the reports wrong: the automatic suspension pending review is void."""
+    return Strike.objects.filter(user=user, automatic=True, status=Strike.Status.ACTIVE, ends_at__isnull=True).update(
+        status=Strike.Status.OVERTURNED, lifted_at=now
+    )

@@ -172,3 +172,17 @@ def test_strangers_see_only_their_own_strikes(bob, stranger, moderator, preset):
     case_actions.decide_case(case.pk, moderator=moderator, decision="warn", preset_id=preset.pk)
     assert signed_in(stranger).get("/api/me/strikes").json()["results"] == []
     assert signed_in(stranger).get("/api/me/strikes").status_code == 200
+
+
+def test_a_ban_from_the_review_page_is_a_strike_and_a_vindication_voids_the_automatic_one(moderator):
+    from moderation import services
+
+    banned, vindicated = UserFactory(), UserFactory()
+    for target in (banned, vindicated):
+        reported_case(target, reporters=3)  # automatic ban and its strike
+    services.ban_permanently(banned.pk, moderator=moderator, reason="threats")
+    services.vindicate(vindicated.pk, moderator=moderator)
+
+    assert Strike.objects.get(user=banned, automatic=False).action == "ban"
+    assert Strike.objects.get(user=banned, automatic=True).status == "superseded"
+    assert Strike.objects.get(user=vindicated).status == "overturned"

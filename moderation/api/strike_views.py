@@ -43,7 +43,8 @@ class StrikeOut(serializers.Serializer):
 
 
 class AppealIn(StrictInput):
-    text = serializers.CharField(max_length=Appeal.MAX_TEXT)
+    # The pattern says "not only spaces" in the schema too (surrounding spaces are trimmed).
+    text = serializers.RegexField(r"\S", max_length=Appeal.MAX_TEXT)
 
     def validate_text(self, value):
         if "\x00" in value:
