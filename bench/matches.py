@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Matches: what they cost on the hot path and on their own (README → Matches, figures there).
+"""Matches: what they cost on the hot path and on their own (docs/api.md → Matches; figures in docs/performance.md).
 
 On scratch users (deleted at the end), against the PostgreSQL the stack uses:
 - the end of a call (rdv_end_room) for pairs that are not matched and for matched pairs (the

@@ -9,7 +9,8 @@ from django.db import models
 from django.utils.safestring import mark_safe
 
 from accounts.admin import json_block
-from chat.event_mode import grant_pass, revoke_pass, rsvp_chart, update_settings, validate_time_zone
+from chat.event_mode import grant_pass, revoke_pass, update_settings, validate_time_zone
+from chat.event_rsvps import rsvp_chart
 from chat.live_stats import bar_chart_svg
 from chat.models import (
     ActiveRoom,

@@ -1,31 +1,36 @@
 """The one WebSocket endpoint, /ws/ (SPEC §6). Thin: authenticate, validate, call a service,
 ack with the stored id. A bad or unknown message gets an `error` reply; nothing a client
-sends can close or crash the socket, except failing to authenticate."""
+sends can close or crash the socket, except failing to authenticate.
+
+Its helpers, one per module: the sign-in and its gate (chat/auth_gate.py), the room timers
+(chat/room_timers.py), the presence batching (chat/presence_batch.py)."""
 
 import asyncio
 import functools
 import json
 import logging
-import weakref
 from datetime import datetime
 
-from asgiref.sync import sync_to_async
 from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 from django.utils import timezone
 
-from accounts.selectors import authenticate_token, ensure_not_banned, session_still_valid
-from chat import outbound, presence, protocol, reel, selectors, services
+from accounts.selectors import session_still_valid
+from chat import outbound, presence, protocol, selectors, services
+from chat.auth_gate import AuthGate, Overloaded, PresenceUnavailable, _auth_gate, _authenticate
 from chat.events import message_payload
-from chat.models import ActiveRoom
 from chat.outbound import RoomTimer
+from chat.presence_batch import PresenceBatch, _presence_batch, _redis
+from chat.room_timers import RoomTimers, RoomWatch, _room_timers, _started_room_deadline
 from config import realtime
 from config.client_ip import client_ip_from_scope
 from config.db_threads import db_call
 from config.errors import ServiceError
 from config.gc_tuning import burst_left
 from config.realtime import user_group
+
+__all__ = ["AuthGate", "PresenceBatch", "RealtimeConsumer", "RoomTimers"]
 
 logger = logging.getLogger("rendezvous.ws")
 
@@ -50,81 +55,6 @@ class Close:
 # Database calls (the token check included) run on the process's bounded database threads, one
 # per pooled connection, each call giving its connection back when it is done (config.db_threads).
 _call = db_call
-
-
-class PresenceUnavailable(Exception):
-    """Redis refused the socket's presence registration (unreachable, or its pool stayed
-    exhausted for REDIS_POOL_TIMEOUT)."""
-
-
-def _sign_in(token: str, ip, channel_name: str | None, limit: int | None):
-    """The connect path's checks in one thread hop (each hop waits for the GIL behind a busy
-    event loop): the token, the user's ban, then the socket's presence entry under the per-user
-    limit. Returns (the Authenticated result, whether the socket got a place)."""
-    result = authenticate_token(token, ip=ip)
-    ensure_not_banned(result.user)
-    if channel_name is None:
-        return result, True
-    try:
-        return result, presence.register(result.user.pk, channel_name, limit=limit)
-    except Exception as exc:
-        raise PresenceUnavailable from exc
-
-
-async def _authenticate(token: str, ip, channel_name: str | None = None, limit: int | None = None):
-    return await db_call(_sign_in, token, ip, channel_name, limit)
-
-
-@sync_to_async(thread_sensitive=False)
-def _redis(fn, *args, **kwargs):
-    """A presence (Redis-only) call, on a worker thread: never queued behind the ORM calls on
-    Channels' one database thread."""
-    return fn(*args, **kwargs)
-
-
-class Overloaded(Exception):
-    pass
-
-
-class AuthGate:
-    """Token checks of one event loop (one ASGI process): at most WS_AUTH_CONCURRENCY at once
-    (each on a database thread, config.db_threads). The rest wait in line (first come, first served). A socket is shed
-    (4013 `overloaded`, with a retry hint) only when the line is longer than WS_AUTH_QUEUE_MAX
-    or its wait passes WS_AUTH_QUEUE_SECONDS: never because its client was slow or the
-    server was busy for a few seconds."""
-
-    RETRY_AFTER_SECONDS = 5  # the hint; clients add jitter (static/rdv/app.js)
-
-    def __init__(self):
-        self.slots = asyncio.Semaphore(settings.WS_AUTH_CONCURRENCY)
-        self.waiting = 0
-
-    async def run(self, fn, *args):
-        if self.waiting >= settings.WS_AUTH_QUEUE_MAX:
-            raise Overloaded
-        self.waiting += 1
-        try:
-            async with asyncio.timeout(settings.WS_AUTH_QUEUE_SECONDS):
-                await self.slots.acquire()
-        except TimeoutError:
-            raise Overloaded from None
-        finally:
-            self.waiting -= 1
-        try:
-            return await fn(*args)
-        finally:
-            self.slots.release()
-
-
-_gates: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AuthGate]" = weakref.WeakKeyDictionary()
-
-
-def _auth_gate() -> AuthGate:
-    loop = asyncio.get_running_loop()
-    gate = _gates.get(loop)
-    if gate is None:
-        gate = _gates[loop] = AuthGate()
-    return gate
 
 
 class RealtimeConsumer(AsyncJsonWebsocketConsumer):
@@ -434,156 +364,3 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
             self.room_watch.cancel()
         self.room_id = room_id
         self.room_watch = _room_timers().watch(room_id, rearm=rearm, first_deadline=first_deadline)
-
-
-class RoomTimers:
-    """The room timers of one event loop: one task per room, shared by the sockets in it."""
-
-    def __init__(self):
-        self.tasks: dict[str, asyncio.Task] = {}
-        self.watchers: dict[str, set] = {}
-
-    def watch(self, room_id: str, *, rearm: bool = False, first_deadline: datetime | None = None) -> "RoomWatch":
-        """`first_deadline`, when the caller knows the room as it started, spares the first read."""
-        watch = RoomWatch(self, room_id)
-        self.watchers.setdefault(room_id, set()).add(watch)
-        task = self.tasks.get(room_id)
-        if task is None or task.done() or rearm:
-            if task is not None:
-                task.cancel()
-            self.tasks[room_id] = asyncio.ensure_future(self._run(room_id, first_deadline))
-        return watch
-
-    def unwatch(self, watch: "RoomWatch") -> None:
-        watchers = self.watchers.get(watch.room_id, set())
-        watchers.discard(watch)
-        if not watchers:
-            self.watchers.pop(watch.room_id, None)
-            task = self.tasks.pop(watch.room_id, None)
-            if task is not None:
-                task.cancel()
-
-    async def _run(self, room_id: str, first_deadline: datetime | None = None):
-        try:
-            deadline = first_deadline or await _call(_room_deadline, room_id)
-            while deadline is not None:
-                await asyncio.sleep(max(0.5, (deadline - timezone.now()).total_seconds() + 0.05))
-                deadline = await _call(services.room_timer_step, room_id)
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            logger.exception("room timer for %s failed", room_id)
-
-
-class RoomWatch:
-    """One socket's share of its room's timer: cancel() leaves it (the last one stops it)."""
-
-    def __init__(self, timers: RoomTimers, room_id: str):
-        self.timers, self.room_id = timers, room_id
-        self.left = False
-
-    def cancel(self) -> None:
-        if not self.left:
-            self.left = True
-            self.timers.unwatch(self)
-
-    def done(self) -> bool:
-        task = self.timers.tasks.get(self.room_id)
-        return self.left or task is None or task.done()
-
-
-_timers: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, RoomTimers]" = weakref.WeakKeyDictionary()
-
-
-def _room_timers() -> RoomTimers:
-    loop = asyncio.get_running_loop()
-    timers = _timers.get(loop)
-    if timers is None:
-        timers = _timers[loop] = RoomTimers()
-    return timers
-
-
-class PresenceBatch:
-    """Presence changes of this process's sockets, sent at most once a second as one
-    `presence.update{users: [...]}` per viewer, and only to viewers whose reel could show
-    those users (reel.presence_audience: cooldown, report, ban and no access hide them).
-    Viewers are the users online now, reached through their live socket channels (presence)
-    with one layer call per distinct event. So a change costs a frame on each socket allowed
-    to see that user, never one on every socket; a burst of N changes within a second is one
-    frame per such socket."""
-
-    INTERVAL_SECONDS = 1.0
-    # More visible changes than this in one flush (a burst) and a viewer gets `reel.changed`
-    # instead: no identities, "refetch the reel". Keeps a burst's bytes O(viewers), not O(N²).
-    MAX_USERS_PER_EVENT = 50
-
-    def __init__(self, layer):
-        self.layer = layer
-        self.changes: dict[str, dict] = {}
-        self.task: asyncio.Task | None = None
-
-    def add(self, user_id: str, *, online: bool, available: bool) -> None:
-        self.changes[user_id] = {"user": user_id, "online": online, "available": available}
-        if self.task is None or self.task.done():
-            self.task = asyncio.ensure_future(self._flush_later())
-
-    async def _flush_later(self) -> None:
-        await asyncio.sleep(self.INTERVAL_SECONDS)
-        changes, self.changes = self.changes, {}
-        if not changes:
-            return
-        try:
-            viewers = await _redis(presence.online_ids)
-            audience = await _call(reel.presence_audience, changes, viewers)
-            channels = await _redis(presence.channels_of, audience)
-        except Exception:  # a lost hint; clients re-read the reel
-            logger.exception("presence audience failed")
-            return
-        # One event per distinct set of visible users (usually one for everyone), sent to all
-        # the sockets of the viewers it is for in one layer call.
-        sends: dict[int, tuple[set, list[str]]] = {}
-        for viewer, subjects in audience.items():
-            sends.setdefault(id(subjects), (subjects, []))[1].extend(channels.get(viewer, ()))
-        for subjects, channel_names in sends.values():
-            if len(subjects) > self.MAX_USERS_PER_EVENT:
-                event = {"type": "push", "event": {"type": "reel.changed"}}
-            else:
-                users = [changes[s] for s in sorted(subjects)]
-                event = {"type": "push", "event": {"type": "presence.update", "users": users}}
-            try:
-                await self.layer.send_many(channel_names, event)
-            except Exception:  # a lost hint; clients re-read the reel
-                logger.exception("presence update failed")
-
-
-_batches: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, PresenceBatch]" = weakref.WeakKeyDictionary()
-
-
-def _presence_batch(layer) -> PresenceBatch:
-    """One batch per event loop (a loop's task cannot run on another)."""
-    loop = asyncio.get_running_loop()
-    batch = _batches.get(loop)
-    if batch is None or batch.layer is not layer:
-        batch = _batches[loop] = PresenceBatch(layer)
-    return batch
-
-
-def _started_room_deadline(event: dict) -> datetime | None:
-    """The first deadline of a room as its room.start describes it (the rule is
-    ActiveRoom.next_deadline). Anything that moves it earlier later (a grace period) comes
-    with an event that re-reads it; an early wake-up only re-reads the room."""
-    try:
-        room = ActiveRoom(
-            status=event["status"],
-            chat_mode=event["mode"],
-            started_at=datetime.fromisoformat(event["started_at"]),
-            ends_at=datetime.fromisoformat(event["ends_at"]),
-        )
-    except (KeyError, TypeError, ValueError):
-        return None
-    return room.next_deadline()
-
-
-def _room_deadline(room_id) -> datetime | None:
-    room = ActiveRoom.objects.filter(pk=room_id).exclude(status=ActiveRoom.Status.ENDED).first()
-    return room.next_deadline() if room else None

@@ -176,11 +176,11 @@ def check_redis() -> str:
 
 
 def check_persistence() -> str:
-    """The persistence invariants (moderation.invariants), reusing the last run for
+    """The persistence invariants (operations.invariants), reusing the last run for
     PERSISTENCE_HEALTH_CACHE_SECONDS: "ok" or "violation: rule=count, …". Reported, but it
     does not turn the answer into a 503: the process can serve, and restarting it would not
     mend the data (`manage.py persistence_check` gives the detail)."""
-    from moderation.invariants import cached_summary
+    from operations.invariants import cached_summary
 
     summary = cached_summary()
     if summary["ok"]:

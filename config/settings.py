@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "accounts",
     "chat",
     "moderation",
+    "operations",
     "usc_cards",
     "referrals",
     "csp",

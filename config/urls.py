@@ -32,6 +32,7 @@ urlpatterns = [
     path("api/", include("chat.api.urls")),
     path("api/", include("usc_cards.api.urls")),
     path("api/", include("moderation.api.urls")),
+    path("api/", include("operations.api.urls")),
 ]
 
 if settings.STORAGES["default"]["BACKEND"].endswith("FileSystemStorage"):

@@ -22,7 +22,6 @@ from config.admin import DirectWriteMixin, NoWritesAdmin, ViewOnlyAdmin
 from config.client_ip import request_ip
 from config.errors import ServiceError
 from moderation import (
-    admin_archives,  # noqa: F401 - registers the archive tables' admin
     admin_cases,  # noqa: F401 - registers the queue, strikes, presets and appeals
     evidence,
     live,
@@ -355,7 +354,7 @@ class SiteSettingsAdmin(DirectWriteMixin, admin.ModelAdmin):
 
 @admin.register(DataExport)
 class DataExportAdmin(ViewOnlyAdmin):
-    """Users' own data exports (moderation/exports.py): when and whether they were fetched, not
+    """Users' own data exports (operations/exports.py): when and whether they were fetched, not
     the file. Not in the moderators' permissions (moderation/roles.py): superusers only."""
 
     list_display = ("id", "user", "status", "requested_at", "expires_at", "downloads")

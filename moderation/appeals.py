@@ -16,8 +16,8 @@ from accounts.selectors import BANNED_STATUSES
 from audit.services import record_audit
 from config.errors import Conflict, Forbidden, InvalidInput, NotFound
 from config.realtime import send_to_users
-from moderation import services
 from moderation.models import Appeal, Report, Strike, UserBan
+from moderation.services import bans
 
 logger = logging.getLogger("rendezvous.audit")
 
@@ -109,7 +109,7 @@ def decide_appeal(appeal_id, *, moderator, overturn: bool, reason: str = "", ip:
     user_id = Appeal.objects.filter(pk=appeal_id).values_list("strike__user_id", flat=True).first()
     if user_id is None:
         raise NotFound("No such appeal.")
-    user = services.locked_target(user_id)
+    user = bans.locked_target(user_id)
     appeal = Appeal.objects.select_for_update().select_related("strike").get(pk=appeal_id)
     if appeal.status != Appeal.Status.PENDING:
         raise AppealDecided()
@@ -148,5 +148,5 @@ def _reverse(strike: Strike, user: User, *, moderator, now, ip) -> None:
         .exists()
     )
     if strike.action != Strike.Action.WARNING and user.ban_status in BANNED_STATUSES and not other_sanction:
-        services.clear_ban(user, moderator=moderator, new_status=User.BanStatus.NONE, event="ban.lifted", ip=ip)
+        bans.clear_ban(user, moderator=moderator, new_status=User.BanStatus.NONE, event="ban.lifted", ip=ip)
         UserBan.objects.filter(user=user).delete()

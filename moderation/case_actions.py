@@ -15,9 +15,9 @@ from accounts.selectors import BANNED_STATUSES
 from audit.services import record_audit
 from config.errors import Conflict, Forbidden, InvalidInput, NotFound
 from config.realtime import send_to_users
-from moderation import services
 from moderation.enforcement import end_call_and_sessions_of_banned, set_ban_status
 from moderation.models import Case, CaseNote, Report, Strike, StrikePreset, UserBan
+from moderation.services import bans
 from moderation.strikes import overturn_automatic, record_strike, supersede_automatic
 
 SUSPENSION_DAYS = (1, 7, 30)
@@ -113,7 +113,7 @@ def _lift_automatic_ban(user: User, *, moderator, ip, event: str) -> None:
     """A moderator decided on less than a ban: the automatic temporary ban is lifted."""
     record = UserBan.objects.filter(user=user, review_status=UserBan.ReviewStatus.PENDING).first()
     if record is not None and user.ban_status == User.BanStatus.TEMPORARY:
-        services.clear_ban(user, moderator=moderator, new_status=User.BanStatus.NONE, event=event, ip=ip)
+        bans.clear_ban(user, moderator=moderator, new_status=User.BanStatus.NONE, event=event, ip=ip)
         UserBan.objects.filter(user=user).delete()
 
 
@@ -143,7 +143,7 @@ def decide_case(
     peek = Case.objects.filter(pk=case_id).values_list("reported_id", flat=True).first()
     if peek is None and not Case.objects.filter(pk=case_id).exists():
         raise NotFound("No such case.")
-    user = services.locked_target(peek) if peek else None
+    user = bans.locked_target(peek) if peek else None
     case = _locked_open_case(case_id)
     if Report.objects.filter(case=case, reporter=moderator).exists():
         raise OwnReport()
@@ -188,7 +188,7 @@ def _sanction(user: User, decision: str, *, moderator, reason: str, days, now, i
         _lift_automatic_ban(user, moderator=moderator, ip=ip, event="ban.lifted")
         return record_strike(user, action=Strike.Action.WARNING, reason=reason, moderator=moderator, now=now, ip=ip)
     if decision == Decision.BAN:
-        services.apply_permanent_ban(user, moderator=moderator, reason=reason[:500], ip=ip)
+        bans.apply_permanent_ban(user, moderator=moderator, reason=reason[:500], ip=ip)
         return record_strike(user, action=Strike.Action.BAN, reason=reason, moderator=moderator, now=now, ip=ip)
     ends_at = now + timedelta(days=days)
     UserBan.objects.update_or_create(
@@ -228,7 +228,7 @@ def lift_ended_suspensions(now=None, *, batch: int = 100) -> int:
 
 @transaction.atomic(durable=True)
 def _lift_one(strike_id, user_id, *, now) -> int:
-    user = services.locked_target(user_id)
+    user = bans.locked_target(user_id)
     if not Strike.objects.filter(pk=strike_id, lifted_at__isnull=True, status=Strike.Status.ACTIVE).update(
         lifted_at=now
     ):

@@ -177,7 +177,7 @@ class DataExportStatus(models.TextChoices):
 
 
 class DataExport(models.Model):
-    """A user's own data request (POST /api/me/export; moderation/exports.py): built by a
+    """A user's own data request (POST /api/me/export; operations/exports.py): built by a
     Celery job into a file of the default storage under exports/ (never served as media),
     downloaded only by its owner with their token until expires_at (checked when read; the
     sweep only tidies). One a day per user, counted from these rows (failed ones excepted)."""

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from django.core.management import call_command
 
-from moderation.backup import exported_tables
+from operations.backup import exported_tables
 
 
 def export(path: Path) -> dict:

@@ -1,4 +1,4 @@
-"""A graceful restart of the ASGI server (SPEC §6 "Restart"; README → Operations: `make run`
+"""A graceful restart of the ASGI server (docs/operations.md: `make run`
 Ctrl-C / a deploy sends SIGTERM and waits 15 s): uvicorn closes every WebSocket and waits for
 the application to finish each connection, so every consumer must end promptly once its
 socket is gone, whatever it was doing (authenticating, idle, in a room with timers running,

@@ -15,8 +15,8 @@ from chat.models import ActiveRoom, Block, CallInvite
 from chat.services import accept_invite, send_invite
 from chat.services.blocks import block_user
 from config.errors import ServiceError
-from moderation.backup import user_document
 from moderation.models import AuditLog
+from operations.user_data import user_document
 from tests.backup_support import export
 from tests.concurrency import run_in_parallel
 from tests.factories import UserFactory

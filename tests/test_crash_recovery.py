@@ -34,8 +34,8 @@ from chat.models import (
     TextChatMessage,
 )
 from chat.selectors import ordered_pair
-from moderation.invariants import run_invariants
 from moderation.models import Report, SiteSettings
+from operations.invariants import run_invariants
 from referrals.models import InviteCode, InviteCodeUse
 from tests import factories as f
 from tests.backup_support import assert_round_trip_is_identical

@@ -1,5 +1,5 @@
-"""My data (README → My data): POST /api/me/export queues a Celery job that builds the user's
-own export (moderation.backup.user_document), stores it under exports/ and emails a link; only
+"""My data (docs/api.md → My data): POST /api/me/export queues a Celery job that builds the user's
+own export (operations.user_data.user_document), stores it under exports/ and emails a link; only
 the owner downloads it (404 for anyone else alike), for 24 hours by timestamp (410 after, the
 sweep only tidies), one a day (429 with Retry-After, counted in PostgreSQL), audited. The
 export holds only what the user may see: a second user's data never leaks into it."""
@@ -18,9 +18,9 @@ from accounts.models import User
 from accounts.services.sessions import start_session
 from chat.models import Match, MeetAgainAnswer
 from chat.selectors import ordered_pair
-from moderation import exports
 from moderation.models import AuditLog, DataExport
-from moderation.tasks import build_data_export, sweep_data_exports
+from operations import exports
+from operations.tasks import build_data_export, sweep_data_exports
 from tests.api_support import api, signed_in
 from tests.concurrency import run_in_parallel
 from tests.factories import (

@@ -1,8 +1,8 @@
-"""The one table list (moderation.datatables) covers every table of our apps."""
+"""The one table list (operations.datatables) covers every table of our apps."""
 
 from django.apps import apps
 
-from moderation.datatables import APP_LABELS, DERIVED_TABLES, TABLES
+from operations.datatables import APP_LABELS, DERIVED_TABLES, TABLES
 
 
 def our_tables() -> set[str]:

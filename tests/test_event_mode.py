@@ -10,7 +10,7 @@ from django.db import IntegrityError, transaction
 from django.test import Client
 from django.urls import reverse
 
-from chat import event_mode
+from chat import event_mode, event_rsvps
 from chat.event_mode import EventClosed, EventConfig, ensure_event_open, next_window, update_settings
 from chat.models import ActiveRoom, EventAccessPass, EventRSVP, EventSettings
 from chat.services import accept_invite, end_overdue_rooms, post_message, send_invite
@@ -414,7 +414,7 @@ def test_rsvp_needs_a_session(event_on):
 
 
 def test_old_rsvps_are_deleted_by_retention(settings, alice, bob):
-    from moderation import retention
+    from operations import retention
 
     settings.RETENTION_EVENT_RSVPS_DAYS = 30
     today = date.today()
@@ -433,12 +433,12 @@ def test_rsvp_chart_counts_per_date_and_per_15_minute_slot(event_on):
     for user, at in zip(users, (time(19, 0), time(19, 14), time(19, 15), time(21, 59)), strict=True):
         EventRSVP.objects.create(user=user, date=day, preferred_time=at)
     EventRSVP.objects.create(user=users[0], date=day + timedelta(days=1), preferred_time=time(20))
-    chart = event_mode.rsvp_chart(since=date.today())
+    chart = event_rsvps.rsvp_chart(since=date.today())
     assert chart.per_date == [(day, 4), (day + timedelta(days=1), 1)]
     slots = dict(chart.per_slot)
     assert len(slots) == 12  # 19:00 … 21:45, empty ones included
     assert (slots["19:00"], slots["19:15"], slots["20:00"], slots["21:45"], slots["20:30"]) == (2, 1, 1, 1, 0)
-    assert dict(event_mode.rsvp_chart(day=day).per_slot)["20:00"] == 0
+    assert dict(event_rsvps.rsvp_chart(day=day).per_slot)["20:00"] == 0
 
 
 # --- admin -----------------------------------------------------------------------------------
@@ -530,7 +530,7 @@ def test_the_rsvp_admin_shows_the_charts(mod_client, event_on):
 
 
 def invariant_violations() -> dict[str, int]:
-    from moderation import invariants
+    from operations import invariants
 
     return {r.name: r.violations for r in invariants.run_invariants().results if not r.ok}
 
@@ -552,7 +552,7 @@ def test_parallel_rsvps_of_one_user_and_date_make_one_row():
     staff, user = UserFactory(staff=True), UserFactory()
     update_settings(moderator=staff, enabled=True, window_start=time(19), window_end=time(22), time_zone=LA)
     times = [time(19, 15 * i) if i < 4 else time(20, 15 * (i - 4)) for i in range(8)]
-    results = run_in_parallel(8, lambda i: event_mode.rsvp(user, day=date(2027, 3, 12), preferred_time=times[i]))
+    results = run_in_parallel(8, lambda i: event_rsvps.rsvp(user, day=date(2027, 3, 12), preferred_time=times[i]))
     assert not [r for r in results if isinstance(r, Exception)], results
     row = EventRSVP.objects.get(user=user)
     assert row.preferred_time in times
@@ -570,7 +570,7 @@ def test_parallel_grants_of_one_pass_make_one_row_and_one_audit_line():
 
 
 def test_a_data_request_includes_rsvps_the_pass_and_the_waitlist_entry(moderator, alice):
-    from moderation.backup import user_document
+    from operations.user_data import user_document
     from referrals.models import WaitlistEntry
 
     EventRSVP.objects.create(user=alice, date=date(2027, 3, 12), preferred_time=time(19, 30))

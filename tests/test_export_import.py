@@ -8,10 +8,10 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from accounts.models import User
-from moderation.backup import exported_tables
-from moderation.datatables import TABLES
 from moderation.models import AuditLog
-from moderation.wipe import count_rows
+from operations.backup import exported_tables
+from operations.datatables import TABLES
+from operations.wipe import count_rows
 from tests import factories as f
 from tests.backup_support import assert_round_trip_is_identical, export, max_id
 from tests.populate import populate_every_table

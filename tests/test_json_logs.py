@@ -1,4 +1,4 @@
-"""LOG_FORMAT=json (README → Observability): every line is a JSON object with the request id,
+"""LOG_FORMAT=json (docs/observability.md): every line is a JSON object with the request id,
 user id, IP and a countable event for refusals and failures, and no line carries the test
 user's token, email or card number."""
 

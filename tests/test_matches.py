@@ -1,4 +1,4 @@
-"""Matches after a call (README → Matches): "I'd meet again" yes/no within 24 h of the end,
+"""Matches after a call (docs/api.md → Matches): "I'd meet again" yes/no within 24 h of the end,
 changeable until matched; two yeses make one match (told to both once, in realtime); nobody
 learns a "no"; the match lifts the pair's cooldown and rdv_end_room gives a matched pair none;
 unmatch removes it for both, silently; each side picks the socials the other sees."""

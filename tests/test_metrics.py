@@ -1,4 +1,4 @@
-"""GET /metrics (README → Observability): the token guards it, and each family moves after the
+"""GET /metrics (docs/observability.md): the token guards it, and each family moves after the
 action it counts — a call cycle moves the call counters by exactly one. (The test process has
 no PROMETHEUS_MULTIPROC_DIR: its own registry; test_metrics_live.py covers several processes.)"""
 

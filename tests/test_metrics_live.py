@@ -1,5 +1,5 @@
 """One metrics registry across real uvicorn processes (prometheus-client's multiprocess mode,
-README → Observability): a scrape of any worker sees what every worker counted, and a worker
+docs/observability.md): a scrape of any worker sees what every worker counted, and a worker
 that died (kill -9) stops adding its open sockets."""
 
 import urllib.request

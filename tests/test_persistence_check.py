@@ -11,7 +11,7 @@ from django.utils import timezone
 from accounts.models import User
 from chat.models import ActiveRoom
 from chat.services import end_room
-from moderation import invariants
+from operations import invariants
 from referrals.models import InviteCode
 from tests import factories as f
 

@@ -113,5 +113,18 @@ def test_the_readme_links_only_into_this_repository():
         for target in re.findall(r"\]\(((?!https?://|#)[^)#\s]+)", text):
             assert (path.parent / target).exists(), f"{path.name} links to missing {target}"
     readme = (ROOT / "README.md").read_text()
-    for doc in ("architecture", "protocol", "operations", "deploy"):
+    for doc in (
+        "architecture",
+        "api",
+        "protocol",
+        "configuration",
+        "data-model",
+        "moderation",
+        "security",
+        "operations",
+        "observability",
+        "performance",
+        "hot-path",
+        "deploy",
+    ):
         assert f"(docs/{doc}.md)" in readme

@@ -9,8 +9,8 @@ from django.db import IntegrityError
 from django.utils import timezone
 
 from chat.models import ArchivedChatHistory, ArchivedTextChatMessage, ChatHistory, TextChatMessage
-from moderation import retention
-from moderation import tasks as retention_tasks
+from operations import retention
+from operations import tasks as retention_tasks
 from tests import factories as f
 from tests.concurrency import run_in_parallel
 from usc_cards.models import USCScanAttempt

@@ -1,8 +1,8 @@
-"""Browser security headers and production settings (README → Security).
+"""Browser security headers and production settings (docs/security.md).
 
 A strict CSP (django-csp) on every HTML page, scripts only from our origin and no inline script
 in any template; the media and evidence responses keep their own sandbox CSP; and
-`manage.py check --deploy` with the README's production example env reports nothing."""
+`manage.py check --deploy` with the production example env of docs/security.md reports nothing."""
 
 import os
 import re
@@ -76,13 +76,13 @@ def test_media_responses_keep_their_sandbox_policy():
     assert "default-src 'none'; sandbox" in source
 
 
-# --- manage.py check --deploy with the README's production example -------------------------------
+# --- manage.py check --deploy with docs/security.md's production example -------------------------------
 
 
 def production_example_env() -> dict[str, str]:
-    """The ```env block under README's "Production example"."""
-    readme = (ROOT / "README.md").read_text()
-    section = readme.split("### Production example", 1)[1]
+    """The ```env block under "Production example" in docs/security.md."""
+    page = (ROOT / "docs" / "security.md").read_text()
+    section = page.split("## Production example", 1)[1]
     block = re.search(r"```env\n(.*?)```", section, re.S).group(1)
     pairs = (line.split("=", 1) for line in block.splitlines() if line.strip() and not line.startswith("#"))
     return {key.strip(): value.strip() for key, value in pairs}

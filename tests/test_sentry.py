@@ -1,4 +1,4 @@
-"""SENTRY_DSN (README → Observability): a failure is reported, with no personal data in the
+"""SENTRY_DSN (docs/observability.md): a failure is reported, with no personal data in the
 report. The events are caught by a local transport, never sent over the network."""
 
 import json

@@ -12,9 +12,9 @@ from django.utils import timezone
 from accounts.models import AuthSession, User, UserLocation
 from accounts.signals import account_deleting
 from chat.models import ActiveRoom, ChatHistory, Cooldown
-from moderation import retention
-from moderation import tasks as retention_tasks
 from moderation.models import AuditLog
+from operations import retention
+from operations import tasks as retention_tasks
 from tests import factories as f
 from tests.concurrency import run_in_parallel
 from tests.factories import UserFactory

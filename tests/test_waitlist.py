@@ -201,7 +201,7 @@ def test_the_admin_list_filters_by_verified_and_school(mod_client):
 
 
 def test_unverified_entries_are_deleted_by_retention(settings):
-    from moderation import retention
+    from operations import retention
 
     settings.RETENTION_WAITLIST_UNVERIFIED_DAYS = 7
     old = entry("old@example.edu")

@@ -7,9 +7,9 @@ from django.core.management import CommandError, call_command
 
 from accounts.models import User
 from chat.models import TextChatMessage
-from moderation import wipe
 from moderation.models import AuditLog
-from moderation.wipe import count_rows, wiped_tables
+from operations import wipe
+from operations.wipe import count_rows, wiped_tables
 from tests import factories as f
 from tests.populate import populate_every_table
 

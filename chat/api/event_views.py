@@ -1,4 +1,4 @@
-"""Event mode (status, RSVPs) and live stats: thin views over chat.event_mode / chat.live_stats."""
+"""Event mode (status, RSVPs) and live stats: thin views over chat.event_mode, chat.event_rsvps and chat.live_stats."""
 
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
@@ -8,7 +8,7 @@ from rest_framework.views import APIView
 
 from accounts.api.views import ERRORS
 from accounts.permissions import HasAccess
-from chat import event_mode, live_stats
+from chat import event_mode, event_rsvps, live_stats
 from config.api import throttle, validated
 from config.serializers import StrictInput
 
@@ -67,12 +67,12 @@ class RSVPView(APIView):
     @extend_schema(request=RSVPIn, responses={200: RSVPOut, **ERRORS}, summary="RSVP for an event day (upsert)")
     def post(self, request):
         data = validated(RSVPIn, request)
-        row = event_mode.rsvp(request.user, day=data["date"], preferred_time=data["preferred_time"])
+        row = event_rsvps.rsvp(request.user, day=data["date"], preferred_time=data["preferred_time"])
         return Response(RSVPOut(row).data)
 
     @extend_schema(responses={200: RSVPOut(many=True), **ERRORS}, summary="My RSVPs from today on")
     def get(self, request):
-        return Response(RSVPOut(event_mode.my_rsvps(request.user), many=True).data)
+        return Response(RSVPOut(event_rsvps.my_rsvps(request.user), many=True).data)
 
 
 class LiveStatsView(APIView):

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from moderation.api import export_views, strike_views, views
+from moderation.api import strike_views, views
 
 urlpatterns = [
     path("reports", views.ReportView.as_view(), name="reports"),
@@ -8,7 +8,4 @@ urlpatterns = [
     path("me/strikes", strike_views.MyStrikesView.as_view(), name="me-strikes"),
     path("me/strikes/<int:strike_id>/appeal", strike_views.AppealView.as_view(), name="me-strike-appeal"),
     path("me/report-outcomes", strike_views.MyReportOutcomesView.as_view(), name="me-report-outcomes"),
-    path("me/export", export_views.ExportRequestView.as_view(), name="me-export"),
-    path("me/exports", export_views.ExportListView.as_view(), name="me-exports"),
-    path("me/exports/<uuid:export_id>/download", export_views.ExportDownloadView.as_view(), name="me-export-download"),
 ]

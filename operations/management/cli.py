@@ -8,7 +8,7 @@ from pathlib import Path
 
 from django.core.management.base import CommandError
 
-from moderation.backup import BackupError, is_single_file
+from operations.backup import BackupError, is_single_file
 
 
 def operator() -> str:

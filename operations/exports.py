@@ -4,7 +4,7 @@ downloaded only by its owner for 24 hours, one a day.
 - request_export: one transaction with the user's row locked, so parallel requests count each
   other; the day's count is read from data_exports (PostgreSQL, not a Redis throttle). The job
   is queued after commit; a lost queue message is picked up by the beat sweep.
-- build_export: the document is moderation.backup.user_document (the same as `manage.py
+- build_export: the document is operations.user_data.user_document (the same as `manage.py
   export_user`: only the user's own rows and the messages of rooms they were in, no report
   snapshots of others), written under exports/ with a random name, then the row turns ready in
   a transaction that claims it, so two workers never both publish one; the email follows commit.
@@ -27,9 +27,9 @@ from accounts.models import User
 from accounts.services.locks import lock_users
 from audit.services import record_audit
 from config.errors import RateLimited
-from moderation.backup import export_user
 from moderation.errors import ExportExpired, ExportNotFound, ExportNotReady
 from moderation.models import DataExport
+from operations.user_data import export_user
 
 logger = logging.getLogger("rendezvous.exports")
 
@@ -45,7 +45,7 @@ class ExportLimited(RateLimited):
 
 
 def _queue(export_id) -> None:
-    from moderation.tasks import build_data_export
+    from operations.tasks import build_data_export
 
     build_data_export.delay(str(export_id))
 

@@ -1,5 +1,5 @@
 """After a call: each side's "I'd meet again" answer, and the match two yeses make
-(chat/services/matches.py; README → Matches). Imported by chat.models, so Django sees them."""
+(chat/services/matches.py; README → Matches)."""
 
 import uuid
 from datetime import timedelta

@@ -1,4 +1,4 @@
-"""My data: POST /api/me/export, my exports, the owner-only download (moderation/exports.py)."""
+"""My data: POST /api/me/export, my exports, the owner-only download (operations/exports.py)."""
 
 from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
@@ -10,8 +10,8 @@ from rest_framework.views import APIView
 
 from accounts.api.views import ERRORS
 from config.client_ip import request_ip
-from moderation import exports
 from moderation.models import DataExport
+from operations import exports
 
 
 class DataExportOut(serializers.Serializer):

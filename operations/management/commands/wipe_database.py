@@ -3,8 +3,8 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from moderation.management.cli import operator
-from moderation.wipe import wipe_database, wiped_tables
+from operations.management.cli import operator
+from operations.wipe import wipe_database, wiped_tables
 
 PRODUCTION_FLAG = "--i-understand-this-deletes-production-data"
 

@@ -1,16 +1,16 @@
-"""Admin of the archive tables (chat's models, moderation's retention): read-only rows and one
+"""Admin of the archive tables (chat's models, operations' retention): read-only rows and one
 action, putting the selected rows back. Here, at the top layer, because the action is
-moderation.retention's."""
+operations.retention's."""
 
 from django.contrib import admin
 
 from chat.models import ArchivedChatHistory, ArchivedTextChatMessage
 from config.admin import ViewOnlyAdmin
-from moderation import retention
+from operations import retention
 
 
 class ArchiveAdmin(ViewOnlyAdmin):
-    """Read-only archive rows, with one action: put the selected rows back (moderation.retention)."""
+    """Read-only archive rows, with one action: put the selected rows back (operations.retention)."""
 
     actions = ["restore_selected"]
 

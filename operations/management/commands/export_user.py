@@ -6,8 +6,8 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts.models import User
-from moderation.backup import export_user
-from moderation.management.cli import operator
+from operations.management.cli import operator
+from operations.user_data import export_user
 
 
 def find_user(value: str) -> User:

@@ -1,18 +1,22 @@
-"""A member's report (POST /api/reports): who may report whom, the evidence kept at report
-time, one per pair and 20 a day. The report joins the reported person's open case
-(moderation.cases.open_case, the one path for member and screening reports alike)."""
+"""Reports: a member's report (POST /api/reports): who may report whom, the evidence kept at
+report time, one per pair and 20 a day. The report joins the reported person's open case
+(moderation.cases.open_case, the one path for member and screening reports alike, which
+weighs it and may ban). Also a moderator marking one report reviewed."""
 
 from django.db.models import Count, Q
 from django.utils import timezone
 
 from accounts.models import User
+from audit.services import record_audit
 from chat.models import ActiveRoom, ChatHistory, TextChatMessage
 from chat.selectors import message_snapshot
 from config.errors import NotFound
 from moderation import evidence
-from moderation.cases import check_report_allowed, open_case
+from moderation.cases import REPORT_WINDOW, ReportResult, check_report_allowed, open_case
 from moderation.errors import CannotReport, CannotReportSelf
 from moderation.models import Report
+
+__all__ = ["REPORT_WINDOW", "ReportResult", "report_tally", "set_report_reviewed", "submit_report"]
 
 # What a report may be about without a shared call: what the reel shows (selfie, video).
 PROFILE_CATEGORIES = (Report.Category.PROFILE, Report.Category.UNDERAGE)
@@ -81,3 +85,22 @@ def report_tally(user) -> dict:
         reporters=Count("reporter", distinct=True),
         ips=Count("reporter_ip", distinct=True),
     )
+
+
+def set_report_reviewed(report_id, *, reviewed: bool, moderator, ip: str | None = None) -> Report:
+    """A moderator marks one report reviewed (or not) outside a ban decision; audited. A
+    reviewed report no longer counts towards the automatic ban."""
+    report = Report.objects.select_for_update().filter(pk=report_id).first()
+    if report is None:
+        raise NotFound("No such report.")
+    if report.reviewed != bool(reviewed):
+        Report.objects.filter(pk=report.pk).update(reviewed=bool(reviewed))
+        report.reviewed = bool(reviewed)
+        record_audit(
+            "report.reviewed" if reviewed else "report.reopened",
+            actor=moderator,
+            target=report.reported,
+            ip=ip,
+            details={"report": report.pk},
+        )
+    return report

@@ -1,11 +1,11 @@
-"""manage.py import_data <dir>: restore a backup into an empty database (moderation.backup)."""
+"""manage.py import_data <dir>: restore a backup into an empty database (operations.backup)."""
 
 from pathlib import Path
 
 from django.core.management.base import BaseCommand
 
-from moderation.backup import import_data, import_from_file
-from moderation.management.cli import run_backup_step
+from operations.backup import import_data, import_from_file
+from operations.management.cli import run_backup_step
 
 
 class Command(BaseCommand):

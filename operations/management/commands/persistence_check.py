@@ -1,11 +1,11 @@
-"""manage.py persistence_check: the invariants of SPEC §8 (moderation.invariants)."""
+"""manage.py persistence_check: the invariants of SPEC §8 (operations.invariants)."""
 
 import json
 import sys
 
 from django.core.management.base import BaseCommand
 
-from moderation.invariants import run_invariants
+from operations.invariants import run_invariants
 
 
 class Command(BaseCommand):

@@ -1,4 +1,4 @@
-"""manage.py restore_archive: put archived messages and chat history back (moderation.retention)."""
+"""manage.py restore_archive: put archived messages and chat history back (operations.retention)."""
 
 import uuid
 from datetime import UTC, datetime
@@ -7,9 +7,9 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
-from moderation.management.cli import operator
-from moderation.management.commands.export_user import find_user
-from moderation.retention import RestoreFilter, record_restore, restore_archive
+from operations.management.cli import operator
+from operations.management.commands.export_user import find_user
+from operations.retention import RestoreFilter, record_restore, restore_archive
 
 
 def parse_before(value: str) -> datetime:

@@ -1,11 +1,11 @@
-"""manage.py export_data <dir>: every table to JSON Lines with a manifest (moderation.backup)."""
+"""manage.py export_data <dir>: every table to JSON Lines with a manifest (operations.backup)."""
 
 from pathlib import Path
 
 from django.core.management.base import BaseCommand
 
-from moderation.backup import export_data, export_to_file
-from moderation.management.cli import run_backup_step
+from operations.backup import export_data, export_to_file
+from operations.management.cli import run_backup_step
 
 
 class Command(BaseCommand):

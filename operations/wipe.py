@@ -6,7 +6,7 @@ from django.db import connection, transaction
 
 from accounts.models import User
 from audit.services import record_audit
-from moderation.datatables import DERIVED_TABLES, FRAMEWORK_PERSONAL_TABLES, STAFF_TABLES, TABLES
+from operations.datatables import DERIVED_TABLES, FRAMEWORK_PERSONAL_TABLES, STAFF_TABLES, TABLES
 
 
 @dataclass(frozen=True)
