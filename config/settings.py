@@ -302,8 +302,6 @@ INVITE_CODE_FAILURES_PER_HOUR = env.int("INVITE_CODE_FAILURES_PER_HOUR", default
 # automatic temporary ban needs this many distinct reporters from this many distinct IPs;
 # a permanent ban IP-bans the user's session addresses for this many days.
 REPORTS_PER_DAY = env.int("REPORTS_PER_DAY", default=20)
-AUTO_BAN_REPORTERS = env.int("AUTO_BAN_REPORTERS", default=4)
-AUTO_BAN_DISTINCT_IPS = env.int("AUTO_BAN_DISTINCT_IPS", default=2)
 PERMANENT_BAN_IP_DAYS = env.int("PERMANENT_BAN_IP_DAYS", default=30)
 # Weighted reports (moderation/trust.py; formula and worked examples in docs/moderation.md).
 # A reporter's weight = (base + age + calls + verified) x accuracy, capped at REPORT_WEIGHT_MAX;

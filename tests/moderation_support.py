@@ -6,7 +6,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.utils import timezone
 
-from moderation import reports
+from moderation.services import reports
 from tests.factories import ActiveRoomFactory, UserFactory
 
 
