@@ -68,7 +68,10 @@ class CaseAdmin(ViewOnlyAdmin):
         return super().get_queryset(request).order_by("status", "-urgent", "-weight", "opened_at", "pk")
 
     def changelist_view(self, request, extra_context=None):
-        extra_context = {**(extra_context or {}), "title": f"Moderation queue — {queue.queue_age()}"}
+        age = queue.queue_age()
+        oldest = f", the oldest open {age['oldest_hours']} h" if age["oldest_hours"] is not None else ""
+        title = f"Moderation queue — {age['open']} open, {age['urgent']} urgent, {age['overdue']} overdue{oldest}"
+        extra_context = {**(extra_context or {}), "title": title}
         return super().changelist_view(request, extra_context)
 
     @admin.display(description="open for")
