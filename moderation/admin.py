@@ -25,6 +25,7 @@ from moderation import (
     admin_cases,  # noqa: F401 - registers the queue, strikes, presets and appeals
     evidence,
     live,
+    queue,
     selectors,
     services,
 )
@@ -140,6 +141,7 @@ class ReportAdmin(DirectWriteMixin, admin.ModelAdmin):
             **data,
             **dashboard_charts(data["days"]),  # live stats and SVG charts (chat.live_stats)
             "live_now": live.live_block(),  # the "Live now" block (admin/moderation/live_block.html)
+            "queue": queue.queue_age(),  # open cases, urgent, overdue, the oldest's age
         }
         return TemplateResponse(request, "admin/moderation/dashboard.html", context)
 

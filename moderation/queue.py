@@ -7,7 +7,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import Min, Q
+from django.db.models import Count, Min, Q
 from django.utils import timezone
 
 from accounts.models import User
@@ -56,14 +56,22 @@ def list_overdue(now=None):
 
 
 def queue_age(now=None) -> dict:
-    """For the dashboard: open cases, urgent ones, overdue ones, the oldest's age in hours."""
+    """For the dashboard and the queue's title, in one query: open cases, urgent ones, those
+    past their service level, and the oldest one's age in hours."""
     now = now or timezone.now()
-    open_cases = Case.objects.filter(status=Case.Status.OPEN)
-    oldest = open_cases.aggregate(oldest=Min("opened_at"))["oldest"]
+    urgent = Q(urgent=True, opened_at__lte=now - timedelta(hours=settings.CASE_SLA_URGENT_HOURS))
+    normal = Q(urgent=False, opened_at__lte=now - timedelta(hours=settings.CASE_SLA_HOURS))
+    found = Case.objects.filter(status=Case.Status.OPEN).aggregate(
+        n_open=Count("pk"),
+        n_urgent=Count("pk", filter=Q(urgent=True)),
+        n_overdue=Count("pk", filter=urgent | normal),
+        oldest=Min("opened_at"),
+    )
+    oldest = found["oldest"]
     return {
-        "open": open_cases.count(),
-        "urgent": open_cases.filter(urgent=True).count(),
-        "overdue": list_overdue(now).count(),
+        "open": found["n_open"],
+        "urgent": found["n_urgent"],
+        "overdue": found["n_overdue"],
         "oldest_hours": round((now - oldest).total_seconds() / 3600, 1) if oldest else None,
     }
 
