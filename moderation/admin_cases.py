@@ -6,6 +6,7 @@ service, one transaction, one audit line each). Strikes, presets and appeals bes
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
@@ -25,7 +26,8 @@ class CaseActionForm(ActionForm):
 
 class ReportInline(admin.TabularInline):
     model = Report
-    fields = ("created_at", "category", "source", "reporter", "reporter_ip", "weight", "text", "messages", "outcome")
+    fields = ("created_at", "category", "source", "reporter", "reporter_ip", "weight", "text", "messages", "files_then")
+    fields += ("evidence", "outcome")
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -33,6 +35,15 @@ class ReportInline(admin.TabularInline):
 
     def has_add_permission(self, request, obj=None):
         return False
+
+    @admin.display(description="selfie / video then")
+    def files_then(self, obj):
+        links = [
+            (reverse("admin:moderation_report_evidence", args=[n]), label)
+            for n, label in ((obj.reported_selfie, "selfie"), (obj.reported_video, "video"))
+            if n
+        ]
+        return format_html_join(" ", '<a href="{}" target="_blank" rel="noopener">{}</a>', links) or "-"
 
     @admin.display(description="messages then")
     def messages(self, obj):

@@ -111,3 +111,30 @@ def test_reports_about_a_minor_or_a_threat_go_to_the_top_of_the_queue(alice, bob
 
     assert [c.reported_id for c in queue] == [alice.pk, heavy.pk, bob.pk]
     assert queue[0].urgent is True
+
+
+def test_screening_opens_a_case_with_no_reporter_and_its_evidence_without_banning(bob):
+    from moderation.cases import open_case
+
+    for n in range(3):
+        result = open_case(
+            bob, source="screening", category="nudity", evidence={"detector": "nudity", "score": 0.97, "n": n}
+        )
+    assert result.banned is False and User.objects.get(pk=bob.pk).ban_status == "none"
+    case = Case.objects.get(reported=bob)
+    reports = Report.objects.filter(case=case).order_by("pk")
+    assert [r.reporter for r in reports] == [None, None, None]
+    assert reports[0].source == "screening" and reports[0].evidence["score"] == 0.97
+    assert case.weight == 0.0  # REPORT_WEIGHT_SCREENING: queued, never a ban on its own
+    audit = AuditLog.objects.filter(event_type="report.created", actor=None).first()
+    assert audit.details["source"] == "screening"
+
+
+def test_a_screening_report_joins_the_members_case(bob):
+    from moderation.cases import open_case
+
+    file(trusted_reporter(bob), bob, ip="203.0.1.9")
+    open_case(bob, source="screening", category="threat", evidence={"pattern": "kill"})
+    case = Case.objects.get(reported=bob)
+    assert Report.objects.filter(case=case).count() == 2
+    assert case.urgent is True
