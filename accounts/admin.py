@@ -6,6 +6,7 @@ import json
 from django.contrib import admin
 from django.utils.html import format_html
 
+from accounts.admin_login import ThrottledAdminLoginForm
 from accounts.models import AuthSession, EmailVerification, UserLocation
 from config.admin import ViewOnlyAdmin
 
@@ -13,6 +14,10 @@ from config.admin import ViewOnlyAdmin
 def json_block(value):
     """Render a JSON value as an escaped, pretty-printed <pre> block (read-only snapshots)."""
     return format_html("<pre>{}</pre>", json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True))
+
+
+# The moderators' sign-in shares the API login's budgets (per address and per account).
+admin.site.login_form = ThrottledAdminLoginForm
 
 
 @admin.register(AuthSession)

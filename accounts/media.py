@@ -2,14 +2,20 @@
 
 Selfies are decoded by Pillow and re-encoded (JPEG, at most 800×800, no EXIF). Videos are
 sniffed by their magic bytes (MP4 `ftyp` box or WebM EBML header), then opened with FFmpeg's
-demuxer of exactly that container (PyAV) to read the duration; the file is kept as sent."""
+demuxer of exactly that container (PyAV) to read the duration, and re-muxed (strip_video_metadata):
+the video and audio streams are copied packet for packet, without re-encoding, into a new file of
+the same container that carries no tags (title, comment, the Apple location `©xyz`, dates,
+device), no chapters and no other streams (subtitles, data, cover art)."""
 
 import io
+import tempfile
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import av
-from django.core.files.base import ContentFile
+from django.core.files.base import ContentFile, File
 from PIL import Image, ImageOps
 
 from config.errors import InvalidInput
@@ -115,3 +121,37 @@ def inspect_video(upload) -> VideoInfo:
     if not VIDEO_MIN_SECONDS <= seconds <= VIDEO_MAX_SECONDS:
         raise _refuse("video", f"The video must be 5 to 60 seconds long (it is {seconds:.1f} s).")
     return VideoInfo(container=kind, seconds=seconds, content_type=f"video/{kind}")
+
+
+# The muxer of each container we accept. "bitexact" keeps FFmpeg from writing its own name and
+# version as an `encoder` tag.
+REMUX_FORMATS = {"mp4": "mp4", "webm": "webm"}
+REMUX_OPTIONS = {"fflags": "+bitexact"}
+
+
+@contextmanager
+def strip_video_metadata(upload, info: VideoInfo) -> Iterator[File]:
+    """A copy of an inspected video with its video and audio streams only and no metadata, in a
+    temporary file deleted when the `with` block ends. 400 if FFmpeg cannot re-mux it."""
+    with tempfile.TemporaryFile(suffix=f".{info.container}") as out:
+        upload.seek(0)
+        try:
+            with av.open(upload, mode="r", format="mov" if info.container == "mp4" else "matroska") as source:
+                kept = [s for s in source.streams if s.type in ("video", "audio")]
+                with av.open(out, mode="w", format=REMUX_FORMATS[info.container], options=REMUX_OPTIONS) as target:
+                    streams = {}
+                    for stream in kept:
+                        copy = target.add_stream_from_template(stream)
+                        copy.metadata.clear()
+                        streams[stream.index] = copy
+                    for packet in source.demux(kept):
+                        if packet.dts is None:  # the demuxer's flush packet at each stream's end
+                            continue
+                        packet.stream = streams[packet.stream.index]
+                        target.mux(packet)
+        except (av.error.FFmpegError, OSError, ValueError, IndexError) as exc:
+            raise _refuse("video", "That file is not a video we can read.") from exc
+        finally:
+            upload.seek(0)
+        out.seek(0)
+        yield File(out, name=f"video.{info.container}")

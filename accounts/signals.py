@@ -10,6 +10,7 @@ from django.dispatch import Signal
 # Sent by accounts.services.profile.delete_account first, before the user row is locked, with
 # `user` (the account about to go). Chat ends the user's live room properly here, so the
 # partner keeps their history (locking both users in id order, the global lock order).
+# Operations deletes the account's data export files after commit.
 account_deleting = Signal()
 
 # Sent by accounts.services.access.grant_access after the access status rose, with `user` and

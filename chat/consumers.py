@@ -9,6 +9,7 @@ import asyncio
 import functools
 import json
 import logging
+import time
 from datetime import datetime
 
 from channels.consumer import get_handler_name
@@ -20,13 +21,15 @@ from accounts.selectors import session_still_valid
 from chat import outbound, presence, protocol, selectors, services
 from chat.auth_gate import AuthGate, Overloaded, PresenceUnavailable, _auth_gate, _authenticate
 from chat.events import message_payload
+from chat.frame_budget import FrameBudgets
 from chat.outbound import RoomTimer
 from chat.presence_batch import PresenceBatch, _presence_batch, _redis
+from chat.presence_keeper import presence_keeper
 from chat.room_timers import RoomTimers, RoomWatch, _room_timers, _started_room_deadline
 from config import realtime
 from config.client_ip import client_ip_from_scope
 from config.db_threads import db_call
-from config.errors import ServiceError
+from config.errors import UNAVAILABLE, ServiceError, ServiceUnavailable
 from config.gc_tuning import burst_left
 from config.realtime import user_group
 
@@ -37,6 +40,9 @@ logger = logging.getLogger("rendezvous.ws")
 # The client's time to send its token, from accept. Once a token has arrived, the time the
 # server takes to check it never closes the socket (see AuthGate for when it sheds instead).
 AUTH_TIMEOUT_SECONDS = settings.WS_AUTH_TIMEOUT_SECONDS
+# A ping re-checks the session in the database at most this often (the web client pings every
+# 20 s, so each of its pings does; a faster client's extra pings cost no database round trip).
+SESSION_RECHECK_SECONDS = 15
 
 
 class Close:
@@ -50,7 +56,10 @@ class Close:
     IP_BANNED = (4003, "ip_banned")
     OVERLOADED = (4013, "overloaded")  # the server cannot take this socket now; retry after `retry_after` s
     TOO_MANY_SOCKETS = (4029, "too_many_sockets")  # WS_MAX_SOCKETS_PER_USER of this user are open
+    RATE_LIMITED = (4008, "rate_limited")  # kept sending past its frame budgets (chat.frame_budget)
 
+
+SERVER_RESTART = 1012  # the close code uvicorn gives every socket when it shuts down (a restart)
 
 # Database calls (the token check included) run on the process's bounded database threads, one
 # per pooled connection, each call giving its connection back when it is done (config.db_threads).
@@ -64,10 +73,14 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
     room_watch: "RoomWatch | None" = None
     room_id: str | None = None
     authenticating = False
+    keepalive: asyncio.Task | None = None
+    session_checked_at = 0.0  # time.monotonic() of the last session check (sign-in or ping)
+    availability: tuple[bool, tuple] | None = None  # what presence.set last said (chat.presence_keeper)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.timers: set[asyncio.Task] = set()
+        self.budgets = FrameBudgets()
 
     async def __call__(self, scope, receive, send):
         async def send_unless_gone(message):
@@ -124,17 +137,23 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
     async def disconnect(self, code):
         """Every step is attempted whatever failed before it (a Redis pool timeout in the group
         discard must not leave presence, the room's grace period or the timers behind)."""
-        for task in (self.auth_deadline, self.room_watch, *self.timers):
+        for task in (self.auth_deadline, self.keepalive, self.room_watch, *self.timers):
             if task:
                 task.cancel()
         burst_left.socket_closed()  # memory back to the system once a burst has gone (config.gc_tuning)
         if self.user is None:
             return
         user_id = self.user.pk
+        presence_keeper().untrack(self)
         try:
             await self.channel_layer.group_discard(user_group(user_id), self.channel_name)
         except Exception:  # the group entry expires with the layer's group_expiry
             logger.exception("group_discard failed for %s", user_id)
+        if code == SERVER_RESTART:
+            # This server is stopping (a redeploy), not the user leaving: their presence entry
+            # stays until it lapses or they reconnect, and their room stays active, so no grace
+            # starts counting while no server is up (recover_rooms gives graces from the restart).
+            return
         try:
             remaining = await _redis(presence.drop, user_id, self.channel_name)
         except Exception:  # the socket's presence entry lapses by its TTL
@@ -154,6 +173,9 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
 
     async def receive(self, text_data=None, bytes_data=None, **kwargs):
         """Decode ourselves, so malformed JSON gets an error instead of killing the socket."""
+        retry_after = self.budgets.refused(None)  # every frame, before any work on it
+        if retry_after is not None:
+            return await self._rate_limited(None, retry_after)
         if bytes_data is not None or text_data is None:
             return await self._error(None, "malformed", "Send JSON text frames.")
         if len(text_data.encode()) > protocol.MAX_FRAME_BYTES:
@@ -173,14 +195,28 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
             return await self._error(exc.request_id, exc.code, exc.message)
         if self.user is None and message.type != "auth":
             return await self._close(Close.NOT_AUTHENTICATED)
+        retry_after = self.budgets.refused(message.type)
+        if retry_after is not None:
+            return await self._rate_limited(message.id, retry_after)
         handler = getattr(self, "on_" + message.type.replace(".", "_"))
         try:
             await handler(message)
         except ServiceError as exc:
             await self._error(message.id, exc.code, exc.message, **exc.extra)
+        except UNAVAILABLE:  # PostgreSQL or Redis refused or did not answer: retry, never server_error
+            logger.warning("handling %s: a dependency is unavailable", message.type, exc_info=True)
+            unavailable = ServiceUnavailable(retry_after=settings.SERVICE_UNAVAILABLE_RETRY_AFTER)
+            await self._error(message.id, unavailable.code, unavailable.message, **unavailable.extra)
         except Exception:
             logger.exception("handling %s for %s failed", message.type, getattr(self.user, "pk", None))
             await self._error(message.id, "server_error", "Something went wrong; try again.")
+
+    async def _rate_limited(self, request_id, retry_after: int):
+        """A frame over its budget: refused with no other work, or the socket closed if it keeps going."""
+        if self.budgets.keeps_going():
+            logger.warning("closing a socket that kept sending past its budgets", extra={"event": "ws.rate_limited"})
+            return await self._close(Close.RATE_LIMITED)
+        await self._error(request_id, "rate_limited", "Too many messages; slow down.", retry_after=retry_after)
 
     async def _error(self, request_id, code, message, **extra):
         await self.send_json({"type": "error", "id": request_id, "code": code, "message": message, **extra})
@@ -200,7 +236,7 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
         ip = client_ip_from_scope(self.scope)
         try:
             result, registered = await _auth_gate().run(_authenticate, message.token, ip, self.channel_name, limit)
-        except Overloaded:
+        except (Overloaded, ServiceUnavailable):
             return await self._close(Close.OVERLOADED, retry_after=AuthGate.RETRY_AFTER_SECONDS)
         except ServiceError as exc:
             close = {"banned": Close.BANNED, "ip_banned": Close.IP_BANNED}.get(exc.code, Close.INVALID_TOKEN)
@@ -215,15 +251,32 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
         if not registered:
             return await self._close(Close.TOO_MANY_SOCKETS, limit=limit)
         self.user, self.session_id = user, result.session.pk  # from here disconnect() tidies up
+        self.keepalive = asyncio.ensure_future(self._keep_registered())
+        self.session_checked_at = time.monotonic()
         try:
-            await self.channel_layer.group_add(user_group(user.pk), self.channel_name)
+            async with asyncio.timeout(settings.REDIS_SOCKET_TIMEOUT + 1):  # a frozen Redis: shed, not hang
+                await self.channel_layer.group_add(user_group(user.pk), self.channel_name)
         except Exception:  # the layer's pool stayed exhausted for REDIS_POOL_TIMEOUT
             logger.exception("group_add failed for %s", user.pk)
             return await self._close(Close.OVERLOADED, retry_after=AuthGate.RETRY_AFTER_SECONDS)
+        presence_keeper().track(self)  # registered again if Redis loses its data
         await self._ack(message, user={"id": str(user.pk), "name": user.name}, session=self.session_id)
         resume = await _call(services.mark_connected, self.user)
         if resume:
             await self._send_resume(resume, message.since)
+
+    async def _keep_registered(self):
+        """Refresh this socket's presence entry while it is open, whatever the client sends:
+        the per-user socket cap counts those entries, so a socket that stays open without
+        application pings must not lapse out of the count (and let another one in). A socket
+        whose peer is gone is closed by the server's protocol pings, and disconnect() drops
+        its entry; a process that dies leaves entries that lapse after ONLINE_TTL_SECONDS."""
+        while True:
+            await asyncio.sleep(presence.HEARTBEAT_SECONDS)
+            try:
+                await _redis(presence.touch, self.user.pk, self.channel_name)
+            except Exception:  # Redis down: the next round tries again; the entry lapses meanwhile
+                logger.warning("presence refresh failed for %s", self.user.pk, exc_info=True)
 
     async def _send_resume(self, payload: dict, since):
         messages = await _call(selectors.messages_since, payload["room"], since)
@@ -231,12 +284,18 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
         self._watch_room(payload["room"])
 
     async def on_ping(self, message):
-        if not await _call(session_still_valid, self.session_id, ip=client_ip_from_scope(self.scope)):
-            return await self._close(Close.SESSION_INVALIDATED)
+        """Presence refreshed; the session re-checked in the database only when that is due
+        (SESSION_RECHECK_SECONDS since the last check), so pings cost no database round trip."""
+        now = time.monotonic()
+        if now - self.session_checked_at >= SESSION_RECHECK_SECONDS:
+            if not await _call(session_still_valid, self.session_id, ip=client_ip_from_scope(self.scope)):
+                return await self._close(Close.SESSION_INVALIDATED)
+            self.session_checked_at = now
         await _redis(presence.touch, self.user.pk, self.channel_name)
         await self._ack(message)
 
     async def on_presence_set(self, message):
+        self.availability = (message.available, tuple(message.modes))
         await _redis(presence.set_available, self.user.pk, message.available, tuple(message.modes))
         await self._ack(message, available=message.available, modes=list(message.modes))
         self._broadcast_presence(online=True, available=message.available)
@@ -308,8 +367,8 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
         await self._ack(message, message_id=stored.pk, client_id=stored.client_id, duplicate=not result.created)
 
     async def on_room_end(self, message):
-        await _call(services.end_room_by_member, self.user, room_id=message.room)
-        await self._ack(message)
+        result = await _call(services.end_room_by_member, self.user, room_id=message.room)
+        await self._ack(message, room=str(result.room_id), already_ended=not result.ended_now)
 
     async def on_room_resume(self, message):
         resume = await _call(services.mark_connected, self.user)

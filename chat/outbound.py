@@ -119,7 +119,7 @@ class Ack(Event):
     """The answer to a client message that was carried out. Which extra fields come depends
     on `for` (auth: user, session; call.invite: invite, expires_at; call.accept: room,
     ends_at; chat.message: message_id, client_id, duplicate; presence.set: available, modes;
-    room.share_socials: message_id)."""
+    room.share_socials: message_id; room.end: room, already_ended)."""
 
     type: Literal["ack"]
     id: RequestId | None
@@ -135,6 +135,9 @@ class Ack(Event):
     duplicate: bool | None = None
     available: bool | None = None
     modes: list[Mode] | None = None
+    already_ended: bool | None = Field(
+        default=None, description="room.end: the room had ended already (a retry, or the other side was first)"
+    )
 
 
 class Error(Event):
@@ -144,7 +147,9 @@ class Error(Event):
     id: RequestId | None
     code: str = Field(description="stable, to branch on (README: error codes)")
     message: str
-    retry_after: int | None = Field(default=None, description="seconds, with too_fast")
+    retry_after: int | None = Field(
+        default=None, description="seconds, with too_fast, rate_limited and service_unavailable"
+    )
     ban_status: BanStatus | None = None
     access_status: AccessStatus | None = None
     fields: dict[str, Any] | None = None
@@ -167,6 +172,7 @@ class Closing(Event):
         "ip_banned",
         "overloaded",
         "too_many_sockets",
+        "rate_limited",
     ]
     retry_after: int | None = Field(default=None, description="with 4013 overloaded: seconds before reconnecting")
     limit: int | None = Field(default=None, description="with 4029 too_many_sockets: sockets allowed per user")

@@ -1,6 +1,7 @@
 """The WebSocket protocol, client → server: one schema per message type, unknown fields
 rejected. Documented in README.md ("WebSocket protocol")."""
 
+import json
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
@@ -9,6 +10,9 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, 
 from chat.models import MAX_CALL_SECONDS, MIN_CALL_SECONDS, TextChatMessage
 
 MAX_FRAME_BYTES = 64 * 1024
+# A browser's ICE candidate (RTCIceCandidate.toJSON()) is a few hundred bytes; a relay of 60 KB
+# "candidates" only pushes bytes at the partner.
+MAX_ICE_CANDIDATE_BYTES = 4096
 
 
 def _no_nul(value: str) -> str:
@@ -80,9 +84,16 @@ class RtcAnswer(RoomMessage):
     sdp: Annotated[Text, Field(max_length=20_000)]
 
 
+def _small_candidate(value: dict[str, Any] | None) -> dict[str, Any] | None:
+    if value is not None and len(json.dumps(value).encode()) > MAX_ICE_CANDIDATE_BYTES:
+        raise ValueError(f"an ICE candidate is at most {MAX_ICE_CANDIDATE_BYTES} bytes")
+    return value
+
+
 class RtcIce(RoomMessage):
     type: Literal["rtc.ice"]
-    candidate: dict[str, Any] | None = None  # None: end of candidates
+    # None: end of candidates.
+    candidate: Annotated[dict[str, Any] | None, AfterValidator(_small_candidate)] = None
 
 
 class ChatMessage(RoomMessage):

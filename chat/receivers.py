@@ -1,8 +1,14 @@
-"""Chat's reactions to accounts.signals (connected in ChatConfig.ready())."""
+"""Chat's reactions to accounts.signals and referrals.signals (connected in ChatConfig.ready())."""
 
+from chat.selectors import blocked_either_way
 from chat.services import end_live_room_of
 
 
 def end_room_of_deleted_account(sender, *, user, **kwargs):
     """A deleted account's live call ends properly, so the partner keeps their history."""
     end_live_room_of(user.pk, reason="account_deleted")
+
+
+def block_bars_introduction(sender, *, introducer_id, target_id, **kwargs) -> bool:
+    """Nobody introduces anyone to a person they blocked or who blocked them."""
+    return blocked_either_way(introducer_id, target_id)

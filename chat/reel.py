@@ -65,7 +65,7 @@ def decode_cursor(cursor: str) -> tuple[bool, str]:
         if not isinstance(introduced, bool):
             raise ValueError("introduced is not a boolean")
         return introduced, str(uuid.UUID(str(user_id)))
-    except (ValueError, TypeError, binascii.Error) as exc:
+    except (ValueError, TypeError, RecursionError, binascii.Error) as exc:
         raise InvalidInput("Bad cursor.", fields={"cursor": ["Not a cursor from this list."]}) from exc
 
 

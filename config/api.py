@@ -161,7 +161,8 @@ class NewestFirstPagination(CursorPagination):
         raw = request.query_params.get(self.page_size_query_param)
         if raw is None:
             return self.page_size
-        if not raw.isdigit() or not 1 <= int(raw) <= self.max_page_size:
+        # ASCII digits only: str.isdigit() accepts "²", which int() then refuses (a 500).
+        if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= self.max_page_size:
             raise exceptions.ValidationError(
                 {self.page_size_query_param: [f"An integer from 1 to {self.max_page_size}."]}
             )

@@ -13,6 +13,7 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from chat.routing import websocket_urlpatterns  # noqa: E402
 from config.body_limit import BodySizeLimit  # noqa: E402
 from config.client_ip import ForwardedClientGuard  # noqa: E402
+from config.deadline import ResponseDeadline  # noqa: E402
 from config.gc_tuning import tune_after_startup  # noqa: E402
 from config.realtime import PushLoopMiddleware  # noqa: E402
 from config.sentry import AsyncioOnFirstCall  # noqa: E402
@@ -25,7 +26,8 @@ application = AsyncioOnFirstCall(
         BodySizeLimit(
             ProtocolTypeRouter(
                 {
-                    "http": PushLoopMiddleware(django_asgi_app),
+                    # ResponseDeadline: no answer waits on a stalled dependency past the deadline (503).
+                    "http": ResponseDeadline(PushLoopMiddleware(django_asgi_app)),
                     # No Origin check: sockets authenticate with a token in their first message, never a
                     # cookie, so another site's page cannot act as the user (and native apps send no Origin).
                     "websocket": URLRouter(websocket_urlpatterns),

@@ -55,6 +55,9 @@ class _Inbox(BoundedQueue):
 
 
 class CancelSafeRedisChannelLayer(RedisChannelLayer):
+    PUMP_FIRST_PAUSE = 0.5  # seconds after a failed receive; doubles up to the longest
+    PUMP_LONGEST_PAUSE = 4.0
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self._putting_back: set[asyncio.Task] = set()
@@ -86,8 +89,24 @@ class CancelSafeRedisChannelLayer(RedisChannelLayer):
         return await inbox.get()
 
     async def _pump(self, channel_name: str, inbox: "_Inbox") -> None:
+        """Redis's messages for one socket into its inbox, for the socket's whole life: a failed
+        receive (Redis restarting, frozen, or dropping a pooled connection) is retried after a
+        pause, never the end of the pump, or the socket would never get another process's push."""
+        pause = self.PUMP_FIRST_PAUSE
         while True:
-            inbox.put_nowait(await self.receive(channel_name))
+            try:
+                message = await self.receive(channel_name)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - any failure of Redis: wait, then receive again
+                # Once per outage per socket at warning level (thousands of sockets share one outage).
+                log = logger.warning if pause == self.PUMP_FIRST_PAUSE else logger.debug
+                log("receive for %s failed (%s); retrying in %.1f s", channel_name, exc, pause)
+                await asyncio.sleep(pause)
+                pause = min(self.PUMP_LONGEST_PAUSE, pause * 2)
+                continue
+            pause = self.PUMP_FIRST_PAUSE
+            inbox.put_nowait(message)
 
     def detach(self, channel_name: str) -> None:
         """The consumer of `channel_name` ended: its pump stops, its inbox goes."""

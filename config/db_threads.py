@@ -23,6 +23,7 @@ from django.conf import settings
 from django.db import connections
 
 from config import logs, realtime
+from config.errors import ServiceUnavailable
 
 _executor: ThreadPoolExecutor | None = None
 _lock = threading.Lock()
@@ -61,11 +62,21 @@ def _in_thread(loop, log_fields, fn, args, kwargs):
 
 
 async def db_call(fn, *args, **kwargs):
-    """`fn(*args, **kwargs)` on a database thread, with the caller's log fields.
+    """`fn(*args, **kwargs)` on a database thread, with the caller's log fields, answered within
+    DB_CALL_TIMEOUT seconds or ServiceUnavailable: a frozen PostgreSQL holds the threads' queries,
+    and a caller must not wait with them. A call still queued then never runs; one already
+    running finishes on its thread (what it commits is what an idempotent retry finds).
 
     The call runs in the thread's own context, not a copy of the caller's: Django keeps its
     cache clients in context-local storage, and a fresh copy per call made a new Redis client
     (and TCP connection) for every cache read of every call. So each thread keeps its own."""
     loop = asyncio.get_running_loop()
     call = functools.partial(_in_thread, loop, logs.bound(), fn, args, kwargs)
-    return await loop.run_in_executor(executor(), call)
+    future = loop.run_in_executor(executor(), call)
+    if not settings.DB_CALL_TIMEOUT:
+        return await future
+    try:
+        async with asyncio.timeout(settings.DB_CALL_TIMEOUT):
+            return await future
+    except TimeoutError:
+        raise ServiceUnavailable(retry_after=settings.SERVICE_UNAVAILABLE_RETRY_AFTER) from None

@@ -71,6 +71,19 @@ class RateLimited(ServiceError):
         super().__init__(message, retry_after=self.retry_after, **kwargs)
 
 
+class ServiceUnavailable(ServiceError):
+    """A dependency (PostgreSQL, Redis) did not answer in time: retry after `retry_after` s. What
+    the attempt wrote may have committed; the operations are idempotent, so a retry answers with it."""
+
+    status = 503
+    code = "service_unavailable"
+    message = "The service is briefly unavailable; try again shortly."
+
+    def __init__(self, message: str | None = None, *, retry_after: int = 5, **kwargs):
+        self.retry_after = max(1, int(retry_after))
+        super().__init__(message, retry_after=self.retry_after, **kwargs)
+
+
 # --- Errors raised outside our code: the same body ------------------------------------------
 
 # The code and message of a bare HTTP status (a Django 404 page, a 405, an overloaded database).

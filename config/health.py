@@ -196,6 +196,13 @@ def _error(exc: Exception) -> str:
     return f"error: {type(exc).__name__}: {exc}"[:300]
 
 
+def public_report(report: dict) -> dict:
+    """What anyone may read: each check's state word (ok, applied, error, violation) without
+    the reason, which may name hosts, ports, users or tables. The reasons go to the log, and to
+    a request that carries METRICS_TOKEN (config.views.healthz)."""
+    return {name: value.split(":", 1)[0] for name, value in report.items()}
+
+
 def run_checks() -> tuple[bool, dict]:
     """Each check's answer, or "error: <why>" for a failing one; ok is True only if all pass."""
     report, ok = {}, True

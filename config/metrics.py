@@ -367,6 +367,19 @@ def render() -> bytes:
     return body + generate_latest(live)
 
 
+def _given_token(request) -> str:
+    header = request.headers.get("Authorization", "")
+    return header[7:].strip() if header[:7].lower() == "bearer " else request.GET.get("token", "")
+
+
+def has_metrics_token(request) -> bool:
+    """The request carries METRICS_TOKEN (as /metrics reads it): an operator, who may see details."""
+    from django.conf import settings
+
+    expected, given = settings.METRICS_TOKEN, _given_token(request)
+    return bool(expected and given) and hmac.compare_digest(given.encode(), expected.encode())
+
+
 def metrics_view(request):
     """GET /metrics with METRICS_TOKEN as a bearer token (or ?token=): 401 without one, 403
     with a wrong one or when METRICS_TOKEN is unset (metrics are then off)."""
@@ -375,9 +388,7 @@ def metrics_view(request):
 
     from config.errors import error_body
 
-    expected = settings.METRICS_TOKEN
-    header = request.headers.get("Authorization", "")
-    given = header[7:].strip() if header[:7].lower() == "bearer " else request.GET.get("token", "")
+    expected, given = settings.METRICS_TOKEN, _given_token(request)
     if not expected:
         return JsonResponse(error_body(403, "Metrics are off: set METRICS_TOKEN."), status=403)
     if not given:

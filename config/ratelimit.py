@@ -11,7 +11,9 @@ from functools import cache
 
 import redis
 from django.conf import settings
+from redis.backoff import NoBackoff
 from redis.maint_notifications import MaintNotificationsConfig
+from redis.retry import Retry
 
 from config.errors import RateLimited
 
@@ -29,6 +31,12 @@ def redis_client() -> redis.Redis:
         settings.REDIS_URL,
         max_connections=settings.REDIS_POOL_SIZE,
         timeout=settings.REDIS_POOL_TIMEOUT,
+        # Bounded answers (a frozen Redis costs REDIS_SOCKET_TIMEOUT, then a 503); a connection
+        # Redis closed (a restart) is dropped and the command retried once on a new one.
+        socket_timeout=settings.REDIS_SOCKET_TIMEOUT,
+        socket_connect_timeout=settings.REDIS_SOCKET_TIMEOUT,
+        retry=Retry(NoBackoff(), 1, supported_errors=(redis.exceptions.ConnectionError,)),
+        retry_on_error=[redis.exceptions.ConnectionError],
         maint_notifications_config=MaintNotificationsConfig(enabled=False),
     )
     return redis.Redis(connection_pool=pool)
@@ -43,8 +51,9 @@ class Limit:
     def key(self, subject: str) -> str:
         return f"rdv:rl:{self.name}:{subject}"
 
-    def hit(self, subject: str) -> None:
-        """Count one hit for subject; raise RateLimited (with Retry-After) past the limit."""
+    def count(self, subject: str) -> tuple[int, int]:
+        """Count one hit for subject without refusing: (hits in this window, seconds left).
+        (0, window) if Redis is unavailable (logged): the limit lets the request through."""
         key = self.key(subject)
         pipe = redis_client().pipeline(transaction=True)
         pipe.set(key, 0, ex=self.window_seconds, nx=True)
@@ -56,9 +65,14 @@ class Limit:
             logger.exception(
                 "rate limit %s not counted: Redis unavailable", self.name, extra={"event": "ratelimit.failed"}
             )
-            return
+            return 0, self.window_seconds
+        return count, ttl if ttl and ttl > 0 else self.window_seconds
+
+    def hit(self, subject: str) -> None:
+        """Count one hit for subject; raise RateLimited (with Retry-After) past the limit."""
+        count, ttl = self.count(subject)
         if count > self.max_hits:
-            raise RateLimited(retry_after=ttl if ttl and ttl > 0 else self.window_seconds)
+            raise RateLimited(retry_after=ttl)
 
     def check(self, subject: str) -> None:
         """Raise RateLimited if subject is already at the limit, without counting a hit."""

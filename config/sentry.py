@@ -3,7 +3,12 @@
 sentry-sdk with its Django, Celery and asyncio integrations. send_default_pii=False keeps
 users' emails, IPs, cookies and request bodies out; scrub() then removes what could still
 carry a secret: headers other than a few harmless ones, query strings, request data, local
-variables, and any email address, bearer token or 10-digit card number left in a message."""
+variables, and any email address, bearer token or 10-digit card number left in a message.
+
+Only unexpected server errors are events: a client that hangs up is not one. Django's ASGI
+handler listens for the disconnect in a task of its own, which ends every request by raising
+RequestAborted once the client goes; sentry-sdk's asyncio integration reported each one (one
+event per HTTP request). before_send drops those (EXPECTED_EXCEPTIONS)."""
 
 from __future__ import annotations
 
@@ -65,6 +70,28 @@ def scrub(event, hint=None):
     return event
 
 
+def expected_exceptions() -> tuple[type[BaseException], ...]:
+    """Exceptions that are how a request ends when its client goes away, not a fault of ours."""
+    from django.core.exceptions import RequestAborted
+
+    expected: list[type[BaseException]] = [RequestAborted]
+    try:
+        from uvicorn.protocols.utils import ClientDisconnected
+    except ImportError:  # another server
+        pass
+    else:
+        expected.append(ClientDisconnected)
+    return tuple(expected)
+
+
+def before_send(event, hint=None):
+    """No event for a client that went away; every other event scrubbed (scrub)."""
+    exc_info = (hint or {}).get("exc_info")
+    if exc_info and isinstance(exc_info[1], expected_exceptions()):
+        return None
+    return scrub(event, hint)
+
+
 def init_sentry(dsn: str, *, environment: str, traces_sample_rate: float = 0.0, **options) -> None:
     import sentry_sdk
     from sentry_sdk.integrations.celery import CeleryIntegration
@@ -78,7 +105,7 @@ def init_sentry(dsn: str, *, environment: str, traces_sample_rate: float = 0.0, 
         send_default_pii=False,
         include_local_variables=False,
         max_request_body_size="never",
-        before_send=scrub,
+        before_send=before_send,
         before_send_transaction=scrub,
         traces_sample_rate=traces_sample_rate,
         **options,

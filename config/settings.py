@@ -6,6 +6,9 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 import environ
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.retry import Retry
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -106,11 +109,21 @@ if DB_POOL_MAX > 0:
     DATABASES["default"]["OPTIONS"]["pool"] = {
         "min_size": min(DB_POOL_MIN, DB_POOL_MAX),
         "max_size": DB_POOL_MAX,
-        "timeout": env.float("DB_POOL_TIMEOUT", default=10.0),
+        # A caller waits this long for a free connection, then gets a 503 (not a hang).
+        "timeout": env.float("DB_POOL_TIMEOUT", default=3.0),
     }
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Bounded waits on PostgreSQL: a connection attempt gives up after DB_CONNECT_TIMEOUT seconds
+# (libpq's least is 2), and with DB_STATEMENT_TIMEOUT (seconds, 0 = none; the ASGI servers set
+# it, jobs and commands that may run long do not) the server cancels a statement running longer.
+# A server that is frozen does not answer at all: the waits on its callers are bounded
+# where they wait (config.db_threads for the WebSocket, config.deadline for HTTP).
+DATABASES["default"]["OPTIONS"]["connect_timeout"] = max(2, env.int("DB_CONNECT_TIMEOUT", default=3))
+DB_STATEMENT_TIMEOUT = env.float("DB_STATEMENT_TIMEOUT", default=0.0)
+if DB_STATEMENT_TIMEOUT > 0 and not env.bool("DB_PGBOUNCER", default=False):  # PgBouncer refuses `options`
+    DATABASES["default"]["OPTIONS"]["options"] = f"-c statement_timeout={int(DB_STATEMENT_TIMEOUT * 1000)}"
 DATABASES["default"]["TEST"] = {"NAME": env("TEST_DATABASE_NAME", default=None)}
 # Services open their own transactions (atomic(durable=True)); see STYLE.md.
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
@@ -143,6 +156,13 @@ CACHES = {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": "rdv",
+        # Bounded like the presence client (REDIS_SOCKET_TIMEOUT below, config.ratelimit).
+        "OPTIONS": {
+            "socket_timeout": env.float("REDIS_SOCKET_TIMEOUT", default=2.0),
+            "socket_connect_timeout": env.float("REDIS_SOCKET_TIMEOUT", default=2.0),
+            "retry": Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
+            "retry_on_error": [RedisConnectionError],
+        },
     }
 }
 # Redis connections come from bounded pools that WAIT for a free connection (up to
@@ -150,7 +170,11 @@ CACHES = {
 # for the synchronous client (presence, throttles) and one per event loop for the channel layer.
 REDIS_POOL_SIZE = env.int("REDIS_POOL_SIZE", default=50)
 CHANNEL_LAYER_POOL_SIZE = env.int("CHANNEL_LAYER_POOL_SIZE", default=100)
-REDIS_POOL_TIMEOUT = env.float("REDIS_POOL_TIMEOUT", default=10.0)
+REDIS_POOL_TIMEOUT = env.float("REDIS_POOL_TIMEOUT", default=3.0)
+# Every Redis command of the synchronous clients (presence, throttles, cache) waits at most this
+# long for its answer, so a frozen Redis costs a caller seconds (then a 503), never a hang. A
+# connection that Redis closed (a restart) is dropped and the command tried once more on a new one.
+REDIS_SOCKET_TIMEOUT = env.float("REDIS_SOCKET_TIMEOUT", default=2.0)
 CHANNEL_LAYERS = {
     "default": {
         # channels_redis' layer, with a receive that is safe to cancel and a blocking pool
@@ -163,6 +187,11 @@ CHANNEL_LAYERS = {
                 {
                     "address": REDIS_URL,
                     "socket_timeout": 15,
+                    "socket_connect_timeout": 2,
+                    # A pooled connection Redis closed (a restart) is dropped and the command
+                    # tried once on a new one, instead of failing every caller that draws it.
+                    "retry": Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
+                    "retry_on_error": [RedisConnectionError],
                     "max_connections": CHANNEL_LAYER_POOL_SIZE,
                     "timeout": REDIS_POOL_TIMEOUT,  # how long a task waits for a pooled connection
                 }
@@ -274,7 +303,7 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.authentication.SessionTokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["accounts.permissions.IsActiveMember"],
     "DEFAULT_PAGINATION_CLASS": "config.api.NewestFirstPagination",
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["config.parsers.JSONParser"],  # DRF's, + RecursionError → 400
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "EXCEPTION_HANDLER": "config.api.exception_handler",
     "UNAUTHENTICATED_USER": None,
@@ -295,6 +324,7 @@ RATE_LIMITS = {
     "ice_servers": env("RATE_ICE_SERVERS", default="10/h"),  # per user (SPEC §6)
     "event_rsvp": env("RATE_EVENT_RSVP", default="10/5m"),  # per user: POST /api/events/rsvp
     "waitlist": env("RATE_WAITLIST", default="3/h"),  # per IP: POST /api/waitlist
+    "block": env("RATE_BLOCK", default="30/h"),  # per user: POST /api/blocks and DELETE /api/blocks/<id> together
 }
 # Failed invite-code validations allowed per IP per hour (SPEC §4: 5).
 INVITE_CODE_FAILURES_PER_HOUR = env.int("INVITE_CODE_FAILURES_PER_HOUR", default=5)
@@ -434,6 +464,10 @@ if AWS_STORAGE_BUCKET_NAME:
 REQUEST_BODY_MAX_BYTES = env.int("REQUEST_BODY_MAX_BYTES", default=1024 * 1024)
 # A 503 service_unavailable (database or Redis refusing us) tells clients to retry after this many seconds.
 SERVICE_UNAVAILABLE_RETRY_AFTER = env.int("SERVICE_UNAVAILABLE_RETRY_AFTER", default=5)
+# No HTTP answer waits longer than this after its request arrived: then 503 (config.deadline;
+# 0 = off). A WebSocket request's database call is bounded by DB_CALL_TIMEOUT (config.db_threads).
+HTTP_DEADLINE_SECONDS = env.float("HTTP_DEADLINE_SECONDS", default=4.0)
+DB_CALL_TIMEOUT = env.float("DB_CALL_TIMEOUT", default=3.5)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 WHITENOISE_USE_FINDERS = DEBUG

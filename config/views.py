@@ -1,18 +1,27 @@
+import logging
+
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from chat.asyncapi import document
-from config.health import run_checks
+from config.health import public_report, run_checks
+from config.metrics import has_metrics_token
+
+logger = logging.getLogger(__name__)
 
 
 @never_cache
 @require_GET
 def healthz(request):
     """200 {database: ok, redis: ok, migrations: applied, persistence: ok}; 503 naming the failing part
-    (a persistence violation is reported in the body, not as a 503: see config.health)."""
+    as "error" (a persistence violation is reported as "violation", not as a 503: see config.health).
+    Why a check fails is logged, and shown only to a request carrying METRICS_TOKEN."""
     ok, report = run_checks()
-    return JsonResponse(report, status=200 if ok else 503)
+    if report != public_report(report):
+        logger.error("healthz: %s", report, extra={"event": "healthz.failing"})
+    body = report if has_metrics_token(request) else public_report(report)
+    return JsonResponse(body, status=200 if ok else 503)
 
 
 @require_GET

@@ -17,6 +17,7 @@ from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
 from accounts.admin import json_block
+from audit.selectors import list_audit_lines_for
 from chat.live_stats import dashboard_charts
 from config.admin import DirectWriteMixin, NoWritesAdmin, ViewOnlyAdmin
 from config.client_ip import request_ip
@@ -317,7 +318,9 @@ class IPBanAdmin(DirectWriteMixin, admin.ModelAdmin):
 
 @admin.register(AuditLog)
 class AuditLogAdmin(NoWritesAdmin):
-    """Append-only: nobody, superusers included, adds, edits or deletes rows here."""
+    """Append-only: nobody, superusers included, adds, edits or deletes rows here. Lines about a
+    private act (a block, a user's own export) are shown only to those who may see the act
+    (audit.selectors.PRIVATE_EVENTS): not in the list, search, date drill-down or detail page."""
 
     list_display = ("created_at", "event_type", "actor", "target", "ip")
     list_select_related = ("actor", "target")
@@ -328,6 +331,9 @@ class AuditLogAdmin(NoWritesAdmin):
     raw_id_fields = ("actor", "target")
     fields = ("created_at", "event_type", "actor", "target", "ip", "details_pretty")
     readonly_fields = fields
+
+    def get_queryset(self, request):
+        return list_audit_lines_for(request.user, super().get_queryset(request))
 
     @admin.display(description="details")
     def details_pretty(self, obj):

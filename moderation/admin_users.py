@@ -3,6 +3,7 @@ accounts: moderation (ban, vindicate, unban), chat (event access) and usc_cards 
 
 from contextvars import ContextVar
 
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import AdminPasswordChangeForm
@@ -13,10 +14,11 @@ from django.core.exceptions import PermissionDenied
 from accounts.models import User
 from accounts.permissions import may_act_on
 from accounts.services import admin_edits
+from accounts.validation import clean_name
 from chat.admin_users import grant_event_access, revoke_event_access
-from config.admin import DirectWriteMixin
+from config.admin import DirectWriteMixin, LabelledDateTimesMixin
 from config.client_ip import request_ip
-from config.errors import ServiceError
+from config.errors import InvalidInput, ServiceError
 from moderation import services
 from usc_cards.admin_users import USCCardFilter, finalize_usc_registrations
 
@@ -32,6 +34,14 @@ def run_action(modeladmin, request, fn, user_ids, done: str) -> None:
             modeladmin.message_user(request, f"{user_id}: {exc.message}", messages.ERROR)
     if succeeded:
         modeladmin.message_user(request, f"{done}: {succeeded} user(s).", messages.SUCCESS)
+
+
+def _clean_name_field(value, *, staff: bool) -> str:
+    """The admin forms' name, by the one rule of sign-up and settings (accounts.validation)."""
+    try:
+        return clean_name(value, staff=staff)
+    except InvalidInput as exc:
+        raise forms.ValidationError(exc.fields["name"][0]) from exc
 
 
 class UserCreationForm(BaseUserCreationForm):
@@ -51,6 +61,9 @@ class UserCreationForm(BaseUserCreationForm):
     def clean_email(self):
         return self.cleaned_data["email"].strip().lower()
 
+    def clean_name(self):
+        return _clean_name_field(self.cleaned_data.get("name"), staff=False)
+
 
 class UserChangeForm(BaseUserChangeForm):
     """The stock change form without its `username` field class."""
@@ -63,6 +76,10 @@ class UserChangeForm(BaseUserChangeForm):
     def clean_email(self):
         email = self.cleaned_data.get("email")
         return email.strip().lower() if email else None
+
+    def clean_name(self):
+        staff = self.cleaned_data.get("is_staff", self.instance.is_staff)
+        return _clean_name_field(self.cleaned_data.get("name"), staff=staff)
 
 
 # The request of the password view now running, for the form's save (which Django calls bare).
@@ -82,7 +99,7 @@ class AuditedPasswordChangeForm(AdminPasswordChangeForm):
 
 
 @admin.register(User)
-class UserAdmin(DirectWriteMixin, BaseUserAdmin):
+class UserAdmin(LabelledDateTimesMixin, DirectWriteMixin, BaseUserAdmin):
     """Changes go through accounts.services.admin_edits (audited; credential changes and lost
     access revoke the user's sessions). Moderators edit only MODERATOR_EDITABLE fields of
     ordinary users: never their own account, a password, an email or access."""

@@ -20,6 +20,7 @@ from accounts.services.access import grant_access
 from accounts.services.credentials import USC_DOMAIN, check_password_rules
 from accounts.services.email_codes import check_code, ensure_send_allowed, issue_code
 from accounts.services.sessions import extend_session, start_session
+from accounts.validation import clean_name
 from config.errors import InvalidInput
 from config.transactions import commit_then_refuse, durable_with_committed_refusals
 from referrals.models import InviteCode
@@ -56,6 +57,7 @@ def sign_up_guest(
     if is_ip_banned(ip):
         logger.warning("sign-up refused: banned ip=%s", ip, extra={"event": "signup.refused"})
         raise IPBanned()
+    name = clean_name(name)
     card = claim_scan_for_signup(usc_scan_token) if usc_scan_token else None
     code = find_usable_invite_code(invite_code, ip=ip) if invite_code else None
     open_signup = get_site_settings().open_signup

@@ -8,3 +8,12 @@ class OperationsConfig(AppConfig):
 
     name = "operations"
     verbose_name = "Operations"
+
+    def ready(self):
+        # Connected here, once the app registry is loaded (receivers import models).
+        from accounts.signals import account_deleting
+        from operations.receivers import delete_exports_of_deleted_account
+
+        account_deleting.connect(
+            delete_exports_of_deleted_account, dispatch_uid="operations.delete_exports_of_deleted_account"
+        )

@@ -25,6 +25,7 @@ from referrals.errors import (
     OwnInviteCode,
 )
 from referrals.models import InviteCode, InviteCodeUse, ReferralMapping, ReferralNotification
+from referrals.signals import is_introduction_barred
 
 logger = logging.getLogger("rendezvous.security")
 
@@ -109,10 +110,12 @@ def ensure_user_invite_code(user: User) -> InviteCode:
 
 @transaction.atomic(durable=True)
 def create_referral(*, created_by: User, target_user_id) -> ReferralMapping:
-    """An introduction link: a newcomer who signs up with it is introduced to the target."""
+    """An introduction link: a newcomer who signs up with it is introduced to the target. An
+    unknown, banned or blocked-either-way target is the same 404."""
     target = User.objects.filter(pk=target_user_id, is_active=True).exclude(ban_status__in=["temporary", "permanent"])
     target = target.first()
-    if target is None:
+    # A block either way answers exactly as an unknown user: neither can introduce anyone to the other.
+    if target is None or is_introduction_barred(created_by.pk, target.pk):
         raise NotFound("No such user.", fields={"target_user_id": ["No such user."]})
     for _ in range(5):
         try:
@@ -148,6 +151,10 @@ def introduce_newcomer(raw_code, *, newcomer: User) -> ReferralNotification:
     code = "".join(ch for ch in str(raw_code or "") if ch.isalnum())[: REFERRAL_CODE_LENGTH * 2]
     mapping = ReferralMapping.objects.select_related("created_by_user").filter(referral_code=code.upper()).first()
     if mapping is None or mapping.target_user_id == newcomer.pk:
+        raise InvalidReferralCode()
+    # A link made before a block between its maker and its target is dead, as an unknown link:
+    # the target is never told "introduced by" someone they blocked (or who blocked them).
+    if mapping.created_by_user_id and is_introduction_barred(mapping.created_by_user_id, mapping.target_user_id):
         raise InvalidReferralCode()
     notification, _ = ReferralNotification.objects.get_or_create(
         for_user_id=mapping.target_user_id,

@@ -5,11 +5,18 @@ of accounts.services.email_codes: HMAC-stored, 10-minute expiry, 5 wrong guesses
 
 No account enumeration: `join` answers the same whatever the address is (an account, already
 listed, new) and every path sends one email (a code, or a note saying there is nothing to
-do), after commit; `verify` answers "wrong code" alike for unknown addresses."""
+do), after commit; `verify` answers "wrong code" alike for unknown addresses.
+
+Mails are capped per target address, whoever asks from wherever: SENDS_PER_HOUR (3) an hour.
+A new address counts its code sends on its waitlist row (PostgreSQL); the notes to an address
+that has an account, or is already on the list, count on a Redis window keyed by a digest of
+the address (a lost counter only lets a few more notes through). Past the cap the answer is the
+same and nothing is sent."""
 
 from __future__ import annotations
 
 import csv
+import hashlib
 import hmac
 import io
 import logging
@@ -24,7 +31,8 @@ from django.utils import timezone
 from accounts.models import User
 from accounts.services.email_codes import CODE_TTL, SEND_WINDOW, SENDS_PER_HOUR, code_digest
 from audit.services import record_audit
-from config.errors import InvalidInput
+from config.errors import InvalidInput, RateLimited
+from config.ratelimit import Limit
 from referrals.models import InviteCode, WaitlistEntry
 from referrals.services import INVITE_CODE_LENGTH, random_code, signup_url
 
@@ -50,6 +58,19 @@ def _after_commit_mail(email: str, subject: str, body: str) -> None:
     transaction.on_commit(lambda: _mail(email, subject, body), robust=True)
 
 
+NOTES_TO_ADDRESS = Limit("waitlist_notes_to", SENDS_PER_HOUR, int(SEND_WINDOW.total_seconds()))
+
+
+def _note_allowed(email: str) -> bool:
+    """Whether one more note may go to `email` this hour (the per-address cap of the notes)."""
+    try:
+        NOTES_TO_ADDRESS.hit(hashlib.sha256(email.encode()).hexdigest()[:32])
+    except RateLimited:
+        logger.warning("waitlist: note limit reached for an address")  # same answer, nothing sent
+        return False
+    return True
+
+
 @transaction.atomic(durable=True)
 def join(*, name: str, school: str, state: str, email: str, ip: str | None = None) -> str:
     """Add or refresh an unverified entry and email it a code; the answer (JOIN_MESSAGE) is
@@ -58,6 +79,8 @@ def join(*, name: str, school: str, state: str, email: str, ip: str | None = Non
     email = email.strip().lower()
     now = timezone.now()
     if User.objects.filter(email=email).exists():
+        if not _note_allowed(email):
+            return JOIN_MESSAGE
         _after_commit_mail(
             email,
             "Your Rendezvous waitlist request",
@@ -77,6 +100,8 @@ def join(*, name: str, school: str, state: str, email: str, ip: str | None = Non
         )
     entry = WaitlistEntry.objects.select_for_update().get(email=email)
     if entry.verified_at is not None:
+        if not _note_allowed(email):
+            return JOIN_MESSAGE
         _after_commit_mail(
             email,
             "You are on the Rendezvous waitlist",

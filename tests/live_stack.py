@@ -22,6 +22,8 @@ from urllib.parse import quote
 from django.conf import settings
 from django.db import connection
 
+from chat.protocol import MAX_FRAME_BYTES
+
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 METRICS_TOKEN = "live-stack-metrics-token"  # the live servers' /metrics token
@@ -97,6 +99,8 @@ class LiveStack:
                 *self.asgi_args,
                 "--ws-per-message-deflate",
                 "false",
+                "--ws-max-size",  # as scripts/stack.py: the protocol's largest frame
+                str(MAX_FRAME_BYTES),
             ]
         if name == "worker":
             return [str(BIN / "celery"), "-A", "config", "worker", "-l", "warning", "--concurrency", "2"]

@@ -120,13 +120,27 @@ def random_bytes(length: int = 4096) -> bytes:
     return os.urandom(length)
 
 
-def video(*, container: str, codec: str, seconds: int, fps: int = 5, options: dict | None = None) -> bytes:
-    """A 64×64 clip of `seconds` seconds encoded with PyAV (frame count = seconds × fps)."""
+def video(
+    *,
+    container: str,
+    codec: str,
+    seconds: int,
+    fps: int = 5,
+    options: dict | None = None,
+    metadata: dict | None = None,
+    audio_codec: str | None = None,
+) -> bytes:
+    """A 64×64 clip of `seconds` seconds encoded with PyAV (frame count = seconds × fps), with
+    the container tags `metadata` (e.g. title, comment) and, with `audio_codec`, a silent track."""
     out = io.BytesIO()
     with av.open(out, mode="w", format=container, options=options or {}) as output:
+        output.metadata.update(metadata or {})
         stream = output.add_stream(codec, rate=fps)
         stream.width = stream.height = 64
         stream.pix_fmt = "yuv420p"
+        audio = output.add_stream(audio_codec, rate=48000) if audio_codec else None
+        if audio:
+            audio.layout = "mono"
         for index in range(seconds * fps):
             image = Image.new("RGB", (64, 64), ((index * 8) % 256, 80, 160))
             frame = av.VideoFrame.from_image(image).reformat(format="yuv420p")
@@ -136,11 +150,73 @@ def video(*, container: str, codec: str, seconds: int, fps: int = 5, options: di
                 output.mux(packet)
         for packet in stream.encode(None):
             output.mux(packet)
+        if audio:
+            _silence(audio, output, seconds)
     return out.getvalue()
+
+
+def _silence(stream, output, seconds: int) -> None:
+    """Encode `seconds` of silence on an audio stream (mono, 48 kHz)."""
+    samples = 960
+    for index in range(seconds * 48000 // samples):
+        frame = av.AudioFrame(format=stream.format.name, layout="mono", samples=samples)
+        for plane in frame.planes:
+            plane.update(bytes(plane.buffer_size))
+        frame.sample_rate, frame.pts, frame.time_base = 48000, index * samples, Fraction(1, 48000)
+        for packet in stream.encode(frame):
+            output.mux(packet)
+    for packet in stream.encode(None):
+        output.mux(packet)
 
 
 def mp4(seconds: int = 6, *, fps: int = 5) -> bytes:
     return video(container="mp4", codec="mpeg4", seconds=seconds, fps=fps)
+
+
+def _box(kind: bytes, payload: bytes) -> bytes:
+    return struct.pack(">I4s", 8 + len(payload), kind) + payload
+
+
+def _boxes(data: bytes):
+    """(kind, payload) of each box in `data`, in order."""
+    pos = 0
+    while pos < len(data):
+        size, kind = struct.unpack(">I4s", data[pos : pos + 8])
+        yield kind, data[pos + 8 : pos + size]
+        pos += size
+
+
+def mp4_with_metadata(seconds: int = 6, *, location: bytes = b"+34.0205-118.2856+050.000/") -> bytes:
+    """An MP4 with title and comment tags (written by FFmpeg) and an Apple location atom
+    (`©xyz` in moov/udta, ISO 6709, as iPhones write it; FFmpeg's mp4 muxer writes none, so it is
+    added here). moov comes after mdat, so growing it moves no sample offset."""
+    data = video(
+        container="mp4",
+        codec="mpeg4",
+        seconds=seconds,
+        metadata={"title": "Home sweet home", "comment": "filmed at 1234 Secret Lane"},
+        audio_codec="aac",
+    )
+    xyz = _box(b"\xa9xyz", struct.pack(">HH", len(location), 0x15C7) + location)
+    out = b""
+    for kind, payload in _boxes(data):
+        if kind == b"moov":
+            children = [(k, p + xyz if k == b"udta" else p) for k, p in _boxes(payload)]
+            if b"udta" not in [k for k, _ in children]:
+                children.append((b"udta", xyz))
+            payload = b"".join(_box(k, p) for k, p in children)
+        out += _box(kind, payload)
+    return out
+
+
+def webm_with_metadata(seconds: int = 6) -> bytes:
+    return video(
+        container="webm",
+        codec="libvpx",
+        seconds=seconds,
+        metadata={"title": "Home sweet home", "comment": "1234 Lane"},
+        audio_codec="libopus",
+    )
 
 
 def webm(seconds: int = 6, *, fps: int = 5) -> bytes:

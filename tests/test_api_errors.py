@@ -66,3 +66,34 @@ def test_pages_outside_the_api_keep_their_html_404():
     response = api().get("/no-such-page")
     assert response.status_code == 404
     assert not response["Content-Type"].startswith("application/json")
+
+
+DEEP_JSON = "[" * 30_000
+
+
+@pytest.mark.parametrize("path", ["/api/auth/login", "/api/auth/signup", "/api/waitlist"])
+def test_json_nested_too_deeply_is_a_400_malformed_without_login(path):
+    response = api().post(path, DEEP_JSON, content_type="application/json")
+    assert_json_error(response, 400, "malformed")
+
+
+def test_json_nested_too_deeply_is_a_400_malformed_when_signed_in(alice):
+    response = signed_in(alice).post("/api/reports", DEEP_JSON, content_type="application/json")
+    assert_json_error(response, 400, "malformed")
+
+
+def test_a_reel_cursor_nested_too_deeply_is_a_400_naming_the_cursor(alice):
+    import base64
+
+    cursor = base64.urlsafe_b64encode(DEEP_JSON.encode()).decode()
+    response = signed_in(alice).get("/api/reel", {"cursor": cursor})
+    assert_json_error(response, 400, "invalid")
+    assert "cursor" in response.json()["error"]["fields"]
+
+
+@pytest.mark.parametrize("path", ["/api/me/history", "/api/matches", "/api/blocks", "/api/referrals/notifications"])
+@pytest.mark.parametrize("page_size", ["²", "٣", "1²", "¹⁰"])
+def test_a_non_ascii_digit_in_page_size_is_a_400_naming_the_field(alice, path, page_size):
+    response = signed_in(alice).get(path, {"page_size": page_size})
+    assert_json_error(response, 400, "invalid")
+    assert list(response.json()["error"]["fields"]) == ["page_size"]

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from django.core import mail
+from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 
 from accounts.models import User
@@ -169,6 +170,23 @@ def test_only_the_owner_downloads_anyone_else_gets_the_same_404_as_a_made_up_id(
     assert events == ["user.export_requested", "user.exported", "user.export_downloaded"]
 
 
+def test_downloads_are_audited_once_an_hour_not_once_each(alice, time_machine, django_capture_on_commit_callbacks):
+    time_machine.move_to("2026-03-02 12:00:00+00:00", tick=False)
+    export = request_and_build(signed_in(alice), django_capture_on_commit_callbacks)
+    client = signed_in(alice)
+    for _ in range(5):
+        download(client, export)
+    time_machine.move_to("2026-03-02 12:59:00+00:00", tick=False)
+    download(client, export)
+    time_machine.move_to("2026-03-02 14:00:00+00:00", tick=False)  # an hour after the last download
+    download(client, export)
+
+    export.refresh_from_db()
+    assert export.downloads == 7
+    rows = AuditLog.objects.filter(event_type="user.export_downloaded").order_by("pk")
+    assert [row.details["downloads"] for row in rows] == [1, 7]
+
+
 def test_the_export_expires_24_hours_after_it_was_ready_by_timestamp_even_with_its_file_still_there(
     alice, time_machine, django_capture_on_commit_callbacks
 ):
@@ -261,16 +279,37 @@ def test_the_sweep_builds_an_export_whose_queue_message_was_lost(alice, time_mac
     assert exports.build_export(export.pk) is False  # twice is a no-op
 
 
-def test_deleting_the_account_leaves_a_file_that_the_sweep_removes_after_an_hour(
-    alice, media_root, django_capture_on_commit_callbacks
+def test_deleting_the_account_removes_its_export_files_on_commit(
+    alice, bob, media_root, django_capture_on_commit_callbacks
 ):
     from accounts.services.profile import delete_account
 
     export = request_and_build(signed_in(alice), django_capture_on_commit_callbacks)
-    delete_account(User.objects.get(pk=alice.pk), ip=None)
-    assert not DataExport.objects.exists() and default_storage.exists(export.file)
+    others = request_and_build(signed_in(bob), django_capture_on_commit_callbacks)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        delete_account(User.objects.get(pk=alice.pk), ip=None)
+        assert default_storage.exists(export.file)  # not before commit
+    for callback in callbacks:
+        callback()
+    assert not DataExport.objects.filter(user_id=alice.pk).exists()
+    assert not default_storage.exists(export.file)
+    assert default_storage.exists(others.file)  # someone else's is kept
+
+
+def test_a_failed_deletion_keeps_the_export_file(alice, media_root, django_capture_on_commit_callbacks, monkeypatch):
+    from accounts.services import profile
+
+    export = request_and_build(signed_in(alice), django_capture_on_commit_callbacks)
+    monkeypatch.setattr(profile, "record_audit", lambda *a, **k: 1 / 0)
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(ZeroDivisionError):
+        profile.delete_account(User.objects.get(pk=alice.pk), ip=None)
+    assert DataExport.objects.filter(pk=export.pk).exists() and default_storage.exists(export.file)
+
+
+def test_the_sweep_removes_an_export_file_no_row_names_after_an_hour(media_root):
+    name = default_storage.save("exports/orphan.json", ContentFile(b"{}"))
     assert sweep_data_exports()["files_removed"] == 0  # a fresh file: maybe a build about to name it
     two_hours_ago = time.time() - 7200
-    os.utime(media_root / export.file, (two_hours_ago, two_hours_ago))
+    os.utime(media_root / name, (two_hours_ago, two_hours_ago))
     assert sweep_data_exports()["files_removed"] == 1
-    assert not default_storage.exists(export.file)
+    assert not default_storage.exists(name)

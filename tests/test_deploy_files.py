@@ -3,12 +3,14 @@ parses as what it claims to be, and the processes it describes agree with each o
 with docs/configuration.md (every variable of the env file is documented in its table)."""
 
 import configparser
+import json
 import re
 import shlex
 
 import yaml
 
-from tests.live_stack import ROOT
+from chat.protocol import MAX_FRAME_BYTES
+from tests.live_stack import ROOT, LiveStack
 
 DEPLOY = ROOT / "deploy"
 
@@ -119,3 +121,27 @@ def test_haproxy_checks_healthz_on_every_asgi_server():
     servers = [words for words in backend if words[0] == "server"]
     assert len(servers) >= 2 and all("check" in words for words in servers)
     assert any(words[:2] == ["timeout", "tunnel"] for words in sections["defaults"])
+
+
+def uvicorn_commands() -> dict[str, list[str]]:
+    """Every place uvicorn is started, as its argument list."""
+    procfile = next(line for line in (DEPLOY / "Procfile").read_text().splitlines() if line.startswith("web:"))
+    unit = (DEPLOY / "systemd" / "rendezvous-asgi@.service").read_text()
+    exec_start = next(line for line in unit.splitlines() if line.startswith("ExecStart="))
+    dockerfile = (DEPLOY / "Dockerfile").read_text()
+    cmd = next(line for line in dockerfile.splitlines() if line.startswith("CMD "))
+    stack = (ROOT / "scripts" / "stack.py").read_text()
+    stack_args = re.findall(r'"([^"]+)"', stack[stack.index('"asgi": [') : stack.index('"worker": [')])
+    return {
+        "Procfile": shlex.split(procfile.split(":", 1)[1]),
+        "systemd": shlex.split(exec_start.split("=", 1)[1]),
+        "Dockerfile": json.loads(cmd[4:]),
+        "scripts/stack.py": stack_args,
+        "tests/live_stack.py": LiveStack(ROOT / "var").command("asgi"),
+    }
+
+
+def test_every_uvicorn_limits_websocket_frames_to_the_protocol_maximum():
+    for where, args in uvicorn_commands().items():
+        assert "--ws-max-size" in args, where
+        assert int(args[args.index("--ws-max-size") + 1]) == MAX_FRAME_BYTES, where

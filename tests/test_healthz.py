@@ -1,6 +1,8 @@
 """GET /healthz reports PostgreSQL, Redis and migrations; 503 names the failing part. Each check is
 bounded by HEALTH_CHECK_TIMEOUT_SECONDS (503, never a hang), and the migrations are read once per
-process and the applied ones again only after HEALTH_MIGRATIONS_CACHE_SECONDS."""
+process and the applied ones again only after HEALTH_MIGRATIONS_CACHE_SECONDS. Anyone sees ok or
+error per part; why it fails goes to the log and to operators (METRICS_TOKEN): the `client` here
+is an operator's, `anonymous` anyone's."""
 
 import contextlib
 import socket
@@ -8,8 +10,23 @@ import time
 
 import pytest
 from django.db import connection
+from django.test import Client
 
 from config import health
+
+OPERATOR_TOKEN = "operator-token-for-tests"
+
+
+@pytest.fixture
+def client(settings):
+    settings.METRICS_TOKEN = OPERATOR_TOKEN
+    return Client(HTTP_AUTHORIZATION=f"Bearer {OPERATOR_TOKEN}")
+
+
+@pytest.fixture
+def anonymous(settings):
+    settings.METRICS_TOKEN = OPERATOR_TOKEN
+    return Client()
 
 
 @pytest.mark.django_db
@@ -145,3 +162,39 @@ def test_healthz_answers_503_within_its_timeout_when_redis_does_not_answer(clien
 @pytest.mark.django_db
 def test_healthz_only_answers_get(client):
     assert client.post("/healthz").status_code == 405
+
+
+@pytest.mark.django_db
+def test_healthz_tells_anyone_only_ok_or_error_and_logs_why(anonymous, settings, black_hole, caplog):
+    settings.HEALTH_CHECK_TIMEOUT_SECONDS = 0.5
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": f"redis://127.0.0.1:{black_hole}/0",
+        }
+    }
+    response = anonymous.get("/healthz")
+
+    assert response.status_code == 503
+    assert response.json() == {"database": "ok", "redis": "error", "migrations": "applied"}
+    assert "TimeoutError" not in response.content.decode() and str(black_hole) not in response.content.decode()
+    logged = [r for r in caplog.records if getattr(r, "event", None) == "healthz.failing"]
+    assert len(logged) == 1 and "TimeoutError" in logged[0].getMessage()
+
+
+def test_healthz_tells_anyone_error_not_which_migration(anonymous, fresh_process, unapplied_migration):
+    response = anonymous.get("/healthz")
+    assert response.status_code == 503
+    assert response.json() == {"database": "ok", "redis": "ok", "migrations": "error"}
+
+
+@pytest.mark.django_db
+def test_a_wrong_operator_token_sees_what_anyone_sees(anonymous, settings, black_hole):
+    settings.HEALTH_CHECK_TIMEOUT_SECONDS = 0.5
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": f"redis://127.0.0.1:{black_hole}/0",
+        }
+    }
+    assert anonymous.get("/healthz", HTTP_AUTHORIZATION="Bearer nope").json()["redis"] == "error"

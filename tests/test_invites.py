@@ -234,6 +234,18 @@ def test_unknown_mode_is_refused(alice, bob):
     assert not CallInvite.objects.exists()
 
 
+def test_a_retry_of_a_pending_invite_answers_with_that_invite(alice, bob):
+    """The first answer was lost (service_unavailable after the commit, a dropped socket): the
+    retry is not refused `invite_pending` for 20 s, it gets the committed invite."""
+    go_online(alice, bob)
+    first = invite(alice, bob)
+
+    again = invite(alice, bob)
+
+    assert (again.pk, again.expires_at) == (first.pk, first.expires_at)
+    assert CallInvite.objects.filter(status="pending").count() == 1
+
+
 def test_a_second_invite_while_one_is_pending_is_refused_invite_pending(alice, bob, charlie):
     go_online(alice, bob, charlie)
     first = invite(alice, bob)

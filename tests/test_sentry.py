@@ -77,3 +77,17 @@ def test_sentry_is_off_when_sentry_dsn_is_unset():
         text=True,
     )
     assert on.stdout.strip() == "True", on.stderr
+
+
+def test_a_client_that_went_away_is_not_an_event_but_a_real_error_is(reported):
+    from django.core.exceptions import RequestAborted
+    from uvicorn.protocols.utils import ClientDisconnected
+
+    for error in (RequestAborted(), ClientDisconnected(), RuntimeError("a real fault")):
+        try:
+            raise error
+        except BaseException:  # noqa: BLE001 - each one captured as the integrations do
+            sentry_sdk.capture_exception()
+    sentry_sdk.flush()
+
+    assert [event["exception"]["values"][-1]["type"] for event in reported()] == ["RuntimeError"]

@@ -5,6 +5,7 @@ as each endpoint says, and live in Redis, shared by every process."""
 import os
 import subprocess
 import sys
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,6 +64,9 @@ ENDPOINTS = [
     Endpoint("upload", "put", "/api/me/selfie", dict, "user", signed_in=True, format="multipart"),
     Endpoint("upload", "put", "/api/me/video", dict, "user", signed_in=True, format="multipart"),
     Endpoint("referral_create", "post", "/api/referrals", dict, "user", signed_in=True),
+    # Blocking and unblocking share one budget; an empty body and an unknown id touch nothing.
+    Endpoint("block", "post", "/api/blocks", dict, "user", signed_in=True),
+    Endpoint("block", "delete", f"/api/blocks/{uuid.UUID(int=1)}", dict, "user", signed_in=True),
 ]
 IP_ENDPOINTS = [e for e in ENDPOINTS if e.per == "ip"]
 USER_ENDPOINTS = [e for e in ENDPOINTS if e.per == "user"]

@@ -2,12 +2,14 @@
 
 Uploads are judged by their content, never by the client's file name or content type: a selfie
 is re-encoded as a JPEG of at most 800×800 without EXIF; a video must be MP4 or WebM, 5–60 s,
-at most 50 MB. Every sample is a real file made by tests/media_samples.py."""
+at most 50 MB, and is re-muxed without metadata (its streams kept packet for packet).
+Every sample is a real file made by tests/media_samples.py."""
 
 import io
 import re
 from pathlib import Path
 
+import av
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
@@ -373,7 +375,7 @@ def test_deleting_my_selfie_does_not_touch_another_users_selfie(
         "webm-named-mp4",
     ],
 )
-def test_mp4_or_webm_of_5_to_60_seconds_is_stored_as_sent(alice, media_root, make, name, extension):
+def test_mp4_or_webm_of_5_to_60_seconds_is_stored_with_its_streams_as_sent(alice, media_root, make, name, extension):
     source = make()
 
     response = put_file(client_for(alice), "video", source, name=name, content_type="application/octet-stream")
@@ -383,7 +385,7 @@ def test_mp4_or_webm_of_5_to_60_seconds_is_stored_as_sent(alice, media_root, mak
     assert STORED_VIDEO.match(alice.video.name)
     assert alice.video.name.endswith(f".{extension}")
     assert response.json()["video_url"] == f"/media/{alice.video.name}"
-    assert (media_root / alice.video.name).read_bytes() == source
+    assert packets((media_root / alice.video.name).read_bytes()) == packets(source)  # re-muxed, not re-encoded
 
 
 @pytest.mark.parametrize(
@@ -428,6 +430,40 @@ def test_video_that_is_not_an_mp4_or_webm_of_5_to_60_seconds_is_refused(alice, m
     assert stored_files(media_root, "videos") == []
 
 
+def packets(data: bytes) -> dict:
+    """Each stream's type, codec and packets (bytes and timestamps): what re-muxing must keep."""
+    with av.open(io.BytesIO(data)) as container:
+        streams = {s.index: (s.type, s.codec_context.name) for s in container.streams}
+        found = {index: [] for index in streams}
+        for packet in container.demux():
+            if packet.dts is not None:
+                found[packet.stream.index].append((bytes(packet), packet.pts, packet.is_keyframe))
+    return {streams[index]: found[index] for index in streams}
+
+
+@pytest.mark.parametrize("make", [samples.mp4_with_metadata, samples.webm_with_metadata], ids=["mp4", "webm"])
+def test_an_intro_video_is_served_without_its_metadata_location_title_or_comment(alice, media_root, make):
+    source = make(6)
+    with av.open(io.BytesIO(source)) as probe:  # the sample really carries them
+        assert probe.metadata.get("title") == "Home sweet home"
+        assert {"comment", "COMMENT"} & set(probe.metadata)
+    if b"ftyp" in source[:8]:
+        assert b"\xa9xyz" in source and probe.metadata["location"].startswith("+34.0205")
+
+    response = put_file(client_for(alice), "video", source, name="intro", content_type="application/octet-stream")
+
+    assert response.status_code == 200, response.content
+    served = APIClient().get(response.json()["video_url"])
+    assert served.status_code == 200
+    body = b"".join(served.streaming_content)
+    for secret in (b"\xa9xyz", b"+34.0205", b"Home sweet home", b"Secret Lane", b"1234 Lane", b"Lavf62"):
+        assert secret not in body
+    with av.open(io.BytesIO(body)) as stored:
+        assert not {"title", "comment", "COMMENT", "location", "location-eng"} & set(stored.metadata)
+        assert [s.type for s in stored.streams] == ["video", "audio"]
+    assert packets(body) == packets(source)
+
+
 def test_video_of_exactly_50_mb_is_accepted(alice, media_root):
     """A real 50 MB multipart upload through the test client: a 6 s MP4 padded with a `free`
     box (legal MP4 padding), so only the size matters."""
@@ -437,7 +473,7 @@ def test_video_of_exactly_50_mb_is_accepted(alice, media_root):
 
     assert response.status_code == 200, response.content
     alice.refresh_from_db()
-    assert (media_root / alice.video.name).stat().st_size == VIDEO_MAX_BYTES
+    assert packets((media_root / alice.video.name).read_bytes()) == packets(source)  # the padding is gone
 
 
 def test_video_over_50_mb_is_refused(alice, media_root):

@@ -3,6 +3,7 @@ emailed 6-digit code (HMAC-stored, 10-minute expiry, 5 wrong guesses burn it, 3 
 hour), 3 joins per hour per IP, no account enumeration; the admin list, CSV export and
 the invite action (single-use admin codes by email, audited)."""
 
+import hashlib
 import re
 from datetime import timedelta
 
@@ -13,7 +14,9 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from config.ratelimit import redis_client
 from moderation.models import AuditLog
+from referrals import waitlist
 from referrals.models import InviteCode, WaitlistEntry
 from tests.api_support import api
 from tests.concurrency import run_in_parallel
@@ -115,6 +118,23 @@ def test_at_most_3_codes_an_hour_go_to_one_address(post):
         assert post(JOIN, form(), ip=f"10.4.0.{i}").status_code == 202
     assert len(mail.outbox) == 3
     assert WaitlistEntry.objects.get().code_sends == 3
+
+
+@pytest.mark.parametrize("kind", ["account", "listed"])
+def test_at_most_3_notes_an_hour_go_to_an_address_with_an_account_or_already_listed_from_any_ip(post, kind):
+    if kind == "account":
+        UserFactory(email="member@example.edu", permanent=True)
+    else:
+        WaitlistEntry.objects.create(
+            email="member@example.edu", name="M", school="S", state="CA", verified_at=timezone.now()
+        )
+    answers = {post(JOIN, form("member@example.edu"), ip=f"10.5.0.{i}").content for i in range(6)}
+
+    assert len(answers) == 1  # the same answer every time, capped or not
+    assert len(mail.outbox) == 3 and {m.to[0] for m in mail.outbox} == {"member@example.edu"}
+    # The window is Redis's (an hour from the first note), shared by every process.
+    ttl = redis_client().ttl(waitlist.NOTES_TO_ADDRESS.key(hashlib.sha256(b"member@example.edu").hexdigest()[:32]))
+    assert 0 < ttl <= 3600
 
 
 def test_parallel_joins_of_one_address_make_one_entry(transactional_db):

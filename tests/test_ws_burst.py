@@ -164,6 +164,26 @@ async def test_socket_beyond_the_per_user_limit_is_refused_4029(ws, alice, setti
     assert await ws.connect(alice)
 
 
+async def test_socket_limit_counts_open_sockets_that_send_no_pings(ws, alice, settings, monkeypatch):
+    """The audit's bypass: sockets silent for longer than the presence lapse let more in. Here
+    the lapse is 1 s (instead of 60 s) and the server's refresh 0.2 s (instead of 20 s)."""
+    settings.WS_MAX_SOCKETS_PER_USER = 2
+    monkeypatch.setattr(presence, "ONLINE_TTL_SECONDS", 1)
+    monkeypatch.setattr(presence, "HEARTBEAT_SECONDS", 0.2)
+    first = await ws.connect(alice)
+    await ws.connect(alice)
+    await asyncio.sleep(1.5)  # past the lapse, and neither socket sent a thing
+
+    third = await ws.raw()
+    await third.send({"type": "auth", "token": await ws.token_for(alice)})
+    code, reason, _ = await third.expect_close()
+
+    assert (code, reason) == (4029, "too_many_sockets")
+    assert await run(presence.socket_count)(alice.pk) == 2
+    await ws.disconnect(first)
+    assert await ws.connect(alice)  # a closed socket frees its place at once
+
+
 async def test_socket_limit_holds_when_tabs_connect_at_once(ws, alice, settings):
     settings.WS_MAX_SOCKETS_PER_USER = 2
     token = await ws.token_for(alice)

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from accounts.models import AuthSession, IPBan, User
 from accounts.services.sessions import start_session
-from chat import services
+from chat import consumers, services
 from chat.models import ActiveRoom, TextChatMessage
 from tests.ws_helpers import (
     CLIENT,
@@ -266,10 +266,12 @@ async def test_new_login_during_a_call_resumes_the_room_on_the_new_socket(ws, al
     assert await messages_of(room) == []
 
 
-async def test_a_ping_on_a_revoked_session_closes_the_socket_even_if_the_push_was_lost(ws, alice):
-    """Pushes may be lost; the heartbeat re-checks the session in the database."""
+async def test_a_ping_on_a_revoked_session_closes_the_socket_even_if_the_push_was_lost(ws, alice, monkeypatch):
+    """Pushes may be lost; the heartbeat re-checks the session in the database (when the check
+    is due: at most every SESSION_RECHECK_SECONDS, here at every ping)."""
     from accounts.models import AuthSession
 
+    monkeypatch.setattr(consumers, "SESSION_RECHECK_SECONDS", 0)
     socket = await ws.connect(alice)
     # Revoke the session behind the socket's back: no session_invalidated push is sent.
     await run(lambda: AuthSession.objects.filter(pk=socket.session_id).update(is_active=False))()
@@ -289,10 +291,11 @@ def _ban_the_socket_address(user):
 
 
 @pytest.mark.parametrize("change", [_expire_the_guest, _ban_the_socket_address], ids=["expired-guest", "banned-ip"])
-async def test_a_ping_closes_the_socket_whatever_sign_in_would_now_refuse(ws, alice, change):
+async def test_a_ping_closes_the_socket_whatever_sign_in_would_now_refuse(ws, alice, change, monkeypatch):
     """The heartbeat's re-check is sign-in's check (session_refusal): a guest whose account ran
     out and an address banned since the socket signed in are refused too, not only a revoked
     session."""
+    monkeypatch.setattr(consumers, "SESSION_RECHECK_SECONDS", 0)
     socket = await ws.connect(alice)
     await run(change)(alice)
     await socket.send_json_to({"type": "ping", "id": "p"})

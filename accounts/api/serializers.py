@@ -11,6 +11,7 @@ from accounts.validation import (
     INSTAGRAM_POST_URL,
     NAME_MAX,
     SOCIAL_HANDLES,
+    NameNotAllowed,
     clean_instagram_posts,
     clean_name,
     clean_socials,
@@ -110,8 +111,10 @@ class NameField(serializers.CharField):
         value = super().to_internal_value(data)
         try:
             return clean_name(value)
+        except NameNotAllowed:
+            raise  # the right shape, refused by a content rule: 400 name_not_allowed naming `name`
         except InvalidInput as exc:
-            raise serializers.ValidationError(f"Name must be 1 to {NAME_MAX} characters.") from exc
+            raise serializers.ValidationError(exc.fields["name"][0]) from exc
 
 
 @extend_schema_field({"type": "boolean", "enum": [True], "description": "Must be true: the terms are accepted."})

@@ -29,8 +29,7 @@ def _me(user) -> dict:
 
 class LoginView(APIView):
     authentication_classes = []
-    permission_classes = [AllowAny]
-    throttle_classes = [throttle("login")]
+    permission_classes = [AllowAny]  # per address and per account budgets: login_throttle, in the service
 
     @extend_schema(request=s.LoginIn, responses={200: s.SessionOut, **ERRORS}, summary="Log in with email")
     def post(self, request):

@@ -13,6 +13,7 @@ from django.utils import timezone
 from accounts.models import User
 from accounts.permissions import ensure_may_act
 from accounts.services.sessions import revoke_all_sessions
+from accounts.validation import clean_name
 from audit.services import record_audit
 from config.errors import Forbidden
 
@@ -61,6 +62,8 @@ def change_user(user_id, changes: dict, *, actor, ip: str | None = None) -> User
     # Only real changes count (a form re-posting an equal value is none).
     changes = {name: value for name, value in changes.items() if name in M2M_FIELDS or getattr(user, name) != value}
     _ensure_may_edit(actor, user, changes)
+    if "name" in changes:  # the one name rule of sign-up and settings; staff may go by a staff word
+        changes["name"] = clean_name(changes["name"], staff=changes.get("is_staff", user.is_staff))
     m2m = {name: changes.pop(name) for name in M2M_FIELDS if name in changes}
     revoke = _loses_access(user, changes) or bool(CREDENTIAL_FIELDS & set(changes))
     for name, value in changes.items():

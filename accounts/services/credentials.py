@@ -2,12 +2,10 @@
 Email verification and the permanent step are onboarding.services (they need referrals and
 usc_cards, which sit above accounts)."""
 
-import contextlib
-import hashlib
 import logging
 from functools import cache
+from typing import NoReturn
 
-from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
@@ -18,11 +16,10 @@ from accounts.errors import InvalidCode, InvalidCredentials, IPBanned
 from accounts.models import EmailVerification, User
 from accounts.selectors import BANNED_STATUSES, get_user_by_email, is_ip_banned
 from accounts.services.email_codes import check_code, issue_code
+from accounts.services.login_throttle import API_DOOR, count_login_attempt, count_login_failure
 from accounts.services.sessions import revoke_all_sessions, start_session
 from audit.services import record_audit
-from config.api import parse_rate
 from config.errors import InvalidInput, RateLimited
-from config.ratelimit import Limit
 from config.transactions import commit_then_refuse, durable_with_committed_refusals
 
 logger = logging.getLogger("rendezvous.security")
@@ -50,17 +47,11 @@ def check_password_rules(password: str, user: User | None, *, field: str = "pass
         raise InvalidInput("Choose a stronger password.", fields={field: list(exc.messages)}) from exc
 
 
-def _account_login_limit(email: str | None) -> tuple[Limit, str]:
-    """The per-account failed-login counter: keyed by a digest of the normalised email, so an
-    unknown address is counted exactly like a real one (and no address sits in Redis in clear)."""
-    max_hits, window = parse_rate(settings.RATE_LIMITS["login_account"])
-    digest = hashlib.sha256((email or "").strip().lower().encode()).hexdigest()
-    return Limit("login_account", max_hits, window), digest
-
-
-def _count_failure(limit: Limit, subject: str) -> None:
-    with contextlib.suppress(RateLimited):  # this attempt fails anyway; check() refuses the next
-        limit.hit(subject)
+def _refuse_login(email: str, user: User | None, *, ip: str | None) -> NoReturn:
+    """A wrong email or password: counted for the account; the failure that locks it commits its audit line."""
+    if count_login_failure(email, user, ip=ip, door=API_DOOR):
+        commit_then_refuse(InvalidCredentials())
+    raise InvalidCredentials()
 
 
 @durable_with_committed_refusals
@@ -69,18 +60,16 @@ def log_in(*, email: str, password: str, ip: str | None, user_agent: str = ""):
     unknown email and a wrong password give the same answer after the same hashing. A
     banned user gets a session too (audited): it opens only the ban screen's endpoints."""
     _refuse_banned_ip(ip, "login")
-    limit, subject = _account_login_limit(email)
-    limit.check(subject)  # 429 once the account had too many failures, from any number of IPs
+    # One budget per address and per account, shared with the admin login (login_throttle).
+    count_login_attempt(email, ip=ip, door=API_DOOR)
     user = get_user_by_email(email or "")
     if user is None or not user.has_usable_password() or not user.is_active:
         check_password(password or "", _dummy_hash())
         logger.info("login failed ip=%s", ip, extra={"event": "login.failed"})
-        _count_failure(limit, subject)
-        raise InvalidCredentials()
+        _refuse_login(email, None, ip=ip)
     if not user.check_password(password or ""):
         logger.info("login failed user=%s ip=%s", user.pk, ip, extra={"event": "login.failed"})
-        _count_failure(limit, subject)
-        raise InvalidCredentials()
+        _refuse_login(email, user, ip=ip)
     if user.ban_status in BANNED_STATUSES:
         # A banned member signs in to read why and until when, and to appeal (the endpoints
         # open to banned users: GET /api/me/ban, /api/me/strikes, POST .../appeal); every other

@@ -6,7 +6,7 @@ import uuid
 from django.core.files.storage import default_storage
 from django.db import transaction
 
-from accounts.media import inspect_video, process_selfie
+from accounts.media import inspect_video, process_selfie, strip_video_metadata
 from accounts.models import User, UserLocation
 from accounts.preferences import clean_meet_genders, clean_meet_modes
 from accounts.services.sessions import revoke_all_sessions
@@ -78,8 +78,11 @@ def set_selfie(user: User, upload) -> User:
 
 
 def set_video(user: User, upload) -> User:
+    """Check, then store a copy without metadata (accounts.media.strip_video_metadata): the
+    streams as sent, no location, title, comment or device tags."""
     info = inspect_video(upload)
-    name = default_storage.save(f"videos/{uuid.uuid4().hex}.{info.container}", upload)
+    with strip_video_metadata(upload, info) as clean:
+        name = default_storage.save(f"videos/{uuid.uuid4().hex}.{info.container}", clean)
     return _replace_file(user, "video", name)
 
 

@@ -1,17 +1,15 @@
 """Blocks: POST /api/blocks, DELETE /api/blocks/<user_id>, GET /api/blocks (mine)."""
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.api.views import ERRORS
-from chat.api.cards import UserCard
-from chat.events import user_card
 from chat.selectors import list_blocks
 from chat.services.blocks import block_user, unblock_user
-from config.api import validated
+from config.api import throttle, validated
 from config.client_ip import request_ip
 from config.serializers import StrictInput
 
@@ -20,17 +18,29 @@ class BlockIn(StrictInput):
     user_id = serializers.UUIDField()
 
 
+class BlockedPerson(serializers.Serializer):
+    """Whom a block is of: the id and the name as it was when the block was made, no photo or
+    video, so a block (blocking back included) tells nothing newer about the other person."""
+
+    id = serializers.UUIDField(source="blocked_id")
+    name = serializers.CharField(source="blocked_name")
+
+
 class BlockOut(serializers.Serializer):
-    user = serializers.SerializerMethodField()
+    user = BlockedPerson(source="*")
     created_at = serializers.DateTimeField()
 
-    @extend_schema_field(UserCard)
-    def get_user(self, block) -> dict:
-        return user_card(block.blocked)
+
+# Blocking and unblocking share one per-user budget (settings.RATE_LIMITS["block"]): each toggle
+# writes an audit line and pushes to the other person, and nobody needs many in an hour.
+BlockThrottle = throttle("block", per="user")
 
 
 class BlocksView(ListAPIView):
     serializer_class = BlockOut
+
+    def get_throttles(self):
+        return [BlockThrottle()] if self.request.method == "POST" else []
 
     def get_queryset(self):
         return list_blocks(self.request.user)
@@ -47,6 +57,7 @@ class BlocksView(ListAPIView):
             **ERRORS,
             404: OpenApiResponse(description="No such user"),
             409: OpenApiResponse(description="too_many_blocks (at most 1000)"),
+            429: OpenApiResponse(description="rate_limited: too many blocks and unblocks this hour"),
         },
         summary="Block someone (they are not told)",
     )
@@ -59,6 +70,8 @@ class BlocksView(ListAPIView):
 
 
 class BlockDetailView(APIView):
+    throttle_classes = [BlockThrottle]
+
     @extend_schema(responses={204: None, **ERRORS}, summary="Unblock someone (idempotent)")
     def delete(self, request, user_id):
         unblock_user(request.user, user_id, ip=request_ip(request))

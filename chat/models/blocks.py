@@ -9,13 +9,17 @@ from django.utils import timezone
 class Block(models.Model):
     """`blocker` blocked `blocked`: the two no longer see each other in the reel or hear each
     other's presence, and invites either way are refused as "not available" (rdv_send_invite,
-    rdv_accept_invite; chat migration 0008). One row per ordered pair; unblocking deletes it."""
+    rdv_accept_invite; chat migration 0008). One row per ordered pair; unblocking deletes it.
+    The two names are as they were when the block was made: the blocker's list shows
+    `blocked_name`, so a block never tells either side anything newer about the other."""
 
     MAX_PER_USER = 1000
 
     # No single-column indexes: the two below serve every lookup by either column.
     blocker = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False)
     blocked = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False)
+    blocker_name = models.CharField(max_length=60, default="", db_default="", blank=True)
+    blocked_name = models.CharField(max_length=60, default="", db_default="", blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

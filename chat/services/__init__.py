@@ -7,7 +7,12 @@ function from chat migrations 0006/0007, which is the rule (docs/hot-path.md). E
 only after commit (config.realtime.send_to_users). This package's names are its interface:
 callers import from `chat.services`, never from the topic modules' private helpers."""
 
-from chat.services.connections import mark_connected, mark_disconnected, start_grace_for_vanished_members
+from chat.services.connections import (
+    mark_connected,
+    mark_disconnected,
+    restart_graces,
+    start_grace_for_vanished_members,
+)
 from chat.services.invites import (
     accept_invite,
     cancel_invite,
@@ -72,6 +77,7 @@ __all__ = [
     "post_message",
     "relay_target",
     "request_upgrade",
+    "restart_graces",
     "room_timer_step",
     "send_invite",
     "share_socials",

@@ -6,7 +6,8 @@ the blocked person is never told. Blocking also ends what is open between them r
 their pending invites are cancelled (both told `call.cancelled`, as when a caller cancels) and
 a live call between them ends as if the blocker had pressed End call (`room.ended` with reason
 `user_ended` to both: nothing says "blocked"), and a match between them is removed (silently,
-as an unmatch). Finished things (history, completions) stay."""
+as an unmatch), and both people's "I'd meet again" answers about their calls are deleted, so
+an unblock brings nothing back by itself. Finished things (history, completions) stay."""
 
 import logging
 import uuid
@@ -20,7 +21,7 @@ from accounts.models import User
 from accounts.services.locks import lock_users
 from audit.services import record_audit
 from chat.events import invite_payload
-from chat.models import ActiveRoom, ActiveRoomMember, Block, CallInvite, Match
+from chat.models import ActiveRoom, ActiveRoomMember, Block, CallInvite, Match, MeetAgainAnswer
 from chat.selectors import live_room_id_of, ordered_pair
 from chat.services.common import as_uuid, notify_invites
 from chat.services.rooms import end_room
@@ -62,7 +63,8 @@ def block_user(blocker: User, blocked_id, *, ip: str | None = None) -> BlockResu
     blocked_id = _other_user_id(blocker, blocked_id)
     # Both users in id order (the lock order of every service and hot-path function), so a block
     # and an invite or accept of the same pair run one after the other.
-    if str(blocked_id) not in lock_users(blocker.pk, blocked_id):
+    locked = lock_users(blocker.pk, blocked_id)
+    if str(blocked_id) not in locked:
         raise NotFound("No such user.")
     existing = Block.objects.filter(blocker=blocker, blocked_id=blocked_id).first()
     if existing is not None:
@@ -70,7 +72,16 @@ def block_user(blocker: User, blocked_id, *, ip: str | None = None) -> BlockResu
     # Under the blocker's row lock, so two parallel blocks cannot both take the last place.
     if Block.objects.filter(blocker=blocker).count() >= Block.MAX_PER_USER:
         raise TooManyBlocks()
-    block = Block.objects.create(blocker=blocker, blocked_id=blocked_id)
+    # The name my list will show: if they had blocked me already, the one they had then (their
+    # row's blocker_name), so blocking back tells me nothing newer than their block.
+    theirs = Block.objects.filter(blocker_id=blocked_id, blocked=blocker).first()
+    blocked_name = theirs.blocker_name if theirs is not None else locked[str(blocked_id)].name
+    block = Block.objects.create(
+        blocker=blocker,
+        blocked_id=blocked_id,
+        blocker_name=locked[str(blocker.pk)].name,
+        blocked_name=blocked_name,
+    )
     now = timezone.now()
     pair = Q(from_user=blocker, to_user_id=blocked_id) | Q(from_user_id=blocked_id, to_user=blocker)
     pending = list(
@@ -89,10 +100,18 @@ def block_user(blocker: User, blocked_id, *, ip: str | None = None) -> BlockResu
         room_id = None
     low, high = ordered_pair(str(blocker.pk), str(blocked_id))
     unmatched, _ = Match.objects.filter(user_low_id=low, user_high_id=high).delete()
+    # The pair's "I'd meet again" answers go too: an answer given before the block must not
+    # make a match by itself after an unblock (only answers given afterwards can, in the window).
+    pair_rooms = ActiveRoom.objects.filter(
+        Q(user_1_id=blocker.pk, user_2_id=blocked_id) | Q(user_1_id=blocked_id, user_2_id=blocker.pk)
+    ).values("pk")
+    answers_cleared, _ = MeetAgainAnswer.objects.filter(room__in=pair_rooms).delete()
     _gone_from_presence(blocker.pk, blocked_id)
     details = {"invites_cancelled": len(pending), "room_ended": str(room_id) if room_id else None}
     if unmatched:
         details["match_removed"] = True
+    if answers_cleared:
+        details["meet_again_answers_cleared"] = answers_cleared
     record_audit("user.blocked", actor=blocker, target=User(pk=blocked_id), ip=ip, details=details)
     logger.info("block %s -> %s", blocker.pk, blocked_id)
     return BlockResult(block, created=True)

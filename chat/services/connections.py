@@ -96,3 +96,15 @@ def _mark_connected(user: User) -> dict | None:
     partner = User.objects.get(pk=room.partner_id(user.pk))
     send_to_users([partner.pk], {"type": "room.partner_reconnected", "room": str(room.pk)})
     return events.room_payload(room, for_user_id=user.pk, partner=partner)
+
+
+def restart_graces() -> int:
+    """Start-up after a restart: a room whose grace was running when the servers stopped gets
+    its full grace again, counted from now, so the minutes no server was up (and the member's
+    client could not reconnect) never end a call. Returns how many rooms were given time."""
+    back = timezone.now() + ActiveRoom.GRACE
+    return (
+        ActiveRoom.objects.filter(status=ActiveRoom.Status.GRACE_PERIOD, grace_period_expires__lt=back)
+        .exclude(ends_at__lte=timezone.now())
+        .update(grace_period_expires=back)
+    )

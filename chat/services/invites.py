@@ -44,7 +44,8 @@ def send_invite(caller: User, *, to, mode: str, seconds) -> CallInvite:
     """call.invite: a 20-second invite to someone online, available, with access, not in a
     call, not on cooldown and not reported by the caller. One statement (rdv_send_invite, the
     rule) that locks both users (pk order), so two people inviting each other at once get one
-    invite and one `busy`. Presence (Redis) is read first and passed in."""
+    invite and one `busy`. Presence (Redis) is read first and passed in. A retry of an invite
+    still pending returns it (idempotent, like accept)."""
     ensure_event_open(caller, partner=to)  # event mode: no new calls outside the window (chat.event_mode)
     if mode not in ChatMode.values:
         raise InvalidMessage("mode must be video or text.")
@@ -60,6 +61,8 @@ def send_invite(caller: User, *, to, mode: str, seconds) -> CallInvite:
     notify_expired(expired)
     if outcome == "no_access":
         raise NoAccess(access_status=detail)
+    if outcome == "invite_pending" and (retried := _pending_invite(caller, to, mode, now)) is not None:
+        return retried
     if outcome != "created":
         raise INVITE_REFUSALS[outcome]()
     card = User(id=caller.pk, name=name, gender=gender, selfie=selfie or None, video=video or None)
@@ -78,6 +81,15 @@ def send_invite(caller: User, *, to, mode: str, seconds) -> CallInvite:
     send_to_users([to], incoming)
     logger.info("invite %s %s -> %s %s %ss", invite.pk, caller.pk, to, mode, seconds)
     return invite
+
+
+def _pending_invite(caller: User, to, mode: str, now) -> CallInvite | None:
+    """The caller's pending invite to the same person for the same mode: a retry of an invite
+    whose answer was lost (the server said service_unavailable, or the socket dropped, after it
+    committed) gets that invite back, instead of `invite_pending` until it expires."""
+    return CallInvite.objects.filter(
+        from_user_id=caller.pk, to_user_id=to, chat_mode=mode, status=CallInvite.Status.PENDING, expires_at__gt=now
+    ).first()
 
 
 ACCEPT_SQL = "SELECT * FROM rdv_accept_invite(%s::uuid, %s::uuid, %s, %s)"

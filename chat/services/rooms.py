@@ -93,7 +93,9 @@ def end_room(room_id, *, reason: str) -> EndResult:
 
 
 def end_room_by_member(user: User, *, room_id) -> EndResult:
-    """room.end from either side: the membership check and the end are one statement."""
+    """room.end from either side: the membership check and the end are one statement. A member
+    ending a room that has already ended gets the committed result (ended_now False), not a
+    refusal: the retry of an end whose answer was lost (a dependency failing) is safe."""
     room_id = as_uuid(room_id, NotAMember)
     with connection.cursor() as cursor:
         cursor.execute(
@@ -105,7 +107,7 @@ def end_room_by_member(user: User, *, room_id) -> EndResult:
     if outcome == "not_found":
         raise NotAMember()
     if outcome == "room_ended":
-        raise RoomEnded()
+        return EndResult(room_id, ended_now=False)
     for user_ids, event in end_room_events(room_id, ActiveRoom.EndReason.USER_ENDED, rows):
         send_to_users(user_ids, event)
     return EndResult(room_id, ended_now=outcome == "ended")

@@ -18,9 +18,10 @@ class ReferralIn(StrictInput):
 
 
 class ReferralOut(serializers.Serializer):
+    """No name: the maker knows whom they chose, and an id must not be a way to look names up."""
+
     referral_code = serializers.CharField()
     target_user_id = serializers.UUIDField()
-    target_name = serializers.CharField()
     signup_url = serializers.CharField()
 
 

@@ -51,7 +51,6 @@ class ReferralCreateView(APIView):
         body = {
             "referral_code": mapping.referral_code,
             "target_user_id": mapping.target_user_id,
-            "target_name": mapping.target_name,
             "signup_url": f"{settings.SITE_URL.rstrip('/')}/?ref={mapping.referral_code}",
         }
         return Response(s.ReferralOut(body).data, status=status.HTTP_201_CREATED)

@@ -20,11 +20,15 @@
   };
 
   function screen(name) {
+    const previous = document.body.dataset.screen;
     for (const id of SCREENS) show(id, id === name);
     const inCall = name === "room" || name === "ended";
     show("report", inCall && Boolean(state.room || state.lastRoom));
     show("block", inCall && Boolean(state.room || state.lastRoom));
     document.body.dataset.screen = name;
+    // A new screen is announced by its heading taking focus (the call's screen focuses its
+    // message box instead, see enterRoom); not on the first screen of the page.
+    if (previous && previous !== name && !["loading", "room"].includes(name) && previous !== "loading") RDVA11y.focusHeading(name);
   }
 
   const serverNow = () => Date.now() + state.clockOffset;
@@ -149,7 +153,9 @@
       // retry_after when it shed us), so they come back spread out, not all at once.
       const floor = retryAfter ? retryAfter * 1000 : 0;
       const delay = Math.max(floor, this.backoff / 2) + Math.random() * (this.backoff / 2 + (floor ? floor / 2 : 0));
-      status("Connection lost; reconnecting…");
+      status(reason === "rate_limited"
+        ? "This page sent too many messages too fast; reconnecting…"
+        : "Connection lost; reconnecting…");
       setTimeout(() => this.connect(), delay);
       this.backoff = Math.min(this.backoff * 2, 30000);
     }
@@ -160,7 +166,7 @@
   }
 
   function status(text) {
-    $("conn-status").textContent = text;
+    RDVA11y.setStatus("conn-status", text);
   }
 
   function onEvent(event) {
@@ -233,8 +239,8 @@
     };
     if (String(data.get("invite_code") || "").trim()) body.invite_code = String(data.get("invite_code")).trim().toUpperCase();
     if (data.get("referral_code")) body.referral_code = data.get("referral_code");
-    if (!body.name) throw new Error("Enter your first name.");
-    if (!body.terms_accepted) throw new Error("Accept the terms to continue.");
+    if (!body.name) throw RDV.invalid("name", "Enter your first name.");
+    if (!body.terms_accepted) throw RDV.invalid("terms_accepted", "Accept the terms to continue.");
     const result = await api("POST", "/api/auth/signup", body);
     signedIn(result);
   });
@@ -343,9 +349,9 @@
       if (err.code === "banned") return showBanned();
       if (err.code === "event_closed") $("reel-list").replaceChildren(); // events.js shows when it opens
       if (err.code === "location_required") {
-        $("reel-status").textContent = "Share your location in Settings to filter by distance.";
+        RDVA11y.setStatus("reel-status", "Share your location in Settings to filter by distance.");
       } else {
-        $("reel-status").textContent = friendly(err);
+        RDVA11y.setStatus("reel-status", friendly(err));
       }
       return;
     }
@@ -355,13 +361,18 @@
 
   function renderReel(people) {
     const list = $("reel-list");
+    // Redrawing the list must not drop keyboard focus to the page: back to the same button of
+    // the same person, or to the reel's heading when that person left the reel.
+    const focused = list.contains(document.activeElement) ? document.activeElement : null;
+    const focusedUser = focused && focused.closest("li.person") ? focused.closest("li.person").dataset.user : null;
+    const focusedClass = focused ? focused.className : "";
     list.replaceChildren(
       ...people.map((person) => {
         const item = el("li", { class: "person", dataset: { user: person.id } });
         const selfie = safeUrl(person.selfie_url);
         item.append(selfie ? el("img", { class: "avatar", src: selfie, alt: `${person.name}'s selfie` }) : el("div", { class: "avatar empty", "aria-hidden": "true" }, person.name.slice(0, 1)));
         const info = el("div", { class: "info" });
-        info.append(el("h3", { class: "person-name" }, person.name));
+        info.append(el("h2", { class: "person-name" }, person.name));
         const details = [person.gender !== "unspecified" ? person.gender : null, person.distance || null].filter(Boolean);
         if (details.length) info.append(el("p", { class: "muted" }, details.join(" · ")));
         if (person.introduced) info.append(el("p", { class: "badge" }, "Introduced to you"));
@@ -378,11 +389,17 @@
         return item;
       }),
     );
+    if (focused) {
+      const again = [...list.querySelectorAll("li.person")].find((item) => item.dataset.user === focusedUser);
+      const button = again && [...again.querySelectorAll("button")].find((b) => b.className === focusedClass);
+      if (button) button.focus();
+      else RDVA11y.focusHeading("reel");
+    }
     list.dataset.count = String(people.length);
     list.dataset.loadedAt = String(Date.now());
-    $("reel-status").textContent = people.length
+    RDVA11y.setStatus("reel-status", people.length
       ? `${people.length} ${people.length === 1 ? "person is" : "people are"} available.`
-      : "No one is available right now. Keep this page open: people appear here as they come online.";
+      : "No one is available right now. Keep this page open: people appear here as they come online.");
   }
 
   $("available").checked = localStorage.getItem("rdv.available") !== "0";
@@ -425,10 +442,13 @@
       state.outgoing = { invite: ack.invite, name: person.name, expiresAt: Date.parse(ack.expires_at) };
       $("outgoing-name").textContent = person.name;
       show("outgoing");
+      RDVA11y.announce(`Invite sent. Waiting for ${person.name} to answer, up to ${seconds((state.outgoing.expiresAt - serverNow()) / 1000)}.`);
       clearInterval(outgoingTimer);
+      const marks = countdownMarks((n) => `${n} seconds left for ${person.name} to answer.`);
       const tick = () => {
         const left = state.outgoing ? state.outgoing.expiresAt - serverNow() : 0;
         $("outgoing-countdown").textContent = `${Math.max(0, Math.ceil(left / 1000))} s`;
+        marks(Math.ceil(left / 1000));
         if (left <= -3000) clearOutgoing();
       };
       tick();
@@ -437,6 +457,7 @@
       flash(friendly(err));
     } finally {
       button.disabled = false;
+      RDVA11y.refocus(button);
     }
   }
 
@@ -458,6 +479,19 @@
     }
   });
 
+  /** Countdown marks read out once each (10 s and 5 s left), whatever the tick rate. */
+  const COUNTDOWN_MARKS = [10, 5];
+  function countdownMarks(sentence) {
+    let said = null;
+    return (left) => {
+      if (said === null) said = new Set(COUNTDOWN_MARKS.filter((m) => m >= left)); // passed before it showed
+      const due = COUNTDOWN_MARKS.filter((m) => left <= m && !said.has(m));
+      if (!due.length) return;
+      due.forEach((m) => said.add(m));
+      RDVA11y.announce(sentence(Math.min(...due)));
+    };
+  }
+
   let incomingTimer = null;
   function onIncoming(event) {
     state.incoming = event;
@@ -473,9 +507,11 @@
     choice.value = String(options.includes(event.seconds) ? event.seconds : options.reduce((a, b) => (Math.abs(b - event.seconds) < Math.abs(a - event.seconds) ? b : a)));
     const expiresAt = Date.parse(event.expires_at);
     clearInterval(incomingTimer);
+    const marks = countdownMarks((n) => `${n} seconds left to answer ${caller.name || "the invite"}.`);
     const tick = () => {
       const left = Math.ceil((expiresAt - serverNow()) / 1000);
       $("incoming-countdown").textContent = String(Math.max(0, left));
+      marks(left);
       if (left <= 0) {
         closeIncoming();
         flash("The invite expired: invites last 20 seconds.", "info");
@@ -576,11 +612,14 @@
     show("upgrade-accept", false);
     screen("room");
     clearInterval(roomTimer);
+    RDVA11y.setStatus("room-time-warning", "");
     const tick = () => {
       if (!state.room) return;
       const left = state.room.endsAt - serverNow();
       $("room-timer").textContent = mmss(left);
       $("room-timer").classList.toggle("low", left < 15000);
+      // In words, not only in red (read once as each threshold is crossed: a live region).
+      RDVA11y.setStatus("room-time-warning", left < 15000 ? "Less than 15 seconds left." : left < 60000 && state.room.endsAt - state.room.startedAt > 60000 ? "Less than a minute left." : "");
     };
     tick();
     roomTimer = setInterval(tick, 250);
@@ -595,7 +634,7 @@
   }
 
   function roomNote(text) {
-    $("room-note").textContent = text;
+    RDVA11y.setStatus("room-note", text);
   }
 
   function addMessage(message) {
@@ -623,7 +662,7 @@
       item.append(el("span", { class: "text" }, message.text || ""));
     }
     list.scrollTop = list.scrollHeight;
-    $("typing").hidden = true;
+    RDVA11y.setStatus("typing", "");
   }
 
   /** A link to a GIF on an allowed host (GIF_HOSTS) is sent as a GIF message. */
@@ -675,10 +714,9 @@
 
   let typingTimer = null;
   function onTyping() {
-    $("typing").textContent = `${state.room ? state.room.partner.name : "They"} is typing…`;
-    $("typing").hidden = false;
+    RDVA11y.setStatus("typing", `${state.room ? state.room.partner.name : "They"} is typing…`);
     clearTimeout(typingTimer);
-    typingTimer = setTimeout(() => { $("typing").hidden = true; }, 4000);
+    typingTimer = setTimeout(() => RDVA11y.setStatus("typing", ""), 4000);
   }
 
   async function roomRequest(type, doneText) {
@@ -730,6 +768,7 @@
     $("ended").dataset.reason = event.reason;
     $("ended-meet-again").replaceChildren(RDVMeetAgain.render(ended.room, ended.partner.name, { answer: null, match: null }));
     screen("ended");
+    RDVA11y.announce($("ended-text").textContent); // read after the heading that took focus
   }
 
   $("back-to-reel").addEventListener("click", () => {

@@ -94,6 +94,7 @@ const RDV = (() => {
       invite_code_already_used: "You already used that invite code.",
       invite_code_exhausted: "That invite code has no uses left.",
       invalid_referral_code: "That introduction link is not valid.",
+      name_not_allowed: "That name cannot be used.",
       invalid_code: "That code is wrong or expired. Check the email or ask for a new code.",
       email_taken: "That email address already belongs to another account.",
       email_not_verified: "Verify an email address first.",
@@ -116,10 +117,12 @@ const RDV = (() => {
   }
 
   let flashTimer = null;
-  /** Show a message at the top of the page (kind: "error" | "info"). */
-  function flash(text, kind = "error", { sticky = false } = {}) {
+  /** Show a message at the top of the page (kind: "error" | "info"); screen readers hear it
+      (errors at once) unless `announce` is false, e.g. when focus goes to the field it is about. */
+  function flash(text, kind = "error", { sticky = false, announce = true } = {}) {
     const box = document.getElementById("flash");
     if (!box) return;
+    if (announce) RDVA11y.announce(text, { urgent: kind === "error" });
     box.textContent = text;
     box.className = "flash " + kind;
     box.dataset.kind = kind;
@@ -133,20 +136,33 @@ const RDV = (() => {
     if (box) box.hidden = true;
   }
 
-  /** An error under a form (and in the flash area). */
+  /** An Error about one field of a form (its name): formError marks and focuses that field. */
+  function invalid(field, message) {
+    return Object.assign(new Error(message), { field });
+  }
+
+  /** The field an error is about: the one named by invalid(), the first the API's `fields`
+      names, or one whose data-error-codes lists the error's code (e.g. invalid_invite_code). */
+  function errorField(form, err) {
+    if (err.field) return err.field;
+    const names = err.fields && typeof err.fields === "object" ? Object.keys(err.fields) : [];
+    const named = names.find((name) => form.elements.namedItem(name));
+    if (named) return named;
+    return err.code ? [...form.elements].find((c) => (c.dataset.errorCodes || "").split(" ").includes(err.code)) || null : null;
+  }
+
+  /** An error under a form, tied to its field (aria-invalid, aria-describedby) and focused, so
+      it is read with the field; also shown (not read again) in the flash area. */
   function formError(form, err) {
-    const slot = form.querySelector(".form-error");
-    const text = typeof err === "string" ? err : friendly(err);
-    if (slot) {
-      slot.textContent = text;
-      slot.hidden = false;
-    }
-    flash(text, "error");
+    const text = typeof err === "string" ? err : err instanceof ApiError ? friendly(err) : String(err.message || err);
+    RDVA11y.fieldError(form, typeof err === "string" ? null : errorField(form, err), text);
+    flash(text, "error", { announce: false });
   }
 
   function clearFormError(form) {
     const slot = form.querySelector(".form-error");
     if (slot) slot.hidden = true;
+    RDVA11y.clearFieldErrors(form);
   }
 
   /** Run an async submit handler with the form's buttons disabled and errors shown. */
@@ -155,14 +171,16 @@ const RDV = (() => {
       event.preventDefault();
       clearFormError(form);
       const buttons = form.querySelectorAll("button");
+      const before = document.activeElement;
       buttons.forEach((b) => { b.disabled = true; });
       try {
         await handler(new FormData(form), form);
       } catch (err) {
         if (err instanceof ApiError && isSignedOut(err)) return signedOut(err);
-        formError(form, err instanceof ApiError ? err : String(err.message || err));
+        formError(form, err);
       } finally {
         buttons.forEach((b) => { b.disabled = false; });
+        RDVA11y.refocus(before); // a disabled button drops focus to the page
       }
     });
   }
@@ -287,5 +305,5 @@ const RDV = (() => {
     }
   });
 
-  return { ApiError, token, api, friendly, flash, clearFlash, formError, onSubmit, isSignedOut, signedOut, el, safeUrl, show, seconds, requireToken, startSignedInPage, bindMediaForms, showMedia };
+  return { ApiError, token, api, friendly, flash, clearFlash, formError, invalid, onSubmit, isSignedOut, signedOut, el, safeUrl, show, seconds, requireToken, startSignedInPage, bindMediaForms, showMedia };
 })();

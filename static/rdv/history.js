@@ -31,7 +31,7 @@
         try {
           const made = await api("POST", "/api/referrals", { target_user_id: call.partner });
           link.replaceChildren(
-            el("span", {}, `Send this link to a friend: they will see ${made.target_name} first after signing up. `),
+            el("span", {}, `Send this link to a friend: they will see ${call.partner_name} first after signing up. `),
             el("a", { href: RDV.safeUrl(made.signup_url) || "#", class: "introduction-link" }, made.signup_url),
           );
           link.hidden = false;

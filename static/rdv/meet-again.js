@@ -15,7 +15,7 @@ const RDVMeetAgain = (() => {
   /** A block with the question, yes/no buttons and the state; `initial` skips the first GET. */
   function render(roomId, partnerName, initial) {
     const box = el("div", { class: "meet-again", dataset: { room: roomId } });
-    const text = el("p", { class: "meet-again-text" });
+    const text = el("p", { class: "meet-again-text", role: "status" });
     const yes = el("button", { type: "button", class: "meet-again-yes" }, "I'd meet again");
     const no = el("button", { type: "button", class: "secondary meet-again-no" }, "No thanks");
     const matches = el("a", { href: "/matches", class: "meet-again-matches", hidden: true }, "Open my matches");
@@ -32,6 +32,7 @@ const RDVMeetAgain = (() => {
     }
 
     async function answer(value) {
+      const pressed = document.activeElement;
       yes.disabled = no.disabled = true;
       try {
         paint(await api("PUT", `/api/rooms/${roomId}/meet-again`, { answer: value }));
@@ -40,6 +41,7 @@ const RDVMeetAgain = (() => {
         if (err.code === "meet_again_closed") yes.hidden = no.hidden = true;
       } finally {
         yes.disabled = no.disabled = false;
+        RDVA11y.refocus(pressed); // disabling the pressed button dropped focus to the page
       }
     }
 

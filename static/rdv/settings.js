@@ -100,8 +100,6 @@
     const person = block.user;
     const unblock = RDV.el("button", { type: "button", class: "secondary unblock" }, "Unblock");
     const item = RDV.el("li", { class: "blocked", dataset: { user: person.id } }, `${person.name} (blocked ${new Date(block.created_at).toLocaleDateString()}) `);
-    const selfie = RDV.safeUrl(person.selfie_url);
-    if (selfie) item.prepend(RDV.el("img", { class: "avatar small", src: selfie, alt: "" }));
     unblock.addEventListener("click", async () => {
       unblock.disabled = true;
       try {
