@@ -26,7 +26,9 @@ def test_moderator_suspends_from_the_queue_and_the_member_sees_why_and_appeals(l
     reporter = fresh_reporter()
     ActiveRoomFactory(user_1=reporter, user_2=minor, ended=True)
     file(reporter, minor, ip="198.51.100.4", category="underage")
-    preset = StrikePreset.objects.get(title="Harassment")
+    preset, _ = StrikePreset.objects.get_or_create(
+        title="Harassment", defaults={"text": "You harassed or insulted another member."}
+    )
     stack = live_stack("asgi")
 
     page = browser.new_page(viewport={"width": 1280, "height": 900})
