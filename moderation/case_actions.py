@@ -13,9 +13,10 @@ from accounts.models import User
 from accounts.permissions import ensure_may_act
 from accounts.selectors import BANNED_STATUSES
 from audit.services import record_audit
-from config.errors import Conflict, Forbidden, InvalidInput, NotFound
+from config.errors import Conflict, InvalidInput, NotFound
 from config.realtime import send_to_users
 from moderation.enforcement import end_call_and_sessions_of_banned, set_ban_status
+from moderation.errors import OwnReport
 from moderation.models import Case, CaseNote, Report, Strike, StrikePreset, UserBan
 from moderation.services import bans
 from moderation.strikes import overturn_automatic, record_strike, supersede_automatic
@@ -30,11 +31,6 @@ OUTCOME_MESSAGES = {
 class CaseClosed(Conflict):
     code = "case_closed"
     message = "This case was already decided."
-
-
-class OwnReport(Forbidden):
-    code = "own_report"
-    message = "You filed a report in this case; another moderator must decide it."
 
 
 class Decision:

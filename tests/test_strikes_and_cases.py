@@ -186,3 +186,15 @@ def test_a_ban_from_the_review_page_is_a_strike_and_a_vindication_voids_the_auto
     assert Strike.objects.get(user=banned, automatic=False).action == "ban"
     assert Strike.objects.get(user=banned, automatic=True).status == "superseded"
     assert Strike.objects.get(user=vindicated).status == "overturned"
+
+
+def test_a_moderator_cannot_ban_or_vindicate_from_the_review_page_someone_they_reported(bob, moderator):
+    from moderation import services
+    from moderation.errors import OwnReport as ReviewPageOwnReport
+
+    ActiveRoomFactory(user_1=moderator, user_2=bob, ended=True)
+    file(moderator, bob, ip="203.0.9.9")
+    with pytest.raises(ReviewPageOwnReport):
+        services.ban_permanently(bob.pk, moderator=moderator, reason="mine")
+    assert User.objects.get(pk=bob.pk).ban_status == "none"
+    assert not Strike.objects.filter(user=bob).exists()

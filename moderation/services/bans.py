@@ -13,7 +13,7 @@ from accounts.selectors import BANNED_STATUSES
 from audit.services import record_audit
 from config.errors import NotFound
 from moderation import strikes
-from moderation.errors import NotBanned
+from moderation.errors import NotBanned, OwnReport
 from moderation.models import IPBan, Report, Strike, UserBan
 from moderation.services.common import (
     _end_call_and_sessions_of_banned,
@@ -25,6 +25,12 @@ from moderation.services.ip_bans import _exempt, _upsert_ip_ban
 from moderation.services.reports import report_tally
 
 logger = logging.getLogger("rendezvous.audit")
+
+
+def ensure_not_own_report(moderator, user) -> None:
+    """Nobody decides about a person they reported themselves (a pending report of theirs)."""
+    if Report.objects.filter(reported=user, reporter=moderator, outcome=Report.Outcome.PENDING).exists():
+        raise OwnReport()
 
 
 def locked_target(user_id) -> User:
@@ -55,6 +61,7 @@ def apply_permanent_ban(user: User, *, moderator, reason: str = "", ip: str | No
     """ban_permanently's work on an already locked user, inside the caller's transaction (a
     case decision adds its own strike and closes the case in the same one)."""
     ensure_may_act(moderator, user)
+    ensure_not_own_report(moderator, user)
     now = timezone.now()
     record = UserBan.objects.select_for_update().filter(user=user).first()
     previous = user.ban_status
@@ -101,6 +108,8 @@ def apply_permanent_ban(user: User, *, moderator, reason: str = "", ip: str | No
 
 def clear_ban(user: User, *, moderator, new_status: str, event: str, ip) -> dict:
     ensure_may_act(moderator, user)
+    if moderator is not None:
+        ensure_not_own_report(moderator, user)
     record = UserBan.objects.select_for_update().filter(user=user).first()
     if record is None and user.ban_status not in BANNED_STATUSES:
         raise NotBanned()
