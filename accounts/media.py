@@ -1,4 +1,4 @@
-"""Checking uploads by their content, never by the client's file name or type (SPEC §4).
+"""Checking uploads by their content, never by the client's file name or type.
 
 Selfies are decoded by Pillow and re-encoded (JPEG, at most 800×800, no EXIF). Videos are
 sniffed by their magic bytes (MP4 `ftyp` box or WebM EBML header), then opened with FFmpeg's

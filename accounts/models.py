@@ -1,4 +1,4 @@
-"""Users, auth sessions, email codes and locations (SPEC §2, §4)."""
+"""Users, auth sessions, email codes and locations."""
 
 import uuid
 from datetime import timedelta
@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from config.db import HEX_SHA256, in_choices, json_array_all_match, json_array_at_most, json_is
 
-# An Instagram post or reel URL (SPEC §2); the same rule as accounts.validation, in jsonpath syntax.
+# An Instagram post or reel URL; the same rule as accounts.validation, in jsonpath syntax.
 INSTAGRAM_POST_JSONPATH_REGEX = r"^https://(www\\.)?instagram\\.com/(p|reel|reels)/[A-Za-z0-9_-]{5,40}/?$"
 
 
@@ -75,9 +75,9 @@ class UserAccountType(models.TextChoices):
 
 class UserAccessStatus(models.TextChoices):
     UNPAID = "unpaid"
-    OPEN_SIGNUP = "open_signup"
-    QR_GRACE_PERIOD = "qr_grace_period"
-    QR_VERIFIED = "qr_verified"
+    OPEN_SIGNUP = "open_signup", "Open sign-up"
+    QR_GRACE_PERIOD = "qr_grace_period", "QR grace period"
+    QR_VERIFIED = "qr_verified", "QR verified"
     PAID = "paid"
 
 

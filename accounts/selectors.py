@@ -16,7 +16,7 @@ from config.errors import ServiceError
 LAST_ACTIVE_RESOLUTION = timedelta(minutes=1)
 MAX_TOKEN_LENGTH = 128
 
-# Access levels in order; an upgrade never moves a user down this list (SPEC §4).
+# Access levels in order; an upgrade never moves a user down this list.
 ACCESS_RANK = {
     User.AccessStatus.UNPAID: 0,
     User.AccessStatus.OPEN_SIGNUP: 1,
@@ -25,6 +25,11 @@ ACCESS_RANK = {
     User.AccessStatus.PAID: 4,
 }
 BANNED_STATUSES = (User.BanStatus.TEMPORARY, User.BanStatus.PERMANENT)
+
+
+def statuses_below(status: str) -> list[str]:
+    """The access statuses ranked below `status` (ACCESS_RANK): those an upgrade to it replaces."""
+    return [str(other) for other, rank in ACCESS_RANK.items() if rank < ACCESS_RANK[status]]
 
 
 def hash_token(token: str) -> str:

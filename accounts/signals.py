@@ -16,3 +16,9 @@ account_deleting = Signal()
 # Sent by accounts.services.access.grant_access after the access status rose, with `user` and
 # `status` (the new one). Referrals gives a qr_verified user their own invite code.
 access_granted = Signal()
+
+# Sent by accounts.services.profile when a selfie or intro video is set, replaced or removed,
+# inside the transaction that swaps the reference, with `user`, `field` ("selfie"/"video"),
+# `old_name` and `new_name` (storage names; "" for none). Screening scans the new media after
+# commit and decides what happens to the old media's hashes.
+media_replaced = Signal()

@@ -1,4 +1,4 @@
-"""Profile field rules shared by serializers and services (SPEC §4)."""
+"""Profile field rules shared by serializers and services."""
 
 import re
 import unicodedata

@@ -1,4 +1,7 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+from config.sql_sources import install_app_sql
 
 
 class ChatConfig(AppConfig):
@@ -13,3 +16,5 @@ class ChatConfig(AppConfig):
 
         account_deleting.connect(end_room_of_deleted_account, dispatch_uid="chat.end_room_of_deleted_account")
         introduction_barred.connect(block_bars_introduction, dispatch_uid="chat.block_bars_introduction")
+        # chat/sql/*.sql, installed after every migrate when changed (config/sql_sources.py).
+        post_migrate.connect(install_app_sql, sender=self, dispatch_uid="chat.sql_sources")

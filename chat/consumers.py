@@ -1,4 +1,4 @@
-"""The one WebSocket endpoint, /ws/ (SPEC §6). Thin: authenticate, validate, call a service,
+"""The one WebSocket endpoint, /ws/. Thin: authenticate, validate, call a service,
 ack with the stored id. A bad or unknown message gets an `error` reply; nothing a client
 sends can close or crash the socket, except failing to authenticate.
 

@@ -220,6 +220,11 @@ class RoomResumeEvent(RoomFields, Event):
 class ChatMessageEvent(StoredMessage, Event):
     type: Literal["chat.message"]
     socials: dict[str, str] | None = Field(default=None, description="with a shared-socials system message")
+    screened: Literal["censor", "flag"] | None = Field(
+        default=None,
+        description='screening masked ("censor") or flagged ("flag") this message: the recipient is offered '
+        '"Does this bother you?" (a report with the room\'s messages attached)',
+    )
 
 
 class Relayed(Event):
@@ -377,6 +382,15 @@ class AppealDecidedEvent(Event):
     decided_at: datetime
 
 
+class MediaReview(Event):
+    """Screening hid my selfie or intro video pending a moderator's review ("hidden"), or the
+    moderator decided: shown again ("restored") or removed ("removed")."""
+
+    type: Literal["media.review"]
+    media: Literal["selfie", "video"]
+    status: Literal["hidden", "restored", "removed"]
+
+
 OUTBOUND: tuple[type[Event], ...] = (
     Ack,
     Error,
@@ -409,6 +423,7 @@ OUTBOUND: tuple[type[Event], ...] = (
     StrikeNew,
     ReportOutcomeEvent,
     AppealDecidedEvent,
+    MediaReview,
 )
 TYPES = {model.model_fields["type"].annotation.__args__[0]: model for model in OUTBOUND}
 

@@ -1,11 +1,12 @@
-"""The reel (SPEC §6): who I can invite right now, as one indexed query.
+"""The reel: who I can invite right now, as one indexed query.
 
 Online and available come from Redis (presence); every other rule is an EXISTS subquery on
 an index: not me, not banned, with access, not in a live room (active_room_members PK),
-not on cooldown with me (cooldowns pair index), not someone I reported (reports pair
-index), no block either way (the two blocks indexes), and "who I want to meet" mutually: their
-gender is one I want to meet and mine one they want, and we share a call mode (or both want
-the `mode` asked for): plain conditions on the users row fetched by primary key. Introduced
+not on cooldown with me (cooldowns pair index), not someone I reported (moderation's view
+reported_pairs over its reports pair index: chat reads no moderation table or module), no
+block either way (the two blocks indexes), and "who I want to meet" mutually: their gender
+is one I want to meet and mine one they want, and we share a call mode (or both want the
+`mode` asked for): plain conditions on the users row fetched by primary key. Introduced
 users come first. With `near`, only users whose consented, unexpired
 location is within that many km of mine, shown as a distance bucket, never a distance."""
 
@@ -15,6 +16,7 @@ import json
 import uuid
 from dataclasses import dataclass
 
+from django.db import connection
 from django.db.models import BooleanField, Exists, ExpressionWrapper, F, FloatField, OuterRef, Q, Value
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import ASin, Cast, Cos, Power, Radians, Sin, Sqrt
@@ -27,8 +29,8 @@ from chat.event_mode import ensure_event_open
 from chat.events import user_card
 from chat.models import ActiveRoomMember, Block, Cooldown
 from config.errors import InvalidInput
-from moderation.models import Report
 from referrals.models import ReferralNotification
+from screening.holds import held_subquery, is_held_filter
 
 EARTH_RADIUS_KM = 6371.0
 BUCKETS = ((1, "< 1 km"), (5, "1–5 km"), (10, "5–10 km"), (25, "10–25 km"), (50, "25–50 km"))
@@ -76,24 +78,27 @@ class ReelPage:
 
 
 def _in_reels():
-    """Users a reel may show, and who may look at one: active, not banned, with access."""
+    """Users a reel may show, and who may look at one: active, not banned, with access, not
+    held by screening (a look-alike of a banned person waiting for a moderator)."""
     return (
         User.objects.filter(is_active=True)
         .exclude(ban_status__in=BANNED_STATUSES)
         .exclude(access_status=User.AccessStatus.UNPAID)
+        .exclude(held_subquery())
     )
 
 
-def meets_mutually(viewer: User, *, mode: str | None = None) -> Q:
+def meets_mutually(viewer: User, *, mode: str | None = None) -> RawSQL:
     """Users whose "who I want to meet" and `viewer`'s admit each other: the other's gender is
     in the viewer's meet_genders and the viewer's in theirs; for `mode`, both want it, else they
-    share at least one mode. The same rule as rdv_send_invite's (chat migration 0008)."""
-    rule = Q(gender__in=viewer.meet_genders, meet_genders__contains=[viewer.gender])
-    if mode is None:
-        return rule & Q(meet_modes__overlap=viewer.meet_modes)
-    if mode not in viewer.meet_modes:
-        return Q(pk__in=[])
-    return rule & Q(meet_modes__contains=[mode])
+    share at least one mode. rdv_meets_mutually (chat/sql/meets_mutually.sql), the predicate
+    rdv_send_invite uses too, on each candidate row (inlined by the planner)."""
+    return RawSQL(
+        'rdv_meets_mutually(%s, %s::text[], %s::text[], "users"."gender", "users"."meet_genders",'
+        ' "users"."meet_modes", %s)',
+        (viewer.gender, list(viewer.meet_genders), list(viewer.meet_modes), mode),
+        output_field=BooleanField(),
+    )
 
 
 def presence_audience(subject_ids, viewer_ids) -> dict[str, set[str]]:
@@ -132,8 +137,7 @@ def presence_audience(subject_ids, viewer_ids) -> dict[str, set[str]]:
         low, high = str(low), str(high)
         hidden.setdefault(low, set()).add(high)
         hidden.setdefault(high, set()).add(low)
-    reports = Report.objects.filter(reporter__in=viewers, reported__in=subjects)
-    for reporter, reported in reports.values_list("reporter_id", "reported_id").distinct():
+    for reporter, reported in _reported_pairs(viewers, subjects):
         hidden.setdefault(str(reporter), set()).add(str(reported))
     # "Who I want to meet", mutually, decided per preference profile (gender, wanted genders,
     # modes): a few dozen profiles at most, so the cost is not per pair, and viewers of one
@@ -171,6 +175,26 @@ def _pk_in(ids: list[str]) -> RawSQL:
     return RawSQL('"users"."id" = ANY(%s::uuid[])', (ids,), output_field=BooleanField())
 
 
+def _not_reported_by(viewer: User) -> RawSQL:
+    """Users `viewer` has not reported (moderation/sql/reported_pairs.sql, its documented view)."""
+    return RawSQL(
+        'NOT EXISTS (SELECT 1 FROM reported_pairs p WHERE p.reporter_id = %s AND p.reported_id = "users"."id")',
+        (viewer.pk,),
+        output_field=BooleanField(),
+    )
+
+
+def _reported_pairs(reporters, reported) -> list[tuple]:
+    """(reporter, reported) pairs among these people (moderation's view reported_pairs)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT DISTINCT reporter_id, reported_id FROM reported_pairs"
+            " WHERE reporter_id = ANY(%s::uuid[]) AND reported_id = ANY(%s::uuid[])",
+            [list(reporters), list(reported)],
+        )
+        return cursor.fetchall()
+
+
 def reel_queryset(viewer: User, *, mode: str | None, ids: list[str] | None = None):
     """The reel's one query; `ids` are the online and available users (read from presence
     unless given, as bench/reel.py does to time the query alone)."""
@@ -190,10 +214,11 @@ def reel_queryset(viewer: User, *, mode: str | None, ids: list[str] | None = Non
         .filter(_pk_in(ids))
         .filter(~Exists(ActiveRoomMember.objects.filter(user=OuterRef("pk"))))
         .filter(~Exists(cooldown))
-        .filter(~Exists(Report.objects.filter(reporter=viewer, reported=OuterRef("pk"))))
+        .filter(_not_reported_by(viewer))
         .filter(~Exists(Block.objects.filter(blocker=viewer, blocked=OuterRef("pk"))))
         .filter(~Exists(Block.objects.filter(blocker=OuterRef("pk"), blocked=viewer)))
         .filter(meets_mutually(viewer, mode=mode))
+        .filter(~is_held_filter(viewer.pk))  # a held viewer gets an empty reel (one InitPlan, same query)
         .annotate(introduced=Exists(introduced))
     )
 

@@ -1,4 +1,4 @@
-"""WebSocket routes: one endpoint for everything (SPEC §6). Any other path is refused at the
+"""WebSocket routes: one endpoint for everything. Any other path is refused at the
 handshake (HTTP 403, as Channels answers a socket it does not accept), not a 500 with a
 traceback in the log."""
 

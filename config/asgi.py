@@ -1,11 +1,16 @@
 """ASGI entry point: HTTP through Django, WebSocket /ws/ through Channels."""
 
 import os
+import warnings
 
 from django.core.asgi import get_asgi_application
 from django.urls import get_resolver
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+# WhiteNoise serves static files with a synchronous file iterator, which Django's ASGI handler
+# reads on a thread (the files are small) after warning once per process: a warning about a
+# choice made on purpose, printed by every worker on its first static file.
+warnings.filterwarnings("ignore", message="StreamingHttpResponse must consume synchronous iterators")
 django_asgi_app = get_asgi_application()  # before importing consumers (they import models)
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402

@@ -13,6 +13,16 @@ from moderation.models import ReportCategory
 
 # Call lengths offered in the invite and accept dialogs (seconds, within the protocol's bounds).
 CALL_LENGTHS = [s for s in (60, 120, 180, 300, 600, 900, 1800) if MIN_CALL_SECONDS <= s <= MAX_CALL_SECONDS]
+# How each network and gender is written on the pages (not capfirst: "LinkedIn", "TikTok").
+NETWORK_LABELS = {
+    "instagram": "Instagram",
+    "snapchat": "Snapchat",
+    "tiktok": "TikTok",
+    "x": "X",
+    "linkedin": "LinkedIn",
+    "discord": "Discord",
+}
+GENDER_LABELS = {"unspecified": "Prefer not to say"}
 # "profile" is for a selfie/video seen in the reel, not for someone met in a call.
 REPORT_CATEGORIES = [value for value in ReportCategory.values if value != ReportCategory.PROFILE]
 
@@ -20,7 +30,8 @@ REPORT_CATEGORIES = [value for value in ReportCategory.values if value != Report
 def _page(request, template: str, page: str, **context):
     context = {
         "page": page,
-        "genders": User.Gender.choices,
+        "genders": [(value, GENDER_LABELS.get(value, label)) for value, label in User.Gender.choices],
+        "network_labels": ",".join(f"{key}={NETWORK_LABELS.get(key, key)}" for key in sorted(SOCIAL_HANDLES)),
         "call_lengths": [(seconds, _label(seconds)) for seconds in CALL_LENGTHS],
         "report_categories": REPORT_CATEGORIES,
         "gif_hosts": ",".join(settings.GIF_HOSTS),
@@ -56,7 +67,8 @@ def history(request):
 
 @require_GET
 def settings_page(request):
-    return _page(request, "settings.html", "settings", social_networks=sorted(SOCIAL_HANDLES))
+    networks = [(network, NETWORK_LABELS.get(network, network)) for network in sorted(SOCIAL_HANDLES)]
+    return _page(request, "settings.html", "settings", social_networks=networks)
 
 
 @require_GET

@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",  # Swagger UI and Redoc served from our static files (offline)
     "channels",
     "accounts",
+    "screening",
     "chat",
     "moderation",
     "operations",
@@ -125,7 +126,7 @@ DB_STATEMENT_TIMEOUT = env.float("DB_STATEMENT_TIMEOUT", default=0.0)
 if DB_STATEMENT_TIMEOUT > 0 and not env.bool("DB_PGBOUNCER", default=False):  # PgBouncer refuses `options`
     DATABASES["default"]["OPTIONS"]["options"] = f"-c statement_timeout={int(DB_STATEMENT_TIMEOUT * 1000)}"
 DATABASES["default"]["TEST"] = {"NAME": env("TEST_DATABASE_NAME", default=None)}
-# Services open their own transactions (atomic(durable=True)); see STYLE.md.
+# Services open their own transactions: each use case is one atomic(durable=True) block.
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -146,11 +147,16 @@ REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:6379/0")
 # Under pytest everything Redis-side goes to a separate database index, because the suite
 # empties it between tests: never the one `make run` uses.
 # Parallel runs with different TEST_DATABASE_NAMEs get different indexes (1–15).
+# pytest-xdist workers (make test-fast: gw0, gw1, …) each get their own index, 14 down to 1,
+# as each gets its own test database.
 if TESTING:
     _test_db = env("TEST_DATABASE_NAME", default="")
-    REDIS_URL = env(
-        "REDIS_TEST_URL", default=_redis_db(REDIS_URL, 1 + zlib.crc32(_test_db.encode()) % 15 if _test_db else 15)
-    )
+    _xdist_worker = env("PYTEST_XDIST_WORKER", default="")
+    if _xdist_worker:
+        _test_index = 14 - int(_xdist_worker.removeprefix("gw")) % 14
+    else:
+        _test_index = 1 + zlib.crc32(_test_db.encode()) % 15 if _test_db else 15
+    REDIS_URL = env("REDIS_TEST_URL", default=_redis_db(REDIS_URL, _test_index))
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
@@ -222,9 +228,12 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# What a task prints (the development email backend's framed emails) goes to the console as
+# it is, not re-logged line by line as WARNING/ForkPoolWorker: it is not a warning.
+CELERY_WORKER_REDIRECT_STDOUTS = False
 
 
-# Beat only tidies; every reader checks timestamps itself (SPEC: correctness never waits for a sweep).
+# Beat only tidies; every reader checks timestamps itself (correctness never waits for a sweep).
 # Every task is idempotent and safe with several workers (rows claimed with SKIP LOCKED). README → Operations.
 def _every(name: str, default: float) -> float:
     return env.float(name, default=default)
@@ -280,7 +289,18 @@ PERSISTENCE_HEALTH_CACHE_SECONDS = env.int("PERSISTENCE_HEALTH_CACHE_SECONDS", d
 # how long a process reuses its last look at the applied migrations.
 HEALTH_CHECK_TIMEOUT_SECONDS = env.float("HEALTH_CHECK_TIMEOUT_SECONDS", default=2.0)
 HEALTH_MIGRATIONS_CACHE_SECONDS = env.float("HEALTH_MIGRATIONS_CACHE_SECONDS", default=300.0)
-CELERY_TASK_ROUTES: dict = {}
+CELERY_TASK_ROUTES: dict = {
+    # Its own queue and worker (deploy/Procfile): the classifier's memory and time stay there.
+    "screening.scan_media": {"queue": "screening"},
+}
+# --- Screening (docs/screening.md) ---------------------------------------------------------
+# Text screening of call chat (watched words, detectors); off only to measure its cost.
+SCREENING_TEXT = env.bool("SCREENING_TEXT", default=True)
+# An image whose nudity score (0–1, NudeNet) is at least this is hidden pending review.
+SCREENING_NUDITY_THRESHOLD = env.float("SCREENING_NUDITY_THRESHOLD", default=0.6)
+# A new selfie within this many bits (of 64) of a banned person's pHash holds the account.
+SCREENING_BAN_EVASION_DISTANCE = env.int("SCREENING_BAN_EVASION_DISTANCE", default=8)
+SCREENING_NUDITY_CLASSIFIER = env("SCREENING_NUDITY_CLASSIFIER", default="screening.classifier.NudeNetClassifier")
 
 # --- Auth -----------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
@@ -321,14 +341,14 @@ RATE_LIMITS = {
     "email_verify": env("RATE_EMAIL_VERIFY", default="20/h"),  # per user
     "referral_create": env("RATE_REFERRAL_CREATE", default="20/d"),  # per user
     "upload": env("RATE_UPLOAD", default="30/h"),  # per user
-    "ice_servers": env("RATE_ICE_SERVERS", default="10/h"),  # per user (SPEC §6)
+    "ice_servers": env("RATE_ICE_SERVERS", default="10/h"),  # per user
     "event_rsvp": env("RATE_EVENT_RSVP", default="10/5m"),  # per user: POST /api/events/rsvp
     "waitlist": env("RATE_WAITLIST", default="3/h"),  # per IP: POST /api/waitlist
     "block": env("RATE_BLOCK", default="30/h"),  # per user: POST /api/blocks and DELETE /api/blocks/<id> together
 }
-# Failed invite-code validations allowed per IP per hour (SPEC §4: 5).
+# Failed invite-code validations allowed per IP per hour (5).
 INVITE_CODE_FAILURES_PER_HOUR = env.int("INVITE_CODE_FAILURES_PER_HOUR", default=5)
-# Moderation (SPEC §7): reports per reporter per rolling day (counted in the database); the
+# Moderation: reports per reporter per rolling day (counted in the database); the
 # automatic temporary ban needs this many distinct reporters from this many distinct IPs;
 # a permanent ban IP-bans the user's session addresses for this many days.
 REPORTS_PER_DAY = env.int("REPORTS_PER_DAY", default=20)
@@ -422,9 +442,9 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Domain secrets -------------------------------------------------------------------------
-# HMAC key for USC card IDs (SPEC §5): the raw ID is never stored.
+# HMAC key for USC card IDs: the raw ID is never stored.
 USC_ID_HMAC_SECRET = env("USC_ID_HMAC_SECRET", default=SECRET_KEY)
-# USC card scans (SPEC §5): test IDs refused like invalid ones (comma-separated 10-digit IDs),
+# USC card scans: test IDs refused like invalid ones (comma-separated 10-digit IDs),
 # scans per IP per window (Redis), distinct valid cards per IP per day (counted in PostgreSQL).
 USC_TEST_ID_DENYLIST = env.list("USC_TEST_ID_DENYLIST", default=[])
 USC_SCANS_PER_WINDOW = env.int("USC_SCANS_PER_WINDOW", default=10)
@@ -510,5 +530,10 @@ LOGGING = {
         }
     },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # Django adds a console handler of its own to "django" while DEBUG is on: every refused
+        # request ("Unauthorized: /api/me") was printed twice. One handler, the root's.
+        "django": {"handlers": [], "propagate": True},
+    },
 }

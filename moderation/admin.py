@@ -1,5 +1,5 @@
-"""Admin for reports, bans, IP bans, the audit log and site settings: the moderators' console
-(SPEC §7). Every action calls moderation.services (one transaction with its audit row); the
+"""Admin for reports, bans, IP bans, the audit log and site settings: the moderators' console.
+Every action calls moderation.services (one transaction with its audit row); the
 change forms that write go around the admin's own atomic block, because those services are
 outermost (durable) transactions."""
 
@@ -13,7 +13,7 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.views.decorators.http import require_POST
 
 from accounts.admin import json_block
@@ -67,6 +67,8 @@ class ReportAdmin(DirectWriteMixin, admin.ModelAdmin):
         "reported_name",
         "selfie_evidence",
         "video_evidence",
+        "still_evidence",
+        "screening_images",
         "messages_pretty",
     )
     readonly_fields = tuple(name for name in fields if name != "reviewed")  # evidence never changes
@@ -80,6 +82,23 @@ class ReportAdmin(DirectWriteMixin, admin.ModelAdmin):
         if not obj.reported_selfie:
             return "-"
         return format_html('<img src="{}" alt="selfie" style="max-width:240px">', evidence_url(obj.reported_selfie))
+
+    @admin.display(description="still of the video (captured by the reporter)")
+    def still_evidence(self, obj):
+        if not obj.video_still:
+            return "-"
+        return format_html('<img src="{}" alt="still" style="max-width:320px">', evidence_url(obj.video_still))
+
+    @admin.display(description="screening images (side by side)")
+    def screening_images(self, obj):
+        names = [n for entry in obj.messages_snapshot if isinstance(entry, dict) for n in entry.get("images", [])]
+        if not names:
+            return "-"
+        return format_html_join(
+            "",
+            '<img src="{}" alt="evidence" style="max-width:240px;margin-right:1em">',
+            ((evidence_url(n),) for n in names),
+        )
 
     @admin.display(description="video (at report time)")
     def video_evidence(self, obj):

@@ -46,7 +46,14 @@ def check_report_allowed(reporter: User, reported: User, *, now) -> None:
 
 
 @transaction.atomic(durable=True)
-def open_case(
+def open_case(reported: User, **fields) -> ReportResult:
+    """The outermost use case (POST /api/reports, a script): file_into_case in its own
+    transaction. Same arguments."""
+    return file_into_case(reported, **fields)
+
+
+@transaction.atomic(savepoint=False)
+def file_into_case(
     reported: User,
     *,
     source: str,
@@ -61,7 +68,8 @@ def open_case(
     messages: list | None = None,
 ) -> ReportResult:
     """File one report into the reported person's open case (created if none), weigh it, and
-    ban temporarily if the case's weighted evidence reaches AUTO_BAN_WEIGHT.
+    ban temporarily if the case's weighted evidence reaches AUTO_BAN_WEIGHT; in the caller's
+    transaction (screening files its cases inside the transaction that found them).
 
     A system report (automatic screening) has no reporter, source "screening" and the
     screening's findings in `evidence`. The reported user's row is locked first (with the

@@ -1,4 +1,4 @@
-"""Reports and bans (SPEC §2, §7), users' data exports; IP bans, site settings and the audit log
+"""Reports and bans, users' data exports; IP bans, site settings and the audit log
 are re-exported."""
 
 import uuid
@@ -72,6 +72,9 @@ class Report(models.Model):
     reported_selfie = models.CharField(max_length=255, blank=True, default="")
     reported_video = models.CharField(max_length=255, blank=True, default="")
     messages_snapshot = models.JSONField(default=list, blank=True)
+    # A still of the partner's video, captured by the reporter's own client and uploaded with the
+    # report (moderation.stills); an evidence/ file, staff only. Nothing else of a call is recorded.
+    video_still = models.CharField(max_length=255, blank=True, default="")
     reviewed = models.BooleanField(default=False)
     created_at = models.DateTimeField(default=timezone.now)
     source = models.CharField(max_length=10, choices=ReportSource.choices, default=ReportSource.MEMBER)

@@ -1,4 +1,4 @@
-"""The `moderators` group and exactly the permissions a moderator needs (SPEC §7).
+"""The `moderators` group and exactly the permissions a moderator needs.
 
 Moderators see users, their sessions (IPs), reports, bans, IP bans, invite codes, RSVPs and
 the audit log; they change only what their actions touch (users' bans, reports' reviewed
@@ -52,6 +52,15 @@ MODERATOR_PERMISSIONS = (
     ("chat", "add_eventaccesspass"),
     ("chat", "delete_eventaccesspass"),
     ("chat", "view_eventrsvp"),
+    # Screening (docs/screening.md): watched words, detector switches, hidden media, holds.
+    ("screening", "view_watchedword"),
+    ("screening", "add_watchedword"),
+    ("screening", "change_watchedword"),
+    ("screening", "delete_watchedword"),
+    ("screening", "view_detector"),
+    ("screening", "change_detector"),
+    ("screening", "view_mediascan"),
+    ("screening", "view_accounthold"),
 )
 
 
@@ -60,7 +69,10 @@ def ensure_moderators_group(apps=global_apps):
     so the data migration can run it with historical models; permissions are created first,
     because on a fresh database they normally appear only after all migrations (post_migrate)."""
     for label in {label for label, _ in MODERATOR_PERMISSIONS}:
-        config = apps.get_app_config(label)
+        try:
+            config = apps.get_app_config(label)
+        except LookupError:  # an app whose first migration comes later (and runs this again)
+            continue
         config.models_module = getattr(config, "models_module", None) or True
         create_permissions(config, apps=apps, verbosity=0)
     Group = apps.get_model("auth", "Group")

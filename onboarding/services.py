@@ -1,4 +1,4 @@
-"""Onboarding (SPEC §4, §5): guest sign-up, the email step, guest → permanent and redeeming an
+"""Onboarding: guest sign-up, the email step, guest → permanent and redeeming an
 invite code. These flows join accounts with referrals (invite and referral codes) and usc_cards
 (card scans and registrations), so they sit in the layer above all three.
 
@@ -104,7 +104,7 @@ def redeem_invite_code(user: User, raw_code: str, *, ip: str | None) -> User:
 
 
 def requires_usc_email(user: User) -> bool:
-    """Admin-code and USC-card users must use an @usc.edu address (SPEC §4)."""
+    """Admin-code and USC-card users must use an @usc.edu address."""
     if user.usc_id_hash:
         return True
     return user.invite_code_uses.filter(code__type=InviteCode.Type.ADMIN).exists()
@@ -158,7 +158,7 @@ def make_permanent(user: User, *, password: str, session: AuthSession, ip: str |
     """Guest → permanent: needs a verified email (@usc.edu for USC-card and admin-code users)
     and a password that passes the validators. The current session gets the 30-day
     lifetime. A pending USC card registration is finalized first and stays finalized even
-    when the upgrade is refused (SPEC §5: the server, not the client, finalizes on both
+    when the upgrade is refused (the server, not the client, finalizes on both
     branches of the permanent step). Idempotent for an already permanent user (the password
     is then changed)."""
     # Before the user row lock: the card lock comes first (usc_cards.services lock order).

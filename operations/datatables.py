@@ -3,7 +3,7 @@
 tests/test_datatables.py proves every table of our five apps is listed here or in
 DERIVED_TABLES with a reason, so a new model cannot be silently left out of a wipe or backup."""
 
-APP_LABELS = ("accounts", "chat", "moderation", "usc_cards", "referrals")
+APP_LABELS = ("accounts", "chat", "moderation", "usc_cards", "referrals", "screening")
 
 # Parents before children, so a restore can insert in this order.
 TABLES = (
@@ -23,6 +23,7 @@ TABLES = (
     "active_rooms",
     "call_invites",
     "text_chat_messages",
+    "screening_messages",
     "session_completions",
     "chat_history",
     "archived_text_chat_messages",
@@ -46,6 +47,10 @@ TABLES = (
     "event_settings",
     "event_access_passes",
     "event_rsvps",
+    "screening_watched_words",
+    "screening_detectors",
+    "screening_media_scans",
+    "screening_account_holds",
 )
 
 # Tables of our apps that hold no facts of their own: emptied by a wipe, never exported.

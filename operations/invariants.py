@@ -1,4 +1,4 @@
-"""The persistence invariants of SPEC §8, as SQL aggregates: one function per rule, each
+"""The persistence invariants, as SQL aggregates: one function per rule, each
 returning how many rows break it (and a few example ids). Shared by `manage.py
 persistence_check`, `make run` at start-up and `/healthz` (which reuses the last result for
 PERSISTENCE_HEALTH_CACHE_SECONDS, kept in Redis).

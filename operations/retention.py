@@ -1,4 +1,4 @@
-"""What is tidied away, and when (SPEC §8): the sweeps beat runs and the retention policies.
+"""What is tidied away, and when: the sweeps beat runs and the retention policies.
 
 Every function here works in batches: each batch claims its rows with
 `SELECT … FOR UPDATE SKIP LOCKED LIMIT n` and deletes or moves them in one transaction, so

@@ -30,6 +30,7 @@ from chat.models import (
 )
 from moderation.models import DataExport, IPBan, Report, UserBan
 from referrals.models import InviteCode, InviteCodeUse, ReferralMapping, ReferralNotification, WaitlistEntry
+from screening.models import AccountHold, MediaScan
 from usc_cards.models import USCCardRegistration
 
 SECRET_COLUMNS = {"password", "token_digest", "code_digest", "usc_id_hash"}
@@ -56,7 +57,20 @@ def _rows(queryset, **kwargs) -> list[dict]:
 # What a user's export leaves out of rows that are theirs but also hold someone else's data or
 # the moderators' (README → My data): a report's snapshot of the reported person (name, copied
 # selfie and video, the room's messages), whether moderators reviewed it, and who banned whom.
-REPORT_SNAPSHOT_COLUMNS = ("reported_name", "reported_selfie", "reported_video", "messages_snapshot", "reviewed")
+REPORT_SNAPSHOT_COLUMNS = (
+    "reported_name",
+    "reported_selfie",
+    "reported_video",
+    "video_still",
+    "messages_snapshot",
+    "reviewed",
+)
+SCREENING_NOTE = (
+    "phash is a perceptual hash of your selfie or of an intro-video frame: a 64-bit number that tells "
+    "near-identical pictures apart; the picture cannot be rebuilt from it. It is deleted with your media "
+    "or account, except while you are banned: then it is kept, without your account, so that a new "
+    "account with the same picture is held for a moderator."
+)
 MODERATOR_COLUMNS = ("reviewed_by_id", "banned_by_id")
 
 
@@ -105,6 +119,11 @@ def user_document(user) -> dict:
         "event_access_pass": _rows(EventAccessPass.objects.filter(user=user), omit=("granted_by_id",)),
         "waitlist_entry": _rows(WaitlistEntry.objects.filter(email=user.email)) if user.email else [],
         "data_exports": _rows(DataExport.objects.filter(user=user), omit=("file",)),
+        "screening": {
+            "note": SCREENING_NOTE,
+            "media_scans": _rows(MediaScan.objects.filter(user=user), omit=("decided_by_id",)),
+            "account_holds": _rows(AccountHold.objects.filter(user=user), omit=("released_by_id", "matched_scan_id")),
+        },
     }
 
 

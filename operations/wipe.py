@@ -1,4 +1,4 @@
-"""Emptying the database (manage.py wipe_database), as SPEC §8 says."""
+"""Emptying the database (manage.py wipe_database)."""
 
 from dataclasses import dataclass
 

@@ -1,4 +1,4 @@
-"""Invite codes (gate to sign-up) and introduction links (SPEC §2, §4)."""
+"""Invite codes (gate to sign-up) and introduction links."""
 
 from django.conf import settings
 from django.db import models

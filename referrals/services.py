@@ -1,4 +1,4 @@
-"""Invite codes (the gate to sign-up) and introductions (SPEC §4)."""
+"""Invite codes (the gate to sign-up) and introductions."""
 
 import io
 import logging
@@ -12,6 +12,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import User
+from accounts.selectors import statuses_below
 from accounts.services.access import SESSIONS_FOR_UNLOCK
 from audit.services import record_audit
 from config.errors import NotFound
@@ -49,7 +50,7 @@ def invite_failures() -> Limit:
 
 def find_usable_invite_code(raw, *, ip: str | None) -> InviteCode:
     """The active code with uses left, or InvalidInviteCode. Failed lookups are counted per
-    IP (5 an hour, SPEC §4); past that even a right code gets 429 until the hour is over."""
+    IP (5 an hour); past that even a right code gets 429 until the hour is over."""
     failures = invite_failures()
     failures.check(f"ip:{ip}")
     code = normalize_code(raw)
@@ -242,15 +243,22 @@ def signup_url(code: str) -> str:
     return f"{settings.SITE_URL.rstrip('/')}/?invite={code}"
 
 
+def session_unlock_args() -> list:
+    """The values of the QR unlock, from their one place each: the successful sessions it takes,
+    the uses of the user's own code, and the access statuses it raises to qr_verified (those
+    ranked below it: an unlock never moves a user down). Passed to rdv_apply_session_unlock,
+    directly or through rdv_end_room."""
+    return [SESSIONS_FOR_UNLOCK, InviteCode.USER_CODE_USES, statuses_below(User.AccessStatus.QR_VERIFIED)]
+
+
 def apply_session_unlock(user_id) -> bool:
     """After a completion is counted: with 4 successful sessions the user is qr_unlocked and
     qr_verified (unless already higher) and gets an invite code of their own. Idempotent.
-    The rule is the SQL function rdv_apply_session_unlock (chat migration 0004), which the end
-    of a room (rdv_end_room) runs in the same statement; this is its call from Python."""
-    assert InviteCode.USER_CODE_USES == 4  # the function writes 4
+    The rule is the SQL function rdv_apply_session_unlock (referrals/sql/apply_session_unlock.sql),
+    which the end of a room (rdv_end_room) runs in the same statement; this is its call from Python."""
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT rdv_apply_session_unlock(%s::uuid, %s, %s, %s)",
-            [str(user_id), random_code(INVITE_CODE_LENGTH), SESSIONS_FOR_UNLOCK, timezone.now()],
+            "SELECT rdv_apply_session_unlock(%s::uuid, %s, %s, %s, %s, %s)",
+            [str(user_id), random_code(INVITE_CODE_LENGTH), timezone.now(), *session_unlock_args()],
         )
         return cursor.fetchone()[0]

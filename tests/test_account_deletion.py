@@ -1,5 +1,5 @@
 """DELETE /api/me: the account and its personal data go; other people's records of calls with
-the user stay, with the partner link cleared and the name snapshot kept (SPEC §2, §4)."""
+the user stay, with the partner link cleared and the name snapshot kept."""
 
 import json
 

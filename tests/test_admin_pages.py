@@ -26,6 +26,7 @@ from chat.models import (
 )
 from moderation.models import Appeal, AuditLog, Case, CaseNote, DataExport, Report, SiteSettings, Strike, UserBan
 from referrals.models import WaitlistEntry
+from screening.models import AccountHold, Detector, MediaScan, ScreenedMessage, WatchedWord
 from tests.factories import (
     ActiveRoomFactory,
     ArchivedChatHistoryFactory,
@@ -54,7 +55,7 @@ from tests.factories import (
 )
 from usc_cards.models import USCCardRegistration, USCScanAttempt
 
-OUR_APPS = ("accounts", "chat", "moderation", "usc_cards", "referrals")
+OUR_APPS = ("accounts", "chat", "moderation", "usc_cards", "referrals", "screening")
 
 # Rows only services (or a trigger, or a migration) write: the add page is refused.
 NO_ADD = {
@@ -85,6 +86,10 @@ NO_ADD = {
     CaseNote,
     Strike,
     Appeal,
+    Detector,  # one row per detector, made by the migration
+    MediaScan,
+    AccountHold,
+    ScreenedMessage,
 }
 
 REGISTERED = sorted(admin.site._registry, key=lambda m: m._meta.label)
@@ -137,6 +142,14 @@ def every_model_twice(db):
         CaseNote.objects.create(case=case, text="note")
         strike = Strike.objects.create(user=case.reported, action="warning", reason="r", automatic=True, case=case)
         Appeal.objects.create(strike=strike, text="please")
+        owner = UserFactory()
+        scan = MediaScan.objects.create(user=owner, kind="selfie", file=f"selfies/{owner.pk}.jpg", phash=5)
+        AccountHold.objects.create(user=owner, scan=scan, matched_scan=scan, distance=2)
+        ScreenedMessage.objects.create(message=TextChatMessageFactory(), action="censor", rules=["detector:phone"])
+    for name, action in (("phone", "censor"), ("slur", "block")):
+        Detector.objects.get_or_create(name=name, defaults={"action": action})
+    WatchedWord.objects.create(pattern="venmo", action="censor")
+    WatchedWord.objects.create(pattern="zelle", action="block")
     Group.objects.get_or_create(name="moderators")
     SiteSettings.objects.get_or_create(id=1)
     EventSettings.objects.get_or_create(id=1)

@@ -1,4 +1,4 @@
-"""User edits in the admin (SPEC §7; the hole: a moderator set another user's password — the old
+"""User edits in the admin (the hole: a moderator set another user's password — the old
 API token kept working — and edited email, email_verified, access_status and is_active, none of
 it audited, and deactivated themselves by mistake).
 

@@ -1,4 +1,4 @@
-"""The automatic temporary ban (SPEC §7) and the moderator decisions that follow it."""
+"""The automatic temporary ban and the moderator decisions that follow it."""
 
 from datetime import timedelta
 

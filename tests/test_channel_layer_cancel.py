@@ -1,4 +1,4 @@
-"""The channel layer when a socket closes (SPEC §6: pushes reach every live socket; a server
+"""The channel layer when a socket closes (pushes reach every live socket; a server
 restart must not hang): all sockets of a process receive through one Redis queue, and the
 receive of a closing socket is cancelled, possibly while it is the one blocked in BZPOPMIN
 for everybody. That cancel must end it at once and must not take a message meant for

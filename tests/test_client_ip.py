@@ -1,4 +1,4 @@
-"""The client IP (SPEC §4): REMOTE_ADDR unless TRUSTED_PROXY_COUNT proxies are configured, then
+"""The client IP: REMOTE_ADDR unless TRUSTED_PROXY_COUNT proxies are configured, then
 the X-Forwarded-For entry that many places from the right; never the first (client-written)
 entry, so a spoofed header can neither dodge an IP ban nor frame somebody else."""
 

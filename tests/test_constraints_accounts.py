@@ -1,4 +1,4 @@
-"""PostgreSQL itself refuses the accounts rows SPEC §2 forbids (users, sessions,
+"""PostgreSQL itself refuses the accounts rows the data model forbids (users, sessions,
 email_verifications, user_locations). Each bad write runs in its own atomic() block so the
 test transaction stays usable; updates go through queryset.update(), which skips Python."""
 
@@ -239,6 +239,7 @@ def test_two_users_may_each_have_an_active_session(alice, bob):
         sha256_hex().upper(),  # upper-case hex
         sha256_hex()[:40],  # a SHA-1-sized digest
     ],
+    ids=["raw_token", "upper_case_hex", "sha1_sized"],  # the same names on every xdist worker
 )
 def test_session_token_must_be_stored_as_a_hex_sha256_digest(alice, token):
     with pytest.raises(IntegrityError, match="accounts_sessions_token_is_digest"), transaction.atomic():

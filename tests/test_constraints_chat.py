@@ -1,4 +1,4 @@
-"""PostgreSQL itself refuses the chat rows SPEC §2 forbids (cooldowns, call_invites,
+"""PostgreSQL itself refuses the chat rows the data model forbids (cooldowns, call_invites,
 active_rooms and the trigger-kept active_room_members, text_chat_messages,
 session_completions, chat_history). Each bad write runs in its own atomic() block so the
 test transaction stays usable; updates go through queryset.update(), which skips Python."""

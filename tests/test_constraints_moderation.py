@@ -1,4 +1,4 @@
-"""PostgreSQL itself refuses the moderation rows SPEC §2 forbids (reports, user_bans,
+"""PostgreSQL itself refuses the moderation rows the data model forbids (reports, user_bans,
 ip_bans, audit_log, site_settings). Each bad write runs in its own atomic() block so the
 test transaction stays usable; updates go through queryset.update(), which skips Python."""
 

@@ -1,4 +1,4 @@
-"""PostgreSQL itself refuses the referral rows SPEC §2 forbids (invite_codes,
+"""PostgreSQL itself refuses the referral rows the data model forbids (invite_codes,
 invite_code_uses, referral_mappings, referral_notifications). Each bad write runs in its own
 atomic() block so the test transaction stays usable; updates go through queryset.update()."""
 
@@ -97,7 +97,7 @@ def test_user_invite_code_must_have_an_owner():
 
 
 def test_admin_invite_code_has_no_owning_user(alice):
-    # The model's reading of SPEC "created_by nullable for admin codes": admin codes are never owned.
+    # The model's reading of "created_by nullable for admin codes": admin codes are never owned.
     with pytest.raises(IntegrityError, match="referrals_invite_codes_owner_matches_type"), transaction.atomic():
         InviteCodeFactory(type=InviteCode.Type.ADMIN, created_by=alice)
 

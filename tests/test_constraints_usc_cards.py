@@ -1,4 +1,4 @@
-"""PostgreSQL itself refuses the USC card rows SPEC §2 forbids: a card ID is stored only as
+"""PostgreSQL itself refuses the USC card rows the data model forbids: a card ID is stored only as
 an HMAC-SHA256 hex digest plus its last 4 digits, never raw. Each bad write runs in its own
 atomic() block so the test transaction stays usable."""
 

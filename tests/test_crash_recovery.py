@@ -1,4 +1,4 @@
-"""The proof of persistence (SPEC §3): the real processes (uvicorn, Celery worker, Celery beat)
+"""The proof of persistence: the real processes (uvicorn, Celery worker, Celery beat)
 under a mixed HTTP + WebSocket load are killed with SIGKILL at random moments, seven times (in a random order),
 and restarted. Afterwards every write the server acknowledged is in PostgreSQL, every room
 is either still running (with time left; a long call resumed after each restart) or ended

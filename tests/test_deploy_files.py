@@ -27,13 +27,14 @@ def test_every_file_the_deploy_doc_names_exists():
     assert {f"deploy/{p.relative_to(DEPLOY)}" for p in DEPLOY.rglob("*") if p.is_file()} <= names
 
 
-def test_procfile_lists_the_four_processes():
+def test_procfile_lists_the_five_processes():
     entries = {}
     for line in (DEPLOY / "Procfile").read_text().splitlines():
         if line.strip() and not line.startswith("#"):
             name, command = line.split(":", 1)
             entries[name.strip()] = shlex.split(command)
-    assert set(entries) == {"release", "web", "worker", "beat"}
+    assert set(entries) == {"release", "web", "worker", "screening", "beat"}
+    assert entries["screening"][:6] == ["celery", "-A", "config", "worker", "-Q", "screening"]
     assert entries["web"][:2] == ["uvicorn", "config.asgi:application"]
     assert entries["worker"][:4] == ["celery", "-A", "config", "worker"]
     assert entries["beat"][:4] == ["celery", "-A", "config", "beat"]
@@ -41,8 +42,8 @@ def test_procfile_lists_the_four_processes():
 
 
 def test_systemd_units_parse_and_share_the_environment():
-    units = sorted((DEPLOY / "systemd").glob("*.service"))
-    assert len(units) == 4
+    units = sorted((DEPLOY / "systemd").glob("rendezvous-*.service"))
+    assert len(units) == 5
     for unit in units:
         parser = configparser.ConfigParser(strict=False, interpolation=None)
         parser.optionxform = str
@@ -123,6 +124,35 @@ def test_haproxy_checks_healthz_on_every_asgi_server():
     assert any(words[:2] == ["timeout", "tunnel"] for words in sections["defaults"])
 
 
+def turnserver_conf() -> dict[str, list[str]]:
+    options: dict[str, list[str]] = {}
+    for line in (DEPLOY / "turnserver.conf").read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            key, _, value = line.partition("=")
+            options.setdefault(key.strip(), []).append(value.strip())
+    return options
+
+
+def test_coturn_checks_the_credentials_rendezvous_hands_out_and_relays_to_no_private_address():
+    """deploy/turnserver.conf: the shared-secret scheme with TURN_SECRET of the env file, on the
+    ports TURN_URLS name; no relaying to loopback or private networks. The systemd unit and the
+    compose service run that file."""
+    conf, env = turnserver_conf(), env_file()
+    assert "use-auth-secret" in conf and conf["static-auth-secret"] == [env["TURN_SECRET"]]
+    ports = {conf["listening-port"][0], conf["tls-listening-port"][0]}
+    assert {url.split("?")[0].rsplit(":", 1)[1] for url in env["TURN_URLS"].split(",")} == ports
+    assert {"127.0.0.0-127.255.255.255", "10.0.0.0-10.255.255.255", "192.168.0.0-192.168.255.255"} <= set(
+        conf["denied-peer-ip"]
+    )
+    assert "allow-loopback-peers" not in conf
+    parser = configparser.ConfigParser(strict=False, interpolation=None)
+    parser.optionxform = str
+    parser.read_string((DEPLOY / "systemd" / "coturn-rendezvous.service").read_text())
+    assert "/usr/bin/turnserver -c /etc/rendezvous/turnserver.conf" in parser["Service"]["ExecStart"]
+    coturn = yaml.safe_load((DEPLOY / "compose.yaml").read_text())["services"]["coturn"]
+    assert coturn["network_mode"] == "host" and "./turnserver.conf:/etc/coturn/turnserver.conf:ro" in coturn["volumes"]
+
+
 def uvicorn_commands() -> dict[str, list[str]]:
     """Every place uvicorn is started, as its argument list."""
     procfile = next(line for line in (DEPLOY / "Procfile").read_text().splitlines() if line.startswith("web:"))
@@ -145,3 +175,13 @@ def test_every_uvicorn_limits_websocket_frames_to_the_protocol_maximum():
     for where, args in uvicorn_commands().items():
         assert "--ws-max-size" in args, where
         assert int(args[args.index("--ws-max-size") + 1]) == MAX_FRAME_BYTES, where
+
+
+def test_no_uvicorn_takes_the_client_address_from_forwarded_headers():
+    """The client address is REMOTE_ADDR, or TRUSTED_PROXY_COUNT entries from the right of
+    X-Forwarded-For, decided by the app (config.client_ip); a uvicorn that rewrote the address
+    itself from a header (`--proxy-headers`, uvicorn's default for 127.0.0.1) would let anyone
+    behind the proxy choose the address that throttles, bans and sessions see."""
+    for where, args in uvicorn_commands().items():
+        assert "--no-proxy-headers" in args, where
+        assert "--proxy-headers" not in args and "--forwarded-allow-ips" not in args, where

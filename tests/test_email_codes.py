@@ -1,4 +1,4 @@
-"""Email codes and the permanent upgrade (SPEC §2 email_verifications, §4): 6-digit codes
+"""Email codes and the permanent upgrade: 6-digit codes
 stored only as a digest, 10-minute expiry, 5 wrong guesses burn a code, 3 sends an hour, a
 newer code replaces the older one; an email is attached only once verified (no squatting);
 admin-code users need @usc.edu; make-permanent needs a verified email and a strong password."""

@@ -1,5 +1,4 @@
-"""Ending a room (SPEC §2 session_completions/chat_history/cooldowns, §3 timer totals, §6 "Ending a
-room"): exactly once, in one transaction, the same bookkeeping for both users (the old system
+"""Ending a room: exactly once, in one transaction, the same bookkeeping for both users (the old system
 lost the callee's history), timer totals by F-expression, the 4-session QR unlock, a 24 h
 cooldown, and `room.ended` + `me.metrics` after commit. Deleting an account in a live room
 ends it properly first."""

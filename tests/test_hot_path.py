@@ -1,5 +1,5 @@
 """The realtime hot path (docs/hot-path.md): each hot operation is one SQL statement, the SQL
-timer rule agrees with the Python one, and a process runs one room timer per room."""
+timer rule is one SQL function read with the room, and a process runs one room timer per room."""
 
 import asyncio
 import threading
@@ -17,6 +17,7 @@ from chat.models import ActiveRoom
 from chat.outbound import RoomTimer
 from config import realtime
 from config.db_threads import db_call
+from screening.rules import current_rules
 from tests.chat_support import go_online, now
 from tests.factories import ActiveRoomFactory, UserFactory
 from tests.ws_helpers import start_room
@@ -36,6 +37,7 @@ def test_every_hot_operation_is_one_statement(clock):
     clock.shift(timedelta(minutes=5))  # last_active_at is due a touch: still the same statement
     go_online(alice, bob, carol, dave)
     ensure_event_open(alice)  # the event-mode settings snapshot is cached from the first check on (Redis)
+    current_rules()  # the screening rules are cached in the process from the first message on
 
     assert statements(authenticate_token, token, ip="127.0.0.1") == 1
     with CaptureQueriesContext(connection) as captured:
@@ -53,21 +55,23 @@ def test_every_hot_operation_is_one_statement(clock):
 
 
 @pytest.mark.parametrize(
-    "fields, seconds_later",
+    "fields, seconds_later, reason",
     [
-        ({}, 10),
-        ({}, 301),  # the timer
-        ({"status": "grace_period", "user_2_connected": False}, 5),
-        ({"status": "grace_period", "user_2_connected": False}, 11),  # grace expired
-        ({"chat_mode": "text"}, 119),
-        ({"chat_mode": "text"}, 121),  # inactivity
-        ({"chat_mode": "text", "upgraded_at": "start"}, 121),  # upgraded: no inactivity rule
-        ({"chat_mode": "text", "user_1_last_message_at": "start+100"}, 150),  # user 2 silent
-        ({"chat_mode": "text", "user_1_last_message_at": "start+100", "user_2_last_message_at": "start+90"}, 150),
-        ({"status": "ended", "end_reason": "user_ended", "ended_at": "start"}, 400),
+        ({}, 10, None),
+        ({}, 301, "timer"),
+        ({"status": "grace_period", "user_2_connected": False}, 5, None),
+        ({"status": "grace_period", "user_2_connected": False}, 11, "disconnect"),  # grace expired
+        ({"chat_mode": "text"}, 119, None),
+        ({"chat_mode": "text"}, 121, "inactivity"),
+        ({"chat_mode": "text", "upgraded_at": "start"}, 121, None),  # upgraded: no inactivity rule
+        ({"chat_mode": "text", "user_1_last_message_at": "start+100"}, 150, "inactivity"),  # user 2 silent
+        ({"chat_mode": "text", "user_1_last_message_at": "start+100", "user_2_last_message_at": "start+90"}, 150, None),
+        ({"status": "ended", "end_reason": "user_ended", "ended_at": "start"}, 400, None),
     ],
 )
-def test_the_sql_timer_rule_agrees_with_the_python_one(clock, fields, seconds_later):
+def test_a_rooms_due_time_is_one_sql_rule_read_with_the_room(clock, fields, seconds_later, reason):
+    """rdv_room_due (chat/sql/room_due.sql) is the one definition: the message statement calls it,
+    and Python reads it with the room (ActiveRoom.objects.with_due)."""
     start = now()
     resolved = {}
     for key, value in fields.items():
@@ -80,12 +84,7 @@ def test_the_sql_timer_rule_agrees_with_the_python_one(clock, fields, seconds_la
         resolved["grace_period_expires"] = start + timedelta(seconds=10)
     room = ActiveRoomFactory(duration_seconds=300, started_at=start, ends_at=start + timedelta(seconds=300), **resolved)
     at = start + timedelta(seconds=seconds_later)
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT rdv_room_due(r, %s) FROM active_rooms r WHERE r.id = %s", [at, room.pk])
-        sql_reason = cursor.fetchone()[0]
-    room = ActiveRoom.objects.get(pk=room.pk)
-    python_reason = None if room.status == "ended" else room.due(at)
-    assert sql_reason == python_reason
+    assert ActiveRoom.objects.with_due(at).get(pk=room.pk).due_reason == reason
 
 
 def test_a_process_runs_one_timer_per_room_however_many_sockets_watch_it():

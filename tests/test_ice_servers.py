@@ -1,4 +1,4 @@
-"""GET /api/rtc/ice-servers (SPEC §6 Video calls): the configured STUN servers and, when TURN is
+"""GET /api/rtc/ice-servers: the configured STUN servers and, when TURN is
 configured, short-lived TURN credentials in coturn's shared-secret scheme (username =
 "<expiry>:<user id>", credential = base64(HMAC-SHA1(secret, username))); 10 per hour per user."""
 

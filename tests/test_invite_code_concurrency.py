@@ -1,4 +1,4 @@
-"""Invite-code uses under real concurrency (SPEC §3, §4): the decrement is atomic, so parallel
+"""Invite-code uses under real concurrency: the decrement is atomic, so parallel
 sign-ups on a 4-use code give exactly 4 winners, and a code is used once per user. Real
 threads, each with its own PostgreSQL connection, released together by a barrier."""
 

@@ -1,4 +1,4 @@
-"""Invite codes (SPEC §4): the code format, the 5-failures-per-hour-per-IP validation limit,
+"""Invite codes: the code format, the 5-failures-per-hour-per-IP validation limit,
 redeeming a code (never one's own, never twice), and the user's own code unlocked by 4
 successful sessions (GET /api/me/invite-code and its PNG)."""
 

@@ -1,5 +1,5 @@
-"""Invites and rooms under real concurrency (SPEC §2 active_rooms, §3 "exactly one accept wins",
-§6 ending a room exactly once). Real threads, each with its own PostgreSQL connection,
+"""Invites and rooms under real concurrency: exactly one accept wins, a room ends exactly once,
+nobody is in two live rooms. Real threads, each with its own PostgreSQL connection,
 released together by a barrier; every round uses fresh users so races repeat."""
 
 from collections import Counter

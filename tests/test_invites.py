@@ -1,4 +1,4 @@
-"""Call invites (SPEC §2 call_invites and cooldowns, §6 Invite): who may be invited, the 20 s
+"""Call invites: who may be invited, the 20 s
 expiry checked by timestamp, decline/cancel cooldowns, and accept (room length, retries,
 voiding the other pending invites). Services are called directly; events are read from a
 real channel in each user's group after the commit callbacks ran."""

@@ -1,4 +1,4 @@
-"""IP bans (SPEC §4, §7): every entry point refuses a banned address until the ban expires or
+"""IP bans: every entry point refuses a banned address until the ban expires or
 is lifted; the address is the client IP under the trusted-proxy rule."""
 
 from datetime import timedelta

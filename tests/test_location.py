@@ -1,4 +1,4 @@
-"""PUT/DELETE /api/me/location (SPEC §2 user_locations, §6 Location): coordinates stored rounded
+"""PUT/DELETE /api/me/location: coordinates stored rounded
 to 3 decimals, accuracy at most 50 km, a 24 h lifetime, at most one update per 30 minutes,
 sharing is consent and DELETE withdraws it."""
 

@@ -1,4 +1,4 @@
-"""Login and password reset (SPEC §4): one answer for unknown emails and wrong passwords,
+"""Login and password reset: one answer for unknown emails and wrong passwords,
 case-insensitive emails, guests cannot log in, banned users are refused with an audit row,
 a per-IP login throttle; forgot/reset by emailed code, and a reset revokes every session."""
 

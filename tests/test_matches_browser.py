@@ -47,7 +47,7 @@ def test_two_yeses_after_a_call_make_a_match_with_shared_socials_and_unmatch(liv
         expect(alice_page.locator("#flash")).to_contain_text("Bob now sees your instagram.")
 
         bob_page.goto(stack.url + "/matches")
-        expect(bob_page.locator("#match-list .partner-socials")).to_contain_text("instagram: alice.ig")
+        expect(bob_page.locator("#match-list .partner-socials")).to_contain_text("Instagram: alice.ig")
         screenshots(bob_page, "bob-matches")
         bob_page.once("dialog", lambda dialog: dialog.accept())
         bob_page.locator("#match-list .unmatch").click()

@@ -1,4 +1,4 @@
-"""The moderators' admin console (SPEC §7): exact permissions, the review queue, actions that
+"""The moderators' admin console: exact permissions, the review queue, actions that
 go through moderation services (audit rows), the dashboard, and lists that stay cheap."""
 
 import base64
@@ -481,3 +481,10 @@ def test_dashboard_shows_the_live_numbers(mod_client, alice, bob):
     assert live["ws_connections_open"] >= 0
     html = response.content.decode()
     assert re.search(r'id="live-rooms">1<', html) and re.search(r'id="live-users-online">1<', html)
+
+
+def test_dashboard_says_who_is_online_once(mod_client):
+    """ "Users online" in the Live now block; not again as "Online now" twice further down."""
+    html = mod_client.get(url("moderation_dashboard")).content.decode()
+    said = re.findall(r">([^<]*\bonline\b[^<]*)<", html, re.I)  # in the page's text, not its ids
+    assert len(said) == 1, said

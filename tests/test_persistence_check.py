@@ -1,4 +1,4 @@
-"""manage.py persistence_check and /healthz: each SPEC §8 invariant is found when broken."""
+"""manage.py persistence_check and /healthz: each persistence invariant is found when broken."""
 
 from datetime import timedelta
 

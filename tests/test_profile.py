@@ -1,4 +1,4 @@
-"""GET/PATCH /api/me: the profile and its field rules (SPEC §2 users, §4 uploads and socials)."""
+"""GET/PATCH /api/me: the profile and its field rules."""
 
 import pytest
 from rest_framework.test import APIClient

@@ -107,9 +107,9 @@ def test_consolemail_selects_the_framed_backend():
 
 def test_the_readme_links_only_into_this_repository():
     """A clone of this repository alone has every document the README and docs/ point to."""
-    for path in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+    for path in [ROOT / "README.md", ROOT / "CONTRIBUTING.md", *sorted((ROOT / "docs").glob("*.md"))]:
         text = path.read_text()
-        assert "../shared" not in text and "SPEC.md" not in text, path
+        assert "../shared" not in text and "SPEC" + ".md" not in text, path
         for target in re.findall(r"\]\(((?!https?://|#)[^)#\s]+)", text):
             assert (path.parent / target).exists(), f"{path.name} links to missing {target}"
     readme = (ROOT / "README.md").read_text()

@@ -1,4 +1,4 @@
-"""GET /api/reel (SPEC §6 Reel): who I can invite right now. Online and available (for the
+"""GET /api/reel: who I can invite right now. Online and available (for the
 mode), not me, not banned, with access, not in a live room, not on cooldown with me, not
 someone I reported; introduced users first; cursor pages; one query whatever the number of
 online users; with ?near= a consented, unexpired location and distance buckets only."""

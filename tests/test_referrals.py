@@ -1,4 +1,4 @@
-"""Introductions (SPEC §4): POST /api/referrals makes a 10-char link for a target user; a
+"""Introductions: POST /api/referrals makes a 10-char link for a target user; a
 newcomer who signs up with it gives the target a referral_notifications row and, after
 commit, a realtime `referral.notification`; GET /api/referrals/notifications and
 POST /api/referrals/notifications/read work on the caller's own notifications only."""

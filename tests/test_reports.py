@@ -1,4 +1,4 @@
-"""POST /api/reports (SPEC §7): who may report whom, one per pair, the evidence snapshot, the
+"""POST /api/reports: who may report whom, one per pair, the evidence snapshot, the
 reporter's IP, 20 a day."""
 
 from datetime import timedelta

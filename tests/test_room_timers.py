@@ -1,4 +1,4 @@
-"""Server-side room timers (SPEC §6): the end at ends_at, the 10 s grace after a disconnect (and
+"""Server-side room timers: the end at ends_at, the 10 s grace after a disconnect (and
 `room.resume` within it), the text-room inactivity rule (warning at 60 s of silence, end at
 120 s; not for video or upgraded rooms), and the sweeps that apply them after a restart:
 the beat (`end_overdue_rooms`, `start_grace_for_vanished_members`) and `recover_rooms`.

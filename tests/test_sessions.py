@@ -1,4 +1,4 @@
-"""Auth sessions (SPEC §2 sessions, §4): bearer tokens from `secrets` stored as SHA-256,
+"""Auth sessions: bearer tokens from `secrets` stored as SHA-256,
 expiry, last_active_at, bans and IP bans on every authenticated call, the single-session
 rule (a new login deactivates the others and tells their sockets), logout and
 logout-everywhere."""

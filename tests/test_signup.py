@@ -1,4 +1,4 @@
-"""Guest sign-up, POST /api/auth/signup (SPEC §4): the invite-code gate, open sign-up, the
+"""Guest sign-up, POST /api/auth/signup: the invite-code gate, open sign-up, the
 access status each entry gives, the guest's 7-day lifetime, the session token, IP bans and
 the one-transaction rule."""
 

@@ -1,4 +1,4 @@
-"""Rate limits (SPEC §3, §4): every throttled endpoint answers 429 `rate_limited` with a
+"""Rate limits: every throttled endpoint answers 429 `rate_limited` with a
 Retry-After header once over its settings.RATE_LIMITS rate; counters are per IP or per user
 as each endpoint says, and live in Redis, shared by every process."""
 
@@ -262,7 +262,7 @@ def test_deleting_the_redis_key_lifts_the_limit(db, settings):
 
 
 def test_at_most_3_code_emails_an_hour_per_user_whatever_the_purpose(alice):
-    """SPEC §4: at most 3 sends per hour per user (not 3 per purpose)."""
+    """At most 3 sends per hour per user (not 3 per purpose)."""
     alice.email, alice.email_verified = "alice@usc.edu", True
     alice.account_type, alice.account_expires_at = "permanent", None
     alice.set_password("a long enough passphrase 42")

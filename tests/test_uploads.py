@@ -1,4 +1,4 @@
-"""PUT/DELETE /api/me/selfie and /api/me/video, and serving the stored files (SPEC §4 Uploads).
+"""PUT/DELETE /api/me/selfie and /api/me/video, and serving the stored files.
 
 Uploads are judged by their content, never by the client's file name or content type: a selfie
 is re-encoded as a JPEG of at most 800×800 without EXIF; a video must be MP4 or WebM, 5–60 s,

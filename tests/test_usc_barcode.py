@@ -1,4 +1,4 @@
-"""USC card barcode parsing (SPEC §5), a pure function: strip non-digits; 14 digits → the
+"""USC card barcode parsing, a pure function: strip non-digits; 14 digits → the
 first 10 are the ID, 10 digits → the ID, else invalid; raw input 10–50 characters; an ID
 starting with 0, of one repeated digit, a 1234567890-style run or a deny-listed test ID is
 invalid. It never raises, whatever the input."""
@@ -103,7 +103,7 @@ def test_card_hash_is_an_hmac_of_the_id_with_the_configured_secret(settings):
 
 
 def _expected_ok(raw: str) -> bool:
-    """SPEC §5 restated independently of the implementation."""
+    """The parsing rules restated independently of the implementation."""
     if not 10 <= len(raw) <= 50:
         return False
     digits = "".join(ch for ch in raw if ch in "0123456789")

@@ -1,4 +1,4 @@
-"""Card login (SPEC §5): a card number alone is not a credential. Scan → a 6-digit code to the
+"""Card login: a card number alone is not a credential. Scan → a 6-digit code to the
 account's verified email → scan + code → a session (single-session rule), with the card's
 login counters updated. Accounts without a verified email, expired guests, banned users and
 banned IPs are refused with clear errors; the scan limits of verify-card apply."""

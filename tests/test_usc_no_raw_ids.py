@@ -1,4 +1,4 @@
-"""SPEC §5: a card ID is stored only as HMAC-SHA256(ID, server secret) + last 4 digits. After a
+"""A card ID is stored only as HMAC-SHA256(ID, server secret) + last 4 digits. After a
 full flow (scans, USC sign-up, finalize, email, make-permanent, card login, refusals) no
 text or JSON column of any table holds the raw 10-digit ID or the 14-digit barcode, and no
 log line or Redis key does either."""

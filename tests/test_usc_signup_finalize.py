@@ -1,4 +1,4 @@
-"""USC sign-up and finalize-registration (SPEC §5): a scan token signs up a guest with access
+"""USC sign-up and finalize-registration: a scan token signs up a guest with access
 qr_verified, the card pending; POST /api/usc/finalize-registration (the signed-in user is
 the owner, never a body field) writes the registration in one locked transaction,
 idempotently, 409 when the card is someone else's; both branches of the permanent step

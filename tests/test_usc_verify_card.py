@@ -1,4 +1,4 @@
-"""POST /api/usc/verify-card (SPEC §5): a scan gives a signed 30-minute token carrying the
+"""POST /api/usc/verify-card: a scan gives a signed 30-minute token carrying the
 card's HMAC; every attempt, refused or not, writes a usc_scan_attempts row (HMAC + last 4
 only); 10 scans per 10 minutes per IP (Redis); an IP that scanned 3 distinct valid cards in
 24 h gets 429 for another card (counted in PostgreSQL); a registered card gets 409."""

@@ -182,6 +182,7 @@ def test_refusals_are_shown_as_plain_sentences(live_stack, browser, screenshots)
     try:
         page.goto(stack.url + "/")
         page.fill("#signup-name", "Dana")
+        page.select_option("#signup-gender", "female")
         page.check("#signup-terms")
         page.click("#signup-submit")
         expect(page.locator("#flash")).to_contain_text("You need an invite code to sign up")
@@ -262,7 +263,7 @@ def test_settings_history_and_uploads_work_in_the_browser(live_stack, browser, s
 
         page.fill("input.social[data-network=x]", "not a handle!!")
         page.click("#profile-save")
-        expect(page.locator("#profile-form .form-error")).to_contain_text("x: Not a valid handle")
+        expect(page.locator("#profile-form .form-error")).to_contain_text("X: Not a valid handle")
         page.fill("input.social[data-network=x]", "")
         page.fill("input.social[data-network=instagram]", "alice.usc")
         page.fill("#profile-instagram", "https://www.instagram.com/p/Cabc123/")

@@ -1,4 +1,4 @@
-"""manage.py wipe_database (SPEC §8)."""
+"""manage.py wipe_database."""
 
 from io import StringIO
 

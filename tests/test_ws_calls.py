@@ -1,4 +1,4 @@
-"""Call invites over /ws/ (SPEC §2 call_invites and cooldowns, §6 "Invite"): invite, incoming,
+"""Call invites over /ws/: invite, incoming,
 accept (room length = floor of the mean), decline (24 h cooldown), cancel (1 h cooldown), the
 20-second expiry enforced by the server, and the races: two tabs accepting at once, two
 people inviting each other at once."""

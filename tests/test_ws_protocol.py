@@ -1,4 +1,4 @@
-"""The /ws/ protocol itself (SPEC §6 "Robustness"): a socket without a valid token is closed
+"""The /ws/ protocol itself: a socket without a valid token is closed
 (4001), banned users and addresses are refused (4003), and after auth nothing a client sends
 closes or crashes the socket: every bad message gets an `error` reply with a code, and the
 next message still works."""

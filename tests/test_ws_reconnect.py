@@ -1,5 +1,4 @@
-"""Disconnects and reconnects in a room (SPEC §6 "The server ends rooms", "Reconnect and
-recovery"; §2 sessions): when a member's last socket goes, the room waits 10 s (grace);
+"""Disconnects and reconnects in a room: when a member's last socket goes, the room waits 10 s (grace);
 coming back within it gets `room.resume` with the messages missed since `since`, and a
 resent chat.message is stored once; not coming back ends the room as "disconnect" with the
 bookkeeping for both. A second tab closing is not a disconnect. A new login closes the old

@@ -1,4 +1,4 @@
-"""A restart between accept and the timer's end (SPEC §3 active rooms, §6 "Restart"): the
+"""A restart between accept and the timer's end: the
 room lives in PostgreSQL, so a new application instance (same database and Redis, nothing in
 memory) resumes it for both users, and the recovery path (`end_overdue_rooms`, which beat and
 `manage.py recover_rooms` run) ends what became overdue with the full bookkeeping for both."""

@@ -1,5 +1,4 @@
-"""Inside a room over /ws/ (SPEC §2 text_chat_messages, session_completions, chat_history,
-cooldowns; §6 "Room", "The server ends rooms", "Ending a room", "Robustness"): every room
+"""Inside a room over /ws/: every room
 message is checked against membership of that live room, chat messages are stored before
 they are delivered, relays go to the partner only and are never stored, and the server ends
 rooms (timer, inactivity) exactly once with the bookkeeping for both users.
@@ -590,6 +589,15 @@ async def test_share_socials_sends_my_socials_to_the_partner_as_a_system_message
     assert "bob.trojan" in shared["text"]
     rows = await messages_of(room)
     assert [(r.type, r.sender_id, r.receiver_id) for r in rows] == [(TextChatMessage.Type.SYSTEM, bob.pk, alice.pk)]
+
+
+async def test_sharing_socials_with_none_set_is_refused_in_words_and_stores_nothing(ws, alice, bob):
+    _a, b, room = await start_room(ws, alice, bob, mode="text")
+
+    refused = await b.refused({"type": "room.share_socials", "room": room}, "not_allowed_now")
+
+    assert refused["message"] == "You have no socials to share yet: add them in Settings."
+    assert await messages_of(room) == []
 
 
 async def test_share_socials_after_the_timer_ran_out_is_refused_room_ended(ws, alice, bob):

@@ -1,4 +1,4 @@
-"""USC card barcodes (SPEC §5): a pure parser, and the HMAC that is all we ever store of an ID.
+"""USC card barcodes: a pure parser, and the HMAC that is all we ever store of an ID.
 
 parse_card never raises and never logs: its input is a student's card number. Only the
 HMAC-SHA256 digest (card_hash) and the last 4 digits leave this module towards the database."""

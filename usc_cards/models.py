@@ -1,4 +1,4 @@
-"""USC card registrations and scan attempts (SPEC §2, §5). Card IDs are stored only as
+"""USC card registrations and scan attempts. Card IDs are stored only as
 HMAC-SHA256(ID, server secret) plus the last 4 digits — never the raw ID or barcode."""
 
 from django.conf import settings

@@ -1,4 +1,4 @@
-"""USC card writes (SPEC §5): scans, finalize-registration, card login.
+"""USC card writes: scans, finalize-registration, card login.
 
 Card IDs exist only inside a request: parse_card reads them, card_hash turns them into the
 HMAC we store with the last 4 digits. Every scan writes a usc_scan_attempts row, including
@@ -70,12 +70,12 @@ def lock_card(usc_id_hash: str) -> None:
 
 
 def scan_limit() -> Limit:
-    """Scans per IP per window (SPEC §5: 10 per 10 minutes), counted in Redis."""
+    """Scans per IP per window (10 per 10 minutes), counted in Redis."""
     return Limit("usc_scan", settings.USC_SCANS_PER_WINDOW, settings.USC_SCAN_WINDOW_SECONDS)
 
 
 def _card_limit_error(usc_id_hash: str, ip: str | None, now: datetime) -> RateLimited | None:
-    """SPEC §5: an IP that scanned 3 distinct valid cards in 24 h gets 429 for a further card
+    """An IP that scanned 3 distinct valid cards in 24 h gets 429 for a further card
     (re-scanning one of those 3 stays allowed). Counted from usc_scan_attempts, so the count
     is durable and shared by every process; the per-IP advisory lock makes the count and
     the insert that follows one step for parallel requests."""

@@ -1,4 +1,4 @@
-"""Scan tokens (SPEC §5): what verify-card hands out instead of anything the client could
+"""Scan tokens: what verify-card hands out instead of anything the client could
 forge. A django.core.signing payload (signed with SECRET_KEY, salted, 30 minutes) carrying
 the card's HMAC, last 4 digits, barcode format and the scan attempt's id: never the raw ID."""
 

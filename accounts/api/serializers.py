@@ -104,6 +104,10 @@ class MeetModesField(_ServiceValidated):
     }
 )
 class NameField(serializers.CharField):
+    """A first name; every refusal says so in the same sentences, on sign-up and in settings."""
+
+    default_error_messages = {"blank": "Enter your first name.", "required": "Enter your first name."}
+
     def __init__(self, **kwargs):
         super().__init__(max_length=200, trim_whitespace=True, **kwargs)
 

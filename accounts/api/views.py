@@ -1,4 +1,4 @@
-"""Accounts endpoints: parse, call one service or selector, render (STYLE.md). Sign-up, the
+"""Accounts endpoints: parse, call one service or selector, render. Sign-up, the
 email and permanent steps and redeeming a code are onboarding/api; my ban is moderation/api;
 my invite code is referrals/api (each sits with the layer its rule needs)."""
 

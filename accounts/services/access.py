@@ -1,4 +1,4 @@
-"""Access status changes (SPEC §4): only ever upward; qr_verified brings the user's own code
+"""Access status changes: only ever upward; qr_verified brings the user's own code
 (referrals reacts to accounts.signals.access_granted)."""
 
 from django.db import transaction

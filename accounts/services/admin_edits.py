@@ -1,4 +1,4 @@
-"""Edits of a user made in the admin (SPEC §7: every moderator action through a service, audited).
+"""Edits of a user made in the admin (every moderator action through a service, audited).
 
 Moderators (staff, not superusers) change only MODERATOR_EDITABLE fields of ordinary users, never
 their own account, never a password, an email or anything that grants or removes access.

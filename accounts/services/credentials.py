@@ -1,4 +1,4 @@
-"""Login and password reset (SPEC §4); answers never reveal whether an address has an account.
+"""Login and password reset; answers never reveal whether an address has an account.
 Email verification and the permanent step are onboarding.services (they need referrals and
 usc_cards, which sit above accounts)."""
 
@@ -34,7 +34,7 @@ def _dummy_hash() -> str:
 
 
 def _refuse_banned_ip(ip: str | None, what: str) -> None:
-    """Every way into an account refuses a banned address (SPEC §4, §7)."""
+    """Every way into an account refuses a banned address."""
     if is_ip_banned(ip):
         logger.warning("%s refused: banned ip=%s", what, ip, extra={"event": "ip_ban.refused"})
         raise IPBanned()

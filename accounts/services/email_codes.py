@@ -1,4 +1,4 @@
-"""6-digit email codes (SPEC §4): from `secrets`, stored as an HMAC, 10-minute expiry,
+"""6-digit email codes: from `secrets`, stored as an HMAC, 10-minute expiry,
 5 wrong guesses burn the code, at most 3 sends per hour per user (all purposes together)."""
 
 import hashlib

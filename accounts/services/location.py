@@ -1,4 +1,4 @@
-"""Consented, coarse locations for the reel's distance filter (SPEC §6)."""
+"""Consented, coarse locations for the reel's distance filter."""
 
 from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal

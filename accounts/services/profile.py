@@ -10,7 +10,7 @@ from accounts.media import inspect_video, process_selfie, strip_video_metadata
 from accounts.models import User, UserLocation
 from accounts.preferences import clean_meet_genders, clean_meet_modes
 from accounts.services.sessions import revoke_all_sessions
-from accounts.signals import account_deleting
+from accounts.signals import account_deleting, media_replaced
 from accounts.validation import clean_instagram_posts, clean_name, clean_socials
 from audit.services import record_audit
 
@@ -63,6 +63,7 @@ def _replace_file(user: User, field: str, new_name: str) -> User:
             old_name = getattr(locked, field).name if getattr(locked, field) else ""
             setattr(locked, field, new_name)
             locked.save(update_fields=[field, "updated_at"])
+            media_replaced.send(sender=User, user=locked, field=field, old_name=old_name, new_name=new_name)
             transaction.on_commit(lambda: _delete_file(old_name), robust=True)
     except BaseException:
         _delete_file(new_name)

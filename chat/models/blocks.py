@@ -9,7 +9,7 @@ from django.utils import timezone
 class Block(models.Model):
     """`blocker` blocked `blocked`: the two no longer see each other in the reel or hear each
     other's presence, and invites either way are refused as "not available" (rdv_send_invite,
-    rdv_accept_invite; chat migration 0008). One row per ordered pair; unblocking deletes it.
+    rdv_accept_invite: chat/sql/). One row per ordered pair; unblocking deletes it.
     The two names are as they were when the block was made: the blocker's list shows
     `blocked_name`, so a block never tells either side anything newer about the other."""
 

@@ -7,6 +7,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from chat.models.common import ChatMode, _call_seconds_in_range
@@ -29,6 +30,15 @@ class ActiveRoomEndReason(models.TextChoices):
     ACCOUNT_DELETED = "account_deleted"
 
 
+class ActiveRoomQuerySet(models.QuerySet):
+    def with_due(self, now):
+        """Each room with `due_reason`: why it must end at `now` ('timer', 'disconnect',
+        'inactivity') or None. The rule is one SQL function, rdv_room_due (chat/sql/room_due.sql),
+        which the message statement calls too; here it is read in the same query as the room."""
+        due = RawSQL("rdv_room_due(active_rooms, %s, %s)", (now, ActiveRoom.INACTIVITY_END_AFTER))
+        return self.annotate(due_reason=due)
+
+
 class ActiveRoom(models.Model):
     """A call between two users, from accept to end. Timers are timestamps (ends_at,
     grace_period_expires), so a restart loses nothing: overdue rooms are ended by the
@@ -39,7 +49,7 @@ class ActiveRoom(models.Model):
     EndReason = ActiveRoomEndReason
 
     GRACE = timedelta(seconds=10)
-    # The text-room rules (SPEC §6): a warning after 60 s of silence, the end after 120 s; a
+    # The text-room rules: a warning after 60 s of silence, the end after 120 s; a
     # text call may ask for video after its first minute.
     INACTIVITY_WARNING_AFTER = timedelta(seconds=60)
     INACTIVITY_END_AFTER = timedelta(seconds=120)
@@ -56,7 +66,7 @@ class ActiveRoom(models.Model):
     grace_period_expires = models.DateTimeField(null=True, blank=True)
     user_1_connected = models.BooleanField(default=False)
     user_2_connected = models.BooleanField(default=False)
-    # Text-room inactivity rule (SPEC §6): last message per side and when the warning went out.
+    # Text-room inactivity rule: last message per side and when the warning went out.
     user_1_last_message_at = models.DateTimeField(null=True, blank=True)
     user_2_last_message_at = models.DateTimeField(null=True, blank=True)
     inactivity_warned_at = models.DateTimeField(null=True, blank=True)
@@ -66,6 +76,8 @@ class ActiveRoom(models.Model):
     upgraded_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
     end_reason = models.CharField(max_length=20, choices=EndReason.choices, blank=True, default="")
+
+    objects = ActiveRoomQuerySet.as_manager()
 
     class Meta:
         db_table = "active_rooms"
@@ -126,17 +138,6 @@ class ActiveRoom(models.Model):
         last_2 = self.user_2_last_message_at or self.started_at
         return min(last_1, last_2)
 
-    def due(self, now) -> str | None:
-        """Why this live room must end now, if it must (by timestamps). The same rule in SQL is
-        rdv_room_due (chat migration 0006), used by the message statement; a test keeps them equal."""
-        if self.ends_at <= now:
-            return self.EndReason.TIMER
-        if self.status == self.Status.GRACE_PERIOD and self.grace_period_expires <= now:
-            return self.EndReason.DISCONNECT
-        if self.text_rule_applies and now - self.quiet_since() >= self.INACTIVITY_END_AFTER:
-            return self.EndReason.INACTIVITY
-        return None
-
     def inactivity_warning_due(self, now) -> bool:
         """A silent text call gets its one warning after INACTIVITY_WARNING_AFTER."""
         return (
@@ -146,7 +147,9 @@ class ActiveRoom(models.Model):
         )
 
     def next_deadline(self):
-        """When this room next needs a look (end, grace expiry, inactivity warning or end)."""
+        """When this room next needs a look (end, grace expiry, inactivity warning or end): the
+        timers' schedule. Waking early only re-reads the room; whether it is due is
+        rdv_room_due's answer (ActiveRoom.objects.with_due), never this one's."""
         times = [self.ends_at]
         if self.status == self.Status.GRACE_PERIOD and self.grace_period_expires:
             times.append(self.grace_period_expires)
@@ -160,9 +163,10 @@ class ActiveRoom(models.Model):
 
 class ActiveRoomMember(models.Model):
     """One row per user per live room, written only by a PostgreSQL trigger on active_rooms
-    (migration 0002): rows appear when a room is inserted live and vanish when it ends. The
-    primary key is the user, so the database refuses a user in two live rooms whichever
-    side (user_1/user_2) they are on. Also the index for "is this user in a room"."""
+    (chat/sql/chat_active_rooms_sync_members.sql; the triggers are chat migration 0002): rows
+    appear when a room is inserted live and vanish when it ends. The primary key is the user,
+    so the database refuses a user in two live rooms whichever side (user_1/user_2) they are on.
+    Also the index for "is this user in a room"."""
 
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True, related_name="live_room_membership"

@@ -1,9 +1,9 @@
-"""Realtime writes (SPEC §6), one module per topic: invites, rooms (the end of a call and the
+"""Realtime writes, one module per topic: invites, rooms (the end of a call and the
 in-call actions), timers, connections (grace and resume), messages and matches (after a call).
 
 Every function is one transaction that locks the rows deciding its outcome, then checks. The
 hot ones (invite, accept, decline/cancel, message, end) are one statement each: a PL/pgSQL
-function from chat migrations 0006/0007, which is the rule (docs/hot-path.md). Events go out
+function in chat/sql/ (send_invite.sql, accept_invite.sql, ...), which is the rule (docs/hot-path.md). Events go out
 only after commit (config.realtime.send_to_users). This package's names are its interface:
 callers import from `chat.services`, never from the topic modules' private helpers."""
 
@@ -30,6 +30,7 @@ from chat.services.matches import (
 from chat.services.messages import (
     MESSAGE_SPACING,
     MessageDraft,
+    MessageOutcome,
     PostResult,
     draft_message,
     message_outcome,
@@ -54,6 +55,7 @@ __all__ = [
     "EndResult",
     "MeetAgain",
     "MessageDraft",
+    "MessageOutcome",
     "PostResult",
     "accept_invite",
     "accept_upgrade",

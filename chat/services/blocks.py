@@ -1,7 +1,7 @@
 """Blocks: one person stops the other from seeing, hearing or calling them, without a report.
 
 A block hides the two from each other's reel and presence (chat.reel), and invites either way
-are refused as "not available" (rdv_send_invite, rdv_accept_invite; chat migration 0008), so
+are refused as "not available" (chat/sql/send_invite.sql, accept_invite.sql), so
 the blocked person is never told. Blocking also ends what is open between them right now:
 their pending invites are cancelled (both told `call.cancelled`, as when a caller cancels) and
 a live call between them ends as if the blocker had pressed End call (`room.ended` with reason

@@ -80,9 +80,9 @@ def _mark_connected(user: User) -> dict | None:
     room_id = live_room_id_of(user.pk)
     if room_id is None:
         return None
-    room = ActiveRoom.objects.select_for_update(no_key=True).get(pk=room_id)
     now = timezone.now()
-    if room.due(now):
+    room = ActiveRoom.objects.with_due(now).select_for_update(no_key=True).get(pk=room_id)
+    if room.due_reason:
         transaction.on_commit(lambda: apply_room_timers(room_id), robust=True)
         return None
     is_user_1 = str(room.user_1_id) == str(user.pk)

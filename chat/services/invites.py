@@ -1,5 +1,5 @@
 """Invites: send, accept, decline, cancel, expire. The hot ones are one statement each (a
-PL/pgSQL function of chat migrations 0006/0007, which is the rule; docs/hot-path.md); the Python
+PL/pgSQL function in chat/sql/<name>.sql, which is the rule; docs/hot-path.md); the Python
 checks arguments, calls it and turns its outcome into errors and events after commit."""
 
 import logging
@@ -26,10 +26,13 @@ from chat.event_mode import ensure_event_open
 from chat.models import ActiveRoom, CallInvite, ChatMode, Cooldown
 from chat.services.common import as_uuid, call_seconds, from_jsonb, notify_expired, notify_invites
 from config.realtime import send_to_users
+from config.transactions import autocommit_with_committed_refusals, commit_then_refuse
+from screening.errors import AccountHeld
 
 logger = logging.getLogger("rendezvous.chat")
 
 
+# chat/sql/send_invite.sql
 SEND_INVITE_SQL = "SELECT * FROM rdv_send_invite(%s::uuid, %s::uuid, %s, %s, %s, %s, %s)"
 INVITE_REFUSALS = {
     "not_available": NotAvailable,
@@ -37,15 +40,18 @@ INVITE_REFUSALS = {
     "busy": Busy,
     "on_cooldown": OnCooldown,
     "invite_pending": InvitePending,
+    "held": AccountHeld,  # screening: a look-alike of a banned person waits for a moderator
 }
 
 
+@autocommit_with_committed_refusals
 def send_invite(caller: User, *, to, mode: str, seconds) -> CallInvite:
     """call.invite: a 20-second invite to someone online, available, with access, not in a
     call, not on cooldown and not reported by the caller. One statement (rdv_send_invite, the
     rule) that locks both users (pk order), so two people inviting each other at once get one
-    invite and one `busy`. Presence (Redis) is read first and passed in. A retry of an invite
-    still pending returns it (idempotent, like accept)."""
+    invite and one `busy`. Presence (Redis) is read first and passed in. The statement expires
+    the pair's stale invites first: a refusal after it commits that (and tells both sides).
+    A retry of an invite still pending returns it (idempotent, like accept)."""
     ensure_event_open(caller, partner=to)  # event mode: no new calls outside the window (chat.event_mode)
     if mode not in ChatMode.values:
         raise InvalidMessage("mode must be video or text.")
@@ -60,11 +66,11 @@ def send_invite(caller: User, *, to, mode: str, seconds) -> CallInvite:
         outcome, detail, invite_id, expires_at, expired, name, gender, selfie, video = cursor.fetchone()
     notify_expired(expired)
     if outcome == "no_access":
-        raise NoAccess(access_status=detail)
+        commit_then_refuse(NoAccess(access_status=detail))
     if outcome == "invite_pending" and (retried := _pending_invite(caller, to, mode, now)) is not None:
         return retried
     if outcome != "created":
-        raise INVITE_REFUSALS[outcome]()
+        commit_then_refuse(INVITE_REFUSALS[outcome]())
     card = User(id=caller.pk, name=name, gender=gender, selfie=selfie or None, video=video or None)
     invite = CallInvite(
         id=invite_id,
@@ -92,12 +98,14 @@ def _pending_invite(caller: User, to, mode: str, now) -> CallInvite | None:
     ).first()
 
 
+# chat/sql/accept_invite.sql, chat/sql/settle_invite.sql
 ACCEPT_SQL = "SELECT * FROM rdv_accept_invite(%s::uuid, %s::uuid, %s, %s)"
 SETTLE_SQL = "SELECT * FROM rdv_settle_invite(%s::uuid, %s::uuid, %s, %s, %s, %s, %s)"
 SETTLED_REFUSALS = {"not_found": InviteNotFound, "expired": InviteExpired, "not_pending": InviteNotPending}
 
 
-def accept_invite(callee: User, *, invite_id, seconds):
+@autocommit_with_committed_refusals
+def accept_invite(callee: User, *, invite_id, seconds) -> ActiveRoom:
     """call.accept: in one statement (rdv_accept_invite, the rule), lock both users and the
     invite, check neither is in a call, create the room (length = floor of the mean of both
     choices), mark the invite accepted, cancel their other invites, and tell both `room.start`
@@ -114,7 +122,7 @@ def accept_invite(callee: User, *, invite_id, seconds):
         return ActiveRoom.objects.get(pk=room_id)
     if outcome == "expired":
         notify_expired(notify)
-        raise InviteExpired()
+        commit_then_refuse(InviteExpired())
     if outcome == "not_available":
         raise NotAvailable()
     if outcome == "already_in_room":
@@ -144,16 +152,20 @@ def accept_invite(callee: User, *, invite_id, seconds):
     return room
 
 
-def _settle_invite(user: User, invite_id, *, side: str, status: str, cooldown: timedelta, reason: str, event: str):
+def _settle_invite(
+    user: User, invite_id, *, side: str, status: str, cooldown: timedelta, reason: str, event: str
+) -> CallInvite:
     """Decline (callee) or cancel (caller) a pending invite in one statement (rdv_settle_invite):
     the pair gets a cooldown and the other side is told. A retry of the same answer returns
-    the invite unchanged."""
+    the invite unchanged. An invite past its 20 s is marked expired (committed) and refused.
+    Inside decline_invite / cancel_invite (whose refusals commit)."""
     invite_id = as_uuid(invite_id, InviteNotFound)
     with connection.cursor() as cursor:
         cursor.execute(SETTLE_SQL, [str(user.pk), str(invite_id), side, status, cooldown, reason, timezone.now()])
         outcome, payload, notify = cursor.fetchone()
     if outcome == "expired":
         notify_expired(notify)
+        commit_then_refuse(InviteExpired())
     if outcome not in ("same", "settled"):
         raise SETTLED_REFUSALS[outcome]()
     invite = CallInvite.objects.get(pk=invite_id) if outcome == "same" else None
@@ -163,7 +175,8 @@ def _settle_invite(user: User, invite_id, *, side: str, status: str, cooldown: t
     return invite
 
 
-def decline_invite(callee: User, *, invite_id):
+@autocommit_with_committed_refusals
+def decline_invite(callee: User, *, invite_id) -> CallInvite:
     """call.decline: the pair gets a 24-hour cooldown; the caller is told."""
     return _settle_invite(
         callee,
@@ -176,7 +189,8 @@ def decline_invite(callee: User, *, invite_id):
     )
 
 
-def cancel_invite(caller: User, *, invite_id):
+@autocommit_with_committed_refusals
+def cancel_invite(caller: User, *, invite_id) -> CallInvite:
     """call.cancel: the pair gets a 1-hour cooldown; the callee is told."""
     return _settle_invite(
         caller,

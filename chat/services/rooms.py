@@ -12,15 +12,14 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import User
-from accounts.services.access import SESSIONS_FOR_UNLOCK, SUCCESSFUL_SESSION_SECONDS
+from accounts.services.access import SUCCESSFUL_SESSION_SECONDS
 from chat.errors import NotAllowedNow, NotAMember, RoomEnded
 from chat.models import ActiveRoom, ChatMode, Cooldown
 from chat.selectors import live_room_id_of
 from chat.services.common import as_uuid
 from config.realtime import send_to_users
 from config.transactions import commit_then_refuse, durable_with_committed_refusals
-from referrals.models import InviteCode
-from referrals.services import INVITE_CODE_LENGTH, random_code
+from referrals.services import INVITE_CODE_LENGTH, random_code, session_unlock_args
 
 logger = logging.getLogger("rendezvous.chat")
 
@@ -35,22 +34,23 @@ class EndResult:
         return ActiveRoom.objects.get(pk=self.room_id)
 
 
-END_ROOM_SQL = "SELECT * FROM rdv_end_room(%s::uuid, %s, %s, %s, %s, %s, %s, %s)"
+# chat/sql/end_room.sql (and end_room_by_member.sql below)
+END_ROOM_SQL = "SELECT * FROM rdv_end_room(%s::uuid, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
 
 
 def end_room_args(room_id, reason: str, now) -> list:
-    """The arguments of rdv_end_room (chat migration 0004, the rule): the thresholds from here,
-    and an invite code for each user in case this call unlocks them (unused otherwise)."""
-    assert InviteCode.USER_CODE_USES == 4  # rdv_apply_session_unlock writes 4
+    """The arguments of rdv_end_room (chat/sql/end_room.sql, the rule): the thresholds from their
+    one place (a successful session, the session-end cooldown), an invite code for each user in
+    case this call unlocks them (unused otherwise), and the unlock's own values (referrals)."""
     return [
         str(room_id),
         reason,
         now,
         SUCCESSFUL_SESSION_SECONDS,
-        SESSIONS_FOR_UNLOCK,
         Cooldown.SESSION_END_TTL,
         random_code(INVITE_CODE_LENGTH),
         random_code(INVITE_CODE_LENGTH),
+        *session_unlock_args(),
     ]
 
 
@@ -99,7 +99,7 @@ def end_room_by_member(user: User, *, room_id) -> EndResult:
     room_id = as_uuid(room_id, NotAMember)
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT * FROM rdv_end_room_by_member(%s::uuid, %s::uuid, %s, %s, %s, %s, %s, %s, %s)",
+            "SELECT * FROM rdv_end_room_by_member(%s::uuid, %s::uuid, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
             [str(user.pk), *end_room_args(room_id, ActiveRoom.EndReason.USER_ENDED, timezone.now())],
         )
         rows = cursor.fetchall()
@@ -126,11 +126,10 @@ def live_member_room(user: User, room_id) -> ActiveRoom:
     upgrade cannot rescue a silent text call). Only inside a @durable_with_committed_refusals
     service."""
     room = _member_room(user, room_id, lock=False)
-    reason = room.due(timezone.now())
-    if reason:
-        end_overdue_then_refuse(room, reason)
+    if room.due_reason:
+        end_overdue_then_refuse(room, room.due_reason)
     room = _member_room(user, room_id, lock=True)
-    if room.due(timezone.now()):
+    if room.due_reason:
         raise RoomEnded()
     return room
 
@@ -143,9 +142,10 @@ def end_overdue_then_refuse(room: ActiveRoom, reason: str) -> NoReturn:
 
 def _member_room(user: User, room_id, *, lock: bool) -> ActiveRoom:
     """The live room if `user` is in it, else NotAMember (strangers, made-up ids and other
-    people's rooms look the same); an ended room of the user's is RoomEnded."""
+    people's rooms look the same); an ended room of the user's is RoomEnded. With `due_reason`
+    now (ActiveRoom.objects.with_due)."""
     room_id = as_uuid(room_id, NotAMember)
-    rows = ActiveRoom.objects.filter(Q(user_1=user) | Q(user_2=user), pk=room_id)
+    rows = ActiveRoom.objects.with_due(timezone.now()).filter(Q(user_1=user) | Q(user_2=user), pk=room_id)
     room = (rows.select_for_update(no_key=True) if lock else rows).first()
     if room is None:
         raise NotAMember()
@@ -186,6 +186,6 @@ def accept_upgrade(user: User, *, room_id):
 def relay_target(user: User, *, room_id) -> str:
     """rtc.offer/answer/ice: the partner's id, if `user` is in that live room (never stored)."""
     room = _member_room(user, room_id, lock=False)
-    if room.due(timezone.now()):
+    if room.due_reason:
         raise RoomEnded()
     return str(room.partner_id(user.pk))

@@ -1,5 +1,7 @@
 """Room timers: the end at the chosen length, the grace expiry and the text-room inactivity
-rule. The rule itself is on the model (ActiveRoom.due, .next_deadline); timers are timestamps in
+rule. Whether a room is due is one SQL function, rdv_room_due (chat/sql/room_due.sql), read
+with the room (ActiveRoom.objects.with_due); when to look next is ActiveRoom.next_deadline.
+Timers are timestamps in
 the database, so any process may act on them and a restart loses nothing."""
 
 import logging
@@ -19,27 +21,29 @@ def apply_room_timers(room_id) -> str | None:
     """Apply the room's timers now: end it if due, or send the inactivity warning once.
     Safe to call from any number of processes at once (the end is one statement that locks;
     the warning is one conditional UPDATE), so it needs no transaction of its own."""
-    room = ActiveRoom.objects.filter(pk=room_id).exclude(status=ActiveRoom.Status.ENDED).first()
-    return _apply_timers_to(room, timezone.now()) if room else None
+    now = timezone.now()
+    room = ActiveRoom.objects.with_due(now).filter(pk=room_id).exclude(status=ActiveRoom.Status.ENDED).first()
+    return _apply_timers_to(room, now) if room else None
 
 
 def room_timer_step(room_id):
     """The room timer's one wake-up (the consumer's): apply the timers, then say when to wake
     next (None: the room is over). One read, plus one statement when something is due."""
-    room = ActiveRoom.objects.filter(pk=room_id).exclude(status=ActiveRoom.Status.ENDED).first()
+    now = timezone.now()
+    room = ActiveRoom.objects.with_due(now).filter(pk=room_id).exclude(status=ActiveRoom.Status.ENDED).first()
     if room is None:
         return None
-    now = timezone.now()
     acted = _apply_timers_to(room, now)
     if acted == "warned":
         room.inactivity_warned_at = now
-    elif acted or room.due(now):
+    elif acted or room.due_reason:
         return None  # ended now, or by someone else a moment ago
     return room.next_deadline()
 
 
 def _apply_timers_to(room: ActiveRoom, now) -> str | None:
-    reason = room.due(now)
+    """`room` as read by ActiveRoom.objects.with_due(now)."""
+    reason = room.due_reason
     if reason:
         result = end_room(room.pk, reason=reason)
         return reason if result.ended_now else None
@@ -57,19 +61,18 @@ def _apply_timers_to(room: ActiveRoom, now) -> str | None:
 
 
 def due_rooms(now, *, limit: int):
-    """Ids of live rooms with something due now (timer, grace expiry, inactivity warning or
-    end), soonest first: rooms with nothing due never fill the batch."""
+    """Ids of live rooms with something due now (an end: rdv_room_due, the one rule; or the
+    inactivity warning), soonest first: rooms with nothing due never fill the batch."""
     quiet_since = Least(
         Coalesce("user_1_last_message_at", "started_at"), Coalesce("user_2_last_message_at", "started_at")
     )
     text_rule = Q(chat_mode=ChatMode.TEXT, upgraded_at__isnull=True)
     return (
         ActiveRoom.objects.exclude(status=ActiveRoom.Status.ENDED)
+        .with_due(now)
         .annotate(quiet_since=quiet_since)
         .filter(
-            Q(ends_at__lte=now)
-            | Q(status=ActiveRoom.Status.GRACE_PERIOD, grace_period_expires__lte=now)
-            | (text_rule & Q(quiet_since__lte=now - ActiveRoom.INACTIVITY_END_AFTER))
+            Q(due_reason__isnull=False)
             | (
                 text_rule
                 & Q(inactivity_warned_at__isnull=True, quiet_since__lte=now - ActiveRoom.INACTIVITY_WARNING_AFTER)

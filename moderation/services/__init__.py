@@ -1,4 +1,4 @@
-"""Moderation writes (SPEC §7). Every moderation action, ban, wipe, export and security event
+"""Moderation writes. Every moderation action, ban, wipe, export and security event
 writes one audit_log row in the same transaction as the action (record_audit) and a log line.
 
 The API (reports) and the admin (moderator actions) call these functions; nothing else

@@ -14,7 +14,7 @@ logger = logging.getLogger("rendezvous.audit")
 
 @transaction.atomic(durable=True)
 def set_open_signup(enabled: bool, *, moderator, ip: str | None = None) -> SiteSettings:
-    """Toggle open sign-up (SPEC §4) with an audit row; a no-op change writes nothing."""
+    """Toggle open sign-up with an audit row; a no-op change writes nothing."""
     SiteSettings.objects.get_or_create(id=1)
     row = SiteSettings.objects.select_for_update().get(id=1)
     if row.open_signup == bool(enabled):

@@ -181,6 +181,7 @@
       "room.start": (e) => enterRoom(e, { fresh: true }),
       "room.resume": (e) => enterRoom(e, { fresh: false }),
       "chat.message": (e) => addMessage(e),
+      "media.review": (e) => flash(MEDIA_REVIEW[e.status].replace("{media}", e.media === "video" ? "intro video" : "selfie"), "info"),
       "chat.typing": onTyping,
       "room.partner_disconnected": () => roomNote("Your partner lost their connection: waiting up to 10 seconds for them."),
       "room.partner_reconnected": () => roomNote("Your partner is back."),
@@ -240,6 +241,7 @@
     if (String(data.get("invite_code") || "").trim()) body.invite_code = String(data.get("invite_code")).trim().toUpperCase();
     if (data.get("referral_code")) body.referral_code = data.get("referral_code");
     if (!body.name) throw RDV.invalid("name", "Enter your first name.");
+    if (!body.gender) throw RDV.invalid("gender", "Choose your gender, or “Prefer not to say”.");
     if (!body.terms_accepted) throw RDV.invalid("terms_accepted", "Accept the terms to continue.");
     const result = await api("POST", "/api/auth/signup", body);
     signedIn(result);
@@ -604,6 +606,7 @@
     $("report-name").textContent = event.partner.name;
     $("block-name").textContent = event.partner.name;
     $("block-partner").disabled = false;
+    $("block-note").textContent = "They are not told. A call with them ends now, and you will not see or hear from each other until you unblock them in Settings.";
     const selfie = safeUrl(event.partner.selfie_url);
     $("room-selfie").hidden = !selfie;
     if (selfie) $("room-selfie").src = selfie;
@@ -615,6 +618,7 @@
     RDVA11y.setStatus("room-time-warning", "");
     const tick = () => {
       if (!state.room) return;
+      showUpgradeRequest();
       const left = state.room.endsAt - serverNow();
       $("room-timer").textContent = mmss(left);
       $("room-timer").classList.toggle("low", left < 15000);
@@ -629,8 +633,19 @@
   function setMode(mode) {
     state.room.mode = mode;
     $("room-mode").textContent = mode === "video" ? "Video" : "Text";
-    show("upgrade-request", mode === "text");
+    showUpgradeRequest();
     if (mode === "video") video.start();
+  }
+
+  // A text call may ask for video after its first minute (the server refuses earlier):
+  // until then the button is replaced by a note saying when.
+  const UPGRADE_AFTER_MS = 60000;
+  function showUpgradeRequest() {
+    const room = state.room;
+    const text = Boolean(room) && room.mode === "text";
+    const early = text && serverNow() - room.startedAt < UPGRADE_AFTER_MS;
+    show("upgrade-request", text && !early);
+    show("upgrade-wait", early);
   }
 
   function roomNote(text) {
@@ -656,14 +671,87 @@
     if (message.kind === "gif" && safeUrl(message.url)) {
       item.append(el("img", { src: safeUrl(message.url), alt: "GIF", class: "gif" }));
     } else if (message.socials) {
-      const text = Object.entries(message.socials).map(([network, handle]) => `${network}: ${handle}`).join(" · ");
+      const text = Object.entries(message.socials).map(([network, handle]) => `${RDV.networkLabel(network)}: ${handle}`).join(" · ");
       item.append(el("span", { class: "text" }, `${mine ? "You shared" : "Shared"} socials: ${text || "(none)"}`));
     } else {
       item.append(el("span", { class: "text" }, message.text || ""));
     }
+    if (!mine && message.screened) item.append(botherButton(message));
     list.scrollTop = list.scrollHeight;
     RDVA11y.setStatus("typing", "");
   }
+
+  const MEDIA_REVIEW = {
+    hidden: "Your {media} is hidden while a moderator reviews it; others cannot see it until then.",
+    restored: "A moderator reviewed your {media}: it is visible again.",
+    removed: "A moderator removed your {media}: it broke the rules on nudity.",
+  };
+
+  /** Screening masked or flagged this message: one tap reports it, the room's messages attached. */
+  function botherButton(message) {
+    const button = el("button", { type: "button", class: "link bother" }, "Does this bother you?");
+    button.addEventListener("click", async () => {
+      const target = state.room || state.lastRoom;
+      if (!target) return;
+      button.disabled = true;
+      try {
+        await api("POST", "/api/reports", {
+          reported_user_id: target.partner.id,
+          category: "harassment",
+          text: `"Does this bother you?": yes, about message ${message.message_id}.`,
+          room_id: target.room,
+        });
+        button.textContent = "Reported. Thank you.";
+      } catch (err) {
+        button.disabled = false;
+        flash(friendly(err));
+      }
+    });
+    return button;
+  }
+
+  /** The partner's video starts blurred for every new call; a tap shows it, another blurs it. */
+  function blurVideo(blurred) {
+    $("remote-video").classList.toggle("blurred", blurred);
+    $("video-reveal").hidden = !blurred;
+    $("video-blur").hidden = blurred;
+  }
+  $("video-reveal").addEventListener("click", () => blurVideo(false));
+  $("video-blur").addEventListener("click", () => blurVideo(true));
+
+  /** A still of what the partner's video shows now, captured here (nothing is recorded otherwise). */
+  function captureStill() {
+    const video = $("remote-video");
+    if (!video.videoWidth) return Promise.resolve(null);
+    const canvas = document.createElement("canvas");
+    canvas.width = video.videoWidth;
+    canvas.height = video.videoHeight;
+    canvas.getContext("2d").drawImage(video, 0, 0);
+    return new Promise((resolve) => canvas.toBlob(resolve, "image/jpeg", 0.85));
+  }
+
+  $("video-report").addEventListener("click", async () => {
+    const target = state.room;
+    if (!target) return;
+    const still = await captureStill();
+    blurVideo(true);
+    try {
+      const report = await api("POST", "/api/reports", {
+        reported_user_id: target.partner.id,
+        category: "nudity",
+        text: "Reported from the video call.",
+        room_id: target.room,
+      });
+      if (still) {
+        const form = new FormData();
+        form.append("file", still, "still.jpg");
+        await api("POST", `/api/reports/${report.id}/still`, form);
+      }
+      flash(`Thank you. Your report about ${target.partner.name}, with a still of the video, was sent to the moderators.`, "info");
+    } catch (err) {
+      flash(friendly(err));
+    }
+  });
 
   /** A link to a GIF on an allowed host (GIF_HOSTS) is sent as a GIF message. */
   function isGifUrl(text) {
@@ -691,7 +779,16 @@
     item.append(el("span", { class: "who" }, "You"), el("span", { class: "text" }, text));
     $("messages").append(item);
     input.value = "";
+    sendMessage(item, clientId, text);
+  });
+
+  /** Send (or send again: the same client_id, so the server stores it once) one message. */
+  async function sendMessage(item, clientId, text) {
+    if (!state.room) return;
     const body = isGifUrl(text) ? { gif_url: text } : { text };
+    item.classList.add("pending");
+    item.classList.remove("failed");
+    item.querySelectorAll(".error, .resend").forEach((node) => node.remove());
     try {
       const ack = await state.socket.request("chat.message", { room: state.room.room, client_id: clientId, ...body });
       item.classList.remove("pending");
@@ -699,11 +796,13 @@
     } catch (err) {
       item.classList.remove("pending");
       item.classList.add("failed");
-      item.append(el("span", { class: "error" }, " — not sent: " + friendly(err)));
-      if (err.code === "too_fast" && !input.value) input.value = text;
+      item.append(el("span", { class: "error" }, " — not sent: " + friendly(err) + " "));
+      const resend = el("button", { type: "button", class: "link resend" }, "Send again");
+      resend.addEventListener("click", () => sendMessage(item, clientId, text));
+      item.append(resend);
       flash(friendly(err));
     }
-  });
+  }
 
   let lastTyping = 0;
   $("message-text").addEventListener("input", () => {
@@ -766,6 +865,7 @@
     const spent = Math.max(0, Math.min(serverNow(), ended.endsAt) - ended.startedAt);
     $("ended-text").textContent = `${ENDED[event.reason] || "The call ended."} You talked with ${ended.partner.name} for ${seconds(spent / 1000)}. You won't see each other in the reel for a while, unless you both say you'd meet again.`;
     $("ended").dataset.reason = event.reason;
+    $("block-note").textContent = "They are not told, and you will not see or hear from each other until you unblock them in Settings.";
     $("ended-meet-again").replaceChildren(RDVMeetAgain.render(ended.room, ended.partner.name, { answer: null, match: null }));
     screen("ended");
     RDVA11y.announce($("ended-text").textContent); // read after the heading that took focus
@@ -824,6 +924,7 @@
 
     async function setup() {
       const room = state.room;
+      blurVideo(true);
       show("video-area");
       let iceServers = [];
       try {

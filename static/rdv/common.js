@@ -56,14 +56,27 @@ const RDV = (() => {
     return `${Math.floor(n / 3600)} h${minutes ? " " + minutes + " min" : ""}`;
   }
 
-  /** Field errors as "label: message" lines; nested ones (socials.x) labelled by the inner key. */
+  /** How a social network is written ("LinkedIn", "TikTok"; the server's list, on <body>). */
+  function networkLabel(network) {
+    for (const pair of (document.body.dataset.networkLabels || "").split(",")) {
+      const [key, label] = pair.split("=");
+      if (key === network && label) return label;
+    }
+    return network;
+  }
+
+  /** Field errors as sentences. Ours say what they are about; a generic one ("This field is
+      required.") gets the field's name in front; nested ones (socials.x) the inner key's. */
   function fieldMessages(value, label) {
     if (Array.isArray(value)) return value.flatMap((item) => fieldMessages(item, label));
     if (value && typeof value === "object") {
       return Object.entries(value).flatMap(([key, inner]) =>
-        fieldMessages(inner, key === "non_field_errors" || /^\d+$/.test(key) ? label : key.replace(/_/g, " ")));
+        fieldMessages(inner, key === "non_field_errors" || /^\d+$/.test(key) ? label : key));
     }
-    return [(label ? label + ": " : "") + String(value)];
+    const text = String(value);
+    if (!label || !/^(This field|Ensure this|Not a valid|A valid|Enter a valid|This value)/.test(text)) return [text];
+    const name = networkLabel(label).replace(/_/g, " ");
+    return [name.charAt(0).toUpperCase() + name.slice(1) + ": " + text];
   }
 
   /** A sentence a person understands, for an API or WebSocket error code. */
@@ -110,8 +123,11 @@ const RDV = (() => {
     };
     let text = messages[code] || err.message || "Something went wrong.";
     if (err.fields) {
-      const details = fieldMessages(err.fields, "");
-      if (details.length) text += " " + details.join(" ");
+      // Each sentence once: a field message that repeats the code's own sentence is left out,
+      // and "Some fields are not valid." gives way to the fields' own sentences.
+      const details = [...new Set(fieldMessages(err.fields, ""))].filter((line) => !text.includes(line));
+      if (code === "invalid" && details.length) text = details.join(" ");
+      else if (details.length) text += " " + details.join(" ");
     }
     return text;
   }
@@ -305,5 +321,5 @@ const RDV = (() => {
     }
   });
 
-  return { ApiError, token, api, friendly, flash, clearFlash, formError, invalid, onSubmit, isSignedOut, signedOut, el, safeUrl, show, seconds, requireToken, startSignedInPage, bindMediaForms, showMedia };
+  return { ApiError, token, api, friendly, networkLabel, flash, clearFlash, formError, invalid, onSubmit, isSignedOut, signedOut, el, safeUrl, show, seconds, requireToken, startSignedInPage, bindMediaForms, showMedia };
 })();

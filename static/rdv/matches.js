@@ -18,7 +18,7 @@
     const entries = Object.entries(socials);
     if (!entries.length) return el("p", { class: "muted partner-socials" }, "They have not shared any socials with you yet.");
     const list = el("ul", { class: "partner-socials" });
-    for (const [network, handle] of entries) list.append(el("li", {}, `${network}: ${handle}`));
+    for (const [network, handle] of entries) list.append(el("li", {}, `${RDV.networkLabel(network)}: ${handle}`));
     return list;
   }
 
@@ -31,7 +31,7 @@
       box.checked = match.shared_networks.includes(network);
       box.disabled = !mine[network];
       form.append(el("label", { class: "inline" }, ""));
-      form.lastChild.append(box, document.createTextNode(` ${network}${mine[network] ? ` (${mine[network]})` : " (not set in Settings)"}`));
+      form.lastChild.append(box, document.createTextNode(` ${RDV.networkLabel(network)}${mine[network] ? ` (${mine[network]})` : " (not set in Settings)"}`));
     }
     const save = el("button", { type: "submit", class: "secondary share-save" }, "Save what I share");
     form.append(save);

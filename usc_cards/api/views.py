@@ -1,4 +1,4 @@
-"""USC card endpoints (SPEC §5): parse, call one service or selector, render."""
+"""USC card endpoints: parse, call one service or selector, render."""
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status

@@ -1,4 +1,4 @@
-"""manage.py recover_rooms: start-up recovery after a restart (SPEC §6).
+"""manage.py recover_rooms: start-up recovery after a restart.
 
 Rooms whose timers ran out while no process was up are ended now, with full bookkeeping;
 rooms still running stay live and resume when their clients reconnect; a grace that was

@@ -1,4 +1,4 @@
-"""manage.py persistence_check: the invariants of SPEC §8 (operations.invariants)."""
+"""manage.py persistence_check: the persistence invariants (operations.invariants)."""
 
 import json
 import sys

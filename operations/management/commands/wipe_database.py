@@ -1,4 +1,4 @@
-"""manage.py wipe_database: empty every app table (SPEC §8)."""
+"""manage.py wipe_database: empty every app table."""
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError

@@ -27,6 +27,6 @@ def backward(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("moderation", "0007_h26_cases_strikes_appeals")]
+    dependencies = [("moderation", "0009_h26_cases_strikes_appeals")]
 
     operations = [migrations.RunPython(forward, backward)]

@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('chat', '0009_matches'),
-        ('moderation', '0006_data_exports'),
+        ('moderation', '0008_h27_report_video_still'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
