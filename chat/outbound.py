@@ -349,6 +349,39 @@ class Banned(Event):
     ban_status: BanStatus
 
 
+class StrikeNew(Event):
+    """A moderation decision about this account (or the automatic ban): GET /api/me/strikes
+    has it, with its appeal deadline."""
+
+    type: Literal["strike.new"]
+    strike: int
+    action: Literal["warning", "suspension", "ban"]
+    reason: str
+    created_at: datetime
+    ends_at: datetime | None = Field(description="a suspension's end; null: permanent, or until reviewed")
+
+
+class ReportOutcomeEvent(Event):
+    """A report this user filed was decided: action taken or no violation (never the sanction)."""
+
+    type: Literal["report.outcome"]
+    report: int
+    outcome: Literal["upheld", "rejected"]
+    message: str
+    decided_at: datetime
+
+
+class AppealDecidedEvent(Event):
+    """This user's appeal was decided; `overturned` means the action was reversed."""
+
+    type: Literal["appeal.decided"]
+    appeal: int
+    strike: int
+    status: Literal["upheld", "overturned"]
+    reason: str
+    decided_at: datetime
+
+
 class MediaReview(Event):
     """Screening hid my selfie or intro video pending a moderator's review ("hidden"), or the
     moderator decided: shown again ("restored") or removed ("removed")."""
@@ -387,6 +420,9 @@ OUTBOUND: tuple[type[Event], ...] = (
     ReelChanged,
     EventSettingsChanged,
     MatchNew,
+    StrikeNew,
+    ReportOutcomeEvent,
+    AppealDecidedEvent,
     MediaReview,
 )
 TYPES = {model.model_fields["type"].annotation.__args__[0]: model for model in OUTBOUND}

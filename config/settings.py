@@ -254,6 +254,14 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "moderation.tasks.sweep_data_exports",
         "schedule": _every("SWEEP_EXPORTS_SECONDS", 600.0),
     },
+    "moderation-lift-suspensions": {
+        "task": "moderation.tasks.lift_ended_suspensions",
+        "schedule": _every("SWEEP_SUSPENSIONS_SECONDS", 60.0),
+    },
+    "moderation-case-reminders": {
+        "task": "moderation.tasks.remind_overdue_cases",
+        "schedule": _every("CASE_REMINDER_SECONDS", 3600.0),
+    },
     "finalize-usc-registrations": {
         "task": "usc_cards.tasks.finalize_unfinalized_scans",
         "schedule": _every("SWEEP_USC_SECONDS", 300.0),
@@ -344,9 +352,28 @@ INVITE_CODE_FAILURES_PER_HOUR = env.int("INVITE_CODE_FAILURES_PER_HOUR", default
 # automatic temporary ban needs this many distinct reporters from this many distinct IPs;
 # a permanent ban IP-bans the user's session addresses for this many days.
 REPORTS_PER_DAY = env.int("REPORTS_PER_DAY", default=20)
-AUTO_BAN_REPORTERS = env.int("AUTO_BAN_REPORTERS", default=4)
-AUTO_BAN_DISTINCT_IPS = env.int("AUTO_BAN_DISTINCT_IPS", default=2)
 PERMANENT_BAN_IP_DAYS = env.int("PERMANENT_BAN_IP_DAYS", default=30)
+# Weighted reports (moderation/trust.py; formula and worked examples in docs/moderation.md).
+# A reporter's weight = (base + age + calls + verified) x accuracy, capped at REPORT_WEIGHT_MAX;
+# linked reporters count once (their largest weight); the automatic temporary ban fires when the
+# open case's weighted evidence reaches AUTO_BAN_WEIGHT.
+AUTO_BAN_WEIGHT = env.float("AUTO_BAN_WEIGHT", default=2.0)
+REPORT_WEIGHT_BASE = env.float("REPORT_WEIGHT_BASE", default=0.2)
+REPORT_WEIGHT_AGED = env.float("REPORT_WEIGHT_AGED", default=0.2)  # account at least REPORT_AGED_DAYS old
+REPORT_AGED_DAYS = env.int("REPORT_AGED_DAYS", default=14)
+REPORT_WEIGHT_CALLS = env.float("REPORT_WEIGHT_CALLS", default=0.2)  # at least REPORT_MIN_CALLS completed calls
+REPORT_MIN_CALLS = env.int("REPORT_MIN_CALLS", default=3)
+REPORT_WEIGHT_VERIFIED = env.float("REPORT_WEIGHT_VERIFIED", default=0.3)  # USC card or verified @usc.edu
+REPORT_WEIGHT_MAX = env.float("REPORT_WEIGHT_MAX", default=1.5)  # < AUTO_BAN_WEIGHT: nobody bans alone
+REPORT_WEIGHT_NO_CALL = env.float("REPORT_WEIGHT_NO_CALL", default=0.5)  # factor for a profile seen, no call
+REPORT_WEIGHT_SCREENING = env.float("REPORT_WEIGHT_SCREENING", default=0.0)  # system reports queue, never ban
+# Linked reporters: reports from one /24 (IPv4) or /48 (IPv6) within REPORT_LINK_NETWORK_DAYS,
+# the same inviter or introducer, or accounts created within REPORT_LINK_WAVE_MINUTES of each other.
+REPORT_LINK_NETWORK_DAYS = env.int("REPORT_LINK_NETWORK_DAYS", default=3)
+REPORT_LINK_WAVE_MINUTES = env.int("REPORT_LINK_WAVE_MINUTES", default=60)
+# Queue service levels (hours a case may stay open before the hourly reminder emails moderators).
+CASE_SLA_URGENT_HOURS = env.float("CASE_SLA_URGENT_HOURS", default=1.0)
+CASE_SLA_HOURS = env.float("CASE_SLA_HOURS", default=24.0)
 # Networks a permanent ban never IP-bans automatically (a moderator still can by hand):
 # loopback is a local proxy or a developer, never a client.
 IP_BAN_EXEMPT_NETWORKS = env.list("IP_BAN_EXEMPT_NETWORKS", default=["127.0.0.0/8", "::1/128"])

@@ -22,7 +22,14 @@ from chat.live_stats import dashboard_charts
 from config.admin import DirectWriteMixin, NoWritesAdmin, ViewOnlyAdmin
 from config.client_ip import request_ip
 from config.errors import ServiceError
-from moderation import evidence, live, selectors, services
+from moderation import (
+    admin_cases,  # noqa: F401 - registers the queue, strikes, presets and appeals
+    evidence,
+    live,
+    queue,
+    selectors,
+    services,
+)
 from moderation.admin_users import run_action  # also registers the users admin
 from moderation.models import AuditLog, DataExport, IPBan, Report, SiteSettings, UserBan
 
@@ -154,6 +161,7 @@ class ReportAdmin(DirectWriteMixin, admin.ModelAdmin):
             **data,
             **dashboard_charts(data["days"]),  # live stats and SVG charts (chat.live_stats)
             "live_now": live.live_block(),  # the "Live now" block (admin/moderation/live_block.html)
+            "queue": queue.queue_age(),  # open cases, urgent, overdue, the oldest's age
         }
         return TemplateResponse(request, "admin/moderation/dashboard.html", context)
 

@@ -42,3 +42,8 @@ class ExportNotReady(Conflict):
 class ExportExpired(Gone):
     code = "export_expired"
     message = "This export expired 24 hours after it was made; request a new one."
+
+
+class OwnReport(Forbidden):
+    code = "own_report"
+    message = "You reported this person; another moderator must decide."

@@ -24,6 +24,22 @@ class ReportCategory(models.TextChoices):
     HATE = "hate"
     OTHER = "other"
     PROFILE = "profile"
+    THREAT = "threat"
+
+
+# Reports in these categories put their case at the top of the queue, whatever their weight.
+URGENT_CATEGORIES = (ReportCategory.UNDERAGE, ReportCategory.THREAT)
+
+
+class ReportSource(models.TextChoices):
+    MEMBER = "member"  # a member's report (POST /api/reports)
+    SCREENING = "screening"  # automatic screening (no reporter)
+
+
+class ReportOutcome(models.TextChoices):
+    PENDING = "pending"
+    UPHELD = "upheld"  # a moderator took action (the reporter is told "we took action")
+    REJECTED = "rejected"  # no violation found, or the action was overturned on appeal
 
 
 class Report(models.Model):
@@ -35,6 +51,8 @@ class Report(models.Model):
     selfie/video snapshot names point at copies under `evidence/` that only staff can open."""
 
     Category = ReportCategory
+    Source = ReportSource
+    Outcome = ReportOutcome
 
     MAX_TEXT = 500
 
@@ -59,6 +77,15 @@ class Report(models.Model):
     video_still = models.CharField(max_length=255, blank=True, default="")
     reviewed = models.BooleanField(default=False)
     created_at = models.DateTimeField(default=timezone.now)
+    source = models.CharField(max_length=10, choices=ReportSource.choices, default=ReportSource.MEMBER)
+    evidence = models.JSONField(default=dict, blank=True, help_text="what screening saw (system reports)")
+    case = models.ForeignKey(
+        "moderation.Case", on_delete=models.SET_NULL, null=True, blank=True, related_name="reports"
+    )
+    # The reporter's standing when the report was filed (moderation.trust), kept for the record.
+    weight = models.FloatField(default=0.0)
+    outcome = models.CharField(max_length=10, choices=ReportOutcome.choices, default=ReportOutcome.PENDING)
+    outcome_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         db_table = "reports"
@@ -71,6 +98,9 @@ class Report(models.Model):
             models.CheckConstraint(
                 condition=json_is("messages_snapshot", "array"), name="moderation_reports_snapshot_array"
             ),
+            models.CheckConstraint(condition=in_choices("source", ReportSource), name="moderation_reports_source"),
+            models.CheckConstraint(condition=in_choices("outcome", ReportOutcome), name="moderation_reports_outcome"),
+            models.CheckConstraint(condition=json_is("evidence", "object"), name="moderation_reports_evidence_obj"),
         ]
         indexes = [
             # Ban threshold (distinct reporters/IPs against one user) and the review page.
@@ -79,6 +109,8 @@ class Report(models.Model):
             models.Index(fields=["-created_at"], name="reports_created"),
             # Daily limit: WHERE reporter_id=? AND created_at > now - 1 day.
             models.Index(fields=["reporter", "created_at"], name="reports_reporter_created"),
+            # Reporter accuracy: WHERE reporter_id=? AND outcome IN (upheld, rejected).
+            models.Index(fields=["reporter", "outcome"], name="reports_reporter_outcome"),
         ]
 
     def __str__(self):
@@ -186,3 +218,6 @@ class DataExport(models.Model):
 
     def __str__(self):
         return f"data export {self.pk} of {self.user_id} ({self.status})"
+
+
+from moderation.case_models import Appeal, Case, CaseNote, Strike, StrikePreset  # noqa: E402,F401

@@ -4,11 +4,14 @@ the evidence kept as it was. Connected to screening.signals.case_requested in
 ModerationConfig.ready; open_screening_case is the one function that files them."""
 
 from django.db import transaction
+from django.utils import timezone
 
 from accounts.models import User
 from audit.services import record_audit
 from moderation import evidence as evidence_files
-from moderation.models import Report
+from moderation.cases import file_into_case
+from moderation.models import Report, Strike, StrikePreset
+from moderation.strikes import record_strike
 
 SUMMARIES = {
     "message": "Screening flagged a chat message.",
@@ -18,31 +21,36 @@ SUMMARIES = {
 
 
 @transaction.atomic(savepoint=False)
-def strike_for_screening(user: User, *, reason: str, text: str, moderator: User):
-    """A strike for a violation screening found and a moderator confirmed. Until the strikes
-    of the moderation queue land, an audit line with the reason is the strike's record."""
-    entry = record_audit("moderation.strike", actor=moderator, target=user, details={"reason": reason, "text": text})
-    return entry.pk
+def strike_for_screening(user: User, *, reason: str, text: str, moderator: User) -> int:
+    """A strike (a warning) for a violation screening found and a moderator confirmed; `reason`
+    names a preset (its title, any case), whose text the strike copies, plus `text`."""
+    preset = StrikePreset.objects.filter(title__iexact=reason).first()
+    wording = "\n".join(part for part in ((preset.text if preset else reason), text) if part)
+    strike = record_strike(
+        user, action=Strike.Action.WARNING, reason=wording, preset=preset, moderator=moderator, now=timezone.now()
+    )
+    return strike.pk
 
 
 @transaction.atomic(savepoint=False)
 def open_screening_case(user: User, *, kind: str, category: str, evidence: dict) -> Report:
-    """File the system report about `user` with `evidence` (JSON) in the caller's transaction.
-    Several system reports about one person may exist (reporter NULL is not a pair)."""
+    """File the system report about `user` with `evidence` (JSON) into their open case
+    (moderation.cases.file_into_case, the path member reports take too), in the caller's
+    transaction. Several system reports about one person may exist (reporter NULL is not a pair)."""
     # Copies under evidence/ (staff only), so the case keeps what was seen when the media goes.
     images = [evidence_files.preserve(name) for name in evidence.get("images", []) if name]
     evidence = {**evidence, "images": images}
-    report = Report.objects.create(
-        reported=user,
-        reporter=None,
+    result = file_into_case(
+        user,
+        source=Report.Source.SCREENING,
         category=category,
+        evidence=evidence,
         text=SUMMARIES.get(kind, "Screening opened a case.")[: Report.MAX_TEXT],
-        reported_name=user.name,
-        reported_selfie=images[0] if images else "",
-        messages_snapshot=[{"screening": kind, **evidence}],
+        selfie=images[0] if images else "",
+        messages=[{"screening": kind, **evidence}],
     )
-    record_audit("screening.case_opened", target=user, details={"report": report.pk, "kind": kind})
-    return report
+    record_audit("screening.case_opened", target=user, details={"report": result.report.pk, "kind": kind})
+    return result.report
 
 
 def on_case_requested(sender, *, user_id, kind, category, evidence, **kwargs):

@@ -49,3 +49,12 @@ def connect_receiver():
     yield connect
     for signal, receiver in connected:
         signal.disconnect(receiver)
+
+
+@pytest.fixture
+def count_each_report(settings):
+    """Tests of what a ban does (not of when it fires): every reporter counts alone and four
+    fresh ones (0.2 each) reach the threshold, as the original 4-reporter rule did."""
+    settings.AUTO_BAN_WEIGHT = 0.8
+    settings.REPORT_LINK_WAVE_MINUTES = -1
+    settings.REPORT_LINK_NETWORK_DAYS = -1

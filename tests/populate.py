@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from accounts.selectors import get_site_settings
 from chat.models import Block, EventAccessPass, EventRSVP, EventSettings, Match, MeetAgainAnswer
-from moderation.models import DataExport
+from moderation.models import Appeal, Case, CaseNote, DataExport, Strike, StrikePreset
 from referrals.models import WaitlistEntry
 from screening.models import AccountHold, Detector, MediaScan, ScreenedMessage, WatchedWord
 from tests import factories as f
@@ -51,7 +51,15 @@ def populate_every_table() -> dict:
     MeetAgainAnswer.objects.create(room=ended, user=alice, answer=True)
     low, high = sorted([alice, bob], key=lambda u: str(u.pk))
     Match.objects.create(user_low=low, user_high=high, room=ended, low_shares=["instagram"])
-    f.ReportFactory(reported=bob, reporter=alice)
+    case = Case.objects.create(reported=bob, reported_name=bob.name)
+    report = f.ReportFactory(reported=bob, reporter=alice, case=case)
+    CaseNote.objects.create(case=case, text="asked for details")
+    preset, _ = StrikePreset.objects.get_or_create(title="Harassment", defaults={"text": "Harassment."})
+    strike = Strike.objects.create(
+        user=bob, action="warning", reason="Harassment.", preset=preset, case=case, automatic=True
+    )
+    strike.reports.add(report)
+    Appeal.objects.create(strike=strike, text="I did not.")
     f.UserBanFactory()
     f.IPBanFactory(user=bob)
     f.AuditLogFactory(actor=moderator, target=bob)

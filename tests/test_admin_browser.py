@@ -14,7 +14,7 @@ from tests import media_samples
 from tests.api_support import PASSWORD
 from tests.factories import ActiveRoomFactory, AuthSessionFactory, TextChatMessageFactory, UserFactory
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("count_each_report")]
 
 
 def make_moderator() -> User:

@@ -24,7 +24,7 @@ from chat.models import (
     SessionCompletion,
     TextChatMessage,
 )
-from moderation.models import AuditLog, DataExport, Report, SiteSettings, UserBan
+from moderation.models import Appeal, AuditLog, Case, CaseNote, DataExport, Report, SiteSettings, Strike, UserBan
 from referrals.models import WaitlistEntry
 from screening.models import AccountHold, Detector, MediaScan, ScreenedMessage, WatchedWord
 from tests.factories import (
@@ -82,6 +82,10 @@ NO_ADD = {
     MeetAgainAnswer,
     DataExport,
     Block,
+    Case,
+    CaseNote,
+    Strike,
+    Appeal,
     Detector,  # one row per detector, made by the migration
     MediaScan,
     AccountHold,
@@ -133,6 +137,11 @@ def every_model_twice(db):
         ReferralNotificationFactory()
         USCCardRegistrationFactory()
         USCScanAttemptFactory(validation_errors=["checksum"])
+        case = Case.objects.create(reported=UserFactory(), reported_name="R")
+        ReportFactory(reported=case.reported, case=case)
+        CaseNote.objects.create(case=case, text="note")
+        strike = Strike.objects.create(user=case.reported, action="warning", reason="r", automatic=True, case=case)
+        Appeal.objects.create(strike=strike, text="please")
         owner = UserFactory()
         scan = MediaScan.objects.create(user=owner, kind="selfie", file=f"selfies/{owner.pk}.jpg", phash=5)
         AccountHold.objects.create(user=owner, scan=scan, matched_scan=scan, distance=2)

@@ -115,21 +115,26 @@ def test_guest_without_a_password_cannot_log_in(alice):
 
 
 @pytest.mark.parametrize("ban_status", [User.BanStatus.TEMPORARY, User.BanStatus.PERMANENT])
-def test_banned_user_with_the_right_password_gets_403_banned(member, ban_status):
+def test_banned_user_signs_in_to_read_the_ban_and_appeal_but_nothing_else(member, ban_status):
     UserBanFactory(user=member, status=ban_status)
     User.objects.filter(pk=member.pk).update(ban_status=ban_status)
 
-    body = assert_refused(log_in("alice@usc.edu", ip="192.0.2.31"), 403, "banned")
-    assert body["ban_status"] == ban_status
-    assert not AuthSession.objects.filter(user=member).exists()
+    response = log_in("alice@usc.edu", ip="192.0.2.31")
+
+    assert response.status_code == 200, response.content
+    client = api(response.json()["token"])
+    assert client.get("/api/me/ban").json()["ban_status"] == ban_status
+    assert client.get("/api/me/strikes").status_code == 200
+    refused = client.get("/api/reel")
+    assert refused.status_code == 403 and refused.json()["error"]["code"] == "banned"
 
 
-def test_banned_login_refusal_writes_an_audit_row(member):
+def test_banned_sign_in_writes_an_audit_row(member):
     User.objects.filter(pk=member.pk).update(ban_status=User.BanStatus.TEMPORARY)
 
-    assert_refused(log_in("alice@usc.edu", ip="192.0.2.31"), 403, "banned")
+    assert log_in("alice@usc.edu", ip="192.0.2.31").status_code == 200
 
-    audit = AuditLog.objects.get(event_type="auth.banned_login_refused")
+    audit = AuditLog.objects.get(event_type="auth.banned_login")
     assert audit.target_id == member.pk
     assert audit.ip == "192.0.2.31"
     assert audit.details == {"ban_status": "temporary"}
@@ -140,7 +145,7 @@ def test_banned_user_with_a_wrong_password_learns_nothing_about_the_ban(member):
     response = log_in("alice@usc.edu", "not-the-password-99")
     assert_refused(response, 400, "invalid_credentials")
     assert response.json() == log_in("nobody@usc.edu").json()
-    assert not AuditLog.objects.filter(event_type="auth.banned_login_refused").exists()
+    assert not AuditLog.objects.filter(event_type="auth.banned_login").exists()
 
 
 def test_login_throttle_gives_429_with_retry_after_past_10_a_minute_per_ip(member):

@@ -18,7 +18,7 @@ from django.utils import timezone
 from accounts.models import User
 from chat import presence
 from moderation import services
-from moderation.models import AuditLog, IPBan, Report, SiteSettings, UserBan
+from moderation.models import AuditLog, Case, IPBan, Report, SiteSettings, UserBan
 from moderation.roles import MODERATOR_PERMISSIONS, MODERATORS_GROUP, ensure_moderators_group
 from referrals.models import InviteCode
 from tests.factories import (
@@ -44,6 +44,9 @@ def mod_client(moderator):
 @pytest.fixture(autouse=True)
 def media_root(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
+
+
+pytestmark = pytest.mark.usefixtures("count_each_report")
 
 
 def url(name, *args):
@@ -378,8 +381,8 @@ def test_dashboard_runs_a_fixed_number_of_queries(mod_client, django_assert_max_
     ReportFactory.create_batch(30)
     # session, user, permissions, reports/day, bans/day, pending, IP bans, and the live part
     # (event settings for the zone, in calls + calls today, calls per hour), and the "Live now"
-    # block (one query, moderation/live.py): none per row or day.
-    with django_assert_max_num_queries(13):
+    # block (one query, moderation/live.py), the case queue's age (one aggregate): none per row or day.
+    with django_assert_max_num_queries(14):
         assert mod_client.get(url("moderation_dashboard")).status_code == 200
 
 
@@ -390,6 +393,9 @@ LISTS = {
     "moderation_ipban_changelist": lambda: IPBanFactory(user=UserFactory(), banned_by=UserFactory(staff=True)),
     "moderation_auditlog_changelist": lambda: AuditLogFactory(actor=UserFactory(), target=UserFactory()),
     "moderation_report_changelist": lambda: ReportFactory(),
+    "moderation_case_changelist": lambda: Case.objects.create(
+        reported=UserFactory(), claimed_by=UserFactory(staff=True), reported_name="R"
+    ),
     "referrals_invitecode_changelist": lambda: InviteCodeFactory(user_code=True),
     "accounts_user_changelist": lambda: UserFactory(permanent=True),
 }

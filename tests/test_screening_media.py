@@ -14,7 +14,7 @@ from audit.models import AuditLog
 from chat import services as chat_services
 from chat.errors import NotAvailable
 from chat.reel import list_reel
-from moderation.models import Report
+from moderation.models import Report, Strike
 from screening import classifier, decisions
 from screening.errors import AccountHeld
 from screening.media import scan_media
@@ -174,8 +174,9 @@ def test_moderator_removes_hidden_media_with_a_strike(alice, moderator, django_c
         decisions.remove_media(scan.pk, moderator=moderator)
     scan.refresh_from_db()
     assert scan.status == "removed" and not default_storage.exists(scan.file)
-    strike = AuditLog.objects.get(event_type="moderation.strike", target=alice)
-    assert strike.actor == moderator and strike.details["reason"] == "nudity"
+    strike = Strike.objects.get(user=alice)  # a strike of the moderation queue (moderation.strikes)
+    assert (strike.action, strike.created_by) == ("warning", moderator) and "nudity" in strike.reason
+    assert AuditLog.objects.get(event_type="strike.created", target=alice).actor == moderator
 
 
 def test_intro_video_keyframes_are_scanned(alice):

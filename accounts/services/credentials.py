@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.errors import Banned, InvalidCode, InvalidCredentials, IPBanned
+from accounts.errors import InvalidCode, InvalidCredentials, IPBanned
 from accounts.models import EmailVerification, User
 from accounts.selectors import BANNED_STATUSES, get_user_by_email, is_ip_banned
 from accounts.services.email_codes import check_code, issue_code
@@ -58,7 +58,7 @@ def _refuse_login(email: str, user: User | None, *, ip: str | None) -> NoReturn:
 def log_in(*, email: str, password: str, ip: str | None, user_agent: str = ""):
     """Email + password → (user, token) of a new session (other sessions deactivated). An
     unknown email and a wrong password give the same answer after the same hashing. A
-    banned user's refusal is audited (committed), then raised."""
+    banned user gets a session too (audited): it opens only the ban screen's endpoints."""
     _refuse_banned_ip(ip, "login")
     # One budget per address and per account, shared with the admin login (login_throttle).
     count_login_attempt(email, ip=ip, door=API_DOOR)
@@ -71,8 +71,10 @@ def log_in(*, email: str, password: str, ip: str | None, user_agent: str = ""):
         logger.info("login failed user=%s ip=%s", user.pk, ip, extra={"event": "login.failed"})
         _refuse_login(email, user, ip=ip)
     if user.ban_status in BANNED_STATUSES:
-        record_audit("auth.banned_login_refused", target=user, ip=ip, details={"ban_status": user.ban_status})
-        commit_then_refuse(Banned(ban_status=user.ban_status))
+        # A banned member signs in to read why and until when, and to appeal (the endpoints
+        # open to banned users: GET /api/me/ban, /api/me/strikes, POST .../appeal); every other
+        # endpoint answers 403 banned and the socket closes 4003 banned.
+        record_audit("auth.banned_login", target=user, ip=ip, details={"ban_status": user.ban_status})
     token = start_session(user, ip=ip, user_agent=user_agent)
     User.objects.filter(pk=user.pk).update(last_login=timezone.now())
     return user, token

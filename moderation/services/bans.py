@@ -12,8 +12,9 @@ from accounts.permissions import ensure_may_act
 from accounts.selectors import BANNED_STATUSES
 from audit.services import record_audit
 from config.errors import NotFound
-from moderation.errors import NotBanned
-from moderation.models import IPBan, Report, UserBan
+from moderation import strikes
+from moderation.errors import NotBanned, OwnReport
+from moderation.models import IPBan, Report, Strike, UserBan
 from moderation.services.common import (
     _end_call_and_sessions_of_banned,
     _lock_with_partner,
@@ -26,7 +27,13 @@ from moderation.services.reports import report_tally
 logger = logging.getLogger("rendezvous.audit")
 
 
-def _locked_target(user_id) -> User:
+def ensure_not_own_report(moderator, user) -> None:
+    """Nobody decides about a person they reported themselves (a pending report of theirs)."""
+    if Report.objects.filter(reported=user, reporter=moderator, outcome=Report.Outcome.PENDING).exists():
+        raise OwnReport()
+
+
+def locked_target(user_id) -> User:
     users = _lock_with_partner(user_id)
     user = users.get(str(user_id))
     if user is None:
@@ -40,8 +47,21 @@ def ban_permanently(user_id, *, moderator, reason: str = "", ip: str | None = No
     the user's reports reviewed, every address of their sessions (and those noted at the
     temporary ban) IP-banned for PERMANENT_BAN_IP_DAYS (a longer existing ban is kept);
     sessions, sockets and a live room end as for the temporary ban."""
-    user = _locked_target(user_id)
+    user = locked_target(user_id)
+    record = apply_permanent_ban(user, moderator=moderator, reason=reason, ip=ip)
+    # The review page's ban (outside a case) is a strike too; the automatic one it confirms gives way.
+    now = timezone.now()
+    strikes.supersede_automatic(user, now=now)
+    strikes.record_strike(user, action=Strike.Action.BAN, reason=record.reason, moderator=moderator, now=now, ip=ip)
+    return record
+
+
+@transaction.atomic(savepoint=False)
+def apply_permanent_ban(user: User, *, moderator, reason: str = "", ip: str | None = None) -> UserBan:
+    """ban_permanently's work on an already locked user, inside the caller's transaction (a
+    case decision adds its own strike and closes the case in the same one)."""
     ensure_may_act(moderator, user)
+    ensure_not_own_report(moderator, user)
     now = timezone.now()
     record = UserBan.objects.select_for_update().filter(user=user).first()
     previous = user.ban_status
@@ -86,8 +106,10 @@ def ban_permanently(user_id, *, moderator, reason: str = "", ip: str | None = No
     return UserBan.objects.get(user=user)
 
 
-def _clear_ban(user: User, *, moderator, new_status: str, event: str, ip) -> dict:
+def clear_ban(user: User, *, moderator, new_status: str, event: str, ip) -> dict:
     ensure_may_act(moderator, user)
+    if moderator is not None:
+        ensure_not_own_report(moderator, user)
     record = UserBan.objects.select_for_update().filter(user=user).first()
     if record is None and user.ban_status not in BANNED_STATUSES:
         raise NotBanned()
@@ -106,9 +128,10 @@ def _clear_ban(user: User, *, moderator, new_status: str, event: str, ip) -> dic
 def vindicate(user_id, *, moderator, ip: str | None = None) -> UserBan:
     """The reports were wrong: ban lifted (ban_status vindicated), the record reviewed, the
     reports marked reviewed (they no longer count towards a ban), IP bans tied to the user lifted."""
-    user = _locked_target(user_id)
-    _clear_ban(user, moderator=moderator, new_status=User.BanStatus.VINDICATED, event="ban.vindicated", ip=ip)
+    user = locked_target(user_id)
+    clear_ban(user, moderator=moderator, new_status=User.BanStatus.VINDICATED, event="ban.vindicated", ip=ip)
     now = timezone.now()
+    strikes.overturn_automatic(user, now=now)
     reviewed = {
         "status": UserBan.Status.VINDICATED,
         "review_status": UserBan.ReviewStatus.REVIEWED,
@@ -125,6 +148,6 @@ def vindicate(user_id, *, moderator, ip: str | None = None) -> UserBan:
 def unban(user_id, *, moderator, ip: str | None = None) -> None:
     """Lift a ban (e.g. after an appeal): ban_status none, the ban record removed (the audit
     log keeps its history), reports marked reviewed, IP bans tied to the user lifted."""
-    user = _locked_target(user_id)
-    _clear_ban(user, moderator=moderator, new_status=User.BanStatus.NONE, event="ban.lifted", ip=ip)
+    user = locked_target(user_id)
+    clear_ban(user, moderator=moderator, new_status=User.BanStatus.NONE, event="ban.lifted", ip=ip)
     UserBan.objects.filter(user=user).delete()

@@ -194,6 +194,9 @@
       "rtc.ice": (e) => video.onIce(e),
       "me.metrics": (e) => { Object.assign(state.me, e); },
       "event.settings_changed": (e) => { RDVEvents.update(e.status); reloadReelSoon(); },
+      "strike.new": (e) => RDVStrikes.onEvent(e),
+      "report.outcome": (e) => RDVStrikes.onEvent(e),
+      "appeal.decided": (e) => RDVStrikes.onEvent(e),
       "match.new": (e) => {
         flash(`It's a match! You and ${e.partner.name} both want to meet again: see Matches.`, "info");
         const box = document.querySelector(`#ended-meet-again .meet-again[data-room="${e.room}"]`);
@@ -280,11 +283,13 @@
 
   async function showBanned() {
     screen("banned");
+    $("banned-details").hidden = false;
+    RDVStrikes.load(); // why, since, until, and the appeal form
     try {
       const ban = await api("GET", "/api/me/ban");
       $("banned-text").textContent =
         `Status: ${ban.ban_status}${ban.review_status ? " (review: " + ban.review_status + ")" : ""}.` +
-        (ban.reason ? ` Reason: ${ban.reason}.` : "") + " You cannot meet people while the ban lasts.";
+        (ban.reason ? ` Reason: ${ban.reason.replace(/\.$/, "")}.` : "") + " You cannot meet people while the ban lasts.";
     } catch (err) {
       $("banned-text").textContent = friendly(err);
     }
