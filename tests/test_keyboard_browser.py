@@ -119,6 +119,9 @@ def test_the_call_flow_works_with_the_keyboard_alone_and_tells_a_screen_reader(a
         expect(ann.locator("#signup")).to_be_visible()
         tab_to(ann, "#signup-name")
         keys.type("Ann")
+        tab_to(ann, "#signup-gender")
+        keys.press("ArrowDown")  # a closed select changes its choice with the arrow keys
+        expect(ann.locator("#signup-gender")).not_to_have_value("")
         tab_to(ann, "#signup-submit")
         keys.press("Enter")
         expect_focus(ann, "#signup-terms")

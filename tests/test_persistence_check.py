@@ -6,6 +6,7 @@ import pytest
 from django.core.cache import cache
 from django.core.management import call_command
 from django.db import transaction
+from django.test import Client
 from django.utils import timezone
 
 from accounts.models import User
@@ -114,7 +115,11 @@ def test_a_room_ended_without_its_history_is_a_violation():
     assert violations() == {"ended_rooms_have_their_records": 1}
 
 
-def test_healthz_summarises_the_last_run_and_reuses_it(client):
+def test_healthz_summarises_the_last_run_and_reuses_it(settings):
+    """The operator (a request with METRICS_TOKEN) reads which invariant failed; anyone else
+    reads only "violation"."""
+    settings.METRICS_TOKEN = "operator-token-for-tests"
+    client = Client(HTTP_AUTHORIZATION="Bearer operator-token-for-tests")
     room = ended_properly()
     assert client.get("/healthz").json()["persistence"] == "ok"
     User.objects.filter(pk=room.user_1_id).update(timer_total_seconds=7)
@@ -123,3 +128,4 @@ def test_healthz_summarises_the_last_run_and_reuses_it(client):
     response = client.get("/healthz")
     assert response.status_code == 200  # reported, not a reason to restart the process
     assert response.json()["persistence"] == "violation: timer_totals_match_completions=1"
+    assert Client().get("/healthz").json()["persistence"] == "violation"
