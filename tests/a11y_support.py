@@ -9,12 +9,11 @@ and `assert_clean` fails the test with all of them at once (rule, impact, elemen
 from __future__ import annotations
 
 import json
-import re
-import time
 from pathlib import Path
 
 import pytest
 
+from tests.browser import read_code  # noqa: F401 - the a11y tests import it from here
 from tests.live_stack import LiveStack
 
 AXE = Path(__file__).resolve().parent / "a11y" / "node_modules" / "axe-core" / "axe.min.js"
@@ -89,18 +88,3 @@ class Auditor:
 @pytest.fixture
 def audit(axe_source):
     return Auditor(axe_source)
-
-
-def read_code(mail_dir: Path, address: str, timeout: float = 15) -> str:
-    """The 6-digit code of the newest email to `address` written by the file email backend."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        for path in sorted(mail_dir.glob("*.log"), key=lambda p: p.stat().st_mtime, reverse=True):
-            text = path.read_text(errors="replace")
-            for message in reversed(text.split("-" * 79)):
-                if f"To: {address}" in message:
-                    found = re.search(r"\b(\d{6})\b", message.split("\n\n", 1)[-1])
-                    if found:
-                        return found.group(1)
-        time.sleep(0.2)
-    raise AssertionError(f"no email with a code reached {address} in {mail_dir}")

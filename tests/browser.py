@@ -3,12 +3,18 @@
 Fixtures (registered in tests/conftest.py):
 - `browser`: one headless Chromium per test module.
 - `screenshots`: `screenshots(page, "step")` saves artifacts/<test name>/<n>-<step>.png.
+
+Helpers shared by the browser tests: `read_code` (a sign-in code from the file email backend),
+`reel_card` (a person's card in the reel), `fake_camera_pages` (signed-in pages of a Chromium
+with fake cameras, for video calls).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import time
 from pathlib import Path
 
 import pytest
@@ -69,3 +75,48 @@ def wait_for_js(page, expression: str, *, timeout: float = 10_000) -> None:
         if time.monotonic() > deadline:
             raise AssertionError(f"not true within {timeout} ms: {expression}")
         time.sleep(0.1)
+
+
+def read_code(mail_dir: Path, address: str, timeout: float = 15) -> str:
+    """The 6-digit code of the newest email to `address` written by the file email backend."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for path in sorted(mail_dir.glob("*.log"), key=lambda p: p.stat().st_mtime, reverse=True):
+            text = path.read_text(errors="replace")
+            for message in reversed(text.split("-" * 79)):
+                if f"To: {address}" in message:
+                    found = re.search(r"\b(\d{6})\b", message.split("\n\n", 1)[-1])
+                    if found:
+                        return found.group(1)
+        time.sleep(0.2)
+    raise AssertionError(f"no email with a code reached {address} in {mail_dir}")
+
+
+def reel_card(page, name: str):
+    return page.locator("#reel-list li.person").filter(has=page.locator(".person-name", has_text=name))
+
+
+def fake_camera_pages(browser, users, url: str, *, timeout_ms: int):
+    """A second Chromium whose camera and microphone are fakes (a test pattern and a tone),
+    granted without a prompt, and one signed-in page per user on `url`: (that browser, {name:
+    page}). The caller closes the browser."""
+    from accounts.services.sessions import start_session
+
+    cameras = browser.browser_type.launch(
+        executable_path=CHROMIUM,
+        args=[
+            "--no-sandbox",
+            "--use-fake-device-for-media-stream",
+            "--use-fake-ui-for-media-stream",
+            "--disable-features=WebRtcHideLocalIpsWithMdns",
+        ],
+    )
+    pages = {}
+    for user in users:
+        context = cameras.new_context(permissions=["camera", "microphone"])
+        token = start_session(user, ip="127.0.0.1")
+        context.add_init_script(f"window.localStorage.setItem('rdv.token', {json.dumps(token)})")
+        pages[user.name] = page = context.new_page()
+        page.set_default_timeout(timeout_ms)
+        page.goto(url)
+    return cameras, pages

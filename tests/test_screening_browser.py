@@ -3,20 +3,13 @@ partner's video arrives blurred and each side shows it with a tap; "Report what 
 report with a still captured by the reporter's own client; a censored message offers the
 recipient "Does this bother you?"."""
 
-import json
-
 from playwright.sync_api import expect
 
-from accounts.services.sessions import start_session
 from moderation.models import Report
-from tests.browser import CHROMIUM, wait_for_js
+from tests.browser import fake_camera_pages, reel_card, wait_for_js
 from tests.factories import UserFactory
 
 WAIT_MS = 15_000
-
-
-def reel_card(page, name: str):
-    return page.locator("#reel-list li.person").filter(has=page.locator(".person-name", has_text=name))
 
 
 def is_blurred(page) -> bool:
@@ -26,24 +19,8 @@ def is_blurred(page) -> bool:
 def test_partner_video_starts_blurred_shows_on_tap_and_reports_with_a_still(live_stack, browser, screenshots):
     alice, bob = UserFactory(name="Alice"), UserFactory(name="Bob")
     stack = live_stack("asgi")
-    cameras = browser.browser_type.launch(
-        executable_path=CHROMIUM,
-        args=[
-            "--no-sandbox",
-            "--use-fake-device-for-media-stream",
-            "--use-fake-ui-for-media-stream",
-            "--disable-features=WebRtcHideLocalIpsWithMdns",
-        ],
-    )
+    cameras, pages = fake_camera_pages(browser, (alice, bob), stack.url + "/", timeout_ms=WAIT_MS)
     try:
-        pages = {}
-        for user in (alice, bob):
-            context = cameras.new_context(permissions=["camera", "microphone"])
-            token = start_session(user, ip="127.0.0.1")
-            context.add_init_script(f"window.localStorage.setItem('rdv.token', {json.dumps(token)})")
-            pages[user.name] = page = context.new_page()
-            page.set_default_timeout(WAIT_MS)
-            page.goto(stack.url + "/")
         alice_page, bob_page = pages["Alice"], pages["Bob"]
         alice_page.select_option("#invite-mode", "video")
         reel_card(alice_page, "Bob").locator("button.invite").click()

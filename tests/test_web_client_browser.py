@@ -9,7 +9,6 @@ artifacts/<test name>/."""
 import functools
 import json
 import re
-import time
 from pathlib import Path
 
 from playwright.sync_api import expect
@@ -17,26 +16,11 @@ from playwright.sync_api import expect
 from accounts.models import User, UserLocation
 from accounts.services.sessions import start_session
 from referrals.services import create_admin_invite_codes, ensure_user_invite_code
-from tests.browser import CHROMIUM, wait_for_js
+from tests.browser import fake_camera_pages, read_code, reel_card, wait_for_js
 from tests.factories import ActiveRoomFactory, ChatHistoryFactory, ReferralNotificationFactory, UserFactory
 from tests.media_samples import mp4, png
 
 WAIT_MS = 15_000
-
-
-def read_code(mail_dir: Path, address: str, timeout: float = 15) -> str:
-    """The 6-digit code of the newest email to `address` written by the file email backend."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        for path in sorted(mail_dir.glob("*.log"), key=lambda p: p.stat().st_mtime, reverse=True):
-            text = path.read_text(errors="replace")
-            for message in reversed(text.split("-" * 79)):
-                if f"To: {address}" in message:
-                    found = re.search(r"\b(\d{6})\b", message.split("\n\n", 1)[-1])
-                    if found:
-                        return found.group(1)
-        time.sleep(0.2)
-    raise AssertionError(f"no email with a code reached {address} in {mail_dir}")
 
 
 def sign_up(page, name: str, gender: str, *, stack, code: str, mail_dir: Path, screenshots):
@@ -59,10 +43,6 @@ def sign_up(page, name: str, gender: str, *, stack, code: str, mail_dir: Path, s
     page.click("#verify-submit")
     expect(page.locator("#reel")).to_be_visible(timeout=WAIT_MS)
     expect(page.locator("#conn-status")).to_contain_text("Online", timeout=WAIT_MS)
-
-
-def reel_card(page, name: str):
-    return page.locator("#reel-list li.person").filter(has=page.locator(".person-name", has_text=name))
 
 
 def test_two_people_meet_chat_and_are_hidden_from_each_other_after_the_call(live_stack, browser, screenshots, tmp_path):
@@ -344,24 +324,8 @@ def test_a_video_call_connects_the_cameras_and_either_side_can_end_it(live_stack
     report form answers in words."""
     alice, bob = UserFactory(name="Alice"), UserFactory(name="Bob")
     stack = live_stack("asgi")
-    cameras = browser.browser_type.launch(
-        executable_path=CHROMIUM,
-        args=[
-            "--no-sandbox",
-            "--use-fake-device-for-media-stream",
-            "--use-fake-ui-for-media-stream",
-            "--disable-features=WebRtcHideLocalIpsWithMdns",
-        ],
-    )
+    cameras, pages = fake_camera_pages(browser, (alice, bob), stack.url + "/", timeout_ms=WAIT_MS)
     try:
-        pages = {}
-        for user in (alice, bob):
-            context = cameras.new_context(permissions=["camera", "microphone"])
-            token = start_session(user, ip="127.0.0.1")
-            context.add_init_script(f"window.localStorage.setItem('rdv.token', {json.dumps(token)})")
-            pages[user.name] = page = context.new_page()
-            page.set_default_timeout(WAIT_MS)
-            page.goto(stack.url + "/")
         alice_page, bob_page = pages["Alice"], pages["Bob"]
         alice_page.select_option("#invite-mode", "video")
         reel_card(alice_page, "Bob").locator("button.invite").click()
