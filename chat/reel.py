@@ -2,9 +2,9 @@
 
 Online and available come from Redis (presence); every other rule is an EXISTS subquery on
 an index: not me, not banned, with access, not in a live room (active_room_members PK),
-not on cooldown with me (cooldowns pair index), not someone I reported (moderation's view
-reported_pairs over its reports pair index: chat reads no moderation table or module), no
-block either way (the two blocks indexes), and "who I want to meet" mutually: their gender
+no pair barrier between us (rdv_pair_barriers, chat/sql/pair_barriers.sql, the checks the
+invite makes too: no block either way, no live cooldown, not someone I reported; one
+anti-join), and "who I want to meet" mutually: their gender
 is one I want to meet and mine one they want, and we share a call mode (or both want the
 `mode` asked for): plain conditions on the users row fetched by primary key. Introduced
 users come first. With `near`, only users whose consented, unexpired
@@ -27,7 +27,7 @@ from accounts.selectors import BANNED_STATUSES
 from chat import presence
 from chat.event_mode import ensure_event_open
 from chat.events import user_card
-from chat.models import ActiveRoomMember, Block, Cooldown
+from chat.models import ActiveRoomMember
 from config.errors import InvalidInput
 from referrals.models import ReferralNotification
 from screening.holds import held_subquery, is_held_filter
@@ -104,10 +104,11 @@ def meets_mutually(viewer: User, *, mode: str | None = None) -> RawSQL:
 def presence_audience(subject_ids, viewer_ids) -> dict[str, set[str]]:
     """For presence events: which of `viewer_ids` may see each of `subject_ids` in their reel,
     as {viewer: {subjects}} (viewers who may see none are left out). The reel's rules between
-    two people: both in reels (`_in_reels`), not the same person, no live cooldown between
-    them, the viewer has not reported the subject, no block either way, and "who I want to
-    meet" admits both (`meets_mutually`). (Online, available and "not in a room" are what the
-    event itself reports.) Four indexed queries, whatever the number of pairs."""
+    two people: both in reels (`_in_reels`), not the same person, no pair barrier (no block
+    either way, no live cooldown, the viewer has not reported the subject: rdv_pair_barriers,
+    as the reel and the invite), and "who I want to meet" admits both (`meets_mutually`'s test,
+    per preference profile). (Online, available and "not in a room" are what the event itself
+    reports.) Two indexed queries, whatever the number of pairs."""
     subject_ids = {str(s) for s in subject_ids}
     viewer_ids = {str(v) for v in viewer_ids}
     if not subject_ids or not viewer_ids:
@@ -122,23 +123,8 @@ def presence_audience(subject_ids, viewer_ids) -> dict[str, set[str]]:
     if not subjects or not viewers:
         return {}
     hidden: dict[str, set[str]] = {}  # viewer -> subjects they may not see (blocks, cooldowns, reports)
-    blocks = Block.objects.filter(
-        Q(blocker__in=subjects, blocked__in=viewers) | Q(blocker__in=viewers, blocked__in=subjects)
-    )
-    for blocker, blocked in blocks.values_list("blocker_id", "blocked_id"):
-        blocker, blocked = str(blocker), str(blocked)
-        hidden.setdefault(blocker, set()).add(blocked)
-        hidden.setdefault(blocked, set()).add(blocker)
-    now = timezone.now()
-    cooldowns = Cooldown.objects.filter(expires_at__gt=now).filter(
-        Q(user_low__in=subjects, user_high__in=viewers) | Q(user_low__in=viewers, user_high__in=subjects)
-    )
-    for low, high in cooldowns.values_list("user_low_id", "user_high_id"):
-        low, high = str(low), str(high)
-        hidden.setdefault(low, set()).add(high)
-        hidden.setdefault(high, set()).add(low)
-    for reporter, reported in _reported_pairs(viewers, subjects):
-        hidden.setdefault(str(reporter), set()).add(str(reported))
+    for viewer, subject in _pair_barriers(viewers, subjects):
+        hidden.setdefault(str(viewer), set()).add(str(subject))
     # "Who I want to meet", mutually, decided per preference profile (gender, wanted genders,
     # modes): a few dozen profiles at most, so the cost is not per pair, and viewers of one
     # profile share one set.
@@ -175,24 +161,25 @@ def _pk_in(ids: list[str]) -> RawSQL:
     return RawSQL('"users"."id" = ANY(%s::uuid[])', (ids,), output_field=BooleanField())
 
 
-def _not_reported_by(viewer: User) -> RawSQL:
-    """Users `viewer` has not reported (moderation/sql/reported_pairs.sql, its documented view)."""
+def _no_pair_barrier(viewer: User, now) -> RawSQL:
+    """Users `viewer` may meet as a pair: no row of rdv_pair_barriers (chat/sql/pair_barriers.sql:
+    a block either way, a live cooldown, reported by the viewer), the checks rdv_send_invite
+    makes. Inlined by the planner: one anti-join over the viewer's few barrier rows."""
     return RawSQL(
-        'NOT EXISTS (SELECT 1 FROM reported_pairs p WHERE p.reporter_id = %s AND p.reported_id = "users"."id")',
-        (viewer.pk,),
+        'NOT EXISTS (SELECT 1 FROM rdv_pair_barriers(ARRAY[%s]::uuid[], NULL, %s) b WHERE b.other_id = "users"."id")',
+        (viewer.pk, now),
         output_field=BooleanField(),
     )
 
 
-def _reported_pairs(reporters, reported) -> list[tuple]:
-    """(reporter, reported) pairs among these people (moderation's view reported_pairs)."""
+def _pair_barriers(viewers, others) -> set[tuple]:
+    """(viewer, other) pairs among these people who may not meet (rdv_pair_barriers), one query."""
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT DISTINCT reporter_id, reported_id FROM reported_pairs"
-            " WHERE reporter_id = ANY(%s::uuid[]) AND reported_id = ANY(%s::uuid[])",
-            [list(reporters), list(reported)],
+            "SELECT viewer_id, other_id FROM rdv_pair_barriers(%s::uuid[], %s::uuid[], %s)",
+            [list(viewers), list(others), timezone.now()],
         )
-        return cursor.fetchall()
+        return set(cursor.fetchall())
 
 
 def reel_queryset(viewer: User, *, mode: str | None, ids: list[str] | None = None):
@@ -202,10 +189,6 @@ def reel_queryset(viewer: User, *, mode: str | None, ids: list[str] | None = Non
     if ids is None:
         ids = presence.online_available_ids(mode=mode)
     ids = [uid for uid in ids if uid != str(viewer.pk)]
-    cooldown = Cooldown.objects.filter(
-        Q(user_low=viewer, user_high=OuterRef("pk")) | Q(user_low=OuterRef("pk"), user_high=viewer),
-        expires_at__gt=now,
-    )
     introduced = ReferralNotification.objects.filter(
         Q(referred_user=viewer, for_user=OuterRef("pk")) | Q(for_user=viewer, referred_user=OuterRef("pk"))
     )
@@ -213,10 +196,7 @@ def reel_queryset(viewer: User, *, mode: str | None, ids: list[str] | None = Non
         _in_reels()
         .filter(_pk_in(ids))
         .filter(~Exists(ActiveRoomMember.objects.filter(user=OuterRef("pk"))))
-        .filter(~Exists(cooldown))
-        .filter(_not_reported_by(viewer))
-        .filter(~Exists(Block.objects.filter(blocker=viewer, blocked=OuterRef("pk"))))
-        .filter(~Exists(Block.objects.filter(blocker=OuterRef("pk"), blocked=viewer)))
+        .filter(_no_pair_barrier(viewer, now))
         .filter(meets_mutually(viewer, mode=mode))
         .filter(~is_held_filter(viewer.pk))  # a held viewer gets an empty reel (one InitPlan, same query)
         .annotate(introduced=Exists(introduced))

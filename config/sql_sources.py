@@ -4,9 +4,10 @@ migrations, as Flyway and Liquibase do them).
 An app keeps the PL/pgSQL functions (and the views) that write or expose its tables in
 `<app>/sql/<name>.sql`: one file per object, holding its one current definition
 (`CREATE OR REPLACE FUNCTION rdv_x(...)` or `CREATE OR REPLACE VIEW x`), with the comment that
-explains it. After `migrate`, the app's post_migrate handler (`install_app_sql`, connected in
-its AppConfig.ready) installs the files whose text changed since they were last installed, or
-whose object in the database is no longer what the file installed (a migration replaced it).
+explains it. After `migrate`, the post_migrate handler (`install_app_sql`, connected in the
+AppConfig.ready of each app with such files) installs, all apps' together, the files whose text
+changed since they were last installed, or whose object in the database is no longer what the
+file installed (a migration replaced it).
 The table `sql_sources` keeps, per object, the file's SHA-256 and the md5 of the definition
 PostgreSQL stored; a file whose checksum and stored definition both match is skipped, so a
 `migrate` with nothing new costs two reads.
@@ -121,6 +122,7 @@ def install(sources: list[SqlSource], *, using: str = "default", force: bool = F
     are in (a function may call one defined in a later file)."""
     if not sources:
         return []
+    sources = sorted(sources, key=lambda s: s.kind == "view")  # a view may call any app's function
     connection = connections[using]
     with transaction.atomic(using=using), connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK_KEY])
@@ -161,7 +163,11 @@ def install(sources: list[SqlSource], *, using: str = "default", force: bool = F
 
 
 def install_app_sql(sender: AppConfig, *, using: str = "default", verbosity: int = 1, **kwargs) -> None:
-    """post_migrate handler of an app with a sql/ folder (connect it with sender=the app)."""
-    installed = install(app_sources(sender), using=using)
+    """post_migrate handler of an app with a sql/ folder (connect it with sender=the app).
+    Installs what is due of every app's files, not only the sender's: an app's LANGUAGE sql
+    function may read another app's documented view (chat's rdv_pair_barriers reads
+    moderation's reported_pairs), and such a body is checked against what exists, so they go
+    in together. The apps whose signal comes next find nothing due (two reads each)."""
+    installed = install(all_sources(), using=using)
     if installed and verbosity >= 1:
-        print(f"  SQL sources of {sender.label} installed: {', '.join(installed)}")
+        print(f"  SQL sources installed: {', '.join(installed)}")

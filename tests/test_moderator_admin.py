@@ -92,6 +92,26 @@ def test_data_migration_creates_the_group(db):
     assert Group.objects.get(name=MODERATORS_GROUP).permissions.count() == len(MODERATOR_PERMISSIONS)
 
 
+def test_chats_data_migration_only_adds_its_frozen_permissions_all_of_them_in_moderations_list(db):
+    """chat 0005 holds its own copy of the permissions it gave (chat imports no moderation
+    module, migrations included) and only adds them, so it never shrinks the group and never
+    grants what moderation's list no longer has."""
+    from importlib import import_module
+
+    from django.apps import apps
+
+    migration = import_module("chat.migrations.0005_event_mode_moderators")
+    assert set(migration.PERMISSIONS) <= set(MODERATOR_PERMISSIONS)
+    Group.objects.filter(name=MODERATORS_GROUP).delete()
+    group = ensure_moderators_group()
+    group.permissions.remove(*group.permissions.filter(content_type__app_label="chat"))
+
+    migration.add_to_group(apps, None)
+
+    granted = set(group.permissions.values_list("content_type__app_label", "codename"))
+    assert granted == set(MODERATOR_PERMISSIONS)
+
+
 def test_moderator_cannot_edit_a_superuser(mod_client):
     boss = UserFactory(staff=True, is_superuser=True, name="Boss")
 

@@ -15,6 +15,7 @@ DECLARE
   callee users;
   stale jsonb;
   new_id uuid;
+  barriers text[];
 BEGIN
   PERFORM 1 FROM users WHERE id IN (p_caller, p_callee) ORDER BY id FOR NO KEY UPDATE;
   SELECT * INTO caller FROM users WHERE id = p_caller;
@@ -36,9 +37,13 @@ BEGIN
   IF callee.ban_status IN ('temporary', 'permanent') OR callee.access_status = 'unpaid' OR NOT p_callee_present THEN
     RETURN QUERY SELECT 'not_available', NULL::text, NULL::uuid, NULL::timestamptz, NULL::jsonb, NULL::text, NULL::text, NULL::text, NULL::text; RETURN;
   END IF;
+  -- The pair checks, written once in rdv_pair_barriers (chat/sql/pair_barriers.sql): why these
+  -- two may not meet (blocked, cooldown, reported), each refused below at its place in the order.
+  SELECT coalesce(array_agg(b.barrier), '{}') INTO barriers
+    FROM rdv_pair_barriers(ARRAY[p_caller], ARRAY[p_callee], p_now) b;
   -- A block either way, or either one's "who I want to meet" (gender, mode) leaving the other out,
   -- answers exactly as an absent callee: the refused person learns nothing more.
-  IF rdv_blocked_either_way(p_caller, p_callee)
+  IF 'blocked' = ANY (barriers)
      OR NOT rdv_meets_mutually(caller.gender, caller.meet_genders, caller.meet_modes,
                                callee.gender, callee.meet_genders, callee.meet_modes, p_mode) THEN
     RETURN QUERY SELECT 'not_available', NULL::text, NULL::uuid, NULL::timestamptz, NULL::jsonb, NULL::text, NULL::text, NULL::text, NULL::text; RETURN;
@@ -49,12 +54,11 @@ BEGIN
   IF EXISTS (SELECT 1 FROM active_room_members m WHERE m.user_id = p_callee) THEN
     RETURN QUERY SELECT 'busy', NULL::text, NULL::uuid, NULL::timestamptz, NULL::jsonb, NULL::text, NULL::text, NULL::text, NULL::text; RETURN;
   END IF;
-  IF EXISTS (SELECT 1 FROM cooldowns c WHERE c.user_low_id = least(p_caller, p_callee)
-               AND c.user_high_id = greatest(p_caller, p_callee) AND c.expires_at > p_now) THEN
+  IF 'cooldown' = ANY (barriers) THEN
     RETURN QUERY SELECT 'on_cooldown', NULL::text, NULL::uuid, NULL::timestamptz, NULL::jsonb, NULL::text, NULL::text, NULL::text, NULL::text; RETURN;
   END IF;
-  -- Someone the caller reported (moderation's documented view reported_pairs, not its table).
-  IF EXISTS (SELECT 1 FROM reported_pairs r WHERE r.reporter_id = p_caller AND r.reported_id = p_callee) THEN
+  -- Someone the caller reported.
+  IF 'reported' = ANY (barriers) THEN
     RETURN QUERY SELECT 'not_available', NULL::text, NULL::uuid, NULL::timestamptz, NULL::jsonb, NULL::text, NULL::text, NULL::text, NULL::text; RETURN;
   END IF;
   stale := rdv_expire_stale_invites(p_caller, p_callee, p_now);
