@@ -366,7 +366,13 @@ def stack_commands(host: str, port: str, profile: str = "default") -> dict[str, 
 def child_environments(profile: str, env: dict[str, str]) -> dict[str, dict[str, str]]:
     """The environment of each child: the ASGI servers bound every statement (the connect and
     pool waits are bounded for all); jobs and commands that may rightly run long (exports,
-    retention) are not. The small profile's worker runs beat in a thread (CELERY_BEAT_THREAD)."""
+    retention) are not. The small profile's worker runs beat in a thread (CELERY_BEAT_THREAD),
+    and its processes keep two malloc arenas (MALLOC_ARENA_MAX, unless the environment sets it)."""
+    if profile == "small":
+        # glibc gives each thread that allocates an arena of its own (up to 8 per core): the
+        # ASGI server's thread pool and the database pool's threads then keep freed memory
+        # in many half-empty arenas. Two are enough for one process on a small host.
+        env = {"MALLOC_ARENA_MAX": "2", **env}
     asgi = dict(env)
     asgi.setdefault("DB_STATEMENT_TIMEOUT", "5")
     environments = {"asgi": asgi}

@@ -42,6 +42,7 @@ def test_the_small_profile_runs_one_asgi_process_and_one_celery_process_with_bea
     environments = stack_module.child_environments("small", {"X": "1"})
     assert environments["worker"]["CELERY_BEAT_THREAD"] == "1"
     assert environments["asgi"]["DB_STATEMENT_TIMEOUT"] == "5"
+    assert environments["asgi"]["MALLOC_ARENA_MAX"] == environments["worker"]["MALLOC_ARENA_MAX"] == "2"
 
 
 def test_the_default_profile_keeps_two_asgi_workers_a_worker_with_two_children_and_beat_apart(
