@@ -157,12 +157,24 @@ async def close_all(guests: list[Guest]) -> None:
     await asyncio.gather(*(g.ws.close() for g in guests if g.ws is not None), return_exceptions=True)
 
 
+class StackCpu:
+    """Whole-stack CPU time since creation, in total and by role (asgi, worker, beat, supervisor)."""
+
+    def __init__(self):
+        self.roles = stack_pids()
+        self.start = {name: realtime.cpu_seconds(pids) for name, pids in self.roles.items()}
+
+    def spent(self) -> tuple[float, str]:
+        parts = {name: realtime.cpu_seconds(pids) - self.start[name] for name, pids in self.roles.items()}
+        return sum(parts.values()), " ".join(f"{name} {cpu:.2f}s" for name, cpu in parts.items())
+
+
 def timed_signups(base: str, count: int, concurrency: int, run: str, start: int = 0):
-    pids = all_pids()
-    cpu0, t0 = realtime.cpu_seconds(pids), time.perf_counter()
+    cpu, t0 = StackCpu(), time.perf_counter()
     made, failures = sign_up_burst(base, count, concurrency, run, start)
     elapsed = time.perf_counter() - t0
-    return made, failures, elapsed, realtime.cpu_seconds(pids) - cpu0
+    total, parts = cpu.spent()
+    return made, failures, elapsed, total, parts
 
 
 async def main(args) -> int:
@@ -181,11 +193,13 @@ async def main(args) -> int:
         await sync_to_async(warm_up)(base)
         pss_report("at rest (after a first sign-up and /healthz)")
         if args.signups:
-            made, failures, elapsed, cpu = await sync_to_async(timed_signups)(base, args.signups, args.concurrency, run)
+            made, failures, elapsed, cpu, parts = await sync_to_async(timed_signups)(
+                base, args.signups, args.concurrency, run
+            )
             print(
                 f"sign-up: {len(made)} of {args.signups} in {elapsed:.2f}s at {args.concurrency} concurrent = "
                 f"{len(made) / elapsed:.0f}/s; whole-stack CPU {cpu:.2f}s = "
-                f"{cpu / max(1, len(made)) * 1000:.1f} ms/sign-up"
+                f"{cpu / max(1, len(made)) * 1000:.1f} ms/sign-up [{parts}]"
                 f"{f'; refused {failures}' if failures else ''}  load {realtime.loadavg()}",
                 flush=True,
             )
@@ -215,9 +229,8 @@ async def main(args) -> int:
 
 async def cycles(args, base: str, run: str) -> None:
     n = args.cycle_users - args.cycle_users % 2
-    pids = all_pids()
-    cpu0, t0 = realtime.cpu_seconds(pids), time.perf_counter()
-    made, failures, _, _ = await sync_to_async(timed_signups)(base, n, args.concurrency, run, start=10**6)
+    stack_cpu, t0 = StackCpu(), time.perf_counter()
+    made, failures, *_ = await sync_to_async(timed_signups)(base, n, args.concurrency, run, start=10**6)
     guests = [Guest(*pair) for pair in made]
     try:
         await connect_all(args.url, guests)
@@ -234,7 +247,7 @@ async def cycles(args, base: str, run: str) -> None:
             if errors:
                 print(f"round {round_no}: {len(errors)} errors, e.g. {errors[0]!r}", flush=True)
         elapsed = time.perf_counter() - t0
-        cpu = realtime.cpu_seconds(pids) - cpu0
+        cpu, parts = stack_cpu.spent()
     finally:
         await close_all(guests)
     pct = realtime.percentile
@@ -246,7 +259,7 @@ async def cycles(args, base: str, run: str) -> None:
     done = stats["cycles"]
     print(
         f"cycles (N={n}): {done} done, {stats['errors']} errors, {elapsed:.1f}s; whole-stack CPU {cpu:.2f}s = "
-        f"{cpu / max(1, done) * 1000:.1f} ms/cycle (sign-up and connect included)"
+        f"{cpu / max(1, done) * 1000:.1f} ms/cycle (sign-up and connect included) [{parts}]"
         f"{f'; sign-ups refused {failures}' if failures else ''}  load {realtime.loadavg()}",
         flush=True,
     )
