@@ -2,6 +2,7 @@
 """Start what Rendezvous needs, then run the app, the tests or a management command.
 
     python scripts/stack.py run            # migrate, recover, then ASGI + Celery worker + beat (supervised)
+    STACK_PROFILE=small python scripts/stack.py run  # the small host: 1 ASGI process, 1 Celery process with beat
     python scripts/stack.py test [args]    # ruff and lint-imports, then pytest (args go to pytest)
     python scripts/stack.py test-fast [args]  # pytest over xdist workers; no apt, no lint
     python scripts/stack.py manage [args]  # manage.py with the same environment
