@@ -211,7 +211,6 @@ def media_url(field_file) -> str | None:
 # ModelSerializer introspects the model on every instance, ~1 ms per response on sign-up, log-in
 # and GET /api/me; declared fields are only copied.
 class MeOut(serializers.Serializer):
-
     id = serializers.UUIDField(read_only=True)
     name = serializers.CharField(read_only=True)
     gender = serializers.ChoiceField(choices=User.Gender.choices, read_only=True)
