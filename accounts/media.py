@@ -14,7 +14,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-import av
 from django.core.files.base import ContentFile, File
 from PIL import Image, ImageOps
 
@@ -86,7 +85,16 @@ def sniff_container(head: bytes) -> str | None:
     return None
 
 
+def _av():
+    """PyAV (FFmpeg, ~20 MB of memory): imported with the first video, not by every process
+    that loads this module at start-up (the small host, docs/deploy.md)."""
+    import av
+
+    return av
+
+
 def _duration_seconds(container) -> float:
+    av = _av()
     if container.duration:
         return container.duration / av.time_base
     # Browser MediaRecorder WebM often carries no duration: read packet timestamps instead.
@@ -107,6 +115,7 @@ def inspect_video(upload) -> VideoInfo:
     if kind is None:
         raise _refuse("video", "Upload an MP4 or WebM video.")
     upload.seek(0)
+    av = _av()
     try:
         with av.open(upload, mode="r", format="mov" if kind == "mp4" else "matroska") as container:
             if not container.streams.video:
@@ -133,6 +142,7 @@ REMUX_OPTIONS = {"fflags": "+bitexact"}
 def strip_video_metadata(upload, info: VideoInfo) -> Iterator[File]:
     """A copy of an inspected video with its video and audio streams only and no metadata, in a
     temporary file deleted when the `with` block ends. 400 if FFmpeg cannot re-mux it."""
+    av = _av()
     with tempfile.TemporaryFile(suffix=f".{info.container}") as out:
         upload.seek(0)
         try:

@@ -19,7 +19,7 @@ from accounts.selectors import get_site_settings, get_user_by_email, is_ip_banne
 from accounts.services.access import grant_access
 from accounts.services.credentials import USC_DOMAIN, check_password_rules
 from accounts.services.email_codes import check_code, ensure_send_allowed, issue_code
-from accounts.services.sessions import extend_session, start_session
+from accounts.services.sessions import extend_session, start_first_session
 from accounts.validation import clean_name
 from config.errors import InvalidInput
 from config.transactions import commit_then_refuse, durable_with_committed_refusals
@@ -82,7 +82,7 @@ def sign_up_guest(
         bind_new_user(user, card)
     if referral_code:
         introduce_newcomer(referral_code, newcomer=user)
-    token = start_session(user, ip=ip, user_agent=user_agent)
+    token = start_first_session(user, ip=ip, user_agent=user_agent)
     logger.info("sign-up user=%s access=%s ip=%s", user.pk, user.access_status, ip)
     return SignUpResult(user=user, token=token)
 

@@ -5,8 +5,6 @@ a different photo, and the picture cannot be rebuilt from it."""
 
 import io
 
-import av
-import imagehash
 from PIL import Image
 
 HASH_BITS = 64
@@ -15,6 +13,8 @@ KEYFRAMES = 3  # intro-video frames screened: at 1/4, 1/2 and 3/4 of its length
 
 def phash(image: Image.Image) -> int:
     """The 64-bit pHash as a signed integer (a PostgreSQL bigint)."""
+    import imagehash  # numpy and SciPy's kin (~16 MB): with the first image, not at start-up
+
     value = int(str(imagehash.phash(image)), 16)
     return value - (1 << HASH_BITS) if value >= 1 << (HASH_BITS - 1) else value
 
@@ -31,6 +31,8 @@ def jpeg_bytes(image: Image.Image) -> bytes:
 
 def video_keyframes(source, *, count: int = KEYFRAMES) -> list[Image.Image]:
     """`count` frames spread over the video (the keyframe at or before each point)."""
+    import av  # FFmpeg (~20 MB): with the first video, not at start-up
+
     frames = []
     with av.open(source, mode="r") as container:
         stream = container.streams.video[0]

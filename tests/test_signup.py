@@ -227,6 +227,22 @@ def test_signup_token_is_stored_only_as_sha256_digest(user_code):
     assert all(token not in row for row in session_rows + user_rows)
 
 
+def test_signup_is_one_transaction_of_seven_statements_and_its_session_is_the_only_one(
+    open_signup, django_assert_max_num_queries
+):
+    """A sign-up burst costs round trips: the new user's first session skips start_session's
+    lock and look-up of other sessions (nobody else can see the row before the commit)."""
+    with django_assert_max_num_queries(7):  # BEGIN, ban, settings, user, access, session, COMMIT
+        response = signup()
+
+    assert response.status_code == 201
+    user_id = response.json()["user"]["id"]
+    assert list(AuthSession.objects.filter(user_id=user_id).values_list("is_active", flat=True)) == [True]
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {response.json()['token']}")
+    assert client.get("/api/me").json()["id"] == user_id
+
+
 # --- input rules -----------------------------------------------------------------------------
 
 

@@ -39,6 +39,18 @@ def start_session(user: User, *, ip: str | None, user_agent: str = "") -> str:
     User.objects.select_for_update(no_key=True).filter(pk=user.pk).get()
     others = list(AuthSession.objects.filter(user=user, is_active=True).values_list("pk", flat=True))
     _invalidate(user.pk, others, "new_login")
+    return _create_session(user, ip=ip, user_agent=user_agent)
+
+
+@transaction.atomic(savepoint=False)
+def start_first_session(user: User, *, ip: str | None, user_agent: str = "") -> str:
+    """The first session of a user created in the caller's transaction: nobody else can see the
+    row yet, so it has no other session to end and no login to serialize with (start_session's
+    lock and look-up would be two round trips that find nothing, on every sign-up)."""
+    return _create_session(user, ip=ip, user_agent=user_agent)
+
+
+def _create_session(user: User, *, ip: str | None, user_agent: str) -> str:
     token = secrets.token_urlsafe(TOKEN_BYTES)
     now = timezone.now()
     AuthSession.objects.create(
