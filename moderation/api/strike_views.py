@@ -43,12 +43,15 @@ class StrikeOut(serializers.Serializer):
 
 
 class AppealIn(StrictInput):
-    # The pattern says "not only spaces" in the schema too (surrounding spaces are trimmed).
-    text = serializers.RegexField(r"\S", max_length=Appeal.MAX_TEXT)
+    # The pattern says in the schema too what the text must be: not only spaces (surrounding
+    # spaces are trimmed) and no NUL character (PostgreSQL text cannot hold one).
+    text = serializers.RegexField(
+        r"^[^\x00]*[^\s\x00][^\x00]*$",
+        max_length=Appeal.MAX_TEXT,
+        error_messages={"invalid": "Write why you appeal, in words (no control characters)."},
+    )
 
     def validate_text(self, value):
-        if "\x00" in value:
-            raise serializers.ValidationError("Text may not contain NUL characters.")
         return value.strip()
 
 
