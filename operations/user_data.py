@@ -28,7 +28,7 @@ from chat.models import (
     SessionCompletion,
     TextChatMessage,
 )
-from moderation.models import DataExport, IPBan, Report, UserBan
+from moderation.models import Appeal, DataExport, IPBan, Report, Strike, UserBan
 from referrals.models import InviteCode, InviteCodeUse, ReferralMapping, ReferralNotification, WaitlistEntry
 from screening.models import AccountHold, MediaScan
 from usc_cards.models import USCCardRegistration
@@ -81,7 +81,8 @@ def user_document(user) -> dict:
     in (both sides', live and archived), history, cooldowns, their "I'd meet again" answers
     (never the other's), matches, introductions, reports they made without the snapshot of the
     reported person (and only a count of reports about them, never who made them), the people
-    they blocked (not who blocked them), bans without the moderators' names, their data exports.
+    they blocked (not who blocked them), bans, strikes and appeals without the moderators' names,
+    their data exports.
     Secrets (password hash, digests) are left out."""
     my_rooms = ActiveRoom.objects.filter(Q(user_1=user) | Q(user_2=user))
     in_my_rooms = Q(room__in=my_rooms.values("pk"))
@@ -115,6 +116,10 @@ def user_document(user) -> dict:
         "blocks_made": _rows(Block.objects.filter(blocker=user)),
         "ban": _rows(UserBan.objects.filter(user=user), omit=MODERATOR_COLUMNS),
         "ip_bans": _rows(IPBan.objects.filter(user=user), omit=MODERATOR_COLUMNS),
+        # Strikes and appeals: the decision, its reason and dates, without the moderator or the
+        # case (which names the reporters); the reports a strike answers are not the user's.
+        "strikes": _rows(Strike.objects.filter(user=user), omit=("created_by_id", "case_id", "preset_id")),
+        "appeals": _rows(Appeal.objects.filter(strike__user=user), omit=("decided_by_id",)),
         "event_rsvps": _rows(EventRSVP.objects.filter(user=user)),
         "event_access_pass": _rows(EventAccessPass.objects.filter(user=user), omit=("granted_by_id",)),
         "waitlist_entry": _rows(WaitlistEntry.objects.filter(email=user.email)) if user.email else [],

@@ -313,3 +313,23 @@ def test_the_sweep_removes_an_export_file_no_row_names_after_an_hour(media_root)
     os.utime(media_root / name, (two_hours_ago, two_hours_ago))
     assert sweep_data_exports()["files_removed"] == 1
     assert not default_storage.exists(name)
+
+
+def test_the_export_holds_my_strikes_and_appeals_without_the_moderator(alice, bob, moderator):
+    """A strike is the owner's data (the decision, its reason, its dates), and so is an
+    appeal of it; who decided (a moderator) and the case (which names the reporters) are not."""
+    from django.utils import timezone
+
+    from moderation.models import Appeal
+    from moderation.strikes import record_strike
+    from operations.user_data import user_document
+
+    strike = record_strike(alice, action="warning", reason="REASON-FOR-ALICE", moderator=moderator, now=timezone.now())
+    Appeal.objects.create(strike=strike, text="APPEAL-TEXT", decided_by=moderator)
+    record_strike(bob, action="warning", reason="REASON-FOR-BOB", moderator=moderator, now=timezone.now())
+
+    document = user_document(alice)
+    assert [row["reason"] for row in document["strikes"]] == ["REASON-FOR-ALICE"]
+    assert [row["text"] for row in document["appeals"]] == ["APPEAL-TEXT"]
+    assert "created_by_id" not in document["strikes"][0] and "decided_by_id" not in document["appeals"][0]
+    assert str(moderator.pk) not in json.dumps(document, default=str)
