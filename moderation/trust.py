@@ -15,6 +15,7 @@ from django.conf import settings
 from django.db.models import Count, Q
 
 from accounts.models import User
+from accounts.services.credentials import USC_DOMAIN
 from moderation.models import Report
 from referrals.models import InviteCode, InviteCodeUse, ReferralNotification
 
@@ -33,8 +34,7 @@ class Standing:
 
 def is_verified(user: User) -> bool:
     """A scanned USC card, or a verified address on the USC domain."""
-    domain = "@" + getattr(settings, "USC_DOMAIN", "usc.edu")
-    return bool(user.usc_verified_at) or bool(user.email_verified and (user.email or "").endswith(domain))
+    return bool(user.usc_verified_at) or bool(user.email_verified and (user.email or "").endswith(USC_DOMAIN))
 
 
 def accuracy_factor(upheld: int, rejected: int) -> float:
