@@ -107,7 +107,7 @@ def file_into_case(
             )
     except IntegrityError as exc:
         raise AlreadyReported() from exc
-    weight = refresh_case(case)
+    reports = refresh_case(case)
     record_audit(
         "report.created",
         actor=reporter,
@@ -120,10 +120,10 @@ def file_into_case(
             "room": str(room.pk) if room else None,
             "case": case.pk,
             "weight": standing.weight,
-            "case_weight": weight,
+            "case_weight": case.weight,
         },
     )
-    banned = _auto_ban_if_due(reported, case, now=now)
+    banned = _auto_ban_if_due(reported, case, reports, now=now)
     return ReportResult(report=report, case=case, banned=banned)
 
 
@@ -138,19 +138,19 @@ def counted_reports(case: Case):
     )
 
 
-def refresh_case(case: Case) -> float:
-    """Recompute the open case's weighted evidence and urgency from its counted reports."""
+def refresh_case(case: Case) -> list[Report]:
+    """Recompute the open case's weighted evidence and urgency (on `case` too) from its counted
+    reports, which it returns (the caller holds the reported user's lock: they stay current)."""
     reports = list(counted_reports(case).select_related("reporter").order_by("pk"))
     weight = trust.weighted_evidence(reports)
     urgent = any(r.category in URGENT_CATEGORIES for r in reports)
     Case.objects.filter(pk=case.pk).update(weight=weight, urgent=urgent)
     case.weight, case.urgent = weight, urgent
-    return weight
+    return reports
 
 
-def _auto_ban_if_due(user: User, case: Case, *, now) -> bool:
-    reports = counted_reports(case)
-    count = reports.count()
+def _auto_ban_if_due(user: User, case: Case, reports: list[Report], *, now) -> bool:
+    count = len(reports)
     if user.ban_status in BANNED_STATUSES:
         UserBan.objects.filter(user=user, review_status=UserBan.ReviewStatus.PENDING).update(report_count=count)
         return False
@@ -173,9 +173,7 @@ def _auto_ban_if_due(user: User, case: Case, *, now) -> bool:
     )
     set_ban_status(user, User.BanStatus.TEMPORARY)
     end_call_and_sessions_of_banned(user, ban_status=User.BanStatus.TEMPORARY)
-    record_strike(
-        user, action=Strike.Action.SUSPENSION, reason=AUTO_BAN_REASON, case=case, reports=list(reports), now=now
-    )
+    record_strike(user, action=Strike.Action.SUSPENSION, reason=AUTO_BAN_REASON, case=case, reports=reports, now=now)
     record_audit(
         "ban.temporary",
         target=user,
