@@ -42,29 +42,26 @@ def get_case_evidence(case: Case) -> dict:
     return {"reports": reports, "linked_groups": groups, "prior_strikes": list(prior)}
 
 
-def service_level(case: Case) -> timedelta:
-    hours = settings.CASE_SLA_URGENT_HOURS if case.urgent else settings.CASE_SLA_HOURS
-    return timedelta(hours=hours)
+def _past_service_level(now) -> Q:
+    """Open for longer than its service level: CASE_SLA_URGENT_HOURS for an urgent case (a
+    minor or a threat), CASE_SLA_HOURS otherwise."""
+    urgent = Q(urgent=True, opened_at__lte=now - timedelta(hours=settings.CASE_SLA_URGENT_HOURS))
+    return urgent | Q(urgent=False, opened_at__lte=now - timedelta(hours=settings.CASE_SLA_HOURS))
 
 
 def list_overdue(now=None):
     """Open cases past their service level (1 h urgent, 24 h otherwise, by default)."""
-    now = now or timezone.now()
-    urgent = Q(urgent=True, opened_at__lte=now - timedelta(hours=settings.CASE_SLA_URGENT_HOURS))
-    normal = Q(urgent=False, opened_at__lte=now - timedelta(hours=settings.CASE_SLA_HOURS))
-    return list_queue().filter(urgent | normal)
+    return list_queue().filter(_past_service_level(now or timezone.now()))
 
 
 def queue_age(now=None) -> dict:
     """For the dashboard and the queue's title, in one query: open cases, urgent ones, those
     past their service level, and the oldest one's age in hours."""
     now = now or timezone.now()
-    urgent = Q(urgent=True, opened_at__lte=now - timedelta(hours=settings.CASE_SLA_URGENT_HOURS))
-    normal = Q(urgent=False, opened_at__lte=now - timedelta(hours=settings.CASE_SLA_HOURS))
     found = Case.objects.filter(status=Case.Status.OPEN).aggregate(
         n_open=Count("pk"),
         n_urgent=Count("pk", filter=Q(urgent=True)),
-        n_overdue=Count("pk", filter=urgent | normal),
+        n_overdue=Count("pk", filter=_past_service_level(now)),
         oldest=Min("opened_at"),
     )
     oldest = found["oldest"]
