@@ -13,14 +13,14 @@ from accounts.selectors import BANNED_STATUSES
 from audit.services import record_audit
 from config.errors import NotFound
 from moderation import strikes
+from moderation.enforcement import (
+    end_call_and_sessions_of_banned,
+    lock_with_partner,
+    session_ips,
+    set_ban_status,
+)
 from moderation.errors import NotBanned, OwnReport
 from moderation.models import IPBan, Report, Strike, UserBan
-from moderation.services.common import (
-    _end_call_and_sessions_of_banned,
-    _lock_with_partner,
-    _session_ips,
-    _set_ban_status,
-)
 from moderation.services.ip_bans import _exempt, _upsert_ip_ban
 from moderation.services.reports import report_tally
 
@@ -34,7 +34,7 @@ def ensure_not_own_report(moderator, user) -> None:
 
 
 def locked_target(user_id) -> User:
-    users = _lock_with_partner(user_id)
+    users = lock_with_partner(user_id)
     user = users.get(str(user_id))
     if user is None:
         raise NotFound("No such user.")
@@ -65,7 +65,7 @@ def apply_permanent_ban(user: User, *, moderator, reason: str = "", ip: str | No
     now = timezone.now()
     record = UserBan.objects.select_for_update().filter(user=user).first()
     previous = user.ban_status
-    ips = sorted(set(_session_ips(user)) | set(record.ip_addresses if record else []))
+    ips = sorted(set(session_ips(user)) | set(record.ip_addresses if record else []))
     tally = report_tally(user)
     UserBan.objects.update_or_create(
         user=user,
@@ -86,8 +86,8 @@ def apply_permanent_ban(user: User, *, moderator, reason: str = "", ip: str | No
     ips = [address for address in ips if address not in skipped]
     for address in ips:
         _upsert_ip_ban(address, user=user, moderator=moderator, reason="permanent ban", expires_at=expires_at)
-    _set_ban_status(user, User.BanStatus.PERMANENT)
-    _end_call_and_sessions_of_banned(user, ban_status=User.BanStatus.PERMANENT)
+    set_ban_status(user, User.BanStatus.PERMANENT)
+    end_call_and_sessions_of_banned(user, ban_status=User.BanStatus.PERMANENT)
     record_audit(
         "ban.permanent",
         actor=moderator,
@@ -117,7 +117,7 @@ def clear_ban(user: User, *, moderator, new_status: str, event: str, ip) -> dict
     reviewed = Report.objects.filter(reported=user, reviewed=False).update(reviewed=True)
     lifted = sorted(IPBan.objects.filter(user=user).values_list("ip", flat=True))
     IPBan.objects.filter(user=user).delete()
-    _set_ban_status(user, new_status)
+    set_ban_status(user, new_status)
     details = {"previous_status": previous, "reports_reviewed": reviewed, "ip_bans_lifted": lifted}
     record_audit(event, actor=moderator, target=user, ip=ip, details=details)
     logger.warning("%s of user %s by %s", event, user.pk, moderator.pk, extra={"event": f"moderation.{event}"})
