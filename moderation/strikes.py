@@ -68,16 +68,19 @@ def record_strike(
     return strike
 
 
+def _lift_automatic(user, status: str, *, now) -> int:
+    """The automatic suspension pending review (active, no end) set to `status`; how many."""
+    return Strike.objects.filter(user=user, automatic=True, status=Strike.Status.ACTIVE, ends_at__isnull=True).update(
+        status=status, lifted_at=now
+    )
+
+
 def supersede_automatic(user, *, now) -> int:
     """A moderator decided: the automatic suspension pending review no longer stands alone
     (their own strike says what holds now). Returns how many were superseded."""
-    return Strike.objects.filter(user=user, automatic=True, status=Strike.Status.ACTIVE, ends_at__isnull=True).update(
-        status=Strike.Status.SUPERSEDED, lifted_at=now
-    )
+    return _lift_automatic(user, Strike.Status.SUPERSEDED, now=now)
 
 
 def overturn_automatic(user, *, now) -> int:
     """A moderator found the reports wrong: the automatic suspension pending review is void."""
-    return Strike.objects.filter(user=user, automatic=True, status=Strike.Status.ACTIVE, ends_at__isnull=True).update(
-        status=Strike.Status.OVERTURNED, lifted_at=now
-    )
+    return _lift_automatic(user, Strike.Status.OVERTURNED, now=now)

@@ -41,19 +41,17 @@ class FrameResult:
 def media_replaced(user: User, *, field: str, old_name: str, new_name: str) -> None:
     """In accounts' transaction: the old media's scans go, unless the person is banned (their
     hashes stay, so a new account with the same picture is held)."""
-    if not old_name:
-        return
-    rows = MediaScan.objects.filter(user=user, file=old_name)
-    if user.ban_status in BANNED_STATUSES:
-        rows.update(kept_for_ban=True)
-    else:
-        rows.delete()
+    if old_name:
+        _keep_if_banned_else_delete(user, MediaScan.objects.filter(user=user, file=old_name))
 
 
 def forget_hashes_unless_banned(user: User) -> None:
     """Before an account is deleted: a banned person's hashes stay (the user link is emptied by
     the deletion), anyone else's go."""
-    rows = MediaScan.objects.filter(user=user)
+    _keep_if_banned_else_delete(user, MediaScan.objects.filter(user=user))
+
+
+def _keep_if_banned_else_delete(user: User, rows) -> None:
     if user.ban_status in BANNED_STATUSES:
         rows.update(kept_for_ban=True)
     else:
