@@ -48,7 +48,6 @@ class PresenceKeeper:
         self.marker = f"rdv:presence:process:{uuid.uuid4().hex}"
         self.task: asyncio.Task | None = None
         self.primed = False  # the first marker only starts the watch: the sockets registered themselves
-        self.restores = 0
 
     def track(self, consumer) -> None:
         self.consumers.add(consumer)
@@ -71,8 +70,8 @@ class PresenceKeeper:
                 logger.warning("presence check failed; Redis unavailable?", exc_info=True)
             await asyncio.sleep(CHECK_SECONDS)
 
-    async def restore(self) -> int:
-        """Register every signed-in socket of this process again; returns how many."""
+    async def restore(self) -> None:
+        """Register every signed-in socket of this process again."""
         restored = 0
         for consumer in list(self.consumers):
             user = consumer.user
@@ -87,11 +86,9 @@ class PresenceKeeper:
                     if attempt == 2:  # the next check tries again
                         logger.warning("presence restore of %s failed", user.pk, exc_info=True)
                         await asyncio.to_thread(redis_client().delete, self.marker)
-                        return restored
+                        return
             restored += 1
-        self.restores += 1
         logger.warning("Redis had lost presence: %s socket(s) of this process registered again", restored)
-        return restored
 
 
 _keepers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, PresenceKeeper] = weakref.WeakKeyDictionary()

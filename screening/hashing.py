@@ -19,10 +19,6 @@ def phash(image: Image.Image) -> int:
     return value - (1 << HASH_BITS) if value >= 1 << (HASH_BITS - 1) else value
 
 
-def distance(a: int, b: int) -> int:
-    return ((a ^ b) & ((1 << HASH_BITS) - 1)).bit_count()
-
-
 def jpeg_bytes(image: Image.Image) -> bytes:
     out = io.BytesIO()
     image.convert("RGB").save(out, "JPEG", quality=90)

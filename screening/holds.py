@@ -5,10 +5,6 @@ from django.db.models import Exists, OuterRef
 from screening.models import AccountHold
 
 
-def is_held(user_id) -> bool:
-    return AccountHold.objects.filter(user_id=user_id, released_at__isnull=True).exists()
-
-
 def held_subquery(outer: str = "pk") -> Exists:
     """For a User queryset: the row's account is held."""
     return Exists(AccountHold.objects.filter(user_id=OuterRef(outer), released_at__isnull=True))
