@@ -150,10 +150,15 @@ def manage(*args: str, check: bool = True) -> int:
     return subprocess.run([PY, str(ROOT / "manage.py"), *args], cwd=ROOT, check=check).returncode
 
 
+def loopback(host: str) -> str:
+    """The address that reaches a server bound to `host`: a wildcard bind on loopback."""
+    return "127.0.0.1" if host in ("0.0.0.0", "", "*") else "::1" if host == "::" else host  # noqa: S104
+
+
 def site_url(host: str, port: str) -> str:
     """The default SITE_URL (links in invite QR codes, referral links): the address we bind;
     a wildcard bind is reached on loopback."""
-    host = "127.0.0.1" if host in ("0.0.0.0", "", "*") else "::1" if host == "::" else host  # noqa: S104
+    host = loopback(host)
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
@@ -205,9 +210,8 @@ def claim_this_folder() -> object | None:
 
 def port_taken(host: str, port: str) -> bool:
     """Whether something already answers on the address the ASGI server is about to bind."""
-    probe_host = "127.0.0.1" if host in ("0.0.0.0", "", "*") else "::1" if host == "::" else host  # noqa: S104
     try:
-        with socket.create_connection((probe_host, int(port)), timeout=1):
+        with socket.create_connection((loopback(host), int(port)), timeout=1):
             return True
     except OSError:
         return False
