@@ -55,7 +55,20 @@ class Socket:
         self.pending_invite: str | None = None
         self.asked: list[tuple[float, float, str]] = []  # the same, with the request's type
 
-    async def open(self) -> None:
+    async def open(self, *, attempts: int = 5) -> None:
+        """Connect and sign in. A sign-in the server shed (close 4013: it could not register the
+        socket in time, as just after a start) is tried again after a pause, as the web client
+        reconnects; any other failure raises."""
+        for attempt in range(attempts):
+            try:
+                return await self._open_once()
+            except ConnectionError:
+                if self.closed_with != 4013 or attempt == attempts - 1:
+                    raise
+                await asyncio.sleep(0.5 * (attempt + 1))
+
+    async def _open_once(self) -> None:
+        self.closed_with = None
         self.ws = await connect(self.stack.ws_url, open_timeout=10, max_size=2**20)
         self.reader = asyncio.create_task(self._read())
         await self.request({"type": "auth", "token": self.token})
