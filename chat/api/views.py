@@ -19,7 +19,7 @@ from chat.api.cards import UserCard
 from chat.errors import NoOneWithCode
 from chat.reel import MAX_PAGE, NEAR_RADII_KM, get_callable_card, list_reel
 from chat.selectors import list_chat_history
-from config.api import throttle
+from config.api import throttle, validated
 from config.serializers import StrictInput, StrictQuery
 from referrals.selectors import get_code_holder_id
 
@@ -96,10 +96,8 @@ class CallByCodeView(APIView):
         description="404 `no_one_with_code` for an unknown code, my own, and anyone not in my reel right now alike.",
     )
     def post(self, request):
-        data = CallByCodeIn(data=request.data)
-        data.is_valid(raise_exception=True)
-        holder = get_code_holder_id(data.validated_data["code"])
-        card = get_callable_card(request.user, holder, mode=data.validated_data.get("mode"))
+        data = validated(CallByCodeIn, request)
+        card = get_callable_card(request.user, get_code_holder_id(data["code"]), mode=data.get("mode"))
         if card is None:
             raise NoOneWithCode()
         return Response(ReelCard(card).data)
