@@ -91,3 +91,11 @@ class AlreadyMatched(Conflict):
 class MatchNotFound(NotFound):
     code = "not_found"
     message = "No such match of yours."
+
+
+class NoOneWithCode(NotFound):
+    """A code that names no one the caller could call now: unknown, their own, or a person the
+    reel would not show them. One answer for all, so a code's owner cannot be probed."""
+
+    code = "no_one_with_code"
+    message = "No one you can call right now has that code."

@@ -345,6 +345,8 @@ RATE_LIMITS = {
     "event_rsvp": env("RATE_EVENT_RSVP", default="10/5m"),  # per user: POST /api/events/rsvp
     "waitlist": env("RATE_WAITLIST", default="3/h"),  # per IP: POST /api/waitlist
     "block": env("RATE_BLOCK", default="30/h"),  # per user: POST /api/blocks and DELETE /api/blocks/<id> together
+    "call_by_code": env("RATE_CALL_BY_CODE", default="20/h"),  # per user: POST /api/reel/by-code
+    "call_by_code_ip": env("RATE_CALL_BY_CODE_IP", default="60/h"),  # per IP: the same endpoint
 }
 # Failed invite-code validations allowed per IP per hour (5).
 INVITE_CODE_FAILURES_PER_HOUR = env.int("INVITE_CODE_FAILURES_PER_HOUR", default=5)

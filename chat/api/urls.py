@@ -4,6 +4,7 @@ from chat.api import block_views, event_views, match_views, views
 
 urlpatterns = [
     path("reel", views.ReelView.as_view(), name="reel"),
+    path("reel/by-code", views.CallByCodeView.as_view(), name="reel-by-code"),
     path("me/location", views.LocationView.as_view(), name="me-location"),
     path("me/history", views.HistoryView.as_view(), name="me-history"),
     path("blocks", block_views.BlocksView.as_view(), name="blocks"),
