@@ -29,7 +29,6 @@ from config.body_limit import body_limit
 from moderation.models import Report
 from operations.retention import apply_retention
 from operations.user_data import user_document
-from screening import classifier
 from tests import media_samples as samples
 from tests.api_support import signed_in
 from tests.factories import ActiveRoomFactory
@@ -42,12 +41,8 @@ STORED_PHOTO = re.compile(r"^callphotos/[0-9a-f]{32}\.jpg$")
 
 
 @pytest.fixture(autouse=True)
-def _media(settings, tmp_path):
+def _media(settings, tmp_path, marker_classifier):
     settings.MEDIA_ROOT = tmp_path / "media"
-    settings.SCREENING_NUDITY_CLASSIFIER = "tests.screening_support.MarkerClassifier"
-    classifier.classifier.cache_clear()
-    yield
-    classifier.classifier.cache_clear()
 
 
 def _photo_dir() -> Path:

@@ -18,7 +18,6 @@ from accounts.models import User
 from accounts.services.sessions import start_session
 from chat.models import CallPhoto
 from chat.tasks import screen_call_photo
-from screening import classifier
 from tests.browser import ROOT
 from tests.factories import UserFactory
 from tests.screening_support import jpeg_of, orange_picture, picture
@@ -27,14 +26,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 WAIT_MS = 15_000
 DOCS_SCREENSHOTS = ROOT / "docs" / "screenshots"
-
-
-@pytest.fixture(autouse=True)
-def _classifier(settings, tmp_path):
-    settings.SCREENING_NUDITY_CLASSIFIER = "tests.screening_support.MarkerClassifier"
-    classifier.classifier.cache_clear()
-    yield
-    classifier.classifier.cache_clear()
 
 
 def signed_in_page(browser, stack, user):
@@ -74,7 +65,7 @@ def screen_as_the_worker(photo_id) -> str:
 
 
 def test_a_photo_in_a_text_call_reaches_the_partner_only_after_screening(
-    live_stack, browser, screenshots, tmp_path, settings
+    live_stack, browser, screenshots, tmp_path, settings, marker_classifier
 ):
     settings.MEDIA_ROOT = tmp_path / "media"  # the server's too: the test runs the screening task on its files
     stack = live_stack("asgi")
