@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from PIL import Image
 
@@ -343,3 +344,25 @@ def test_deleting_an_account_deletes_the_photos_it_sent_and_received(alice, bob,
         delete_account(bob, ip=None)
     assert not CallPhoto.objects.filter(pk=photo.pk).exists()
     assert not default_storage.exists(photo.file)
+
+
+# --- the database's last word ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("change", "constraint"),
+    [
+        ({"status": "maybe", "screened_at": timezone.now()}, "chat_call_photos_status"),
+        ({"status": "passed", "screened_at": None}, "chat_call_photos_screened_has_time"),
+    ],
+)
+def test_postgresql_refuses_a_bad_call_photo_row(alice, bob, change, constraint):
+    photo = sent(alice, live_room(alice, bob), samples.jpeg())
+    with pytest.raises(IntegrityError, match=constraint), transaction.atomic():
+        CallPhoto.objects.filter(pk=photo.pk).update(**change)
+
+
+def test_postgresql_refuses_a_photo_sent_to_its_own_sender(alice, bob):
+    photo = sent(alice, live_room(alice, bob), samples.jpeg())
+    with pytest.raises(IntegrityError, match="chat_call_photos_two_people"), transaction.atomic():
+        CallPhoto.objects.filter(pk=photo.pk).update(receiver=alice)
