@@ -233,7 +233,7 @@ def test_a_photo_screening_flags_never_reaches_the_partner_and_opens_a_case(
     assert photo.status == "hidden" and photo.message.deleted
     assert signed_in(bob).get(photo.url).status_code == 404
     case = Report.objects.get(reported=alice)
-    assert case.reporter is None and case.category == "nudity"
+    assert case.reporter is None and case.category == "nudity" and "text call" in case.text
     (evidence,) = case.messages_snapshot
     assert evidence["media"] == "call_photo" and evidence["message_id"] == photo.message_id
     assert evidence["images"][0].startswith("evidence/")  # the moderators' own copy

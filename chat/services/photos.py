@@ -88,9 +88,9 @@ def _store_photo(user: User, *, room_id, name: str, width: int, height: int, siz
     room = live_member_room(user, room_id)  # locked; an overdue call is ended and refused
     _check_room(room)
     if client_id:
-        stored = CallPhoto.objects.filter(message__room=room, message__sender=user, message__client_id=client_id)
-        if stored.first() is not None:
-            return SentPhoto(stored.first(), created=False)
+        stored = CallPhoto.objects.filter(room=room, sender=user, message__client_id=client_id).first()
+        if stored is not None:
+            return SentPhoto(stored, created=False)
     now = timezone.now()
     photo_id = uuid.uuid4()
     partner_id = room.partner_id(user.pk)
@@ -148,7 +148,7 @@ def apply_photo_verdict(photo_id, *, score: float) -> str | None:
         record_audit("screening.call_photo_hidden", target=photo.sender, details=details)
         cases.request_case(
             photo.sender_id,
-            kind="nudity",
+            kind="call_photo",
             category="nudity",
             evidence={
                 "images": [photo.file],
