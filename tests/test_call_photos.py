@@ -243,6 +243,20 @@ def test_a_photo_screening_flags_never_reaches_the_partner_and_opens_a_case(
     assert ChatHistory.objects.get(user=bob, room=room).messages == []
 
 
+def test_the_photo_screening_task_is_registered_and_runs_in_the_screening_workers_queue():
+    from config.celery import app
+
+    app.loader.import_default_modules()
+    assert app.tasks[screen_call_photo.name].name == "chat.screen_call_photo"
+    assert app.amqp.router.route({}, screen_call_photo.name)["queue"].name == "screening"
+
+
+def test_the_upload_queues_the_screening_only_after_commit(alice, bob, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks() as callbacks:
+        sent(alice, live_room(alice, bob), samples.jpeg())
+    assert len(callbacks) == 1  # the send_task after commit: a rolled-back upload queues nothing
+
+
 def test_screening_a_photo_twice_decides_once(alice, bob):
     photo = sent(alice, live_room(alice, bob), jpeg_of(orange_picture()))
     assert screen_call_photo(str(photo.pk)) == "hidden"
