@@ -380,3 +380,30 @@ def test_postgresql_refuses_a_photo_sent_to_its_own_sender(alice, bob):
     photo = sent(alice, live_room(alice, bob), samples.jpeg())
     with pytest.raises(IntegrityError, match="chat_call_photos_two_people"), transaction.atomic():
         CallPhoto.objects.filter(pk=photo.pk).update(receiver=alice)
+
+
+# --- the body cap in front of Django (a live uvicorn) ---------------------------------------------
+
+
+def _post_head(path: str, length: int) -> str:
+    return (
+        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer nope\r\n"
+        f"Content-Type: multipart/form-data; boundary=x\r\nContent-Length: {length}\r\n\r\n"
+    )
+
+
+def test_the_body_cap_lets_a_5_mb_photo_reach_the_api_and_refuses_more_before_reading_it(live_stack):
+    from tests.test_request_limits_live import body_of, raw_request
+
+    stack = live_stack("asgi")
+    path = "/api/calls/6f1c1d1e-9a43-4d59-9a7e-2f6d0c1b2a3e/photos"
+    limit = body_limit(path)
+
+    status, text, _, elapsed = raw_request(stack, _post_head(path, limit + 1))  # no body byte sent
+    assert status == 413 and body_of(text)["error"]["max_bytes"] == limit and elapsed < 1.0
+
+    size = SELFIE_MAX_BYTES + 1000  # a 5 MB photo in its multipart envelope
+    piece = b"\0" * 65536
+    chunks = [piece] * (size // len(piece)) + [b"\0" * (size % len(piece))]
+    status, text, sent, _ = raw_request(stack, _post_head(path, size), chunks, timeout=30)
+    assert sent == size and status == 401  # read in full, then refused by the API (no token)
