@@ -104,6 +104,16 @@ def test_a_photo_in_a_text_call_reaches_the_partner_only_after_screening(
         screenshots(bob_page, "bob-sees-the-photo")
         shutil.copy(screenshots.taken[-1], DOCS_SCREENSHOTS / "call-photo-received.png")
 
+        # A file that is not an image: the server's sentence, in the item and the status line.
+        not_an_image = tmp_path / "notes.jpg"
+        not_an_image.write_text("not a picture")
+        alice_page.get_by_label("Send a photo").set_input_files(str(not_an_image))
+        expect(alice_page.locator("#messages .message.failed .error")).to_have_text(
+            "Photo not sent: That file is not an image we can read."
+        )
+        expect(alice_page.locator("#room-note")).to_have_text("That file is not an image we can read.")
+        alice_page.evaluate("() => document.querySelector('#messages .message.failed').remove()")
+
         # A photo screening flags: Alice is told in a sentence, Bob never gets it.
         alice_page.wait_for_timeout(1600)
         alice_page.get_by_label("Send a photo").set_input_files(str(flagged_file))
