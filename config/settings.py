@@ -292,6 +292,7 @@ HEALTH_MIGRATIONS_CACHE_SECONDS = env.float("HEALTH_MIGRATIONS_CACHE_SECONDS", d
 CELERY_TASK_ROUTES: dict = {
     # Its own queue and worker (deploy/Procfile): the classifier's memory and time stay there.
     "screening.scan_media": {"queue": "screening"},
+    "chat.screen_call_photo": {"queue": "screening"},  # photos in text calls (chat.services.photos)
 }
 # --- Screening (docs/screening.md) ---------------------------------------------------------
 # Text screening of call chat (watched words, detectors); off only to measure its cost.
@@ -347,6 +348,7 @@ RATE_LIMITS = {
     "block": env("RATE_BLOCK", default="30/h"),  # per user: POST /api/blocks and DELETE /api/blocks/<id> together
     "call_by_code": env("RATE_CALL_BY_CODE", default="20/h"),  # per user: POST /api/reel/by-code
     "call_by_code_ip": env("RATE_CALL_BY_CODE_IP", default="60/h"),  # per IP: the same endpoint
+    "call_photos": env("RATE_CALL_PHOTOS", default="10/m"),  # per user: POST /api/calls/<room>/photos
 }
 # Failed invite-code validations allowed per IP per hour (5).
 INVITE_CODE_FAILURES_PER_HOUR = env.int("INVITE_CODE_FAILURES_PER_HOUR", default=5)

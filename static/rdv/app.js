@@ -181,6 +181,7 @@
       "room.start": (e) => enterRoom(e, { fresh: true }),
       "room.resume": (e) => enterRoom(e, { fresh: false }),
       "chat.message": (e) => addMessage(e),
+      "chat.photo_refused": (e) => RDVPhotos.onRefused(e),
       "media.review": (e) => flash(MEDIA_REVIEW[e.status].replace("{media}", e.media === "video" ? "intro video" : "selfie"), "info"),
       "chat.typing": onTyping,
       "room.partner_disconnected": () => roomNote("Your partner lost their connection: waiting up to 10 seconds for them."),
@@ -646,6 +647,7 @@
     const room = state.room;
     const text = Boolean(room) && room.mode === "text";
     const early = text && serverNow() - room.startedAt < UPGRADE_AFTER_MS;
+    RDVPhotos.show(text && room);
     show("upgrade-request", text && !early);
     show("upgrade-wait", early);
   }
@@ -672,6 +674,8 @@
     if (who) item.append(el("span", { class: "who" }, who));
     if (message.kind === "gif" && safeUrl(message.url)) {
       item.append(el("img", { src: safeUrl(message.url), alt: "GIF", class: "gif" }));
+    } else if (message.kind === "image") {
+      item.append(RDVPhotos.image(message, who));
     } else if (message.socials) {
       const text = Object.entries(message.socials).map(([network, handle]) => `${RDV.networkLabel(network)}: ${handle}`).join(" · ");
       item.append(el("span", { class: "text" }, `${mine ? "You shared" : "Shared"} socials: ${text || "(none)"}`));
