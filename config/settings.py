@@ -159,7 +159,7 @@ if TESTING:
     REDIS_URL = env("REDIS_TEST_URL", default=_redis_db(REDIS_URL, _test_index))
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "config.redis_cache.RedisCache",  # one client per pool, not per call
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": "rdv",
         # Bounded like the presence client (REDIS_SOCKET_TIMEOUT below, config.ratelimit).
