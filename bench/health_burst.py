@@ -7,7 +7,10 @@ out of service: health must not queue behind a burst of handshakes and sign-ins.
 creates --sockets users with a session (bench/connect_burst.py), polls /healthz for a few
 seconds at rest, then opens all the sockets at once (token, then presence, as the web client
 does) while --pollers processes each GET /healthz every --interval seconds on a keep-alive
-connection; the sockets stay --hold seconds, then close. Printed per round and over all rounds:
+connection; the sockets stay --hold seconds, then close. Beside them --django-pollers send
+HEAD /healthz, which goes through Django (the view answers 405): the path every /healthz took
+before config/health_asgi.py answered it first, without its checks, measured in the same run.
+Printed per round and over all rounds:
 
 - /healthz at rest and during the burst (from the first connect until every socket was
   authenticated or closed): n, p50, p99, max, answers that were not 200;
@@ -37,13 +40,13 @@ import connect_burst as cb
 import requests
 
 
-def _poll(url: str, interval: float, stopped, results) -> None:
+def _poll(url: str, method: str, interval: float, stopped, results) -> None:
     session = requests.Session()
     samples = []  # (monotonic start, seconds, status or None)
     while not stopped.is_set():
         t0 = time.monotonic()
         try:
-            status = session.get(url, timeout=30).status_code
+            status = session.request(method, url, timeout=30).status_code
         except requests.RequestException:
             status = None
         samples.append((t0, time.monotonic() - t0, status))
@@ -70,30 +73,39 @@ class Pollers:
 
     def __exit__(self, *exc):
         self.stopped.set()
-        self.samples = [s for pipe in self.pipes for s in pipe.recv()]
+        self.samples = {"GET": [], "HEAD": []}
+        for method, pipe in self.pipes:
+            self.samples[method] += pipe.recv()
         for proc in self.procs:
             proc.join(5)
 
 
-def summary(samples) -> str:
+def summary(samples, expected: int = 200) -> str:
     if not samples:
         return "n=0"
     lat = [s[1] for s in samples]
-    bad = sum(1 for s in samples if s[2] != 200)
+    bad = sum(1 for s in samples if s[2] != expected)
     return (
         f"n={len(lat)} p50 {1000 * cb.percentile(lat, 0.5):.0f} ms p99 {1000 * cb.percentile(lat, 0.99):.0f} ms"
-        f" max {1000 * max(lat):.0f} ms, {bad} not 200"
+        f" max {1000 * max(lat):.0f} ms, {bad} not {expected}"
     )
 
 
-def one_round(args, health_url: str, procs) -> tuple[list, list]:
+def report(label: str, samples: dict) -> None:
+    print(f"  /healthz {label}: {summary(samples['GET'])}")
+    if samples["HEAD"]:
+        print(f"    through Django (HEAD /healthz, answered 405 by the view): {summary(samples['HEAD'], 405)}")
+
+
+def one_round(args, health_url: str, procs) -> tuple[dict, dict]:
     run = uuid.uuid4().hex[:8]
     tokens = [token for _, token in cb.create_users(args.sockets, run)]
     try:
         time.sleep(1)
-        with Pollers(health_url, args.pollers, args.interval) as rest:
+        probes = ["GET"] * args.pollers + ["HEAD"] * args.django_pollers
+        with Pollers(health_url, probes, args.interval) as rest:
             time.sleep(args.rest)
-        print(f"  /healthz at rest: {summary(rest.samples)}; loadavg {cb.loadavg()}", flush=True)
+        report(f"at rest (loadavg {cb.loadavg()})", rest.samples)
         window = {}
         cpu_before = cb.cpu_seconds(procs)
 
@@ -101,13 +113,13 @@ def one_round(args, health_url: str, procs) -> tuple[list, list]:
             window["cpu"] = cb.cpu_seconds(procs) - cpu_before
 
         args.on_idle = on_idle
-        with Pollers(health_url, args.pollers, args.interval) as during:
+        with Pollers(health_url, probes, args.interval) as during:
             start = time.monotonic()
             clients = asyncio.run(cb.burst(args, tokens))
         # The burst: from the first connect until the last socket was authenticated or closed.
         settled = [c.acked_at for c in clients if c.acked_at is not None]
         end = start + (max(settled) if settled else 0)
-        burst = [s for s in during.samples if start <= s[0] <= end]
+        burst = {method: [s for s in got if start <= s[0] <= end] for method, got in during.samples.items()}
     finally:
         cb.cleanup(run)
     acked = [c.acked_at for c in clients if c.acked_at is not None]
@@ -115,7 +127,7 @@ def one_round(args, health_url: str, procs) -> tuple[list, list]:
     closes = collections.Counter(f"{c.close_code} {c.close_reason}".strip() for c in clients if c.close_code)
     errors = collections.Counter(c.error for c in clients if c.error and c.acked_at is None)
     n = len(clients)
-    print(f"  /healthz during the burst: {summary(burst)}")
+    report("during the burst", burst)
     print(
         f"  burst: authenticated {len(acked)}/{n}"
         + (
@@ -138,6 +150,9 @@ def main() -> int:
     parser.add_argument("--sockets", type=int, default=2000)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--pollers", type=int, default=4, help="processes polling /healthz")
+    parser.add_argument(
+        "--django-pollers", type=int, default=2, help="processes sending HEAD /healthz (Django's path) to compare"
+    )
     parser.add_argument("--interval", type=float, default=0.05, help="each poller's pause between GETs")
     parser.add_argument("--rest", type=float, default=3, help="seconds of polling at rest before each burst")
     parser.add_argument("--hold", type=float, default=2, help="seconds the sockets stay open, idle")
@@ -153,15 +168,17 @@ def main() -> int:
         f" {args.interval:g} s, {args.url}; loadavg {cb.loadavg()}; server processes {[p.pid for p in procs]}",
         flush=True,
     )
-    rest_all, burst_all = [], []
+    rest_all, burst_all = {"GET": [], "HEAD": []}, {"GET": [], "HEAD": []}
     for i in range(args.rounds):
         print(f"round {i + 1}: loadavg before {cb.loadavg()}", flush=True)
         rest, burst = one_round(args, health_url, procs)
-        rest_all += rest
-        burst_all += burst
+        for method in rest_all:
+            rest_all[method] += rest[method]
+            burst_all[method] += burst[method]
         print(f"  loadavg after {cb.loadavg()}", flush=True)
-    print(f"all rounds: /healthz at rest {summary(rest_all)}")
-    print(f"all rounds: /healthz during the bursts {summary(burst_all)}; loadavg {cb.loadavg()}")
+    print("all rounds:")
+    report("at rest", rest_all)
+    report(f"during the bursts (loadavg now {cb.loadavg()})", burst_all)
     return 0
 
 

@@ -215,10 +215,14 @@ def public_report(report: dict) -> dict:
 
 
 def report_for(operator: bool) -> tuple[int, dict]:
-    """/healthz's status and body: 200 when every check passes, else 503; an operator (a request
+    """/healthz's status and body from checks run now (render)."""
+    return render(*run_checks(), operator=operator)
+
+
+def render(ok: bool, report: dict, *, operator: bool) -> tuple[int, dict]:
+    """/healthz's status and body: 200 when every check passed, else 503; an operator (a request
     with METRICS_TOKEN) reads why a check fails, anyone else its state word. A failing check's
     reason is logged."""
-    ok, report = run_checks()
     if report != public_report(report):
         logger.warning("healthz: %s", report, extra={"event": "healthz.failing"})
     return (200 if ok else 503), (report if operator else public_report(report))
