@@ -55,16 +55,17 @@ def _poll(url: str, method: str, interval: float, stopped, results) -> None:
 
 
 class Pollers:
-    """--pollers processes of their own (this one's event loop would delay their clocks)."""
+    """One process per probe (GET or HEAD), each of its own (this one's event loop would delay their clocks)."""
 
-    def __init__(self, url: str, count: int, interval: float):
+    def __init__(self, url: str, probes: list[str], interval: float):
         context = multiprocessing.get_context("fork")
         self.stopped = context.Event()
         self.pipes, self.procs = [], []
-        for _ in range(count):
+        for method in probes:
             parent_end, child_end = context.Pipe(duplex=False)
-            self.pipes.append(parent_end)
-            self.procs.append(context.Process(target=_poll, args=(url, interval, self.stopped, child_end), daemon=True))
+            self.pipes.append((method, parent_end))
+            args = (url, method, interval, self.stopped, child_end)
+            self.procs.append(context.Process(target=_poll, args=args, daemon=True))
 
     def __enter__(self):
         for proc in self.procs:

@@ -69,6 +69,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "config.middleware.OneThreadForTheChain",  # last: the whole chain in one thread hand-off
 ]
 
 ROOT_URLCONF = "config.urls"
