@@ -31,6 +31,7 @@ from urllib.parse import parse_qs
 
 from django.conf import settings
 
+from config.db_threads import release_connections
 from config.health import render, report_for, run_checks
 from config.logs import REQUEST_ID_HEADER, request_id_or_new
 from config.metrics import count_request, is_metrics_token
@@ -81,6 +82,8 @@ class Keeper:
                 self.latest = Result(ok, report, time.monotonic())
             except Exception:  # run_checks reports failures itself: this is a bug, and it is logged
                 logger.exception("the health keeper's check raised")
+            finally:
+                release_connections()  # the persistence summary may have used the ORM
             self._stop.wait(max(0.0, started + settings.HEALTH_REFRESH_SECONDS - time.monotonic()))
 
     def answer(self, operator: bool) -> tuple[int, dict, float] | None:
@@ -96,6 +99,13 @@ class Keeper:
 
 
 keeper = Keeper()
+
+
+def _checked_now(operator: bool) -> tuple[int, dict]:
+    try:
+        return report_for(operator)
+    finally:
+        release_connections()
 
 
 def _header(scope, name: bytes) -> str:
@@ -126,7 +136,7 @@ class HealthFirst:
         keeper.ensure_started()
         answered = keeper.answer(operator)
         if answered is None:  # the keeper's first check is not done: run one on demand
-            status, report = await asyncio.get_running_loop().run_in_executor(None, report_for, operator)
+            status, report = await asyncio.get_running_loop().run_in_executor(None, _checked_now, operator)
             age = 0.0
         else:
             status, report, age = answered

@@ -11,6 +11,8 @@ import threading
 import time
 
 import pytest
+from django.core.cache import cache
+from django.db import connection
 
 from config import health, health_asgi
 from config.health_asgi import STALE, HealthFirst, Result, keeper
@@ -26,18 +28,6 @@ def fresh_keeper():
     yield
     keeper.stop()
     health.forget_process_state()
-
-
-@pytest.fixture
-def black_hole():
-    """A TCP port that accepts connections (the kernel's backlog) but never answers a byte."""
-    import socket
-
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(16)
-    yield server.getsockname()[1]
-    server.close()
 
 
 class Behind:
@@ -182,3 +172,24 @@ def test_the_keeper_is_one_thread_per_process(settings):
     keeper.ensure_started()
     assert sum(t.name == "healthz-keeper" for t in threading.enumerate()) == 1
     assert health_asgi.keeper is keeper
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_keeper_gives_back_the_database_connections_it_used(settings):
+    settings.HEALTH_REFRESH_SECONDS = 60
+
+    def backends() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()")
+            return cursor.fetchone()[0]
+
+    before = backends()
+    cache.clear()  # the persistence summary is then computed on the keeper's thread, with the ORM
+    keeper.ensure_started()
+    deadline = time.monotonic() + 10
+    while keeper.latest is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert keeper.latest is not None and keeper.latest.report["persistence"] == "ok"
+    keeper.stop()
+    health.close_connection()  # the check's own connection (one per process, by design)
+    assert backends() == before
