@@ -7,8 +7,9 @@ sockets keeps the process busy, so every check is cheap and bounded
 
 - database: `SELECT 1` on a connection of its own (one per process, outside the connection pool,
   so it never waits behind the pool's borrowers), on a thread of its own that the answer waits
-  for at most the timeout. A check still stuck from an earlier call (a PostgreSQL that accepts
-  but does not answer) is not queued behind: the answer is an error at once.
+  for at most the timeout. A request arriving while a check runs shares its answer; a check
+  still stuck past its timeout (a PostgreSQL that accepts but does not answer) is not queued
+  behind: the answer is an error at once.
 - redis: a write and a read in one round trip on a client of its own with the timeout as its
   socket timeouts (not the shared pool, which waits REDIS_POOL_TIMEOUT for a free connection).
 - migrations: the migrations on disk are read once per process (they cannot change under a
