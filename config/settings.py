@@ -69,6 +69,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "config.middleware.OneThreadForTheChain",  # last: the whole chain in one thread hand-off
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -289,6 +290,9 @@ PERSISTENCE_HEALTH_CACHE_SECONDS = env.int("PERSISTENCE_HEALTH_CACHE_SECONDS", d
 # how long a process reuses its last look at the applied migrations.
 HEALTH_CHECK_TIMEOUT_SECONDS = env.float("HEALTH_CHECK_TIMEOUT_SECONDS", default=2.0)
 HEALTH_MIGRATIONS_CACHE_SECONDS = env.float("HEALTH_MIGRATIONS_CACHE_SECONDS", default=300.0)
+# /healthz served by the ASGI process (config/health_asgi.py) answers the checks a thread of its
+# own runs every this many seconds; older than this + HEALTH_CHECK_TIMEOUT_SECONDS is a 503.
+HEALTH_REFRESH_SECONDS = env.float("HEALTH_REFRESH_SECONDS", default=1.0)
 CELERY_TASK_ROUTES: dict = {
     # Its own queue and worker (deploy/Procfile): the classifier's memory and time stay there.
     "screening.scan_media": {"queue": "screening"},
