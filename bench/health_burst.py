@@ -145,7 +145,7 @@ def one_round(args, health_url: str, procs) -> tuple[dict, dict]:
     return rest.samples, burst
 
 
-def main() -> int:
+def parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--url", default="ws://127.0.0.1:8000", help="the stack (ws://host:port)")
     parser.add_argument("--sockets", type=int, default=2000)
@@ -158,7 +158,19 @@ def main() -> int:
     parser.add_argument("--rest", type=float, default=3, help="seconds of polling at rest before each burst")
     parser.add_argument("--hold", type=float, default=2, help="seconds the sockets stay open, idle")
     parser.add_argument("--auth-wait", type=float, default=60, help="longest wait for all to be authenticated")
-    args = parser.parse_args()
+    return parser
+
+
+def run(url: str, sockets: int, rounds: int = 1) -> int:
+    """The measurement with its defaults, for another bench (bench/lean.py --health-burst)."""
+    return measure(parser().parse_args(["--url", url, "--sockets", str(sockets), "--rounds", str(rounds)]))
+
+
+def main() -> int:
+    return measure(parser().parse_args())
+
+
+def measure(args) -> int:
     args.ramp, args.no_presence = 0, False  # what cb.burst reads: all at once, with presence
     parts = urlsplit(args.url)
     port = parts.port or 80

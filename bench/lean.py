@@ -306,14 +306,11 @@ async def cycles(args, base: str, run: str, users: int) -> dict:
 
 async def health_during_burst(args) -> None:
     """The hook for /healthz answered while --health-burst sockets connect at once: the
-    measurement itself is bench/health_burst.py's `run(url, sockets)` (a coroutine printing its
-    own figures), called here when that module is present."""
-    try:
-        import health_burst
-    except ImportError:
-        print(f"/healthz during a {args.health_burst}-socket burst: bench/health_burst.py is not here; skipped")
-        return
-    await health_burst.run(args.url, args.health_burst)
+    measurement itself is bench/health_burst.py's `run(url, sockets)` (printing its own
+    figures; it runs its own event loop, so in a thread of its own here)."""
+    import health_burst
+
+    await asyncio.to_thread(health_burst.run, args.url.removesuffix("/ws/").removesuffix("/ws"), args.health_burst)
 
 
 if __name__ == "__main__":
