@@ -72,8 +72,13 @@ class ReelView(APIView):
 
 
 class CallByCodeIn(StrictInput):
-    code = serializers.CharField(
-        max_length=64, help_text="A friend's invite code or introduction code; case, spaces and dashes do not matter"
+    # The pattern says in the schema too what the server refuses: a blank code (spaces are
+    # trimmed) and the NUL character.
+    code = serializers.RegexField(
+        r"^[^\x00]*[^\s\x00][^\x00]*$",
+        max_length=64,
+        help_text="A friend's invite code or introduction code; case, spaces and dashes do not matter",
+        error_messages={"invalid": "Enter your friend's code."},
     )
     mode = serializers.ChoiceField(choices=["video", "text"], required=False)
 
