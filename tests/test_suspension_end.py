@@ -112,6 +112,16 @@ def test_after_a_suspension_ended_the_person_can_be_invited_and_accept(alice, bo
     assert room.status == "active"
 
 
+def test_after_a_suspension_ended_an_invite_from_the_person_can_be_accepted(alice, bob, moderator, preset):
+    suspend(bob, moderator, preset, ended_minutes_ago=1)
+    go_online(alice, bob)
+
+    sent = send_invite(bob, to=alice.pk, mode="video", seconds=300)
+    room = accept_invite(alice, invite_id=sent.pk, seconds=300)
+
+    assert room.status == "active"
+
+
 # --- before the end: refused everywhere, as before --------------------------------------------
 
 
