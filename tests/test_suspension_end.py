@@ -102,22 +102,14 @@ def test_after_a_suspension_ended_the_person_appears_in_another_reel(alice, bob,
     assert str(bob.pk) in reel_ids(alice)
 
 
-def test_after_a_suspension_ended_the_person_can_be_invited_and_accept(alice, bob, moderator, preset):
+@pytest.mark.parametrize("direction", ["to the person", "from the person"])
+def test_after_a_suspension_ended_invites_to_and_from_the_person_are_accepted(alice, bob, moderator, preset, direction):
     suspend(bob, moderator, preset, ended_minutes_ago=1)
     go_online(alice, bob)
+    caller, callee = (alice, bob) if direction == "to the person" else (bob, alice)
 
-    sent = send_invite(alice, to=bob.pk, mode="video", seconds=300)
-    room = accept_invite(bob, invite_id=sent.pk, seconds=300)
-
-    assert room.status == "active"
-
-
-def test_after_a_suspension_ended_an_invite_from_the_person_can_be_accepted(alice, bob, moderator, preset):
-    suspend(bob, moderator, preset, ended_minutes_ago=1)
-    go_online(alice, bob)
-
-    sent = send_invite(bob, to=alice.pk, mode="video", seconds=300)
-    room = accept_invite(alice, invite_id=sent.pk, seconds=300)
+    sent = send_invite(caller, to=callee.pk, mode="video", seconds=300)
+    room = accept_invite(callee, invite_id=sent.pk, seconds=300)
 
     assert room.status == "active"
 
