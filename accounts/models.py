@@ -122,6 +122,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     qr_unlocked = models.BooleanField(default=False)
     qr_unlocked_at = models.DateTimeField(null=True, blank=True)
     ban_status = models.CharField(max_length=12, choices=BanStatus.choices, default=BanStatus.NONE)
+    # A temporary ban's end (a suspension's); NULL while temporary means until a moderator
+    # decides. Whether a ban is in force is read against it (accounts.selectors.is_banned).
+    ban_ends_at = models.DateTimeField(null=True, blank=True)
     # HMAC-SHA256 of the USC ID (never the raw ID); set at USC sign-up, before finalize-registration.
     usc_id_hash = models.CharField(max_length=64, null=True, blank=True)
     usc_verified_at = models.DateTimeField(null=True, blank=True)
@@ -165,6 +168,10 @@ class User(AbstractBaseUser, PermissionsMixin):
             ),
             models.CheckConstraint(
                 condition=in_choices("ban_status", UserBanStatus), name="accounts_users_ban_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(ban_ends_at__isnull=True) | Q(ban_status="temporary"),
+                name="accounts_users_ban_end_only_temporary",
             ),
             models.CheckConstraint(
                 condition=Q(account_type="guest") | Q(email__isnull=False),

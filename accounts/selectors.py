@@ -24,7 +24,38 @@ ACCESS_RANK = {
     User.AccessStatus.QR_VERIFIED: 3,
     User.AccessStatus.PAID: 4,
 }
+# The statuses a ban record may hold. Whether a ban is in force now is is_banned / banned_q:
+# a temporary ban ends at ban_ends_at, whether or not the minute sweep has tidied it yet.
 BANNED_STATUSES = (User.BanStatus.TEMPORARY, User.BanStatus.PERMANENT)
+
+
+def is_banned(user: User, now=None) -> bool:
+    """Banned now: a permanent ban, or a temporary one without an end (until a moderator
+    decides) or whose end (ban_ends_at) has not passed. The same rule as banned_q and the SQL
+    function rdv_is_banned (accounts/sql/is_banned.sql)."""
+    if user.ban_status == User.BanStatus.PERMANENT:
+        return True
+    if user.ban_status != User.BanStatus.TEMPORARY:
+        return False
+    return user.ban_ends_at is None or user.ban_ends_at > (now or timezone.now())
+
+
+def banned_q(prefix: str = "", *, now=None) -> Q:
+    """is_banned as a filter on users (`prefix` reaches them through a relation, e.g.
+    "user_high__"): filter(banned_q()) keeps the banned, exclude(banned_q()) the others."""
+    status, ends_at = f"{prefix}ban_status", f"{prefix}ban_ends_at"
+    return Q(**{status: User.BanStatus.PERMANENT}) | (
+        Q(**{status: User.BanStatus.TEMPORARY})
+        & (Q(**{f"{ends_at}__isnull": True}) | Q(**{f"{ends_at}__gt": now or timezone.now()}))
+    )
+
+
+def ban_status_now(user: User, now=None) -> str:
+    """The ban status to report: a temporary ban whose end passed reads as none (the minute
+    sweep writes it later); any other status as stored."""
+    if user.ban_status == User.BanStatus.TEMPORARY and not is_banned(user, now):
+        return User.BanStatus.NONE
+    return user.ban_status
 
 
 def statuses_below(status: str) -> list[str]:
@@ -122,8 +153,8 @@ def authenticate_token(token: str | None, *, ip: str | None) -> Authenticated:
     return Authenticated(user=user, session=session)
 
 
-def ensure_not_banned(user: User) -> None:
-    if user.ban_status in BANNED_STATUSES:
+def ensure_not_banned(user: User, now=None) -> None:
+    if is_banned(user, now):
         raise Banned(ban_status=user.ban_status)
 
 
@@ -154,7 +185,7 @@ def session_still_valid(session_id, *, ip: str | None) -> bool:
     )
     if session is None or session_refusal(session, session.user, ip_banned=session.ip_banned, now=now):
         return False
-    return session.user.ban_status not in BANNED_STATUSES
+    return not is_banned(session.user, now)
 
 
 def _ip_bans_in_force(ip: str | None, now):

@@ -23,7 +23,7 @@ from django.db.models.functions import ASin, Cast, Cos, Power, Radians, Sin, Sqr
 from django.utils import timezone
 
 from accounts.models import User, UserLocation
-from accounts.selectors import BANNED_STATUSES
+from accounts.selectors import banned_q
 from chat import presence
 from chat.errors import NotAvailable
 from chat.event_mode import ensure_event_open
@@ -83,7 +83,7 @@ def _in_reels():
     held by screening (a look-alike of a banned person waiting for a moderator)."""
     return (
         User.objects.filter(is_active=True)
-        .exclude(ban_status__in=BANNED_STATUSES)
+        .exclude(banned_q())
         .exclude(access_status=User.AccessStatus.UNPAID)
         .exclude(held_subquery())
     )

@@ -4,7 +4,7 @@ from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 
-from accounts.selectors import BANNED_STATUSES
+from accounts.selectors import banned_q
 from chat.errors import PhotoNotFound
 from chat.events import user_card
 from chat.models import ActiveRoomMember, Block, CallPhoto, ChatHistory, Cooldown, Match, TextChatMessage
@@ -93,8 +93,7 @@ def list_blocks(user):
 def list_matches(user):
     """My matches, for a newest-first cursor list; partners who are banned are left out."""
     return Match.objects.filter(
-        (Q(user_low=user) & ~Q(user_high__ban_status__in=BANNED_STATUSES))
-        | (Q(user_high=user) & ~Q(user_low__ban_status__in=BANNED_STATUSES))
+        (Q(user_low=user) & ~banned_q("user_high__")) | (Q(user_high=user) & ~banned_q("user_low__"))
     ).select_related("user_low", "user_high")
 
 

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.permissions import ensure_may_act
-from accounts.selectors import BANNED_STATUSES
+from accounts.selectors import is_banned
 from audit.services import record_audit
 from config.errors import Conflict, InvalidInput, NotFound
 from config.realtime import send_to_users
@@ -198,20 +198,23 @@ def _sanction(user: User, decision: str, *, moderator, reason: str, days, now, i
             "reviewed_by": moderator,
         },
     )
-    if user.ban_status not in BANNED_STATUSES:
-        set_ban_status(user, User.BanStatus.TEMPORARY)
+    if not is_banned(user, now):
+        set_ban_status(user, User.BanStatus.TEMPORARY, ends_at=ends_at)
         end_call_and_sessions_of_banned(user, ban_status=User.BanStatus.TEMPORARY)
-    elif user.ban_status == User.BanStatus.PERMANENT:
-        set_ban_status(user, User.BanStatus.TEMPORARY)
+    else:  # a running suspension holds until the later end; this one replaces any other ban
+        running = user.ban_ends_at if user.ban_status == User.BanStatus.TEMPORARY else None
+        set_ban_status(user, User.BanStatus.TEMPORARY, ends_at=max(ends_at, running or ends_at))
     return record_strike(
         user, action=Strike.Action.SUSPENSION, reason=reason, moderator=moderator, ends_at=ends_at, now=now, ip=ip
     )
 
 
 def lift_ended_suspensions(now=None, *, batch: int = 100) -> int:
-    """Beat, every minute: suspensions whose end passed are lifted (ban_status none, access
-    restored) unless another active sanction holds. Each in its own transaction; a strike is
-    claimed by a conditional UPDATE of lifted_at, so two runs never lift one twice."""
+    """Beat, every minute, tidying only: suspensions whose end passed are marked lifted and the
+    user's status set back to none (their ban record removed, an audit line) unless another
+    active sanction holds. Nobody waits for it: a suspension ends at users.ban_ends_at, checked
+    when read (accounts.selectors.is_banned). Each in its own transaction; a strike is claimed
+    by a conditional UPDATE of lifted_at, so two runs never lift one twice."""
     now = now or timezone.now()
     due = Strike.objects.filter(
         action=Strike.Action.SUSPENSION, status=Strike.Status.ACTIVE, lifted_at__isnull=True, ends_at__lte=now

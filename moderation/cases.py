@@ -13,7 +13,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import User
-from accounts.selectors import BANNED_STATUSES
+from accounts.selectors import is_banned
 from audit.services import record_audit
 from config.errors import NotFound, RateLimited
 from moderation import trust
@@ -151,7 +151,7 @@ def refresh_case(case: Case) -> list[Report]:
 
 def _auto_ban_if_due(user: User, case: Case, reports: list[Report], *, now) -> bool:
     count = len(reports)
-    if user.ban_status in BANNED_STATUSES:
+    if is_banned(user, now):
         UserBan.objects.filter(user=user, review_status=UserBan.ReviewStatus.PENDING).update(report_count=count)
         return False
     if case.weight < settings.AUTO_BAN_WEIGHT:

@@ -40,6 +40,9 @@ def end_call_and_sessions_of_banned(user: User, *, ban_status: str) -> None:
     revoke_all_sessions(user, reason="banned")
 
 
-def set_ban_status(user: User, status: str) -> None:
-    User.objects.filter(pk=user.pk).update(ban_status=status, updated_at=timezone.now())
-    user.ban_status = status
+def set_ban_status(user: User, status: str, *, ends_at=None) -> None:
+    """The user's ban status and its end: `ends_at` only for a temporary ban that ends (a
+    suspension); anything else clears it (a permanent ban, a lift, the automatic ban that
+    lasts until a moderator decides)."""
+    User.objects.filter(pk=user.pk).update(ban_status=status, ban_ends_at=ends_at, updated_at=timezone.now())
+    user.ban_status, user.ban_ends_at = status, ends_at

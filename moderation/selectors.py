@@ -7,6 +7,7 @@ from django.db.models import Count, Prefetch, Q
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
+from accounts.selectors import ban_status_now
 from chat import presence
 from moderation.models import AuditLog, IPBan, Report, UserBan
 
@@ -15,7 +16,7 @@ def get_ban_summary(user) -> dict:
     """What a (banned) user may see of their own ban: status and review state, no reporters."""
     record = UserBan.objects.filter(user=user).first()
     return {
-        "ban_status": user.ban_status,
+        "ban_status": ban_status_now(user),
         "review_status": record.review_status if record else None,
         "reason": record.reason if record else None,
         "banned_at": record.banned_at if record else None,

@@ -12,7 +12,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import User
-from accounts.selectors import statuses_below
+from accounts.selectors import banned_q, statuses_below
 from accounts.services.access import SESSIONS_FOR_UNLOCK
 from audit.services import record_audit
 from config.errors import NotFound
@@ -113,7 +113,7 @@ def ensure_user_invite_code(user: User) -> InviteCode:
 def create_referral(*, created_by: User, target_user_id) -> ReferralMapping:
     """An introduction link: a newcomer who signs up with it is introduced to the target. An
     unknown, banned or blocked-either-way target is the same 404."""
-    target = User.objects.filter(pk=target_user_id, is_active=True).exclude(ban_status__in=["temporary", "permanent"])
+    target = User.objects.filter(pk=target_user_id, is_active=True).exclude(banned_q())
     target = target.first()
     # A block either way answers exactly as an unknown user: neither can introduce anyone to the other.
     if target is None or is_introduction_barred(created_by.pk, target.pk):

@@ -16,7 +16,7 @@ from django.utils import timezone
 from PIL import Image
 
 from accounts.models import User
-from accounts.selectors import BANNED_STATUSES
+from accounts.selectors import is_banned
 from audit.services import record_audit
 from config.realtime import send_to_users
 from screening import cases, hashing
@@ -52,7 +52,7 @@ def forget_hashes_unless_banned(user: User) -> None:
 
 
 def _keep_if_banned_else_delete(user: User, rows) -> None:
-    if user.ban_status in BANNED_STATUSES:
+    if is_banned(user):
         rows.update(kept_for_ban=True)
     else:
         rows.delete()
@@ -113,10 +113,10 @@ def _nearest_banned(user_id, value: int):
             SELECT s.id, bit_count((s.phash # %s)::bit(64)) AS d
             FROM screening_media_scans s LEFT JOIN users u ON u.id = s.user_id
             WHERE s.phash IS NOT NULL AND (s.user_id IS NULL OR s.user_id <> %s)
-              AND (s.kept_for_ban OR u.ban_status = ANY(%s))
+              AND (s.kept_for_ban OR rdv_is_banned(u.ban_status, u.ban_ends_at, now()))
             ORDER BY d LIMIT 1
             """,
-            [value, user_id, list(BANNED_STATUSES)],
+            [value, user_id],
         )
         row = cursor.fetchone()
     if row is None or row[1] > settings.SCREENING_BAN_EVASION_DISTANCE:

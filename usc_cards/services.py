@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from accounts.errors import Banned, InvalidCode, IPBanned
 from accounts.models import EmailVerification, User
-from accounts.selectors import BANNED_STATUSES, is_ip_banned
+from accounts.selectors import is_banned, is_ip_banned
 from accounts.services.access import grant_access
 from accounts.services.email_codes import check_code, issue_code
 from accounts.services.sessions import start_session
@@ -368,7 +368,7 @@ def _card_login_account(scan: Scan, *, ip: str | None) -> tuple[User | None, Ser
         scan.finish(Outcome.NOT_REGISTERED)
         return None, CardNotRegistered()
     now = timezone.now()
-    if user.ban_status in BANNED_STATUSES:
+    if is_banned(user, now):
         scan.finish(Outcome.REFUSED)
         record_audit(
             "auth.banned_login_refused",

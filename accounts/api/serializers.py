@@ -7,6 +7,7 @@ from rest_framework import serializers
 
 from accounts.models import MEET_MODES, User
 from accounts.preferences import MEET_GENDER_CHOICES, check_meet_genders, clean_meet_modes, meet_genders_words
+from accounts.selectors import ban_status_now
 from accounts.validation import (
     INSTAGRAM_POST_URL,
     NAME_MAX,
@@ -230,7 +231,7 @@ class MeOut(serializers.Serializer):
     access_granted_at = serializers.DateTimeField(allow_null=True, read_only=True)
     qr_unlocked = serializers.BooleanField(read_only=True)
     qr_unlocked_at = serializers.DateTimeField(allow_null=True, read_only=True)
-    ban_status = serializers.ChoiceField(choices=User.BanStatus.choices, read_only=True)
+    ban_status = serializers.SerializerMethodField(help_text="A suspension whose end passed reads as none.")
     location_consent = serializers.BooleanField(read_only=True)
     meet_genders = serializers.SerializerMethodField()
     meet_modes = serializers.ListField(child=serializers.ChoiceField(choices=MEET_MODES), read_only=True)
@@ -246,6 +247,10 @@ class MeOut(serializers.Serializer):
 
     def get_has_password(self, user) -> bool:
         return user.has_usable_password()
+
+    @extend_schema_field(serializers.ChoiceField(choices=User.BanStatus.choices))
+    def get_ban_status(self, user) -> str:
+        return ban_status_now(user)
 
     @extend_schema_field(serializers.ListField(child=serializers.ChoiceField(choices=MEET_GENDER_CHOICES)))
     def get_meet_genders(self, user) -> list[str]:

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from accounts.errors import InvalidCode, InvalidCredentials, IPBanned
 from accounts.models import EmailVerification, User
-from accounts.selectors import BANNED_STATUSES, get_user_by_email, is_ip_banned
+from accounts.selectors import get_user_by_email, is_banned, is_ip_banned
 from accounts.services.email_codes import check_code, issue_code
 from accounts.services.login_throttle import API_DOOR, count_login_attempt, count_login_failure
 from accounts.services.sessions import revoke_all_sessions, start_session
@@ -70,7 +70,7 @@ def log_in(*, email: str, password: str, ip: str | None, user_agent: str = ""):
     if not user.check_password(password or ""):
         logger.info("login failed user=%s ip=%s", user.pk, ip, extra={"event": "login.failed"})
         _refuse_login(email, user, ip=ip)
-    if user.ban_status in BANNED_STATUSES:
+    if is_banned(user):
         # A banned member signs in to read why and until when, and to appeal (the endpoints
         # open to banned users: GET /api/me/ban, /api/me/strikes, POST .../appeal); every other
         # endpoint answers 403 banned and the socket closes 4003 banned.

@@ -40,7 +40,7 @@ BEGIN
     RETURN QUERY SELECT 'not_pending', NULL::uuid, i.from_user_id, NULL::int, NULL::jsonb, NULL::text, NULL::jsonb; RETURN;
   END IF;
   IF EXISTS (SELECT 1 FROM users u WHERE u.id IN (i.from_user_id, i.to_user_id)
-               AND u.ban_status IN ('temporary', 'permanent')) THEN
+               AND rdv_is_banned(u.ban_status, u.ban_ends_at, p_now)) THEN
     RETURN QUERY SELECT 'not_available', NULL::uuid, i.from_user_id, NULL::int, NULL::jsonb, NULL::text, NULL::jsonb; RETURN;
   END IF;
   IF EXISTS (SELECT 1 FROM active_room_members m WHERE m.user_id IN (i.from_user_id, i.to_user_id)) THEN

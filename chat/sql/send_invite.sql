@@ -34,7 +34,7 @@ BEGIN
   IF caller.access_status = 'unpaid' THEN
     RETURN QUERY SELECT 'no_access', caller.access_status::text, NULL::uuid, NULL::timestamptz, NULL::jsonb, NULL::text, NULL::text, NULL::text, NULL::text; RETURN;
   END IF;
-  IF callee.ban_status IN ('temporary', 'permanent') OR callee.access_status = 'unpaid' OR NOT p_callee_present THEN
+  IF rdv_is_banned(callee.ban_status, callee.ban_ends_at, p_now) OR callee.access_status = 'unpaid' OR NOT p_callee_present THEN
     RETURN QUERY SELECT 'not_available', NULL::text, NULL::uuid, NULL::timestamptz, NULL::jsonb, NULL::text, NULL::text, NULL::text, NULL::text; RETURN;
   END IF;
   -- The pair checks, written once in rdv_pair_barriers (chat/sql/pair_barriers.sql): why these
