@@ -1,5 +1,6 @@
 /* The home page: sign-up, email verification, the reel, invites and the call itself.
-   One page, so the WebSocket stays open from the reel into the room. */
+   The live connection is static/rdv/live.js (shared by every page and tab), an incoming
+   invite static/rdv/invite.js, the notices every page shows static/rdv/live-notices.js. */
 "use strict";
 
 (() => {
@@ -9,12 +10,11 @@
 
   const state = {
     me: null,
-    socket: null,
+    live: false, // joined the live connection
     room: null, // {room, mode, partner, endsAt, startedAt}
     lastRoom: null, // the room just ended (report form)
     clockOffset: 0, // server time - browser time (ms)
     lastMessageId: 0,
-    incoming: null, // call.incoming payload
     outgoing: null, // {invite, name, expiresAt}
     reelTimer: null,
   };
@@ -40,148 +40,25 @@
     return `${String(m).padStart(2, "0")}:${String(s).padStart(2, "0")}`;
   }
 
-  // --- WebSocket ------------------------------------------------------------------------------
+  // --- the live connection (static/rdv/live.js: one socket per browser profile, shared by tabs) ---
 
-  class Socket {
-    constructor(onEvent) {
-      this.onEvent = onEvent;
-      this.seq = 0;
-      this.pending = new Map();
-      this.backoff = 1000;
-      this.closedReason = null;
-      this.retryAfter = null;
-      this.stopped = false;
-    }
-
-    connect() {
-      const scheme = location.protocol === "https:" ? "wss:" : "ws:";
-      this.ws = new WebSocket(`${scheme}//${location.host}/ws/`);
-      this.ws.addEventListener("open", () => this.authenticate());
-      this.ws.addEventListener("message", (event) => this.receive(event));
-      this.ws.addEventListener("close", (event) => this.closed(event));
-      status("Connecting…");
-    }
-
-    async authenticate() {
-      try {
-        // A minute for the answer: in a burst the server queues tokens, and says so (4013) if it cannot.
-        const ack = await this.request("auth", { token: token.get(), since: state.lastMessageId || undefined }, 60000);
-        this.backoff = 1000;
-        status(`Online as ${ack.user.name}`);
-        clearInterval(this.pinger);
-        this.pinger = setInterval(() => this.request("ping").catch(() => {}), 20000);
-        this.onEvent({ type: "connected" });
-      } catch (err) {
-        /* a refused auth closes the socket: closed() explains why */
-      }
-    }
-
-    receive(event) {
-      let data;
-      try {
-        data = JSON.parse(event.data);
-      } catch (err) {
-        return;
-      }
-      if ((data.type === "ack" || data.type === "error") && data.id && this.pending.has(data.id)) {
-        const waiter = this.pending.get(data.id);
-        this.pending.delete(data.id);
-        clearTimeout(waiter.timer);
-        if (data.type === "ack") waiter.resolve(data);
-        else waiter.reject(wsError(data));
-        return;
-      }
-      if (data.type === "closing") {
-        this.closedReason = data.reason;
-        this.retryAfter = data.retry_after || null;
-        return;
-      }
-      this.onEvent(data);
-    }
-
-    /** Send a message and wait for its ack (rejects with the error reply). */
-    request(type, fields = {}, timeoutMs = 15000) {
-      const id = String(++this.seq);
-      return new Promise((resolve, reject) => {
-        if (!this.ws || this.ws.readyState !== WebSocket.OPEN) {
-          reject(wsError({ code: "network", message: "Not connected to the server yet; try again in a moment." }));
-          return;
-        }
-        const timer = setTimeout(() => {
-          this.pending.delete(id);
-          reject(wsError({ code: "network", message: "The server did not answer; try again." }));
-        }, timeoutMs);
-        this.pending.set(id, { resolve, reject, timer });
-        this.ws.send(JSON.stringify({ type, id, ...fields }));
-      });
-    }
-
-    /** Fire and forget (relayed messages: answered only when refused). */
-    send(type, fields = {}) {
-      if (this.ws && this.ws.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify({ type, ...fields }));
-    }
-
-    closed(event) {
-      clearInterval(this.pinger);
-      for (const waiter of this.pending.values()) {
-        clearTimeout(waiter.timer);
-        waiter.reject(wsError({ code: "network", message: "Connection lost." }));
-      }
-      this.pending.clear();
-      const reason = event.reason || this.closedReason;
-      const retryAfter = this.retryAfter;
-      this.closedReason = this.retryAfter = null;
-      if (this.stopped) return;
-      if (reason === "session_invalidated") {
-        this.stopped = true;
-        return RDV.signedOut({ code: reason, message: "You were signed out: you signed in somewhere else, or signed out." });
-      }
-      if (reason === "invalid_token" || reason === "not_authenticated") {
-        this.stopped = true;
-        return RDV.signedOut({ code: "invalid_token" });
-      }
-      if (reason === "banned" || reason === "ip_banned") {
-        this.stopped = true;
-        return showBanned();
-      }
-      if (reason === "too_many_sockets") {
-        this.stopped = true;
-        return status("Rendezvous is open in too many tabs: close one, then reload this page.");
-      }
-      // Backoff with jitter: after a server restart thousands of clients lose their socket in
-      // the same instant; each waits a random part of its backoff (and at least the server's
-      // retry_after when it shed us), so they come back spread out, not all at once.
-      const floor = retryAfter ? retryAfter * 1000 : 0;
-      const delay = Math.max(floor, this.backoff / 2) + Math.random() * (this.backoff / 2 + (floor ? floor / 2 : 0));
-      status(reason === "rate_limited"
-        ? "This page sent too many messages too fast; reconnecting…"
-        : "Connection lost; reconnecting…");
-      setTimeout(() => this.connect(), delay);
-      this.backoff = Math.min(this.backoff * 2, 30000);
-    }
-  }
-
-  function wsError(data) {
-    return new RDV.ApiError(400, { error: { code: data.code, message: data.message, retry_after: data.retry_after } });
-  }
+  const socket = RDVLive; // request(type, fields), send(type, fields), on(type, fn)
+  const wsError = RDVLive.wsError;
 
   function status(text) {
     RDVA11y.setStatus("conn-status", text);
   }
 
-  function onEvent(event) {
-    const handler = {
+  const HANDLERS = {
       connected: onConnected,
       "presence.update": () => reloadReelSoon(),
       "reel.changed": () => reloadReelSoon(),
-      "call.incoming": onIncoming,
       "call.cancelled": (e) => inviteEnded(e, "cancelled"),
       "call.declined": (e) => inviteEnded(e, "declined"),
       "call.expired": (e) => inviteEnded(e, "expired"),
       "room.start": (e) => enterRoom(e, { fresh: true }),
       "room.resume": (e) => enterRoom(e, { fresh: false }),
       "chat.message": (e) => addMessage(e),
-      "media.review": (e) => flash(MEDIA_REVIEW[e.status].replace("{media}", e.media === "video" ? "intro video" : "selfie"), "info"),
       "chat.typing": onTyping,
       "room.partner_disconnected": () => roomNote("Your partner lost their connection: waiting up to 10 seconds for them."),
       "room.partner_reconnected": () => roomNote("Your partner is back."),
@@ -193,32 +70,40 @@
       "rtc.answer": (e) => video.onAnswer(e),
       "rtc.ice": (e) => video.onIce(e),
       "me.metrics": (e) => { Object.assign(state.me, e); },
-      "event.settings_changed": (e) => { RDVEvents.update(e.status); reloadReelSoon(); },
-      "strike.new": (e) => RDVStrikes.onEvent(e),
-      "report.outcome": (e) => RDVStrikes.onEvent(e),
-      "appeal.decided": (e) => RDVStrikes.onEvent(e),
-      "match.new": (e) => {
-        flash(`It's a match! You and ${e.partner.name} both want to meet again: see Matches.`, "info");
-        const box = document.querySelector(`#ended-meet-again .meet-again[data-room="${e.room}"]`);
-        if (box) box.replaceWith(RDVMeetAgain.render(e.room, e.partner.name, { answer: "yes", match: { id: e.match } }));
-      },
-      "referral.notification": (e) => flash(`${e.referred_name || "Someone"} was introduced to you by ${e.introduced_by_name || "a friend"}: they see you first in their reel.`, "info"),
-      error: (e) => flash(friendly(wsError(e)), "error"),
-    }[event.type];
-    if (handler) handler(event);
-  }
+      "event.settings_changed": () => reloadReelSoon(), // the banner: live-notices.js
+  };
+  // (match.new, referral.notification, media.review, strikes, errors: live-notices.js, every page)
 
+  /** Connected (the live connection said `presence.set` with the "available" switch already):
+      answer an invite accepted on another page, then show the reel. */
   async function onConnected() {
-    await setAvailability();
+    status(RDVLive.state.text);
+    await RDVInvite.acceptPending();
     reloadReel();
   }
 
   async function setAvailability() {
+    RDVLive.setAvailable($("available").checked);
     try {
-      await state.socket.request("presence.set", { available: $("available").checked, modes: ["video", "text"] });
+      await socket.request("presence.set", { available: $("available").checked, modes: ["video", "text"] });
     } catch (err) {
       flash(friendly(err));
     }
+  }
+
+  function joinLive() {
+    if (state.live) return;
+    state.live = true;
+    for (const [type, handler] of Object.entries(HANDLERS)) RDVLive.on(type, handler);
+    RDVLive.on("status", (message) => status(message.text || ""));
+    RDVLive.start({
+      page: "reel",
+      onClosed: (reason) => {
+        if (reason === "banned" || reason === "ip_banned") return showBanned();
+        if (reason === "too_many_sockets") return status("Rendezvous is open in too many places: close a tab or another browser, then reload this page.");
+        return false; // signed out: live.js's default
+      },
+    });
   }
 
   // --- sign-up, login, email verification --------------------------------------------------------
@@ -305,9 +190,8 @@
     $("me-name").textContent = `· ${me.name}`;
     RDV.showMedia(me);
     screen(state.room ? "room" : "reel");
-    if (!state.socket) {
-      state.socket = new Socket(onEvent);
-      state.socket.connect();
+    if (!state.live) {
+      joinLive();
       clearInterval(state.reelTimer);
       state.reelTimer = setInterval(() => { if (document.body.dataset.screen === "reel") reloadReel(); }, 15000);
     }
@@ -436,7 +320,7 @@
   async function invite(person, button) {
     button.disabled = true;
     try {
-      const ack = await state.socket.request("call.invite", {
+      const ack = await socket.request("call.invite", {
         to: person.id,
         mode: $("invite-mode").value,
         seconds: Number($("invite-seconds").value),
@@ -472,7 +356,7 @@
   $("outgoing-cancel").addEventListener("click", async () => {
     if (!state.outgoing) return;
     try {
-      await state.socket.request("call.cancel", { invite: state.outgoing.invite });
+      await socket.request("call.cancel", { invite: state.outgoing.invite });
       clearOutgoing();
       flash("Invite cancelled.", "info");
       reloadReelSoon();
@@ -481,96 +365,12 @@
     }
   });
 
-  /** Countdown marks read out once each (10 s and 5 s left), whatever the tick rate. */
-  const COUNTDOWN_MARKS = [10, 5];
-  function countdownMarks(sentence) {
-    let said = null;
-    return (left) => {
-      if (said === null) said = new Set(COUNTDOWN_MARKS.filter((m) => m >= left)); // passed before it showed
-      const due = COUNTDOWN_MARKS.filter((m) => left <= m && !said.has(m));
-      if (!due.length) return;
-      due.forEach((m) => said.add(m));
-      RDVA11y.announce(sentence(Math.min(...due)));
-    };
-  }
+  const countdownMarks = RDVInvite.countdownMarks;
+  RDVInvite.setClock(serverNow);
+  RDVInvite.onAnswered(() => reloadReelSoon()); // an invite I declined, or could not accept
 
-  let incomingTimer = null;
-  function onIncoming(event) {
-    state.incoming = event;
-    const caller = event.caller || {};
-    $("incoming-name").textContent = caller.name || "Someone";
-    $("incoming-mode").textContent = event.mode;
-    $("incoming-length").textContent = seconds(event.seconds);
-    const selfie = safeUrl(caller.selfie_url);
-    $("incoming-selfie").hidden = !selfie;
-    if (selfie) $("incoming-selfie").src = selfie;
-    const choice = $("incoming-seconds");
-    const options = [...choice.options].map((o) => Number(o.value));
-    choice.value = String(options.includes(event.seconds) ? event.seconds : options.reduce((a, b) => (Math.abs(b - event.seconds) < Math.abs(a - event.seconds) ? b : a)));
-    const expiresAt = Date.parse(event.expires_at);
-    clearInterval(incomingTimer);
-    const marks = countdownMarks((n) => `${n} seconds left to answer ${caller.name || "the invite"}.`);
-    const tick = () => {
-      const left = Math.ceil((expiresAt - serverNow()) / 1000);
-      $("incoming-countdown").textContent = String(Math.max(0, left));
-      marks(left);
-      if (left <= 0) {
-        closeIncoming();
-        flash("The invite expired: invites last 20 seconds.", "info");
-      }
-    };
-    tick();
-    incomingTimer = setInterval(tick, 250);
-    const dialog = $("incoming");
-    if (!dialog.open) dialog.showModal();
-  }
-
-  function closeIncoming() {
-    clearInterval(incomingTimer);
-    state.incoming = null;
-    const dialog = $("incoming");
-    if (dialog.open) dialog.close();
-  }
-
-  $("incoming").addEventListener("cancel", (event) => {
-    event.preventDefault(); // Esc declines explicitly instead of leaving the invite hanging
-    $("incoming-decline").click();
-  });
-
-  $("incoming-accept").addEventListener("click", async () => {
-    const incoming = state.incoming;
-    if (!incoming) return;
-    $("incoming-accept").disabled = true;
-    try {
-      await state.socket.request("call.accept", { invite: incoming.invite, seconds: Number($("incoming-seconds").value) });
-      closeIncoming();
-    } catch (err) {
-      closeIncoming();
-      flash(friendly(err));
-      reloadReelSoon();
-    } finally {
-      $("incoming-accept").disabled = false;
-    }
-  });
-
-  $("incoming-decline").addEventListener("click", async () => {
-    const incoming = state.incoming;
-    if (!incoming) return;
-    closeIncoming();
-    try {
-      await state.socket.request("call.decline", { invite: incoming.invite });
-      flash("Invite declined.", "info");
-    } catch (err) {
-      flash(friendly(err));
-    }
-    reloadReelSoon();
-  });
-
+  /** My invite answered or gone (an incoming one: invite.js). */
   function inviteEnded(event, how) {
-    if (state.incoming && state.incoming.invite === event.invite) {
-      closeIncoming();
-      flash(how === "cancelled" ? "The invite was withdrawn." : "The invite expired.", "info");
-    }
     if (state.outgoing && state.outgoing.invite === event.invite) {
       const name = state.outgoing.name;
       clearOutgoing();
@@ -587,7 +387,7 @@
     if (fresh && event.started_at) state.clockOffset = Date.parse(event.started_at) - Date.now();
     if (Math.abs(state.clockOffset) < 1500) state.clockOffset = 0; // same clock; latency is not skew
     clearOutgoing();
-    closeIncoming();
+    RDVInvite.close();
     const sameRoom = state.room && state.room.room === event.room;
     state.room = {
       room: event.room,
@@ -680,12 +480,6 @@
     list.scrollTop = list.scrollHeight;
     RDVA11y.setStatus("typing", "");
   }
-
-  const MEDIA_REVIEW = {
-    hidden: "Your {media} is hidden while a moderator reviews it; others cannot see it until then.",
-    restored: "A moderator reviewed your {media}: it is visible again.",
-    removed: "A moderator removed your {media}: it broke the rules on nudity.",
-  };
 
   /** Screening masked or flagged this message: one tap reports it, the room's messages attached. */
   function botherButton(message) {
@@ -790,7 +584,7 @@
     item.classList.remove("failed");
     item.querySelectorAll(".error, .resend").forEach((node) => node.remove());
     try {
-      const ack = await state.socket.request("chat.message", { room: state.room.room, client_id: clientId, ...body });
+      const ack = await socket.request("chat.message", { room: state.room.room, client_id: clientId, ...body });
       item.classList.remove("pending");
       if (!item.dataset.id) item.dataset.id = String(ack.message_id);
     } catch (err) {
@@ -808,7 +602,7 @@
   $("message-text").addEventListener("input", () => {
     if (!state.room || Date.now() - lastTyping < 3000) return;
     lastTyping = Date.now();
-    state.socket.send("chat.typing", { room: state.room.room });
+    socket.send("chat.typing", { room: state.room.room });
   });
 
   let typingTimer = null;
@@ -821,7 +615,7 @@
   async function roomRequest(type, doneText) {
     if (!state.room) return;
     try {
-      await state.socket.request(type, { room: state.room.room });
+      await socket.request(type, { room: state.room.room });
       if (doneText) roomNote(doneText);
     } catch (err) {
       flash(friendly(err));
@@ -934,7 +728,7 @@
       }
       pc = new RTCPeerConnection({ iceServers });
       pc.addEventListener("icecandidate", (e) => {
-        state.socket.send("rtc.ice", { room: room.room, candidate: e.candidate ? e.candidate.toJSON() : null });
+        socket.send("rtc.ice", { room: room.room, candidate: e.candidate ? e.candidate.toJSON() : null });
       });
       pc.addEventListener("track", (e) => {
         $("remote-video").srcObject = e.streams[0];
@@ -952,7 +746,7 @@
       if (isOfferer()) {
         const offer = await pc.createOffer();
         await pc.setLocalDescription(offer);
-        state.socket.send("rtc.offer", { room: room.room, sdp: offer.sdp });
+        socket.send("rtc.offer", { room: room.room, sdp: offer.sdp });
       }
     }
 
@@ -968,7 +762,7 @@
       await flushIce();
       const answer = await pc.createAnswer();
       await pc.setLocalDescription(answer);
-      state.socket.send("rtc.answer", { room: state.room.room, sdp: answer.sdp });
+      socket.send("rtc.answer", { room: state.room.room, sdp: answer.sdp });
     }
 
     async function onAnswer(event) {
@@ -998,7 +792,7 @@
     return { start, stop, onOffer, onAnswer, onIce };
   })();
 
-  // Leaving the page closes the socket: the call ends unless this tab comes back within 10 s.
+  // Leaving the page while in a call: the call ends unless the person is back within 10 s.
   window.addEventListener("beforeunload", (event) => {
     if (state.room) {
       event.preventDefault();
