@@ -13,7 +13,6 @@
 
 (() => {
   const PING_MS = 20000; // the server refreshes presence itself; a ping re-checks the session
-  const ACTIVE_REPORT_MS = 20000; // activity goes to the server at most this often (tabs send it every 30 s)
   const TAB_SILENT_MS = 45000; // a tab not heard from for this long is gone (killed without "bye")
   const LINGER_MS = 1500; // the socket stays this long after the last tab, for a reload or a link
   const TERMINAL = ["session_invalidated", "invalid_token", "not_authenticated", "banned", "ip_banned", "too_many_sockets"];
@@ -34,7 +33,6 @@
     let available = true; // the person's "available" choice (the reel's switch), sent after each sign-in
     let status = { status: "idle", text: "" };
     let lastState = null; // the last presence.state sent: {state, visible}
-    let lastActiveReport = 0;
 
     const post = (port, message) => { try { port.postMessage(message); } catch (err) { tabs.delete(port); } };
     const broadcast = (message) => { for (const port of [...tabs.keys()]) post(port, message); };
@@ -140,18 +138,16 @@
     }
 
     /** The tabs' states folded into one: on the reel if any tab shows it, visible if any tab is
-        shown and focused; sent when that changes, and with `active` at most every 30 s. */
+        shown and focused; sent when that changes, and when a tab reports activity (each tab does at
+        most every 30 s, static/rdv/live.js). */
     async function reportState(active) {
       if (!ws || ws.readyState !== WebSocket.OPEN || !user) return;
       const all = [...tabs.values()];
       const state = all.some((tab) => tab.page === "reel") ? "reel" : "browsing";
       const visible = all.some((tab) => tab.visible);
       const changed = !lastState || lastState.state !== state || lastState.visible !== visible;
-      const now = Date.now();
-      const due = active && now - lastActiveReport >= ACTIVE_REPORT_MS;
-      if (!changed && !due) return;
+      if (!changed && !active) return; // each tab sends its activity at most every 30 s
       lastState = { state, visible };
-      if (active) lastActiveReport = now;
       await own("presence.state", { state, visible, active: Boolean(active) }).catch(() => {});
     }
 
