@@ -13,7 +13,9 @@
 
 (() => {
   const PING_MS = 20000; // the server refreshes presence itself; a ping re-checks the session
-  const TAB_SILENT_MS = 45000; // a tab not heard from for this long is gone (killed without "bye")
+  // A tab not heard from for this long is gone (killed without "bye"). Tabs say they are there
+  // every 15 s, but a browser runs a long-hidden tab's timers only once a minute.
+  const TAB_SILENT_MS = 180000;
   const LINGER_MS = 1500; // the socket stays this long after the last tab, for a reload or a link
   const TERMINAL = ["session_invalidated", "invalid_token", "not_authenticated", "banned", "ip_banned", "too_many_sockets"];
 
@@ -191,8 +193,14 @@
           return;
         }
         case "state":
-          if (!tab) return;
-          Object.assign(tab, { page: message.page, visible: message.visible });
+          if (!tab) {
+            // A tab taken for gone that is still there: it counts again.
+            tabs.set(port, { page: message.page, visible: message.visible, seen: Date.now() });
+            clearTimeout(linger);
+            if (!ws && !stopped && token) connect();
+          } else {
+            Object.assign(tab, { page: message.page, visible: message.visible });
+          }
           return reportState(message.active);
         case "available":
           available = message.available;
