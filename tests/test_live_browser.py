@@ -139,11 +139,11 @@ def test_two_tabs_of_one_person_share_one_socket(live_stack, browser):
         assert presence.socket_count(bob.pk) == 1
         eventually(lambda: presence_state._read(bob.pk).get("state") == "reel", message="a tab on the reel counts")
 
-        reel_page.close()
+        reel_page.close(run_before_unload=True)  # as a person closes a tab: pagehide runs
         eventually(lambda: presence_state._read(bob.pk).get("state") == "browsing", message="back to browsing")
         assert presence.socket_count(bob.pk) == 1
-        settings_page.close()
-        history_page.close()
+        settings_page.close(run_before_unload=True)
+        history_page.close(run_before_unload=True)
         eventually(lambda: presence.socket_count(bob.pk) == 0, message="the last tab closing closes the socket")
         assert not presence.is_available(bob.pk)
     finally:

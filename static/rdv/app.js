@@ -106,63 +106,15 @@
     });
   }
 
-  // --- sign-up, login, email verification --------------------------------------------------------
+  // --- sign-up, login, email verification: static/rdv/signup.js ---------------------------------
 
-  function prefillSignup() {
-    const params = new URLSearchParams(location.search);
-    if (params.get("invite")) $("signup-invite").value = params.get("invite");
-    if (params.get("ref")) {
-      $("signup-referral").value = params.get("ref");
-      show("signup-referral-note");
-    }
-  }
-
-  onSubmit($("signup-form"), async (data) => {
-    const body = {
-      name: String(data.get("name") || "").trim(),
-      gender: data.get("gender"),
-      terms_accepted: $("signup-terms").checked,
-    };
-    if (String(data.get("invite_code") || "").trim()) body.invite_code = String(data.get("invite_code")).trim().toUpperCase();
-    if (data.get("referral_code")) body.referral_code = data.get("referral_code");
-    if (!body.name) throw RDV.invalid("name", "Enter your first name.");
-    if (!body.gender) throw RDV.invalid("gender", "Choose your gender, or “Prefer not to say”.");
-    if (!body.terms_accepted) throw RDV.invalid("terms_accepted", "Accept the terms to continue.");
-    const result = await api("POST", "/api/auth/signup", body);
-    signedIn(result);
-  });
-
-  onSubmit($("login-form"), async (data) => {
-    const result = await api("POST", "/api/auth/login", { email: data.get("email"), password: data.get("password") });
-    signedIn(result);
-  });
-
-  function signedIn(result) {
-    token.set(result.token);
-    state.me = result.user;
+  /** Signed up, logged in, verified or given access: `me` is the account now; show its screen. */
+  function signedIn(me) {
+    state.me = me;
     show("nav");
-    history.replaceState(null, "", "/");
     route();
   }
-
-  onSubmit($("email-form"), async (data) => {
-    const email = String(data.get("email") || "").trim();
-    await api("POST", "/api/me/email", { email });
-    show("code-form");
-    $("verify-code").focus();
-    flash(`We sent a 6-digit code to ${email}. It is valid for 10 minutes.`, "info");
-  });
-
-  onSubmit($("code-form"), async (data) => {
-    state.me = await api("POST", "/api/me/email/verify", { code: String(data.get("code") || "").trim() });
-    flash("Email verified. Welcome!", "info");
-    route();
-  });
-
-  onSubmit($("redeem-form"), async (data) => {
-    state.me = await api("POST", "/api/me/invite-code/redeem", { code: String(data.get("code") || "").trim().toUpperCase() });
-    route();
-  });
+  const prefillSignup = () => RDVSignup.bind(signedIn);
 
   RDV.bindMediaForms((me) => { state.me = me; });
 
@@ -504,49 +456,6 @@
     return button;
   }
 
-  /** The partner's video starts blurred for every new call; a tap shows it, another blurs it. */
-  function blurVideo(blurred) {
-    $("remote-video").classList.toggle("blurred", blurred);
-    $("video-reveal").hidden = !blurred;
-    $("video-blur").hidden = blurred;
-  }
-  $("video-reveal").addEventListener("click", () => blurVideo(false));
-  $("video-blur").addEventListener("click", () => blurVideo(true));
-
-  /** A still of what the partner's video shows now, captured here (nothing is recorded otherwise). */
-  function captureStill() {
-    const video = $("remote-video");
-    if (!video.videoWidth) return Promise.resolve(null);
-    const canvas = document.createElement("canvas");
-    canvas.width = video.videoWidth;
-    canvas.height = video.videoHeight;
-    canvas.getContext("2d").drawImage(video, 0, 0);
-    return new Promise((resolve) => canvas.toBlob(resolve, "image/jpeg", 0.85));
-  }
-
-  $("video-report").addEventListener("click", async () => {
-    const target = state.room;
-    if (!target) return;
-    const still = await captureStill();
-    blurVideo(true);
-    try {
-      const report = await api("POST", "/api/reports", {
-        reported_user_id: target.partner.id,
-        category: "nudity",
-        text: "Reported from the video call.",
-        room_id: target.room,
-      });
-      if (still) {
-        const form = new FormData();
-        form.append("file", still, "still.jpg");
-        await api("POST", `/api/reports/${report.id}/still`, form);
-      }
-      flash(`Thank you. Your report about ${target.partner.name}, with a still of the video, was sent to the moderators.`, "info");
-    } catch (err) {
-      flash(friendly(err));
-    }
-  });
-
   /** A link to a GIF on an allowed host (GIF_HOSTS) is sent as a GIF message. */
   function isGifUrl(text) {
     const hosts = (document.body.dataset.gifHosts || "").split(",").filter(Boolean);
@@ -701,96 +610,9 @@
     }
   });
 
-  // --- video (optional: the text chat always works) ------------------------------------------
+  // --- video (optional: the text chat always works): static/rdv/call-video.js ------------------
 
-  const video = (() => {
-    let pc = null;
-    let local = null;
-    let starting = null;
-    let queued = [];
-
-    const isOfferer = () => state.me && state.room && state.me.id < state.room.partner.id;
-
-    function start() {
-      if (!starting) starting = setup();
-      return starting;
-    }
-
-    async function setup() {
-      const room = state.room;
-      blurVideo(true);
-      show("video-area");
-      let iceServers = [];
-      try {
-        iceServers = (await api("GET", "/api/rtc/ice-servers")).ice_servers;
-      } catch (err) {
-        $("video-status").textContent = "No relay servers: " + friendly(err);
-      }
-      pc = new RTCPeerConnection({ iceServers });
-      pc.addEventListener("icecandidate", (e) => {
-        socket.send("rtc.ice", { room: room.room, candidate: e.candidate ? e.candidate.toJSON() : null });
-      });
-      pc.addEventListener("track", (e) => {
-        $("remote-video").srcObject = e.streams[0];
-      });
-      try {
-        local = await navigator.mediaDevices.getUserMedia({ video: true, audio: true });
-        local.getTracks().forEach((track) => pc.addTrack(track, local));
-        $("local-video").srcObject = local;
-        $("video-status").textContent = "";
-      } catch (err) {
-        $("video-status").textContent = "Camera not available (" + (err.name || "blocked") + "): you can still chat by text.";
-        pc.addTransceiver("video", { direction: "recvonly" });
-        pc.addTransceiver("audio", { direction: "recvonly" });
-      }
-      if (isOfferer()) {
-        const offer = await pc.createOffer();
-        await pc.setLocalDescription(offer);
-        socket.send("rtc.offer", { room: room.room, sdp: offer.sdp });
-      }
-    }
-
-    async function flushIce() {
-      for (const candidate of queued) await pc.addIceCandidate(candidate).catch(() => {});
-      queued = [];
-    }
-
-    async function onOffer(event) {
-      if (!state.room || event.room !== state.room.room) return;
-      await start();
-      await pc.setRemoteDescription({ type: "offer", sdp: event.sdp });
-      await flushIce();
-      const answer = await pc.createAnswer();
-      await pc.setLocalDescription(answer);
-      socket.send("rtc.answer", { room: state.room.room, sdp: answer.sdp });
-    }
-
-    async function onAnswer(event) {
-      if (!pc || !state.room || event.room !== state.room.room) return;
-      await pc.setRemoteDescription({ type: "answer", sdp: event.sdp });
-      await flushIce();
-    }
-
-    async function onIce(event) {
-      if (!state.room || event.room !== state.room.room || !event.candidate) return;
-      if (pc && pc.remoteDescription) await pc.addIceCandidate(event.candidate).catch(() => {});
-      else queued.push(event.candidate);
-    }
-
-    function stop() {
-      if (local) local.getTracks().forEach((track) => track.stop());
-      if (pc) pc.close();
-      pc = null;
-      local = null;
-      starting = null;
-      queued = [];
-      $("remote-video").srcObject = null;
-      $("local-video").srcObject = null;
-      show("video-area", false);
-    }
-
-    return { start, stop, onOffer, onAnswer, onIce };
-  })();
+  const video = RDVCallVideo.create({ room: () => state.room, me: () => state.me });
 
   // Leaving the page while in a call: the call ends unless the person is back within 10 s.
   window.addEventListener("beforeunload", (event) => {

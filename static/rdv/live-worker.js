@@ -33,7 +33,7 @@
     let pinger = null;
     let linger = null;
     let available = true; // the person's "available" choice (the reel's switch), sent after each sign-in
-    let status = { status: "idle", text: "" };
+    let status = { op: "status", status: "idle", text: "", reason: null };
     let lastState = null; // the last presence.state sent: {state, visible}
 
     const post = (port, message) => { try { port.postMessage(message); } catch (err) { tabs.delete(port); } };
@@ -238,6 +238,7 @@
     return {
       attach(port) {
         port.addEventListener("message", (event) => onMessage(port, event.data || {}));
+        port.addEventListener("close", () => { if (tabs.has(port)) dropTab(port); }); // where browsers tell
         port.start();
       },
     };
