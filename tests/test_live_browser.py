@@ -40,6 +40,14 @@ def live_open(page):
     expect(page.locator("body")).to_have_attribute("data-live", "open", timeout=WAIT_MS)
 
 
+def open_tab(context, url: str):
+    """Another tab of the same browser profile on `url`, once its live connection is up."""
+    page = context.new_page()
+    page.goto(url)
+    live_open(page)
+    return page
+
+
 def eventually(check, *, timeout: float = 15.0, message: str = "") -> None:
     deadline = time.monotonic() + timeout
     while not check():
@@ -129,12 +137,8 @@ def test_two_tabs_of_one_person_share_one_socket(live_stack, browser):
     try:
         settings_page.goto(stack.url + "/settings")
         live_open(settings_page)
-        history_page = context.new_page()
-        history_page.goto(stack.url + "/history")
-        live_open(history_page)
-        reel_page = context.new_page()
-        reel_page.goto(stack.url + "/")
-        live_open(reel_page)
+        history_page = open_tab(context, stack.url + "/history")
+        reel_page = open_tab(context, stack.url + "/")
 
         assert presence.socket_count(bob.pk) == 1
         eventually(lambda: presence_state._read(bob.pk).get("state") == "reel", message="a tab on the reel counts")
@@ -158,9 +162,7 @@ def test_without_shared_worker_each_tab_has_its_own_socket(live_stack, browser):
     try:
         page.goto(stack.url + "/settings")
         live_open(page)
-        other = context.new_page()
-        other.goto(stack.url + "/history")
-        live_open(other)
+        open_tab(context, stack.url + "/history")
 
         assert presence.socket_count(bob.pk) == 2
         assert presence.is_available(bob.pk)
