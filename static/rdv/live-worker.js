@@ -20,7 +20,8 @@
   const TERMINAL = ["session_invalidated", "invalid_token", "not_authenticated", "banned", "ip_banned", "too_many_sockets"];
 
   function createHub() {
-    const tabs = new Map(); // port -> {page, visible, active, seen}
+    const tabs = new Map(); // port -> {page, visible, seen}
+    const gone = new WeakSet(); // ports that said "bye": only a new "hello" brings them back
     let ws = null;
     let token = null;
     let user = null;
@@ -173,6 +174,7 @@
       if (tab) tab.seen = Date.now();
       switch (message.op) {
         case "hello": {
+          gone.delete(port);
           tabs.set(port, { page: message.page, visible: message.visible, seen: Date.now() });
           available = message.available !== false;
           clearTimeout(linger);
@@ -194,7 +196,8 @@
         }
         case "state":
           if (!tab) {
-            // A tab taken for gone that is still there: it counts again.
+            if (gone.has(port)) return; // a closing page's last words (it turns hidden as it goes)
+            // A tab taken for gone (silent too long) that is still there: it counts again.
             tabs.set(port, { page: message.page, visible: message.visible, seen: Date.now() });
             clearTimeout(linger);
             if (!ws && !stopped && token) connect();
@@ -224,6 +227,7 @@
           if (ws && ws.readyState === WebSocket.OPEN && user) ws.send(JSON.stringify({ ...message.fields, type: message.type }));
           return;
         case "bye":
+          gone.add(port);
           return dropTab(port);
         default:
       }

@@ -66,8 +66,10 @@ const RDVLive = (() => {
 
   const visibleNow = () => document.visibilityState === "visible" && document.hasFocus();
 
+  let leaving = false; // after pagehide this tab says nothing more (until a pageshow from the cache)
+
   function report(active) {
-    if (!port) return;
+    if (!port || leaving) return;
     if (active) lastActive = Date.now();
     used = false;
     port.postMessage({ op: "state", page, visible: visibleNow(), active: Boolean(active) });
@@ -88,10 +90,17 @@ const RDVLive = (() => {
     window.addEventListener("focus", changed);
     window.addEventListener("blur", changed);
     setInterval(() => report(used), ACTIVE_REPORT_MS);
-    setInterval(() => port.postMessage({ op: "state", page, visible: visibleNow(), active: false }), TAB_HEARTBEAT_MS);
+    setInterval(() => { if (!leaving) port.postMessage({ op: "state", page, visible: visibleNow(), active: false }); }, TAB_HEARTBEAT_MS);
     // Closing or leaving the page: this tab stops counting (the last one closes the socket).
-    window.addEventListener("pagehide", () => port.postMessage({ op: "bye" }));
-    window.addEventListener("pageshow", (event) => { if (event.persisted) hello(); });
+    window.addEventListener("pagehide", () => {
+      leaving = true;
+      port.postMessage({ op: "bye" });
+    });
+    window.addEventListener("pageshow", (event) => {
+      if (!event.persisted) return;
+      leaving = false;
+      hello();
+    });
   }
 
   function hello() {
