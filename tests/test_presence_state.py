@@ -177,3 +177,16 @@ def test_the_reel_leaves_out_a_person_whose_availability_lapsed(person):
     assert str(person.pk) not in [card["id"] for card in shown]
     report(person, active=True, now=t0)
     assert str(person.pk) in [card["id"] for card in reel.list_reel(viewer).results]
+
+
+def test_a_report_restored_after_redis_lost_its_data_keeps_its_timestamps(person):
+    t0 = time.time()
+    reported, _ = report(person, visible=False, active=True, now=t0)
+    lost = (presence.LAPSE, presence.state_key(person.pk), presence.ONLINE, presence.AVAILABLE)
+    presence.redis_client().delete(*lost)  # what Redis losing its data loses
+    presence.set_available(person.pk, True)
+
+    presence_state.restore(person.pk, reported)  # chat.presence_keeper, for each socket
+
+    assert available(person, t0 + HIDDEN - 1)
+    assert not available(person, t0 + HIDDEN)
