@@ -152,11 +152,10 @@ def online_available_ids(*, mode: str | None = None, now: float | None = None, l
         return []
     pipe = client.pipeline(transaction=False)
     pipe.smismember(_mode_key(mode) if mode else AVAILABLE, online)
-    pipe.zmscore(LAPSE, online)
-    flags, lapses = pipe.execute()
-    return [
-        uid.decode() for uid, flag, lapse in zip(online, flags, lapses, strict=True) if flag and not _lapsed(lapse, now)
-    ]
+    pipe.zrangebyscore(LAPSE, "-inf", now)  # the lapsed only (fewer than the online, and cheaper than a score each)
+    flags, lapsed = pipe.execute()
+    lapsed = set(lapsed)
+    return [uid.decode() for uid, flag in zip(online, flags, strict=True) if flag and uid not in lapsed]
 
 
 def online_ids(*, now: float | None = None) -> list[str]:
