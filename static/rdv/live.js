@@ -132,10 +132,8 @@ const RDVLive = (() => {
   function closedByDefault(reason) {
     if (reason === "session_invalidated") return RDV.signedOut({ code: reason, message: "You were signed out: you signed in somewhere else, or signed out." });
     if (reason === "invalid_token" || reason === "not_authenticated") return RDV.signedOut({ code: "invalid_token" });
-    if (reason === "banned" || reason === "ip_banned") {
-      if (document.body.dataset.page !== "home") location.href = "/"; // the home page shows the ban
-      return;
-    }
+    // A ban also ends the sessions: signed out, with the reason said on the sign-in page.
+    if (reason === "banned" || reason === "ip_banned") return RDV.signedOut({ code: reason });
     if (reason === "too_many_sockets") RDV.flash("Rendezvous is open in too many places: close a tab or another browser, then reload this page.", "error", { sticky: true });
   }
 
