@@ -222,4 +222,3 @@ def test_browsing_availability_follows_the_hidden_and_idle_rules_and_the_switch(
         eventually(lambda: presence.is_available(bob.pk), message="the switch back on")
     finally:
         context.close()
-
