@@ -1,5 +1,7 @@
 """Shared pytest fixtures: the cast (alice, bob, stranger, moderator) and a clean Redis."""
 
+import socket
+
 import pytest
 from django.core.cache import cache
 
@@ -15,6 +17,16 @@ def _healthz_connection_closed(django_db_setup, django_db_blocker):
 
     with django_db_blocker.unblock():
         health.close_connection()
+
+
+@pytest.fixture
+def black_hole():
+    """A TCP port that accepts connections (the kernel's backlog) but never answers a byte."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(16)
+    yield server.getsockname()[1]
+    server.close()
 
 
 @pytest.fixture(autouse=True)

@@ -37,32 +37,40 @@ def _refuse(field: str, message: str) -> InvalidInput:
 def process_selfie(upload) -> ContentFile:
     """Decode the image, apply its EXIF orientation, shrink to ≤ 800×800 and re-encode as JPEG
     without metadata. Anything Pillow cannot decode, or too big, is refused (400)."""
+    return reencode_image(upload, field="selfie", max_side=SELFIE_MAX_SIDE)
+
+
+def reencode_image(upload, *, field: str, max_side: int) -> ContentFile:
+    """Any image Pillow reads (≤ 5 MB, ≤ SELFIE_MAX_PIXELS: a decompression bomb is refused
+    before decoding), turned upright by its EXIF orientation, shrunk to ≤ max_side×max_side and
+    re-encoded as JPEG with no metadata at all (no EXIF, GPS, comment, ICC or XMP). Refusals are
+    400s about `field`. Selfies and photos sent in text calls both come through here."""
     if upload.size is None or upload.size > SELFIE_MAX_BYTES:
-        raise _refuse("selfie", "The image must be at most 5 MB.")
+        raise _refuse(field, "The image must be at most 5 MB.")
     data = upload.read(SELFIE_MAX_BYTES + 1)
     if len(data) > SELFIE_MAX_BYTES:
-        raise _refuse("selfie", "The image must be at most 5 MB.")
+        raise _refuse(field, "The image must be at most 5 MB.")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(io.BytesIO(data)) as probe:
                 if probe.format not in SELFIE_FORMATS:
-                    raise _refuse("selfie", "Upload a JPEG, PNG, WebP or GIF image.")
+                    raise _refuse(field, "Upload a JPEG, PNG, WebP or GIF image.")
                 if probe.width * probe.height > SELFIE_MAX_PIXELS:
-                    raise _refuse("selfie", "The image has too many pixels.")
+                    raise _refuse(field, "The image has too many pixels.")
                 probe.verify()
             with Image.open(io.BytesIO(data)) as image:
                 image.load()
                 image = ImageOps.exif_transpose(image)
                 image = image.convert("RGB")
                 image.info = {}  # no comment, ICC, XMP or other text carried into the public file
-                image.thumbnail((SELFIE_MAX_SIDE, SELFIE_MAX_SIDE))
+                image.thumbnail((max_side, max_side))
                 out = io.BytesIO()
                 image.save(out, format="JPEG", quality=85, optimize=True)
     except InvalidInput:
         raise
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise _refuse("selfie", "That file is not an image we can read.") from exc
+        raise _refuse(field, "That file is not an image we can read.") from exc
     return ContentFile(out.getvalue())
 
 

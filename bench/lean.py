@@ -9,16 +9,21 @@
    the time, the rate and the whole-stack CPU per sign-up.
 3. Idle sockets: --sockets of those guests connect a WebSocket and authenticate; the stack's
    PSS while it holds them.
-4. Call cycles at N = --cycle-users: N more guests sign up, connect, and pair off for --rounds
-   rounds of invite → accept → --messages messages each way → end. Whole-stack CPU per cycle
-   with sign-up and connect included, invite→room.start and message→delivery p50/p99.
+4. Call cycles at each N of --cycle-users (100 and 1,000 by default): N more guests sign up,
+   connect, and pair off in the same instant for --rounds rounds of invite → accept →
+   --messages messages each way → end. Whole-stack CPU per cycle with sign-up and connect
+   included, and split by phase (sign-up, connect with its presence flush, the calls); cycles
+   completed; invite→room.start and message→delivery p50/p99; the stack's Redis commands per
+   cycle (INFO commandstats: a count, which the machine's load does not move).
+5. With --health-burst S: /healthz while S sockets connect at once (bench/health_burst.py's
+   `run(url, sockets)`, when that module is present).
 
 Every figure carries the load average of its moment (the machine is shared). The stack must run
 with DEBUG=0, open sign-up is switched on for the run (and restored), and the sign-up throttle
 must let a burst from one address through: start it with
 
     DEBUG=0 RATE_SIGNUP=1000000/h make run
-    make bench ARGS="lean --signups 1000 --sockets 1000 --cycle-users 100"
+    make bench ARGS="lean --signups 1000 --sockets 1000 --cycle-users 100,1000"
 """
 
 from __future__ import annotations
@@ -157,6 +162,15 @@ async def close_all(guests: list[Guest]) -> None:
     await asyncio.gather(*(g.ws.close() for g in guests if g.ws is not None), return_exceptions=True)
 
 
+def redis_commands() -> dict[str, int]:
+    """Commands the stack's Redis has run so far, by command (INFO commandstats): counts do not
+    move with the machine's load, so they compare two versions where CPU time cannot."""
+    from config.ratelimit import redis_client
+
+    stats = redis_client().info("commandstats")
+    return {name.removeprefix("cmdstat_"): int(value["calls"]) for name, value in stats.items()}
+
+
 class StackCpu:
     """Whole-stack CPU time since creation, in total and by role (asgi, worker, beat, supervisor)."""
 
@@ -218,8 +232,10 @@ async def main(args) -> int:
             pss_report(f"holding {len(guests)} idle sockets")
             await close_all(guests)
             guests = []
-        if args.cycle_users:
-            await cycles(args, base, run)
+        for users in args.cycle_users:
+            await cycles(args, base, run, users)
+        if args.health_burst:
+            await health_during_burst(args)
         return 0
     finally:
         await close_all(guests)
@@ -227,15 +243,23 @@ async def main(args) -> int:
         await sync_to_async(lambda: User.objects.filter(name__startswith=f"{PREFIX} {run} ").delete())()
 
 
-async def cycles(args, base: str, run: str) -> None:
-    n = args.cycle_users - args.cycle_users % 2
+async def cycles(args, base: str, run: str, users: int) -> dict:
+    """`users` guests sign up, connect and pair off in the same instant for --rounds rounds.
+    The whole-stack CPU is split by phase (sign-up, connect with its presence flush, the calls)
+    so that each part's cost per cycle is read from one run."""
+    n = users - users % 2
     stack_cpu, t0 = StackCpu(), time.perf_counter()
-    made, failures, *_ = await sync_to_async(timed_signups)(base, n, args.concurrency, run, start=10**6)
+    phases = {}
+    made, failures, *_ = await sync_to_async(timed_signups)(base, n, args.concurrency, run, start=10**6 * n)
+    phases["sign-up"] = stack_cpu.spent()[0]
     guests = [Guest(*pair) for pair in made]
     try:
         await connect_all(args.url, guests)
+        await asyncio.sleep(1.5)  # the presence batch's flush (one a second) lands in this phase
+        phases["connect"] = stack_cpu.spent()[0] - sum(phases.values())
         stats = {"invite_to_room_start": [], "message_to_delivery": [], "cycles": 0, "errors": 0}
         half = len(guests) // 2
+        commands_before = await sync_to_async(redis_commands)()
         for round_no in range(args.rounds):
             tasks = [
                 realtime.cycle(guests[i], guests[half + (i + round_no) % half], args.messages, stats)
@@ -248,21 +272,45 @@ async def cycles(args, base: str, run: str) -> None:
                 print(f"round {round_no}: {len(errors)} errors, e.g. {errors[0]!r}", flush=True)
         elapsed = time.perf_counter() - t0
         cpu, parts = stack_cpu.spent()
+        phases["calls"] = cpu - sum(phases.values())
+        commands_after = await sync_to_async(redis_commands)()
     finally:
         await close_all(guests)
     pct = realtime.percentile
+    result = {"users": n, "cycles": stats["cycles"], "errors": stats["errors"], "load": realtime.loadavg()}
     for name in ("invite_to_room_start", "message_to_delivery"):
         values = stats[name]
         if values:
             p50, p99 = pct(values, 50) * 1000, pct(values, 99) * 1000
+            result[name] = (p50, p99)
             print(f"{name} (N={n}): p50={p50:.0f}ms p99={p99:.0f}ms n={len(values)}")
-    done = stats["cycles"]
+    done = max(1, stats["cycles"])
+    spent = {name: calls - commands_before.get(name, 0) for name, calls in commands_after.items()}
+    spent = {name: calls for name, calls in sorted(spent.items(), key=lambda item: -item[1]) if calls}
+    result["redis_per_cycle"] = sum(spent.values()) / done
     print(
-        f"cycles (N={n}): {done} done, {stats['errors']} errors, {elapsed:.1f}s; whole-stack CPU {cpu:.2f}s = "
-        f"{cpu / max(1, done) * 1000:.1f} ms/cycle (sign-up and connect included) [{parts}]"
-        f"{f'; sign-ups refused {failures}' if failures else ''}  load {realtime.loadavg()}",
+        f"Redis commands in the calls (N={n}): {result['redis_per_cycle']:.1f} per cycle "
+        f"[{', '.join(f'{name} {calls / done:.1f}' for name, calls in spent.items())}] (the bench's own reads included)"
+    )
+    split = " + ".join(f"{name} {spent / done * 1000:.1f}" for name, spent in phases.items())
+    result["cpu_ms_per_cycle"] = cpu / done * 1000
+    print(
+        f"cycles (N={n}): {stats['cycles']} of {half * args.rounds} done, {stats['errors']} errors, {elapsed:.1f}s; "
+        f"whole-stack CPU {cpu:.2f}s = {cpu / done * 1000:.1f} ms/cycle (sign-up and connect included) "
+        f"= {split} ms [{parts}]"
+        f"{f'; sign-ups refused {failures}' if failures else ''}  load {result['load']}",
         flush=True,
     )
+    return result
+
+
+async def health_during_burst(args) -> None:
+    """The hook for /healthz answered while --health-burst sockets connect at once: the
+    measurement itself is bench/health_burst.py's `run(url, sockets)` (printing its own
+    figures; it runs its own event loop, so in a thread of its own here)."""
+    import health_burst
+
+    await asyncio.to_thread(health_burst.run, args.url.removesuffix("/ws/").removesuffix("/ws"), args.health_burst)
 
 
 if __name__ == "__main__":
@@ -271,8 +319,16 @@ if __name__ == "__main__":
     parser.add_argument("--signups", type=int, default=1000)
     parser.add_argument("--concurrency", type=int, default=5)
     parser.add_argument("--sockets", type=int, default=1000, help="idle sockets held (out of the sign-ups)")
-    parser.add_argument("--cycle-users", type=int, default=100, help="0: no call cycles")
+    parser.add_argument(
+        "--cycle-users",
+        type=lambda text: [int(n) for n in text.split(",") if int(n)],
+        default=[100, 1000],
+        help="comma-separated sizes N of the call-cycle runs (each pairs off in the same instant); 0: none",
+    )
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--messages", type=int, default=4, help="messages each way per call")
+    parser.add_argument(
+        "--health-burst", type=int, default=0, help="sockets of the /healthz-in-a-burst check (health_burst.py)"
+    )
     parser.add_argument("--allow-debug", action="store_true")
     sys.exit(asyncio.run(main(parser.parse_args())))

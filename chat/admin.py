@@ -17,6 +17,7 @@ from chat.models import (
     ActiveRoomMember,
     Block,
     CallInvite,
+    CallPhoto,
     ChatHistory,
     Cooldown,
     EventAccessPass,
@@ -124,6 +125,20 @@ class TextChatMessageAdmin(ViewOnlyAdmin):
     show_full_result_count = False
     raw_id_fields = ("room", "sender", "receiver")
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+
+
+@admin.register(CallPhoto)
+class CallPhotoAdmin(NoWritesAdmin):
+    """Photos sent in text calls and what screening said; the image itself opens from its
+    message's address (GET /api/photos/<id>) or, when hidden, from the case's evidence."""
+
+    list_display = ("id", "room", "sender", "receiver", "status", "nudity_score", "created_at", "screened_at")
+    list_filter = ("status",)
+    list_select_related = ("room", "sender", "receiver")
+    search_fields = ("=room__id", "=sender__email", "=receiver__email")
+    ordering = ("-created_at",)
+    show_full_result_count = False
+    raw_id_fields = ("message", "room", "sender", "receiver")
 
 
 @admin.register(SessionCompletion)

@@ -1,6 +1,6 @@
 """Refusals of the realtime domain. The WebSocket sends them as error{code, message}."""
 
-from config.errors import Conflict, Forbidden, Gone, InvalidInput, NotFound, RateLimited
+from config.errors import Conflict, Forbidden, Gone, InvalidInput, NotFound, RateLimited, ServiceError
 
 
 class NotAvailable(Conflict):
@@ -91,3 +91,32 @@ class AlreadyMatched(Conflict):
 class MatchNotFound(NotFound):
     code = "not_found"
     message = "No such match of yours."
+
+
+class NoOneWithCode(NotFound):
+    """A code that names no one the caller could call now: unknown, their own, or a person the
+    reel would not show them. One answer for all, so a code's owner cannot be probed."""
+
+    code = "no_one_with_code"
+    message = "No one you can call right now has that code."
+
+
+class PhotoTooLarge(ServiceError):
+    status = 413
+    code = "photo_too_large"
+    message = "The photo must be at most 5 MB."
+
+
+class NotATextCall(Conflict):
+    code = "not_a_text_call"
+    message = "Photos can be sent in text calls only."
+
+
+class PhotoNotFound(NotFound):
+    code = "photo_not_found"
+    message = "No such photo, or it is not yours to see."
+
+
+class PhotoGone(Gone):
+    code = "photo_gone"
+    message = "This photo is no longer kept."

@@ -232,6 +232,17 @@ class ChatMessageEvent(StoredMessage, Event):
     )
 
 
+class ChatPhotoRefused(Event):
+    """To the sender only: screening found nudity in the photo I sent in a text call; my partner
+    never received it, and a moderator will review it (docs/screening.md)."""
+
+    type: Literal["chat.photo_refused"]
+    room: UUID
+    message_id: int
+    client_id: str | None
+    message: str = Field(description="the sentence to show the sender")
+
+
 class Relayed(Event):
     room: UUID
     from_: UUID = Field(alias="from")
@@ -408,6 +419,7 @@ OUTBOUND: tuple[type[Event], ...] = (
     RoomStart,
     RoomResumeEvent,
     ChatMessageEvent,
+    ChatPhotoRefused,
     ChatTypingEvent,
     RtcOfferEvent,
     RtcAnswerEvent,

@@ -62,7 +62,7 @@ class PresenceState(Message):
 
 class CallInvite(Message):
     type: Literal["call.invite"]
-    to: UUID
+    to: Annotated[UUID, Field(description="The person's id: a reel card's, or the card POST /api/reel/by-code gave")]
     mode: Literal["video", "text"]
     seconds: Seconds
 

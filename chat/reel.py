@@ -25,6 +25,7 @@ from django.utils import timezone
 from accounts.models import User, UserLocation
 from accounts.selectors import BANNED_STATUSES
 from chat import presence
+from chat.errors import NotAvailable
 from chat.event_mode import ensure_event_open
 from chat.events import user_card
 from chat.models import ActiveRoomMember
@@ -203,6 +204,11 @@ def reel_queryset(viewer: User, *, mode: str | None, ids: list[str] | None = Non
     )
 
 
+def reel_card(user: User) -> dict:
+    """What the reel shows of a person (a row of `reel_queryset`)."""
+    return {**user_card(user), "introduced": user.introduced}
+
+
 def list_reel(viewer: User, *, mode: str | None = None, near_km: float | None = None, cursor=None, size=20) -> ReelPage:
     ensure_event_open(viewer)  # event mode: the reel is closed outside the window (chat.event_mode)
     rows = reel_queryset(viewer, mode=mode)
@@ -229,9 +235,35 @@ def list_reel(viewer: User, *, mode: str | None = None, near_km: float | None = 
     page = list(rows.order_by("-introduced", "pk")[: size + 1])
     results = []
     for user in page[:size]:
-        card = {**user_card(user), "introduced": user.introduced}
+        card = reel_card(user)
         if near_km is not None:
             card["distance"] = distance_bucket(user.distance_km)
         results.append(card)
     more = len(page) > size
     return ReelPage(results, encode_cursor(page[size - 1].introduced, page[size - 1].pk) if more else None)
+
+
+NOBODY = str(uuid.UUID(int=0))  # the id looked up when a code names no one (no user has it)
+
+
+def get_callable_card(viewer: User, user_id, *, mode: str | None = None) -> dict | None:
+    """`user_id`'s reel card if they are in `viewer`'s reel right now, else None: the reel's own
+    rules, from the reel's own query (`reel_queryset` on that one id; not me, access, bans,
+    holds, live room, pair barriers, "who I want to meet" both ways), online and available (for
+    `mode`, if given) and, while an event is closed, the event guard with them as the partner
+    (a pass holder can call only another one). Event closed for the viewer raises EventClosed,
+    as the reel does. Whatever the outcome the same work is done (the guard, both presence
+    reads, the one query; for no one, the nil id), so neither the answer nor its time tells
+    which rule refused. The invite checks everything again (rdv_send_invite)."""
+    candidate = str(user_id) if user_id is not None else NOBODY
+    try:
+        ensure_event_open(viewer, partner=candidate)
+        event_allows = True
+    except NotAvailable:
+        event_allows = False
+    online = presence.is_online(candidate)
+    available = presence.is_available(candidate, mode)
+    row = reel_queryset(viewer, mode=mode, ids=[candidate]).first()
+    if row is None or not (event_allows and online and available):
+        return None
+    return reel_card(row)

@@ -5,8 +5,9 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.selectors import BANNED_STATUSES
+from chat.errors import PhotoNotFound
 from chat.events import user_card
-from chat.models import ActiveRoomMember, Block, ChatHistory, Cooldown, Match, TextChatMessage
+from chat.models import ActiveRoomMember, Block, CallPhoto, ChatHistory, Cooldown, Match, TextChatMessage
 
 
 def ordered_pair(a, b) -> tuple:
@@ -42,6 +43,23 @@ def messages_since(room_id, since_id: int | None = None, *, limit: int = 500) ->
     if since_id:
         rows = rows.filter(pk__gt=since_id)
     return list(rows.order_by("pk")[:limit])
+
+
+def get_photo_for_viewer(user, photo_id) -> CallPhoto:
+    """A photo sent in a text call, for someone allowed to see it: its sender (whatever
+    screening said), its receiver once screening passed it, or a moderator (staff who can see
+    cases). Anyone else, and a photo still being checked for its receiver, is PhotoNotFound
+    (the same answer as a made-up id)."""
+    photo = CallPhoto.objects.filter(pk=photo_id).first()
+    if photo is None:
+        raise PhotoNotFound()
+    if photo.sender_id == user.pk:
+        return photo
+    if photo.receiver_id == user.pk and photo.status == CallPhoto.Status.PASSED:
+        return photo
+    if user.is_staff and user.has_perm("moderation.view_case"):
+        return photo
+    raise PhotoNotFound()
 
 
 def list_chat_history(user):

@@ -24,3 +24,10 @@ def sweep_rooms() -> int:
     acted += services.start_grace_for_vanished_members()
     presence.prune()
     return acted
+
+
+@shared_task(name=services.photos.SCREEN_TASK, acks_late=True, ignore_result=True)
+def screen_call_photo(photo_id: str) -> str | None:
+    """The image screening of a photo sent in a text call (the screening worker's queue). Safe
+    twice: a decided photo is left as it is."""
+    return services.screen_photo(photo_id)

@@ -20,23 +20,27 @@ from config.body_limit import BodySizeLimit  # noqa: E402
 from config.client_ip import ForwardedClientGuard  # noqa: E402
 from config.deadline import ResponseDeadline  # noqa: E402
 from config.gc_tuning import tune_after_startup  # noqa: E402
+from config.health_asgi import HealthFirst  # noqa: E402
 from config.realtime import PushLoopMiddleware  # noqa: E402
 from config.sentry import AsyncioOnFirstCall  # noqa: E402
 
 # ForwardedClientGuard: a client address forged with X-Forwarded-For never gets in (config.client_ip);
 # BodySizeLimit: an oversized body is refused before Django reads it (config.body_limit).
 # PushLoopMiddleware: what a sync view commits is pushed from this event loop (config.realtime).
+# HealthFirst: GET /healthz answered before everything else, in one turn of a busy event loop.
 application = AsyncioOnFirstCall(
-    ForwardedClientGuard(
-        BodySizeLimit(
-            ProtocolTypeRouter(
-                {
-                    # ResponseDeadline: no answer waits on a stalled dependency past the deadline (503).
-                    "http": ResponseDeadline(PushLoopMiddleware(django_asgi_app)),
-                    # No Origin check: sockets authenticate with a token in their first message, never a
-                    # cookie, so another site's page cannot act as the user (and native apps send no Origin).
-                    "websocket": URLRouter(websocket_urlpatterns),
-                }
+    HealthFirst(
+        ForwardedClientGuard(
+            BodySizeLimit(
+                ProtocolTypeRouter(
+                    {
+                        # ResponseDeadline: no answer waits on a stalled dependency past the deadline (503).
+                        "http": ResponseDeadline(PushLoopMiddleware(django_asgi_app)),
+                        # No Origin check: sockets authenticate with a token in their first message, never a
+                        # cookie, so another site's page cannot act as the user (and native apps send no Origin).
+                        "websocket": URLRouter(websocket_urlpatterns),
+                    }
+                )
             )
         )
     )

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 
 from django.conf import settings
 
 from accounts.media import SELFIE_MAX_BYTES, VIDEO_MAX_BYTES
+from chat.services.photos import PHOTO_MAX_BYTES
 
 logger = logging.getLogger(__name__)
 
@@ -28,8 +30,16 @@ def body_limits() -> dict[str, int]:
     }
 
 
+# Paths with an id in them: (pattern, cap). A photo in a text call (POST /api/calls/<room>/photos).
+PATTERN_LIMITS = ((re.compile(r"^/api/calls/[^/]+/photos$"), PHOTO_MAX_BYTES + MULTIPART_OVERHEAD),)
+
+
 def body_limit(path: str) -> int:
-    return body_limits().get(path.rstrip("/") or "/", settings.REQUEST_BODY_MAX_BYTES)
+    path = path.rstrip("/") or "/"
+    for pattern, limit in PATTERN_LIMITS:
+        if pattern.match(path):
+            return limit
+    return body_limits().get(path, settings.REQUEST_BODY_MAX_BYTES)
 
 
 def too_large_body(limit: int) -> bytes:

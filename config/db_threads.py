@@ -12,7 +12,8 @@ patched or cancelled, and there are never more threads than pooled connections.
 
 Each call also carries, explicitly, the event loop it was awaited from
 (`config.realtime.pushes_via`) and collects the pushes its transaction commits into one batch
-(`config.realtime.collecting_pushes`), handed to that loop once the call is done."""
+(`config.realtime.collecting_pushes`), handed to that loop once the call is done: on the same
+wake-up that hands the result over (`config.realtime.Awaited`), not on one of its own."""
 
 import asyncio
 import functools
@@ -53,9 +54,9 @@ def release_connections() -> None:
             connection.close_if_unusable_or_obsolete()
 
 
-def _in_thread(loop, log_fields, fn, args, kwargs):
+def _in_thread(loop, log_fields, awaited, fn, args, kwargs):
     try:
-        with logs.bound_to(log_fields), realtime.pushes_via(loop), realtime.collecting_pushes():
+        with logs.bound_to(log_fields), realtime.pushes_via(loop), realtime.collecting_pushes(awaited):
             return fn(*args, **kwargs)
     finally:
         release_connections()
@@ -71,8 +72,12 @@ async def db_call(fn, *args, **kwargs):
     cache clients in context-local storage, and a fresh copy per call made a new Redis client
     (and TCP connection) for every cache read of every call. So each thread keeps its own."""
     loop = asyncio.get_running_loop()
-    call = functools.partial(_in_thread, loop, logs.bound(), fn, args, kwargs)
+    awaited = realtime.Awaited()
+    call = functools.partial(_in_thread, loop, logs.bound(), awaited, fn, args, kwargs)
     future = loop.run_in_executor(executor(), call)
+    # The call's pushes go out on the wake-up that hands its result over (one thread-to-loop
+    # wake-up per call, not two), before the caller resumes: so before its ack, as before.
+    future.add_done_callback(lambda _: realtime.call_finished(loop, awaited))
     if not settings.DB_CALL_TIMEOUT:
         return await future
     try:

@@ -7,8 +7,9 @@ sockets keeps the process busy, so every check is cheap and bounded
 
 - database: `SELECT 1` on a connection of its own (one per process, outside the connection pool,
   so it never waits behind the pool's borrowers), on a thread of its own that the answer waits
-  for at most the timeout. A check still stuck from an earlier call (a PostgreSQL that accepts
-  but does not answer) is not queued behind: the answer is an error at once.
+  for at most the timeout. A request arriving while a check runs shares its answer; a check
+  still stuck past its timeout (a PostgreSQL that accepts but does not answer) is not queued
+  behind: the answer is an error at once.
 - redis: a write and a read in one round trip on a client of its own with the timeout as its
   socket timeouts (not the shared pool, which waits REDIS_POOL_TIMEOUT for a free connection).
 - migrations: the migrations on disk are read once per process (they cannot change under a
@@ -19,6 +20,7 @@ sockets keeps the process busy, so every check is cheap and bounded
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import time
@@ -32,6 +34,8 @@ from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.migrations.loader import MigrationLoader
 
+logger = logging.getLogger(__name__)
+
 
 class CheckTimeout(Exception):
     pass
@@ -42,6 +46,7 @@ class CheckTimeout(Exception):
 _db_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="healthz-db")
 _db_lock = threading.Lock()  # guards the two below
 _db_pending = None  # the future of the database check still running, if any
+_db_started = 0.0  # when it started (monotonic)
 _db_connection: psycopg.Connection | None = None
 _migrations: dict = {}  # {"checked_at": monotonic, "unapplied": [labels]}, per process
 
@@ -116,16 +121,23 @@ def _database_and_migrations() -> dict:
 
 
 def check_database_and_migrations() -> dict:
-    """The database check's answer (or its exception), waiting at most the timeout."""
-    global _db_pending
+    """The database check's answer (or its exception), waiting at most the timeout from the
+    check's start. A request arriving while a check runs shares that check's answer (two load
+    balancers probing at once both get it) rather than being refused; one arriving after the
+    running check has had its whole timeout is refused at once."""
+    global _db_pending, _db_started
+    timeout = settings.HEALTH_CHECK_TIMEOUT_SECONDS
     with _db_lock:
         if _db_pending is not None and not _db_pending.done():
-            raise CheckTimeout("the previous check is still waiting for the database")
-        future = _db_pending = _db_thread.submit(_database_and_migrations)
+            if time.monotonic() - _db_started >= timeout:
+                raise CheckTimeout("the previous check is still waiting for the database")
+        else:
+            _db_pending, _db_started = _db_thread.submit(_database_and_migrations), time.monotonic()
+        future, started = _db_pending, _db_started
     try:
-        return future.result(timeout=settings.HEALTH_CHECK_TIMEOUT_SECONDS)
+        return future.result(timeout=max(0.0, started + timeout - time.monotonic()))
     except FutureTimeout:
-        raise CheckTimeout(f"no answer within {settings.HEALTH_CHECK_TIMEOUT_SECONDS:g} s") from None
+        raise CheckTimeout(f"no answer within {timeout:g} s") from None
 
 
 def forget_process_state() -> None:
@@ -201,6 +213,20 @@ def public_report(report: dict) -> dict:
     the reason, which may name hosts, ports, users or tables. The reasons go to the log, and to
     a request that carries METRICS_TOKEN (config.views.healthz)."""
     return {name: value.split(":", 1)[0] for name, value in report.items()}
+
+
+def report_for(operator: bool) -> tuple[int, dict]:
+    """/healthz's status and body from checks run now (render)."""
+    return render(*run_checks(), operator=operator)
+
+
+def render(ok: bool, report: dict, *, operator: bool) -> tuple[int, dict]:
+    """/healthz's status and body: 200 when every check passed, else 503; an operator (a request
+    with METRICS_TOKEN) reads why a check fails, anyone else its state word. A failing check's
+    reason is logged."""
+    if report != public_report(report):
+        logger.warning("healthz: %s", report, extra={"event": "healthz.failing"})
+    return (200 if ok else 503), (report if operator else public_report(report))
 
 
 def run_checks() -> tuple[bool, dict]:

@@ -99,6 +99,11 @@ class ConsoleFormatter(logging.Formatter):
         return f"{line} [{event}]" if event else line
 
 
+def request_id_or_new(given: str) -> str:
+    """The proxy's X-Request-ID if it is sane (8–64 of A–Z a–z 0–9 . _ -), else a new one."""
+    return given if _SAFE_REQUEST_ID.match(given) else uuid.uuid4().hex
+
+
 class RequestContextMiddleware:
     """Binds a request id (a sane X-Request-ID from our proxy, else a new one, echoed back),
     the client IP and, lazily, the user to the request's log lines."""
@@ -109,8 +114,7 @@ class RequestContextMiddleware:
     def __call__(self, request):
         from config.client_ip import request_ip
 
-        given = request.headers.get(REQUEST_ID_HEADER, "")
-        request_id = given if _SAFE_REQUEST_ID.match(given) else uuid.uuid4().hex
+        request_id = request_id_or_new(request.headers.get(REQUEST_ID_HEADER, ""))
         token = _context.set({"request_id": request_id, "ip": request_ip(request), "request": request})
         try:
             response = self.get_response(request)

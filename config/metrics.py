@@ -116,9 +116,14 @@ class MetricsMiddleware:
         response = self.get_response(request)
         match = getattr(request, "resolver_match", None)
         view = (match.view_name or match.route or "unnamed") if match else "unresolved"
-        HTTP_REQUESTS.labels(view=view, method=_method(request.method), status=str(response.status_code)).inc()
-        HTTP_LATENCY.labels(view=view).observe(time.perf_counter() - started)
+        count_request(view, request.method, response.status_code, time.perf_counter() - started)
         return response
+
+
+def count_request(view: str, method: str | None, status: int, seconds: float) -> None:
+    """One answered request in rdv_http_* (also /healthz answered before Django, config.health_asgi)."""
+    HTTP_REQUESTS.labels(view=view, method=_method(method), status=str(status)).inc()
+    HTTP_LATENCY.labels(view=view).observe(seconds)
 
 
 def _method(method: str | None) -> str:
@@ -374,9 +379,14 @@ def _given_token(request) -> str:
 
 def has_metrics_token(request) -> bool:
     """The request carries METRICS_TOKEN (as /metrics reads it): an operator, who may see details."""
+    return is_metrics_token(_given_token(request))
+
+
+def is_metrics_token(given: str) -> bool:
+    """`given` is METRICS_TOKEN (which, unset, nobody has)."""
     from django.conf import settings
 
-    expected, given = settings.METRICS_TOKEN, _given_token(request)
+    expected = settings.METRICS_TOKEN
     return bool(expected and given) and hmac.compare_digest(given.encode(), expected.encode())
 
 

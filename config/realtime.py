@@ -71,8 +71,21 @@ class PushLoopMiddleware:
         return await self.app(scope, receive, send)
 
 
+class Awaited:
+    """A database call whose awaiting event loop flushes its pushes itself (db_call): while
+    `waiting`, the call's pushes are left in the loop's outbox without waking the loop, and
+    `call_finished` starts the flush on the loop when the call's future completes (the wake-up
+    that hands the result over). Once the future is done (a cancel or a timeout included) the
+    call's pushes wake the loop themselves, as any other thread's do."""
+
+    __slots__ = ("waiting",)
+
+    def __init__(self):
+        self.waiting = True
+
+
 @contextlib.contextmanager
-def collecting_pushes():
+def collecting_pushes(awaited: Awaited | None = None):
     """Pushes committed within this block are dispatched together when it ends."""
     batch: list[Push] = []
     token = _batch.set(batch)
@@ -81,7 +94,18 @@ def collecting_pushes():
     finally:
         _batch.reset(token)
         if batch:
-            _dispatch(batch)
+            _dispatch(batch, awaited)
+
+
+def call_finished(loop: asyncio.AbstractEventLoop, awaited: Awaited) -> None:
+    """On the loop, when an Awaited call's future completes: flush what it left in the outbox."""
+    with _lock:
+        awaited.waiting = False
+        outbox = _outboxes.get(loop)
+        if outbox is None or not outbox["items"] or outbox["flushing"]:
+            return
+        outbox["flushing"] = True
+    loop.create_task(_flush(loop))
 
 
 async def deliver(pushes: list[Push]) -> None:
@@ -108,7 +132,7 @@ async def _flush(loop: asyncio.AbstractEventLoop) -> None:
         await deliver(items)  # everything handed over meanwhile, in one layer call
 
 
-def _dispatch(pushes: list[Push]) -> None:
+def _dispatch(pushes: list[Push], awaited: Awaited | None = None) -> None:
     loop = _push_loop.get()
     if loop is None or not loop.is_running():
         async_to_sync(deliver)(pushes)
@@ -116,6 +140,8 @@ def _dispatch(pushes: list[Push]) -> None:
     with _lock:
         outbox = _outboxes.setdefault(loop, {"items": [], "flushing": False})
         outbox["items"].extend(pushes)
+        if awaited is not None and awaited.waiting:
+            return  # flushed by call_finished, on the wake-up that hands the call's result over
         start, outbox["flushing"] = not outbox["flushing"], True
     if start:
         try:

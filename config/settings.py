@@ -69,6 +69,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "config.middleware.OneThreadForTheChain",  # last: the whole chain in one thread hand-off
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -159,7 +160,7 @@ if TESTING:
     REDIS_URL = env("REDIS_TEST_URL", default=_redis_db(REDIS_URL, _test_index))
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "config.redis_cache.RedisCache",  # one client per pool, not per call
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": "rdv",
         # Bounded like the presence client (REDIS_SOCKET_TIMEOUT below, config.ratelimit).
@@ -293,9 +294,13 @@ PERSISTENCE_HEALTH_CACHE_SECONDS = env.int("PERSISTENCE_HEALTH_CACHE_SECONDS", d
 # how long a process reuses its last look at the applied migrations.
 HEALTH_CHECK_TIMEOUT_SECONDS = env.float("HEALTH_CHECK_TIMEOUT_SECONDS", default=2.0)
 HEALTH_MIGRATIONS_CACHE_SECONDS = env.float("HEALTH_MIGRATIONS_CACHE_SECONDS", default=300.0)
+# /healthz served by the ASGI process (config/health_asgi.py) answers the checks a thread of its
+# own runs every this many seconds; older than this + HEALTH_CHECK_TIMEOUT_SECONDS is a 503.
+HEALTH_REFRESH_SECONDS = env.float("HEALTH_REFRESH_SECONDS", default=1.0)
 CELERY_TASK_ROUTES: dict = {
     # Its own queue and worker (deploy/Procfile): the classifier's memory and time stay there.
     "screening.scan_media": {"queue": "screening"},
+    "chat.screen_call_photo": {"queue": "screening"},  # photos in text calls (chat.services.photos)
 }
 # --- Screening (docs/screening.md) ---------------------------------------------------------
 # Text screening of call chat (watched words, detectors); off only to measure its cost.
@@ -349,6 +354,9 @@ RATE_LIMITS = {
     "event_rsvp": env("RATE_EVENT_RSVP", default="10/5m"),  # per user: POST /api/events/rsvp
     "waitlist": env("RATE_WAITLIST", default="3/h"),  # per IP: POST /api/waitlist
     "block": env("RATE_BLOCK", default="30/h"),  # per user: POST /api/blocks and DELETE /api/blocks/<id> together
+    "call_by_code": env("RATE_CALL_BY_CODE", default="20/h"),  # per user: POST /api/reel/by-code
+    "call_by_code_ip": env("RATE_CALL_BY_CODE_IP", default="60/h"),  # per IP: the same endpoint
+    "call_photos": env("RATE_CALL_PHOTOS", default="10/m"),  # per user: POST /api/calls/<room>/photos
 }
 # Failed invite-code validations allowed per IP per hour (5).
 INVITE_CODE_FAILURES_PER_HOUR = env.int("INVITE_CODE_FAILURES_PER_HOUR", default=5)

@@ -1,14 +1,10 @@
-import logging
-
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from chat.asyncapi import document
-from config.health import public_report, run_checks
+from config.health import report_for
 from config.metrics import has_metrics_token
-
-logger = logging.getLogger(__name__)
 
 
 @never_cache
@@ -17,11 +13,8 @@ def healthz(request):
     """200 {database: ok, redis: ok, migrations: applied, persistence: ok}; 503 naming the failing part
     as "error" (a persistence violation is reported as "violation", not as a 503: see config.health).
     Why a check fails is logged, and shown only to a request carrying METRICS_TOKEN."""
-    ok, report = run_checks()
-    if report != public_report(report):
-        logger.warning("healthz: %s", report, extra={"event": "healthz.failing"})
-    body = report if has_metrics_token(request) else public_report(report)
-    return JsonResponse(body, status=200 if ok else 503)
+    status, body = report_for(operator=has_metrics_token(request))
+    return JsonResponse(body, status=status)
 
 
 @require_GET

@@ -16,6 +16,7 @@ from moderation.strikes import record_strike
 SUMMARIES = {
     "message": "Screening flagged a chat message.",
     "nudity": "Screening hid an image above the nudity threshold; restore or remove it.",
+    "call_photo": "Screening stopped a photo sent in a text call (nudity); it never reached the partner.",
     "ban_evasion": "Screening held this account: its selfie looks like a banned person's.",
 }
 

@@ -24,6 +24,7 @@ TABLES = (
     "call_invites",
     "text_chat_messages",
     "screening_messages",
+    "call_photos",
     "session_completions",
     "chat_history",
     "archived_text_chat_messages",

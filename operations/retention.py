@@ -24,7 +24,8 @@ from django.utils import timezone
 from accounts.models import User
 from accounts.services.profile import delete_account
 from audit.services import record_audit
-from chat.models import ArchivedChatHistory, ArchivedTextChatMessage, ChatHistory, TextChatMessage
+from chat.models import ArchivedChatHistory, ArchivedTextChatMessage, CallPhoto, ChatHistory, TextChatMessage
+from chat.services import delete_photo_files
 
 logger = logging.getLogger("rendezvous.retention")
 
@@ -183,12 +184,42 @@ def _move_sql(*, source, archive, where: str, join: str = "", alias: str = "s") 
     )
 
 
-def archive_messages(*, now: datetime | None = None, limit: int | None = None) -> int:
-    """Move messages of rooms that ended more than RETENTION_MESSAGES_DAYS ago to
-    archived_text_chat_messages (chat_history keeps its own snapshot for the users)."""
+def delete_call_photos(*, now: datetime | None = None, limit: int | None = None) -> int:
+    """Delete the photos sent in text calls that ended more than RETENTION_MESSAGES_DAYS ago,
+    row and file (the file after its batch commits). Run before the messages of those calls are
+    archived: a photo is not archived, it goes; its archived message keeps only the address,
+    which then answers 404 photo_not_found, as does the history's copy."""
     cutoff = _cutoff(settings.RETENTION_MESSAGES_DAYS, now)
     if cutoff is None:
         return 0
+    batch, total = _batch_size(limit), 0
+    while True:
+        with transaction.atomic(durable=True):
+            rows = list(
+                CallPhoto.objects.filter(room__status="ended", room__ended_at__lt=cutoff)
+                .order_by("pk")
+                .select_for_update(of=("self",), skip_locked=True)
+                .values_list("pk", "file")[:batch]
+            )
+            CallPhoto.objects.filter(pk__in=[pk for pk, _ in rows]).delete()
+            files = [name for _, name in rows]
+            transaction.on_commit(lambda files=files: delete_photo_files(files), robust=True)
+        total += len(rows)
+        if len(rows) < batch:
+            break
+    if total:
+        logger.info("call photos deleted: %d", total)
+    return total
+
+
+def archive_messages(*, now: datetime | None = None, limit: int | None = None) -> int:
+    """Move messages of rooms that ended more than RETENTION_MESSAGES_DAYS ago to
+    archived_text_chat_messages (chat_history keeps its own snapshot for the users), after
+    deleting the photos sent in those calls (delete_call_photos: same age, row and file)."""
+    cutoff = _cutoff(settings.RETENTION_MESSAGES_DAYS, now)
+    if cutoff is None:
+        return 0
+    delete_call_photos(now=now, limit=limit)
     sql = _move_sql(
         source=TextChatMessage,
         archive=ArchivedTextChatMessage,

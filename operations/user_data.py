@@ -19,6 +19,7 @@ from chat.models import (
     ArchivedTextChatMessage,
     Block,
     CallInvite,
+    CallPhoto,
     ChatHistory,
     Cooldown,
     EventAccessPass,
@@ -78,7 +79,8 @@ def user_document(user) -> dict:
     """Everything stored about one user that they may see, for a data request (manage.py
     export_user and their own POST /api/me/export): profile, sessions (without the token
     digests), codes, cards (last4, never the hash), calls, the messages of the rooms they were
-    in (both sides', live and archived), history, cooldowns, their "I'd meet again" answers
+    in (both sides', live and archived), the photos sent in text calls (mine, and those I
+    received that screening passed: rows with the address of each), history, cooldowns, their "I'd meet again" answers
     (never the other's), matches, introductions, reports they made without the snapshot of the
     reported person (and only a count of reports about them, never who made them), the people
     they blocked (not who blocked them), bans, strikes and appeals without the moderators' names,
@@ -105,6 +107,14 @@ def user_document(user) -> dict:
         "rooms": _rows(my_rooms),
         "messages": _rows(TextChatMessage.objects.filter(in_my_rooms)),
         "archived_messages": _rows(ArchivedTextChatMessage.objects.filter(in_my_rooms)),
+        # Photos sent in text calls: mine (whatever screening said) and those I received once
+        # screening passed them, each with the address that serves it to me while signed in.
+        "call_photos": [
+            {**_row(photo), "url": photo.url}
+            for photo in CallPhoto.objects.filter(
+                Q(sender=user) | Q(receiver=user, status=CallPhoto.Status.PASSED)
+            ).order_by("created_at", "pk")
+        ],
         "session_completions": _rows(SessionCompletion.objects.filter(user=user)),
         "chat_history": _rows(ChatHistory.objects.filter(user=user)),
         "archived_chat_history": _rows(ArchivedChatHistory.objects.filter(user=user)),

@@ -70,6 +70,24 @@ def _images(field: str, name: str) -> list[Image.Image]:
         return hashing.video_keyframes(source)
 
 
+def image_nudity_score(name: str) -> float | None:
+    """The classifier's nudity score of the stored image `name` (slow: call it outside any
+    transaction); None when the file is gone. Photos sent in text calls are scored here."""
+    try:
+        with default_storage.open(name, "rb") as source:
+            image = Image.open(source)
+            image.load()
+    except FileNotFoundError:
+        logger.info("screening: image %s is gone; nothing to score", name)
+        return None
+    return classifier().score(hashing.jpeg_bytes(image))
+
+
+def is_nudity(score: float) -> bool:
+    """At or above settings.SCREENING_NUDITY_THRESHOLD: hidden from others pending review."""
+    return score >= settings.SCREENING_NUDITY_THRESHOLD
+
+
 def scan_media(user_id, field: str, name: str) -> list[MediaScan]:
     """Hash and score the media (slow: outside any transaction), then apply the result."""
     if field not in FIELDS:
@@ -116,7 +134,6 @@ def apply_scan(user_id, field: str, name: str, results: list[FrameResult]) -> li
         return []
     if MediaScan.objects.filter(file=name).exists():
         return list(MediaScan.objects.filter(file=name).order_by("frame"))
-    threshold = settings.SCREENING_NUDITY_THRESHOLD
     scans = [
         MediaScan.objects.create(
             user=user,
@@ -125,7 +142,7 @@ def apply_scan(user_id, field: str, name: str, results: list[FrameResult]) -> li
             frame=r.frame,
             phash=r.phash,
             nudity_score=r.score,
-            status=MediaScan.Status.HIDDEN if r.score >= threshold else MediaScan.Status.PASSED,
+            status=MediaScan.Status.HIDDEN if is_nudity(r.score) else MediaScan.Status.PASSED,
         )
         for r in results
     ]

@@ -8,7 +8,7 @@ rolls back with what caused it."""
 from django.dispatch import Signal
 
 # Sent by screening.cases.request_case with `user_id` (the person the case is about), `kind`
-# ("message", "nudity", "ban_evasion"), `category` (a moderation report category) and
+# ("message", "nudity", "ban_evasion", "call_photo"), `category` (a moderation report category) and
 # `evidence` (a JSON-able dict). The receiver returns the case's id.
 case_requested = Signal()
 

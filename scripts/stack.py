@@ -11,6 +11,8 @@
     python scripts/stack.py bench event_guard [args]  # bench/event_guard.py (cost of the event-mode guard)
     python scripts/stack.py bench limits   # bench/limits.py: the floor and round trips per operation
     python scripts/stack.py bench connect_burst [args]  # bench/connect_burst.py (a burst of WebSockets)
+    python scripts/stack.py bench health_burst [args]  # bench/health_burst.py (/healthz during a socket burst)
+    python scripts/stack.py bench signup_cpu [args]  # bench/signup_cpu.py (Python CPU of one sign-up, in-process)
     python scripts/stack.py bench reel [args]  # bench/reel.py (the reel at 100 k users / 5 k online)
     python scripts/stack.py bench matches [args]  # bench/matches.py (end of a call with matches, the match, the list)
     python scripts/stack.py bench screening [args]  # bench/screening.py (CPU of text screening per message)
@@ -571,6 +573,8 @@ def run_bench(args: list[str]) -> int:
         "event_guard",
         "limits",
         "connect_burst",
+        "health_burst",
+        "signup_cpu",
         "restart_under_load",
         "reel",
         "matches",

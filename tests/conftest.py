@@ -6,6 +6,7 @@ from tests.a11y_support import a11y_stack, audit, axe_source  # noqa: F401 - fix
 from tests.browser import browser, screenshots  # noqa: F401 - fixtures, found by pytest here
 from tests.chat_support import clock, inbox  # noqa: F401 - fixtures, found by pytest here
 from tests.live_stack import LiveStack
+from tests.screening_support import marker_classifier  # noqa: F401 - a fixture, found by pytest here
 from tests.ws_helpers import Sockets, assert_frames_match_asyncapi
 
 

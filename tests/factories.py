@@ -14,6 +14,7 @@ from chat.models import (
     ArchivedChatHistory,
     ArchivedTextChatMessage,
     CallInvite,
+    CallPhoto,
     ChatHistory,
     Cooldown,
     EventAccessPass,
@@ -155,6 +156,22 @@ class TextChatMessageFactory(factory.django.DjangoModelFactory):
     receiver = factory.LazyAttribute(lambda o: o.room.user_2)
     content = factory.Sequence(lambda n: f"hello {n}")
     client_id = factory.Sequence(lambda n: f"c{n}")
+
+
+class CallPhotoFactory(factory.django.DjangoModelFactory):
+    """A photo sent in a text call (its file is only a name here: tests/test_call_photos.py uploads real ones)."""
+
+    class Meta:
+        model = CallPhoto
+
+    message = factory.SubFactory(TextChatMessageFactory, type="image", url="/api/photos/x", deleted=True)
+    room = factory.LazyAttribute(lambda o: o.message.room)
+    sender = factory.LazyAttribute(lambda o: o.message.sender)
+    receiver = factory.LazyAttribute(lambda o: o.message.receiver)
+    file = factory.Sequence(lambda n: f"callphotos/{n:032x}.jpg")
+    width = 640
+    height = 480
+    size_bytes = 40_000
 
 
 class SessionCompletionFactory(factory.django.DjangoModelFactory):

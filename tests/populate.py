@@ -36,6 +36,7 @@ def populate_every_table() -> dict:
     live = f.ActiveRoomFactory(user_1=alice, user_2=bob)  # fills active_room_members (trigger)
     f.CallInviteFactory(from_user=alice, to_user=bob)
     message = f.TextChatMessageFactory(room=live)
+    f.CallPhotoFactory(message=message)  # a photo row beside the message (its own file is not needed)
     # Screening: rules, what it did to a message, a scan with its hash, a hold.
     WatchedWord.objects.create(pattern="venmo", action="censor", created_by=moderator)
     Detector.objects.get_or_create(name="phone", defaults={"enabled": True, "action": "censor"})

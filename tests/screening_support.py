@@ -1,6 +1,8 @@
-"""Helpers for the screening tests: a room to chat in, fresh rules."""
+"""Helpers for the screening tests: a room to chat in, fresh rules, the marker classifier."""
 
-from screening import rules
+import pytest
+
+from screening import classifier, rules
 from tests.factories import ActiveRoomFactory
 
 
@@ -59,6 +61,15 @@ class MarkerClassifier:
 
         r, g, b = ImageStat.Stat(Image.open(io.BytesIO(image)).convert("RGB")).mean
         return 0.97 if r > 200 and 100 < g < 180 and b < 60 else 0.02
+
+
+@pytest.fixture
+def marker_classifier(settings):
+    """The image screening scores with MarkerClassifier for the test (and back after it)."""
+    settings.SCREENING_NUDITY_CLASSIFIER = "tests.screening_support.MarkerClassifier"
+    classifier.classifier.cache_clear()
+    yield
+    classifier.classifier.cache_clear()
 
 
 def orange_picture():

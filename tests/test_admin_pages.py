@@ -15,6 +15,7 @@ from chat.models import (
     ArchivedTextChatMessage,
     Block,
     CallInvite,
+    CallPhoto,
     ChatHistory,
     Cooldown,
     EventRSVP,
@@ -34,6 +35,7 @@ from tests.factories import (
     AuditLogFactory,
     AuthSessionFactory,
     CallInviteFactory,
+    CallPhotoFactory,
     ChatHistoryFactory,
     CooldownFactory,
     EmailVerificationFactory,
@@ -60,6 +62,7 @@ OUR_APPS = ("accounts", "chat", "moderation", "usc_cards", "referrals", "screeni
 # Rows only services (or a trigger, or a migration) write: the add page is refused.
 NO_ADD = {
     AuthSession,
+    CallPhoto,
     EmailVerification,
     ActiveRoomMember,
     SessionCompletion,
@@ -118,6 +121,7 @@ def every_model_twice(db):
         CallInviteFactory()
         ActiveRoomFactory()  # live: the trigger adds two active_room_members rows
         TextChatMessageFactory()
+        CallPhotoFactory()
         SessionCompletionFactory()
         ChatHistoryFactory()
         ArchivedTextChatMessageFactory()

@@ -5,7 +5,6 @@ error per part; why it fails goes to the log and to operators (METRICS_TOKEN): t
 is an operator's, `anonymous` anyone's."""
 
 import contextlib
-import socket
 import time
 
 import pytest
@@ -74,16 +73,6 @@ def unapplied_migration(transactional_db):
     yield f"{row[1]}.{row[2]}"
     with connection.cursor() as cursor:
         cursor.execute("INSERT INTO django_migrations (id, app, name, applied) VALUES (%s, %s, %s, %s)", row)
-
-
-@pytest.fixture
-def black_hole():
-    """A TCP port that accepts connections (the kernel's backlog) but never answers a byte."""
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(16)
-    yield server.getsockname()[1]
-    server.close()
 
 
 def test_healthz_is_503_and_names_a_migration_that_is_not_applied(client, fresh_process, unapplied_migration):

@@ -75,7 +75,7 @@ def test_an_invite_received_on_settings_is_accepted_there_and_leads_into_the_cal
         assert focused, "focus moves into the invite"
         expect(bob_page.locator("#announce-urgent")).to_contain_text("Alice invites you to a text call")
         screenshots(bob_page, "invite-on-settings")
-        bob_page.screenshot(path=str(ROOT / "docs" / "screenshots" / "13-invite-on-settings.png"))  # the viewport
+        bob_page.screenshot(path=str(ROOT / "docs" / "screenshots" / "14-invite-on-settings.png"))  # the viewport
 
         bob_page.click("#incoming-accept")
         bob_page.wait_for_url(stack.url + "/")

@@ -177,3 +177,20 @@ def test_an_admin_restore_counts_each_selected_row_once():
     assert retention.restore_selected(ArchivedChatHistory, [*ids, ids[0]]) == 3
     assert sorted(ChatHistory.objects.values_list("pk", flat=True)) == ids
     assert retention.restore_selected(ArchivedChatHistory, ids) == 0  # already restored
+
+
+@pytest.mark.django_db
+def test_a_screened_message_is_archived_with_its_call_and_its_screening_row_goes_with_it(settings):
+    """A message that screening censored or flagged is moved like any other: the archive
+    statement deletes it, and its screening_messages row (which points at it) goes with it,
+    by the database's own ON DELETE CASCADE."""
+    from screening.models import ScreenedMessage
+
+    settings.RETENTION_MESSAGES_DAYS = 30
+    room = ended_room(31)
+    message = f.TextChatMessageFactory(room=room, sent_at=room.started_at)
+    ScreenedMessage.objects.create(message=message, action="flag", rules=["detector:phone"])
+    assert retention.archive_messages() == 1
+    assert not TextChatMessage.objects.filter(pk=message.pk).exists()
+    assert ArchivedTextChatMessage.objects.filter(pk=message.pk).exists()
+    assert not ScreenedMessage.objects.filter(pk=message.pk).exists()

@@ -27,12 +27,8 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
-def _media(settings, tmp_path):
+def _media(settings, tmp_path, marker_classifier):
     settings.MEDIA_ROOT = tmp_path / "media"
-    settings.SCREENING_NUDITY_CLASSIFIER = "tests.screening_support.MarkerClassifier"
-    classifier.classifier.cache_clear()
-    yield
-    classifier.classifier.cache_clear()
 
 
 def upload_selfie(user, image) -> User:

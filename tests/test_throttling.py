@@ -67,6 +67,9 @@ ENDPOINTS = [
     # Blocking and unblocking share one budget; an empty body and an unknown id touch nothing.
     Endpoint("block", "post", "/api/blocks", dict, "user", signed_in=True),
     Endpoint("block", "delete", f"/api/blocks/{uuid.UUID(int=1)}", dict, "user", signed_in=True),
+    Endpoint(
+        "call_photos", "post", f"/api/calls/{uuid.UUID(int=1)}/photos", dict, "user", signed_in=True, format="multipart"
+    ),
 ]
 IP_ENDPOINTS = [e for e in ENDPOINTS if e.per == "ip"]
 USER_ENDPOINTS = [e for e in ENDPOINTS if e.per == "user"]

@@ -6,7 +6,7 @@ import hmac
 import time
 
 from django.conf import settings
-from drf_spectacular.utils import extend_schema, extend_schema_field
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
@@ -16,10 +16,12 @@ from accounts.api.views import ERRORS
 from accounts.permissions import HasAccess
 from accounts.services.location import set_location, withdraw_location
 from chat.api.cards import UserCard
-from chat.reel import MAX_PAGE, NEAR_RADII_KM, list_reel
+from chat.errors import NoOneWithCode
+from chat.reel import MAX_PAGE, NEAR_RADII_KM, get_callable_card, list_reel
 from chat.selectors import list_chat_history
-from config.api import throttle
+from config.api import throttle, validated
 from config.serializers import StrictInput, StrictQuery
+from referrals.selectors import get_code_holder_id
 
 
 @extend_schema_field({"type": "number", "enum": list(NEAR_RADII_KM)})
@@ -67,6 +69,43 @@ class ReelView(APIView):
             size=data["page_size"],
         )
         return Response({"results": page.results, "next": page.next_cursor})
+
+
+class CallByCodeIn(StrictInput):
+    # The pattern says in the schema too what the server refuses: a blank code (spaces are
+    # trimmed) and the NUL character.
+    code = serializers.RegexField(
+        r"^[^\x00]*[^\s\x00][^\x00]*$",
+        max_length=64,
+        help_text="A friend's invite code or introduction code; case, spaces and dashes do not matter",
+        error_messages={"invalid": "Enter your friend's code."},
+    )
+    mode = serializers.ChoiceField(choices=["video", "text"], required=False)
+
+
+class CallByCodeView(APIView):
+    """A friend's code: their reel card if I could call them now (then the `call.invite` frame
+    with their id, which checks every rule again), else one 404 whatever the reason."""
+
+    permission_classes = [HasAccess]
+    throttle_classes = [throttle("call_by_code", per="user"), throttle("call_by_code_ip")]
+
+    @extend_schema(
+        request=CallByCodeIn,
+        responses={
+            200: ReelCard,
+            404: OpenApiResponse(description="no_one_with_code: no one I can call right now has that code"),
+            **ERRORS,
+        },
+        summary="Find someone I can call by their code",
+        description="404 `no_one_with_code` for an unknown code, my own, and anyone not in my reel right now alike.",
+    )
+    def post(self, request):
+        data = validated(CallByCodeIn, request)
+        card = get_callable_card(request.user, get_code_holder_id(data["code"]), mode=data.get("mode"))
+        if card is None:
+            raise NoOneWithCode()
+        return Response(ReelCard(card).data)
 
 
 class LocationIn(StrictInput):

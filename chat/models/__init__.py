@@ -15,6 +15,7 @@ from chat.models.messages import (
     TextChatMessage,
     TextChatMessageType,
 )
+from chat.models.photos import CallPhoto, CallPhotoStatus
 from chat.models.rooms import ActiveRoom, ActiveRoomEndReason, ActiveRoomMember, ActiveRoomStatus, SessionCompletion
 
 __all__ = [
@@ -29,6 +30,8 @@ __all__ = [
     "Block",
     "CallInvite",
     "CallInviteStatus",
+    "CallPhoto",
+    "CallPhotoStatus",
     "ChatHistory",
     "ChatMode",
     "Cooldown",

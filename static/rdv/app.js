@@ -59,6 +59,7 @@
       "room.start": (e) => enterRoom(e, { fresh: true }),
       "room.resume": (e) => enterRoom(e, { fresh: false }),
       "chat.message": (e) => addMessage(e),
+      "chat.photo_refused": (e) => RDVPhotos.onRefused(e),
       "chat.typing": onTyping,
       "room.partner_disconnected": () => roomNote("Your partner lost their connection: waiting up to 10 seconds for them."),
       "room.partner_reconnected": () => roomNote("Your partner is back."),
@@ -197,6 +198,29 @@
     renderReel(data.results);
   }
 
+  /** A person's reel card, with Invite and Report (the reel, and Call by code). */
+  function personCard(person) {
+    const item = el("li", { class: "person", dataset: { user: person.id } });
+    const selfie = safeUrl(person.selfie_url);
+    item.append(selfie ? el("img", { class: "avatar", src: selfie, alt: `${person.name}'s selfie` }) : el("div", { class: "avatar empty", "aria-hidden": "true" }, person.name.slice(0, 1)));
+    const info = el("div", { class: "info" });
+    info.append(el("h2", { class: "person-name" }, person.name));
+    const details = [person.gender !== "unspecified" ? person.gender : null, person.distance || null].filter(Boolean);
+    if (details.length) info.append(el("p", { class: "muted" }, details.join(" · ")));
+    if (person.introduced) info.append(el("p", { class: "badge" }, "Introduced to you"));
+    const videoUrl = safeUrl(person.video_url);
+    if (videoUrl) info.append(el("video", { src: videoUrl, controls: true, preload: "none", class: "intro" }));
+    item.append(info);
+    const button = el("button", { type: "button", class: "invite" }, "Invite");
+    button.addEventListener("click", () => invite(person, button));
+    const report = el("button", { type: "button", class: "link report-profile" }, "Report");
+    report.addEventListener("click", () => openProfileReport(person));
+    const actions = el("div", { class: "actions" });
+    actions.append(button, report);
+    item.append(actions);
+    return item;
+  }
+
   function renderReel(people) {
     const list = $("reel-list");
     // Redrawing the list must not drop keyboard focus to the page: back to the same button of
@@ -204,29 +228,7 @@
     const focused = list.contains(document.activeElement) ? document.activeElement : null;
     const focusedUser = focused && focused.closest("li.person") ? focused.closest("li.person").dataset.user : null;
     const focusedClass = focused ? focused.className : "";
-    list.replaceChildren(
-      ...people.map((person) => {
-        const item = el("li", { class: "person", dataset: { user: person.id } });
-        const selfie = safeUrl(person.selfie_url);
-        item.append(selfie ? el("img", { class: "avatar", src: selfie, alt: `${person.name}'s selfie` }) : el("div", { class: "avatar empty", "aria-hidden": "true" }, person.name.slice(0, 1)));
-        const info = el("div", { class: "info" });
-        info.append(el("h2", { class: "person-name" }, person.name));
-        const details = [person.gender !== "unspecified" ? person.gender : null, person.distance || null].filter(Boolean);
-        if (details.length) info.append(el("p", { class: "muted" }, details.join(" · ")));
-        if (person.introduced) info.append(el("p", { class: "badge" }, "Introduced to you"));
-        const videoUrl = safeUrl(person.video_url);
-        if (videoUrl) info.append(el("video", { src: videoUrl, controls: true, preload: "none", class: "intro" }));
-        item.append(info);
-        const button = el("button", { type: "button", class: "invite" }, "Invite");
-        button.addEventListener("click", () => invite(person, button));
-        const report = el("button", { type: "button", class: "link report-profile" }, "Report");
-        report.addEventListener("click", () => openProfileReport(person));
-        const actions = el("div", { class: "actions" });
-        actions.append(button, report);
-        item.append(actions);
-        return item;
-      }),
-    );
+    list.replaceChildren(...people.map(personCard));
     if (focused) {
       const again = [...list.querySelectorAll("li.person")].find((item) => item.dataset.user === focusedUser);
       const button = again && [...again.querySelectorAll("button")].find((b) => b.className === focusedClass);
@@ -247,6 +249,7 @@
   });
   $("invite-mode").addEventListener("change", reloadReel);
   $("reel-near").addEventListener("change", reloadReel);
+  RDVCallByCode.attach({ card: personCard });
 
   let reported = null;
   function openProfileReport(person) {
@@ -396,6 +399,7 @@
     const room = state.room;
     const text = Boolean(room) && room.mode === "text";
     const early = text && serverNow() - room.startedAt < UPGRADE_AFTER_MS;
+    RDVPhotos.show(text && room);
     show("upgrade-request", text && !early);
     show("upgrade-wait", early);
   }
@@ -422,6 +426,8 @@
     if (who) item.append(el("span", { class: "who" }, who));
     if (message.kind === "gif" && safeUrl(message.url)) {
       item.append(el("img", { src: safeUrl(message.url), alt: "GIF", class: "gif" }));
+    } else if (message.kind === "image") {
+      item.append(RDVPhotos.image(message, who));
     } else if (message.socials) {
       const text = Object.entries(message.socials).map(([network, handle]) => `${RDV.networkLabel(network)}: ${handle}`).join(" · ");
       item.append(el("span", { class: "text" }, `${mine ? "You shared" : "Shared"} socials: ${text || "(none)"}`));

@@ -63,7 +63,8 @@
         const mine = me && message.sender === me.id;
         const line = el("li", { class: "message " + (message.kind === "system" ? "system" : mine ? "mine" : "theirs") });
         if (message.kind !== "system") line.append(el("span", { class: "who" }, mine ? "You" : call.partner_name));
-        line.append(el("span", { class: "text" }, message.kind === "gif" ? `GIF: ${message.url || ""}` : message.text || "(shared socials)"));
+        if (message.kind === "image") line.append(RDVPhotos.image(message, mine ? "You" : call.partner_name));
+        else line.append(el("span", { class: "text" }, message.kind === "gif" ? `GIF: ${message.url || ""}` : message.text || "(shared socials)"));
         list.append(line);
       }
       details.append(list);
