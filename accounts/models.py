@@ -133,6 +133,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     # Applied mutually in the reel and at invite time (chat.reel, rdv_send_invite).
     meet_genders = ArrayField(models.CharField(max_length=12), default=meet_everyone)
     meet_modes = ArrayField(models.CharField(max_length=5), default=meet_all_modes)
+    # Whether the person stays in others' reels while their pages show something else than
+    # the reel (settings, history, ...), under the hidden and idle rules of chat.presence_state.
+    discoverable_while_browsing = models.BooleanField(default=True, db_default=True)
     # When the user last shared a location; kept when the location is deleted, so deleting
     # and re-sharing cannot beat the once-per-30-minutes rule.
     location_updated_at = models.DateTimeField(null=True, blank=True)

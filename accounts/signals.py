@@ -22,3 +22,8 @@ access_granted = Signal()
 # `old_name` and `new_name` (storage names; "" for none). Screening scans the new media after
 # commit and decides what happens to the old media's hashes.
 media_replaced = Signal()
+
+# Sent by accounts.services.profile.update_profile when discoverable_while_browsing is set,
+# inside its transaction, with `user` and `discoverable`. Chat applies it to the user's
+# presence after commit (chat.presence_state).
+discoverability_changed = Signal()

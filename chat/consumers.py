@@ -18,7 +18,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from accounts.selectors import session_still_valid
-from chat import outbound, presence, protocol, selectors, services
+from chat import outbound, presence, presence_state, protocol, selectors, services
 from chat.auth_gate import AuthGate, Overloaded, PresenceUnavailable, _auth_gate, _authenticate
 from chat.events import message_payload
 from chat.frame_budget import FrameBudgets
@@ -76,6 +76,8 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
     keepalive: asyncio.Task | None = None
     session_checked_at = 0.0  # time.monotonic() of the last session check (sign-in or ping)
     availability: tuple[bool, tuple] | None = None  # what presence.set last said (chat.presence_keeper)
+    reported_available: bool | None = None  # what the last presence.state ack said
+    reported = None  # what presence.state last recorded (chat.presence_state, restored by chat.presence_keeper)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -296,9 +298,21 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
 
     async def on_presence_set(self, message):
         self.availability = (message.available, tuple(message.modes))
+        self.reported_available = None
         await _redis(presence.set_available, self.user.pk, message.available, tuple(message.modes))
         await self._ack(message, available=message.available, modes=list(message.modes))
         self._broadcast_presence(online=True, available=message.available)
+
+    async def on_presence_state(self, message):
+        """The client's pages' state; the server decides how long that keeps the person
+        available (chat/presence_state.py)."""
+        said = bool(self.availability and self.availability[0])
+        was = said if self.reported_available is None else self.reported_available
+        self.reported, ack = await _call(presence_state.handle_report, self.user.pk, message, self.availability)
+        self.reported_available = ack["available"]
+        await self._ack(message, **ack)
+        if ack["available"] != was:  # others' reels re-read (a hint; the reel reads the rule itself)
+            self._broadcast_presence(online=True, available=ack["available"])
 
     def _broadcast_presence(self, *, online: bool, available: bool):
         _presence_batch(self.channel_layer).add(str(self.user.pk), online=online, available=available)

@@ -23,6 +23,7 @@ class Budget:
 BUDGETS = {
     "ping": Budget(burst=10, per_second=2),
     "presence.set": Budget(burst=10, per_second=1),
+    "presence.state": Budget(burst=10, per_second=1),
     "call.invite": Budget(burst=10, per_second=1),
     "call.accept": Budget(burst=10, per_second=1),
     "call.decline": Budget(burst=10, per_second=1),

@@ -119,6 +119,7 @@ class Ack(Event):
     """The answer to a client message that was carried out. Which extra fields come depends
     on `for` (auth: user, session; call.invite: invite, expires_at; call.accept: room,
     ends_at; chat.message: message_id, client_id, duplicate; presence.set: available, modes;
+    presence.state: state, available, lapses_at (null: not by time);
     room.share_socials: message_id; room.end: room, already_ended)."""
 
     type: Literal["ack"]
@@ -135,6 +136,10 @@ class Ack(Event):
     duplicate: bool | None = None
     available: bool | None = None
     modes: list[Mode] | None = None
+    state: Literal["reel", "browsing", "away"] | None = None
+    lapses_at: datetime | None = Field(
+        default=None, description="presence.state: when the person stops counting as available (null: not by time)"
+    )
     already_ended: bool | None = Field(
         default=None, description="room.end: the room had ended already (a retry, or the other side was first)"
     )

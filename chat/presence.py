@@ -3,7 +3,13 @@
 Per user a sorted set of their live socket channels, scored by when each one's heartbeat
 lapses (TTL 60 s, refreshed every 20 s). A global sorted set holds user ids scored by their
 latest lapse time, so "who is online" is one ZRANGEBYSCORE. Availability is a set of user
-ids. Several tabs and several ASGI processes share these keys."""
+ids. Several tabs and several ASGI processes share these keys.
+
+Available is also bounded in time for a client that reports what its pages are doing
+(`presence.state`, chat/presence_state.py): LAPSE scores such a user by the moment their
+availability lapses (60 s hidden, 5 min idle while browsing, ...), and every read below
+compares it with the time of the read, so nothing depends on a sweeper having run. A user
+with no LAPSE entry (a client that never reports) is available as long as it says so."""
 
 import time
 
@@ -14,6 +20,7 @@ HEARTBEAT_SECONDS = 20
 
 ONLINE = "rdv:presence:online"
 AVAILABLE = "rdv:presence:available"  # available for any call
+LAPSE = "rdv:presence:lapse"  # user id -> when their availability lapses (chat.presence_state)
 MODES = ("video", "text")
 
 
@@ -23,6 +30,15 @@ def _mode_key(mode: str) -> str:
 
 def _user_key(user_id) -> str:
     return f"rdv:presence:user:{user_id}"
+
+
+def state_key(user_id) -> str:
+    """What the user's client last reported (chat.presence_state), kept to recompute LAPSE."""
+    return f"rdv:presence:state:{user_id}"
+
+
+def _lapsed(score, now: float) -> bool:
+    return score is not None and float(score) <= now
 
 
 def touch(user_id, channel_name: str, *, now: float | None = None) -> None:
@@ -75,6 +91,8 @@ def drop(user_id, channel_name: str, *, now: float | None = None) -> int:
         pipe.srem(AVAILABLE, str(user_id))
         for mode in MODES:
             pipe.srem(_mode_key(mode), str(user_id))
+        pipe.zrem(LAPSE, str(user_id))  # closing the last socket ends the state it reported
+        pipe.delete(state_key(user_id))
         pipe.execute()
     return len(remaining)
 
@@ -113,19 +131,31 @@ def set_available(user_id, available: bool, modes=MODES) -> None:
     pipe.execute()
 
 
-def is_available(user_id, mode: str | None = None) -> bool:
-    return bool(redis_client().sismember(_mode_key(mode) if mode else AVAILABLE, str(user_id)))
+def is_available(user_id, mode: str | None = None, *, now: float | None = None) -> bool:
+    """Said available (for `mode`, if given) and that has not lapsed (LAPSE): the rule the
+    invite refusal uses, the same as the reel's (`online_available_ids`)."""
+    now = now or time.time()
+    pipe = redis_client().pipeline(transaction=False)
+    pipe.sismember(_mode_key(mode) if mode else AVAILABLE, str(user_id))
+    pipe.zscore(LAPSE, str(user_id))
+    member, lapse = pipe.execute()
+    return bool(member) and not _lapsed(lapse, now)
 
 
 def online_available_ids(*, mode: str | None = None, now: float | None = None, limit: int = 5000) -> list[str]:
-    """Ids of users online and available (for `mode`, if given), most recently seen first."""
+    """Ids of users online and available (for `mode`, if given), most recently seen first;
+    a user whose availability lapsed (LAPSE, as `is_available`) is left out."""
     now = now or time.time()
     client = redis_client()
     online = client.zrevrangebyscore(ONLINE, "+inf", now, start=0, num=limit)
     if not online:
         return []
-    flags = client.smismember(_mode_key(mode) if mode else AVAILABLE, online)
-    return [uid.decode() for uid, flag in zip(online, flags, strict=True) if flag]
+    pipe = client.pipeline(transaction=False)
+    pipe.smismember(_mode_key(mode) if mode else AVAILABLE, online)
+    pipe.zrangebyscore(LAPSE, "-inf", now)  # the lapsed only (fewer than the online, and cheaper than a score each)
+    flags, lapsed = pipe.execute()
+    lapsed = set(lapsed)
+    return [uid.decode() for uid, flag in zip(online, flags, strict=True) if flag and uid not in lapsed]
 
 
 def online_ids(*, now: float | None = None) -> list[str]:
@@ -145,5 +175,6 @@ def prune(*, now: float | None = None) -> int:
         pipe.srem(AVAILABLE, *lapsed)
         for mode in MODES:
             pipe.srem(_mode_key(mode), *lapsed)
+        pipe.zrem(LAPSE, *lapsed)
         pipe.execute()
     return len(lapsed)

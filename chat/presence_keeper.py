@@ -19,7 +19,7 @@ import logging
 import uuid
 import weakref
 
-from chat import presence
+from chat import presence, presence_state
 from config.ratelimit import redis_client
 from config.realtime import user_group
 
@@ -34,10 +34,11 @@ def _marker_missing(key: str) -> bool:
     return redis_client().set(key, "1", ex=MARKER_TTL_SECONDS, get=True) is None
 
 
-def _restore_socket(user_id, channel_name: str, availability: tuple[bool, tuple] | None) -> None:
+def _restore_socket(user_id, channel_name: str, availability: tuple[bool, tuple] | None, reported=None) -> None:
     presence.touch(user_id, channel_name)
     if availability is not None:
         presence.set_available(user_id, availability[0], availability[1])
+    presence_state.restore(user_id, reported)
 
 
 class PresenceKeeper:
@@ -79,7 +80,9 @@ class PresenceKeeper:
                 continue
             for attempt in range(3):  # the first command on a pooled connection Redis closed may fail
                 try:
-                    await asyncio.to_thread(_restore_socket, user.pk, consumer.channel_name, consumer.availability)
+                    await asyncio.to_thread(
+                        _restore_socket, user.pk, consumer.channel_name, consumer.availability, consumer.reported
+                    )
                     await consumer.channel_layer.group_add(user_group(user.pk), consumer.channel_name)
                     break
                 except Exception:

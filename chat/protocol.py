@@ -47,6 +47,19 @@ class PresenceSet(Message):
     modes: Annotated[list[Literal["video", "text"]], Field(min_length=1, max_length=2)] = ["video", "text"]
 
 
+class PresenceState(Message):
+    """What the client's pages are doing, for the server's "available while browsing" rule
+    (chat/presence_state.py): `reel` (a page shows the reel or a call), `browsing` (only other
+    pages), `away` (leaving). `visible`: some page is shown and focused. `active`: the person
+    used a page since the client's last report. Sent on every change, and at most every 30 s
+    while the person is active."""
+
+    type: Literal["presence.state"]
+    state: Literal["reel", "browsing", "away"]
+    visible: bool = True
+    active: bool = False
+
+
 class CallInvite(Message):
     type: Literal["call.invite"]
     to: Annotated[UUID, Field(description="The person's id: a reel card's, or the card POST /api/reel/by-code gave")]
@@ -132,6 +145,7 @@ INBOUND = (
     Auth,
     Ping,
     PresenceSet,
+    PresenceState,
     CallInvite,
     CallAccept,
     CallDecline,

@@ -222,6 +222,10 @@ WS_MAX_SOCKETS_PER_USER = env.int("WS_MAX_SOCKETS_PER_USER", default=5)  # tabs;
 WS_AUTH_CONCURRENCY = env.int("WS_AUTH_CONCURRENCY", default=8)  # token checks at once per process
 WS_AUTH_QUEUE_MAX = env.int("WS_AUTH_QUEUE_MAX", default=5000)  # tokens waiting per process, then 4013
 WS_AUTH_QUEUE_SECONDS = env.float("WS_AUTH_QUEUE_SECONDS", default=30.0)  # longest wait for a check, then 4013
+# Available while browsing (chat/presence_state.py): no longer after this long with every page
+# hidden or unfocused, or this long without any use of a page away from the reel.
+PRESENCE_HIDDEN_SECONDS = env.float("PRESENCE_HIDDEN_SECONDS", default=60.0)
+PRESENCE_IDLE_SECONDS = env.float("PRESENCE_IDLE_SECONDS", default=300.0)
 
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL)
 CELERY_TASK_ACKS_LATE = True

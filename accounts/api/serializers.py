@@ -197,6 +197,7 @@ class MeUpdateIn(StrictInput):
     location_consent = serializers.BooleanField(required=False)
     meet_genders = MeetGendersField(required=False)
     meet_modes = MeetModesField(required=False)
+    discoverable_while_browsing = serializers.BooleanField(required=False)
 
 
 class FileIn(serializers.Serializer):
@@ -235,6 +236,7 @@ class MeOut(serializers.Serializer):
     location_consent = serializers.BooleanField(read_only=True)
     meet_genders = serializers.SerializerMethodField()
     meet_modes = serializers.ListField(child=serializers.ChoiceField(choices=MEET_MODES), read_only=True)
+    discoverable_while_browsing = serializers.BooleanField(read_only=True)
     account_expires_at = serializers.DateTimeField(allow_null=True, read_only=True)
     usc_verified_at = serializers.DateTimeField(allow_null=True, read_only=True)
     created_at = serializers.DateTimeField(read_only=True)

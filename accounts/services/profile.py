@@ -10,20 +10,30 @@ from accounts.media import inspect_video, process_selfie, strip_video_metadata
 from accounts.models import User, UserLocation
 from accounts.preferences import clean_meet_genders, clean_meet_modes
 from accounts.services.sessions import revoke_all_sessions
-from accounts.signals import account_deleting, media_replaced
+from accounts.signals import account_deleting, discoverability_changed, media_replaced
 from accounts.validation import clean_instagram_posts, clean_name, clean_socials
 from audit.services import record_audit
 
 logger = logging.getLogger("rendezvous.accounts")
 
-EDITABLE = ("name", "gender", "socials", "instagram_posts", "location_consent", "meet_genders", "meet_modes")
+EDITABLE = (
+    "name",
+    "gender",
+    "socials",
+    "instagram_posts",
+    "location_consent",
+    "meet_genders",
+    "meet_modes",
+    "discoverable_while_browsing",
+)
 
 
 @transaction.atomic(durable=True)
 def update_profile(user: User, **changes) -> User:
     """Change any of name, gender, socials, instagram_posts, location_consent, meet_genders,
-    meet_modes (the API's words, accounts.preferences). Withdrawing location consent deletes
-    the stored location."""
+    meet_modes (the API's words, accounts.preferences), discoverable_while_browsing.
+    Withdrawing location consent deletes the stored location; a change of
+    discoverable_while_browsing is announced (accounts.signals) for presence to apply."""
     unknown = set(changes) - set(EDITABLE)
     if unknown:
         raise TypeError(f"not editable: {sorted(unknown)}")
@@ -43,6 +53,8 @@ def update_profile(user: User, **changes) -> User:
     user.save(update_fields=[*changes, "updated_at"])
     if changes.get("location_consent") is False:
         UserLocation.objects.filter(user=user).delete()
+    if "discoverable_while_browsing" in changes:
+        discoverability_changed.send(sender=User, user=user, discoverable=user.discoverable_while_browsing)
     return user
 
 

@@ -1,5 +1,6 @@
 /* The home page: sign-up, email verification, the reel, invites and the call itself.
-   One page, so the WebSocket stays open from the reel into the room. */
+   The live connection is static/rdv/live.js (shared by every page and tab), an incoming
+   invite static/rdv/invite.js, the notices every page shows static/rdv/live-notices.js. */
 "use strict";
 
 (() => {
@@ -9,12 +10,11 @@
 
   const state = {
     me: null,
-    socket: null,
+    live: false, // joined the live connection
     room: null, // {room, mode, partner, endsAt, startedAt}
     lastRoom: null, // the room just ended (report form)
     clockOffset: 0, // server time - browser time (ms)
     lastMessageId: 0,
-    incoming: null, // call.incoming payload
     outgoing: null, // {invite, name, expiresAt}
     reelTimer: null,
   };
@@ -40,141 +40,19 @@
     return `${String(m).padStart(2, "0")}:${String(s).padStart(2, "0")}`;
   }
 
-  // --- WebSocket ------------------------------------------------------------------------------
+  // --- the live connection (static/rdv/live.js: one socket per browser profile, shared by tabs) ---
 
-  class Socket {
-    constructor(onEvent) {
-      this.onEvent = onEvent;
-      this.seq = 0;
-      this.pending = new Map();
-      this.backoff = 1000;
-      this.closedReason = null;
-      this.retryAfter = null;
-      this.stopped = false;
-    }
-
-    connect() {
-      const scheme = location.protocol === "https:" ? "wss:" : "ws:";
-      this.ws = new WebSocket(`${scheme}//${location.host}/ws/`);
-      this.ws.addEventListener("open", () => this.authenticate());
-      this.ws.addEventListener("message", (event) => this.receive(event));
-      this.ws.addEventListener("close", (event) => this.closed(event));
-      status("Connecting…");
-    }
-
-    async authenticate() {
-      try {
-        // A minute for the answer: in a burst the server queues tokens, and says so (4013) if it cannot.
-        const ack = await this.request("auth", { token: token.get(), since: state.lastMessageId || undefined }, 60000);
-        this.backoff = 1000;
-        status(`Online as ${ack.user.name}`);
-        clearInterval(this.pinger);
-        this.pinger = setInterval(() => this.request("ping").catch(() => {}), 20000);
-        this.onEvent({ type: "connected" });
-      } catch (err) {
-        /* a refused auth closes the socket: closed() explains why */
-      }
-    }
-
-    receive(event) {
-      let data;
-      try {
-        data = JSON.parse(event.data);
-      } catch (err) {
-        return;
-      }
-      if ((data.type === "ack" || data.type === "error") && data.id && this.pending.has(data.id)) {
-        const waiter = this.pending.get(data.id);
-        this.pending.delete(data.id);
-        clearTimeout(waiter.timer);
-        if (data.type === "ack") waiter.resolve(data);
-        else waiter.reject(wsError(data));
-        return;
-      }
-      if (data.type === "closing") {
-        this.closedReason = data.reason;
-        this.retryAfter = data.retry_after || null;
-        return;
-      }
-      this.onEvent(data);
-    }
-
-    /** Send a message and wait for its ack (rejects with the error reply). */
-    request(type, fields = {}, timeoutMs = 15000) {
-      const id = String(++this.seq);
-      return new Promise((resolve, reject) => {
-        if (!this.ws || this.ws.readyState !== WebSocket.OPEN) {
-          reject(wsError({ code: "network", message: "Not connected to the server yet; try again in a moment." }));
-          return;
-        }
-        const timer = setTimeout(() => {
-          this.pending.delete(id);
-          reject(wsError({ code: "network", message: "The server did not answer; try again." }));
-        }, timeoutMs);
-        this.pending.set(id, { resolve, reject, timer });
-        this.ws.send(JSON.stringify({ type, id, ...fields }));
-      });
-    }
-
-    /** Fire and forget (relayed messages: answered only when refused). */
-    send(type, fields = {}) {
-      if (this.ws && this.ws.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify({ type, ...fields }));
-    }
-
-    closed(event) {
-      clearInterval(this.pinger);
-      for (const waiter of this.pending.values()) {
-        clearTimeout(waiter.timer);
-        waiter.reject(wsError({ code: "network", message: "Connection lost." }));
-      }
-      this.pending.clear();
-      const reason = event.reason || this.closedReason;
-      const retryAfter = this.retryAfter;
-      this.closedReason = this.retryAfter = null;
-      if (this.stopped) return;
-      if (reason === "session_invalidated") {
-        this.stopped = true;
-        return RDV.signedOut({ code: reason, message: "You were signed out: you signed in somewhere else, or signed out." });
-      }
-      if (reason === "invalid_token" || reason === "not_authenticated") {
-        this.stopped = true;
-        return RDV.signedOut({ code: "invalid_token" });
-      }
-      if (reason === "banned" || reason === "ip_banned") {
-        this.stopped = true;
-        return showBanned();
-      }
-      if (reason === "too_many_sockets") {
-        this.stopped = true;
-        return status("Rendezvous is open in too many tabs: close one, then reload this page.");
-      }
-      // Backoff with jitter: after a server restart thousands of clients lose their socket in
-      // the same instant; each waits a random part of its backoff (and at least the server's
-      // retry_after when it shed us), so they come back spread out, not all at once.
-      const floor = retryAfter ? retryAfter * 1000 : 0;
-      const delay = Math.max(floor, this.backoff / 2) + Math.random() * (this.backoff / 2 + (floor ? floor / 2 : 0));
-      status(reason === "rate_limited"
-        ? "This page sent too many messages too fast; reconnecting…"
-        : "Connection lost; reconnecting…");
-      setTimeout(() => this.connect(), delay);
-      this.backoff = Math.min(this.backoff * 2, 30000);
-    }
-  }
-
-  function wsError(data) {
-    return new RDV.ApiError(400, { error: { code: data.code, message: data.message, retry_after: data.retry_after } });
-  }
+  const socket = RDVLive; // request(type, fields), send(type, fields), on(type, fn)
+  const wsError = RDVLive.wsError;
 
   function status(text) {
     RDVA11y.setStatus("conn-status", text);
   }
 
-  function onEvent(event) {
-    const handler = {
+  const HANDLERS = {
       connected: onConnected,
       "presence.update": () => reloadReelSoon(),
       "reel.changed": () => reloadReelSoon(),
-      "call.incoming": onIncoming,
       "call.cancelled": (e) => inviteEnded(e, "cancelled"),
       "call.declined": (e) => inviteEnded(e, "declined"),
       "call.expired": (e) => inviteEnded(e, "expired"),
@@ -182,7 +60,6 @@
       "room.resume": (e) => enterRoom(e, { fresh: false }),
       "chat.message": (e) => addMessage(e),
       "chat.photo_refused": (e) => RDVPhotos.onRefused(e),
-      "media.review": (e) => flash(MEDIA_REVIEW[e.status].replace("{media}", e.media === "video" ? "intro video" : "selfie"), "info"),
       "chat.typing": onTyping,
       "room.partner_disconnected": () => roomNote("Your partner lost their connection: waiting up to 10 seconds for them."),
       "room.partner_reconnected": () => roomNote("Your partner is back."),
@@ -194,91 +71,51 @@
       "rtc.answer": (e) => video.onAnswer(e),
       "rtc.ice": (e) => video.onIce(e),
       "me.metrics": (e) => { Object.assign(state.me, e); },
-      "event.settings_changed": (e) => { RDVEvents.update(e.status); reloadReelSoon(); },
-      "strike.new": (e) => RDVStrikes.onEvent(e),
-      "report.outcome": (e) => RDVStrikes.onEvent(e),
-      "appeal.decided": (e) => RDVStrikes.onEvent(e),
-      "match.new": (e) => {
-        flash(`It's a match! You and ${e.partner.name} both want to meet again: see Matches.`, "info");
-        const box = document.querySelector(`#ended-meet-again .meet-again[data-room="${e.room}"]`);
-        if (box) box.replaceWith(RDVMeetAgain.render(e.room, e.partner.name, { answer: "yes", match: { id: e.match } }));
-      },
-      "referral.notification": (e) => flash(`${e.referred_name || "Someone"} was introduced to you by ${e.introduced_by_name || "a friend"}: they see you first in their reel.`, "info"),
-      error: (e) => flash(friendly(wsError(e)), "error"),
-    }[event.type];
-    if (handler) handler(event);
-  }
+      "event.settings_changed": () => reloadReelSoon(), // the banner: live-notices.js
+  };
+  // (match.new, referral.notification, media.review, strikes, errors: live-notices.js, every page)
 
+  /** Connected (the live connection said `presence.set` with the "available" switch already):
+      answer an invite accepted on another page, then show the reel. */
   async function onConnected() {
-    await setAvailability();
+    status(RDVLive.state.text);
+    await RDVInvite.acceptPending();
     reloadReel();
   }
 
   async function setAvailability() {
+    RDVLive.setAvailable($("available").checked);
     try {
-      await state.socket.request("presence.set", { available: $("available").checked, modes: ["video", "text"] });
+      await socket.request("presence.set", { available: $("available").checked, modes: ["video", "text"] });
     } catch (err) {
       flash(friendly(err));
     }
   }
 
-  // --- sign-up, login, email verification --------------------------------------------------------
-
-  function prefillSignup() {
-    const params = new URLSearchParams(location.search);
-    if (params.get("invite")) $("signup-invite").value = params.get("invite");
-    if (params.get("ref")) {
-      $("signup-referral").value = params.get("ref");
-      show("signup-referral-note");
-    }
+  function joinLive() {
+    if (state.live) return;
+    state.live = true;
+    for (const [type, handler] of Object.entries(HANDLERS)) RDVLive.on(type, handler);
+    RDVLive.on("status", (message) => status(message.text || ""));
+    RDVLive.start({
+      page: "reel",
+      onClosed: (reason) => {
+        if (reason === "banned" || reason === "ip_banned") return showBanned();
+        if (reason === "too_many_sockets") return status("Rendezvous is open in too many places: close a tab or another browser, then reload this page.");
+        return false; // signed out: live.js's default
+      },
+    });
   }
 
-  onSubmit($("signup-form"), async (data) => {
-    const body = {
-      name: String(data.get("name") || "").trim(),
-      gender: data.get("gender"),
-      terms_accepted: $("signup-terms").checked,
-    };
-    if (String(data.get("invite_code") || "").trim()) body.invite_code = String(data.get("invite_code")).trim().toUpperCase();
-    if (data.get("referral_code")) body.referral_code = data.get("referral_code");
-    if (!body.name) throw RDV.invalid("name", "Enter your first name.");
-    if (!body.gender) throw RDV.invalid("gender", "Choose your gender, or “Prefer not to say”.");
-    if (!body.terms_accepted) throw RDV.invalid("terms_accepted", "Accept the terms to continue.");
-    const result = await api("POST", "/api/auth/signup", body);
-    signedIn(result);
-  });
+  // --- sign-up, login, email verification: static/rdv/signup.js ---------------------------------
 
-  onSubmit($("login-form"), async (data) => {
-    const result = await api("POST", "/api/auth/login", { email: data.get("email"), password: data.get("password") });
-    signedIn(result);
-  });
-
-  function signedIn(result) {
-    token.set(result.token);
-    state.me = result.user;
+  /** Signed up, logged in, verified or given access: `me` is the account now; show its screen. */
+  function signedIn(me) {
+    state.me = me;
     show("nav");
-    history.replaceState(null, "", "/");
     route();
   }
-
-  onSubmit($("email-form"), async (data) => {
-    const email = String(data.get("email") || "").trim();
-    await api("POST", "/api/me/email", { email });
-    show("code-form");
-    $("verify-code").focus();
-    flash(`We sent a 6-digit code to ${email}. It is valid for 10 minutes.`, "info");
-  });
-
-  onSubmit($("code-form"), async (data) => {
-    state.me = await api("POST", "/api/me/email/verify", { code: String(data.get("code") || "").trim() });
-    flash("Email verified. Welcome!", "info");
-    route();
-  });
-
-  onSubmit($("redeem-form"), async (data) => {
-    state.me = await api("POST", "/api/me/invite-code/redeem", { code: String(data.get("code") || "").trim().toUpperCase() });
-    route();
-  });
+  const prefillSignup = () => RDVSignup.bind(signedIn);
 
   RDV.bindMediaForms((me) => { state.me = me; });
 
@@ -306,9 +143,8 @@
     $("me-name").textContent = `· ${me.name}`;
     RDV.showMedia(me);
     screen(state.room ? "room" : "reel");
-    if (!state.socket) {
-      state.socket = new Socket(onEvent);
-      state.socket.connect();
+    if (!state.live) {
+      joinLive();
       clearInterval(state.reelTimer);
       state.reelTimer = setInterval(() => { if (document.body.dataset.screen === "reel") reloadReel(); }, 15000);
     }
@@ -439,7 +275,7 @@
   async function invite(person, button) {
     button.disabled = true;
     try {
-      const ack = await state.socket.request("call.invite", {
+      const ack = await socket.request("call.invite", {
         to: person.id,
         mode: $("invite-mode").value,
         seconds: Number($("invite-seconds").value),
@@ -475,7 +311,7 @@
   $("outgoing-cancel").addEventListener("click", async () => {
     if (!state.outgoing) return;
     try {
-      await state.socket.request("call.cancel", { invite: state.outgoing.invite });
+      await socket.request("call.cancel", { invite: state.outgoing.invite });
       clearOutgoing();
       flash("Invite cancelled.", "info");
       reloadReelSoon();
@@ -484,96 +320,12 @@
     }
   });
 
-  /** Countdown marks read out once each (10 s and 5 s left), whatever the tick rate. */
-  const COUNTDOWN_MARKS = [10, 5];
-  function countdownMarks(sentence) {
-    let said = null;
-    return (left) => {
-      if (said === null) said = new Set(COUNTDOWN_MARKS.filter((m) => m >= left)); // passed before it showed
-      const due = COUNTDOWN_MARKS.filter((m) => left <= m && !said.has(m));
-      if (!due.length) return;
-      due.forEach((m) => said.add(m));
-      RDVA11y.announce(sentence(Math.min(...due)));
-    };
-  }
+  const countdownMarks = RDVInvite.countdownMarks;
+  RDVInvite.setClock(serverNow);
+  RDVInvite.onAnswered(() => reloadReelSoon()); // an invite I declined, or could not accept
 
-  let incomingTimer = null;
-  function onIncoming(event) {
-    state.incoming = event;
-    const caller = event.caller || {};
-    $("incoming-name").textContent = caller.name || "Someone";
-    $("incoming-mode").textContent = event.mode;
-    $("incoming-length").textContent = seconds(event.seconds);
-    const selfie = safeUrl(caller.selfie_url);
-    $("incoming-selfie").hidden = !selfie;
-    if (selfie) $("incoming-selfie").src = selfie;
-    const choice = $("incoming-seconds");
-    const options = [...choice.options].map((o) => Number(o.value));
-    choice.value = String(options.includes(event.seconds) ? event.seconds : options.reduce((a, b) => (Math.abs(b - event.seconds) < Math.abs(a - event.seconds) ? b : a)));
-    const expiresAt = Date.parse(event.expires_at);
-    clearInterval(incomingTimer);
-    const marks = countdownMarks((n) => `${n} seconds left to answer ${caller.name || "the invite"}.`);
-    const tick = () => {
-      const left = Math.ceil((expiresAt - serverNow()) / 1000);
-      $("incoming-countdown").textContent = String(Math.max(0, left));
-      marks(left);
-      if (left <= 0) {
-        closeIncoming();
-        flash("The invite expired: invites last 20 seconds.", "info");
-      }
-    };
-    tick();
-    incomingTimer = setInterval(tick, 250);
-    const dialog = $("incoming");
-    if (!dialog.open) dialog.showModal();
-  }
-
-  function closeIncoming() {
-    clearInterval(incomingTimer);
-    state.incoming = null;
-    const dialog = $("incoming");
-    if (dialog.open) dialog.close();
-  }
-
-  $("incoming").addEventListener("cancel", (event) => {
-    event.preventDefault(); // Esc declines explicitly instead of leaving the invite hanging
-    $("incoming-decline").click();
-  });
-
-  $("incoming-accept").addEventListener("click", async () => {
-    const incoming = state.incoming;
-    if (!incoming) return;
-    $("incoming-accept").disabled = true;
-    try {
-      await state.socket.request("call.accept", { invite: incoming.invite, seconds: Number($("incoming-seconds").value) });
-      closeIncoming();
-    } catch (err) {
-      closeIncoming();
-      flash(friendly(err));
-      reloadReelSoon();
-    } finally {
-      $("incoming-accept").disabled = false;
-    }
-  });
-
-  $("incoming-decline").addEventListener("click", async () => {
-    const incoming = state.incoming;
-    if (!incoming) return;
-    closeIncoming();
-    try {
-      await state.socket.request("call.decline", { invite: incoming.invite });
-      flash("Invite declined.", "info");
-    } catch (err) {
-      flash(friendly(err));
-    }
-    reloadReelSoon();
-  });
-
+  /** My invite answered or gone (an incoming one: invite.js). */
   function inviteEnded(event, how) {
-    if (state.incoming && state.incoming.invite === event.invite) {
-      closeIncoming();
-      flash(how === "cancelled" ? "The invite was withdrawn." : "The invite expired.", "info");
-    }
     if (state.outgoing && state.outgoing.invite === event.invite) {
       const name = state.outgoing.name;
       clearOutgoing();
@@ -590,7 +342,7 @@
     if (fresh && event.started_at) state.clockOffset = Date.parse(event.started_at) - Date.now();
     if (Math.abs(state.clockOffset) < 1500) state.clockOffset = 0; // same clock; latency is not skew
     clearOutgoing();
-    closeIncoming();
+    RDVInvite.close();
     const sameRoom = state.room && state.room.room === event.room;
     state.room = {
       room: event.room,
@@ -687,12 +439,6 @@
     RDVA11y.setStatus("typing", "");
   }
 
-  const MEDIA_REVIEW = {
-    hidden: "Your {media} is hidden while a moderator reviews it; others cannot see it until then.",
-    restored: "A moderator reviewed your {media}: it is visible again.",
-    removed: "A moderator removed your {media}: it broke the rules on nudity.",
-  };
-
   /** Screening masked or flagged this message: one tap reports it, the room's messages attached. */
   function botherButton(message) {
     const button = el("button", { type: "button", class: "link bother" }, "Does this bother you?");
@@ -715,49 +461,6 @@
     });
     return button;
   }
-
-  /** The partner's video starts blurred for every new call; a tap shows it, another blurs it. */
-  function blurVideo(blurred) {
-    $("remote-video").classList.toggle("blurred", blurred);
-    $("video-reveal").hidden = !blurred;
-    $("video-blur").hidden = blurred;
-  }
-  $("video-reveal").addEventListener("click", () => blurVideo(false));
-  $("video-blur").addEventListener("click", () => blurVideo(true));
-
-  /** A still of what the partner's video shows now, captured here (nothing is recorded otherwise). */
-  function captureStill() {
-    const video = $("remote-video");
-    if (!video.videoWidth) return Promise.resolve(null);
-    const canvas = document.createElement("canvas");
-    canvas.width = video.videoWidth;
-    canvas.height = video.videoHeight;
-    canvas.getContext("2d").drawImage(video, 0, 0);
-    return new Promise((resolve) => canvas.toBlob(resolve, "image/jpeg", 0.85));
-  }
-
-  $("video-report").addEventListener("click", async () => {
-    const target = state.room;
-    if (!target) return;
-    const still = await captureStill();
-    blurVideo(true);
-    try {
-      const report = await api("POST", "/api/reports", {
-        reported_user_id: target.partner.id,
-        category: "nudity",
-        text: "Reported from the video call.",
-        room_id: target.room,
-      });
-      if (still) {
-        const form = new FormData();
-        form.append("file", still, "still.jpg");
-        await api("POST", `/api/reports/${report.id}/still`, form);
-      }
-      flash(`Thank you. Your report about ${target.partner.name}, with a still of the video, was sent to the moderators.`, "info");
-    } catch (err) {
-      flash(friendly(err));
-    }
-  });
 
   /** A link to a GIF on an allowed host (GIF_HOSTS) is sent as a GIF message. */
   function isGifUrl(text) {
@@ -796,7 +499,7 @@
     item.classList.remove("failed");
     item.querySelectorAll(".error, .resend").forEach((node) => node.remove());
     try {
-      const ack = await state.socket.request("chat.message", { room: state.room.room, client_id: clientId, ...body });
+      const ack = await socket.request("chat.message", { room: state.room.room, client_id: clientId, ...body });
       item.classList.remove("pending");
       if (!item.dataset.id) item.dataset.id = String(ack.message_id);
     } catch (err) {
@@ -814,7 +517,7 @@
   $("message-text").addEventListener("input", () => {
     if (!state.room || Date.now() - lastTyping < 3000) return;
     lastTyping = Date.now();
-    state.socket.send("chat.typing", { room: state.room.room });
+    socket.send("chat.typing", { room: state.room.room });
   });
 
   let typingTimer = null;
@@ -827,7 +530,7 @@
   async function roomRequest(type, doneText) {
     if (!state.room) return;
     try {
-      await state.socket.request(type, { room: state.room.room });
+      await socket.request(type, { room: state.room.room });
       if (doneText) roomNote(doneText);
     } catch (err) {
       flash(friendly(err));
@@ -913,98 +616,11 @@
     }
   });
 
-  // --- video (optional: the text chat always works) ------------------------------------------
+  // --- video (optional: the text chat always works): static/rdv/call-video.js ------------------
 
-  const video = (() => {
-    let pc = null;
-    let local = null;
-    let starting = null;
-    let queued = [];
+  const video = RDVCallVideo.create({ room: () => state.room, me: () => state.me });
 
-    const isOfferer = () => state.me && state.room && state.me.id < state.room.partner.id;
-
-    function start() {
-      if (!starting) starting = setup();
-      return starting;
-    }
-
-    async function setup() {
-      const room = state.room;
-      blurVideo(true);
-      show("video-area");
-      let iceServers = [];
-      try {
-        iceServers = (await api("GET", "/api/rtc/ice-servers")).ice_servers;
-      } catch (err) {
-        $("video-status").textContent = "No relay servers: " + friendly(err);
-      }
-      pc = new RTCPeerConnection({ iceServers });
-      pc.addEventListener("icecandidate", (e) => {
-        state.socket.send("rtc.ice", { room: room.room, candidate: e.candidate ? e.candidate.toJSON() : null });
-      });
-      pc.addEventListener("track", (e) => {
-        $("remote-video").srcObject = e.streams[0];
-      });
-      try {
-        local = await navigator.mediaDevices.getUserMedia({ video: true, audio: true });
-        local.getTracks().forEach((track) => pc.addTrack(track, local));
-        $("local-video").srcObject = local;
-        $("video-status").textContent = "";
-      } catch (err) {
-        $("video-status").textContent = "Camera not available (" + (err.name || "blocked") + "): you can still chat by text.";
-        pc.addTransceiver("video", { direction: "recvonly" });
-        pc.addTransceiver("audio", { direction: "recvonly" });
-      }
-      if (isOfferer()) {
-        const offer = await pc.createOffer();
-        await pc.setLocalDescription(offer);
-        state.socket.send("rtc.offer", { room: room.room, sdp: offer.sdp });
-      }
-    }
-
-    async function flushIce() {
-      for (const candidate of queued) await pc.addIceCandidate(candidate).catch(() => {});
-      queued = [];
-    }
-
-    async function onOffer(event) {
-      if (!state.room || event.room !== state.room.room) return;
-      await start();
-      await pc.setRemoteDescription({ type: "offer", sdp: event.sdp });
-      await flushIce();
-      const answer = await pc.createAnswer();
-      await pc.setLocalDescription(answer);
-      state.socket.send("rtc.answer", { room: state.room.room, sdp: answer.sdp });
-    }
-
-    async function onAnswer(event) {
-      if (!pc || !state.room || event.room !== state.room.room) return;
-      await pc.setRemoteDescription({ type: "answer", sdp: event.sdp });
-      await flushIce();
-    }
-
-    async function onIce(event) {
-      if (!state.room || event.room !== state.room.room || !event.candidate) return;
-      if (pc && pc.remoteDescription) await pc.addIceCandidate(event.candidate).catch(() => {});
-      else queued.push(event.candidate);
-    }
-
-    function stop() {
-      if (local) local.getTracks().forEach((track) => track.stop());
-      if (pc) pc.close();
-      pc = null;
-      local = null;
-      starting = null;
-      queued = [];
-      $("remote-video").srcObject = null;
-      $("local-video").srcObject = null;
-      show("video-area", false);
-    }
-
-    return { start, stop, onOffer, onAnswer, onIce };
-  })();
-
-  // Leaving the page closes the socket: the call ends unless this tab comes back within 10 s.
+  // Leaving the page while in a call: the call ends unless the person is back within 10 s.
   window.addEventListener("beforeunload", (event) => {
     if (state.room) {
       event.preventDefault();

@@ -69,7 +69,26 @@
     $("permanent-form").hidden = me.account_type === "permanent" || !me.email_verified;
     $("email-box").hidden = Boolean(me.email_verified);
     fillMeet();
+    $("discoverable-browsing").checked = me.discoverable_while_browsing !== false;
   }
+
+  // Saved as soon as it is changed; the server applies it at once.
+  $("discoverable-browsing").addEventListener("change", async () => {
+    const box = $("discoverable-browsing");
+    box.disabled = true;
+    try {
+      me = await api("PATCH", "/api/me", { discoverable_while_browsing: box.checked });
+      flash(me.discoverable_while_browsing
+        ? "Saved: people can find you while you browse other pages."
+        : "Saved: people find you only while the reel or a call is open.", "info");
+    } catch (err) {
+      box.checked = !box.checked;
+      fail(err);
+    } finally {
+      box.disabled = false;
+      RDVA11y.refocus(box);
+    }
+  });
 
   function fillMeet() {
     const genders = me.meet_genders || ["everyone"];
