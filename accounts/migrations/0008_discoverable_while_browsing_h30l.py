@@ -2,7 +2,7 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-    dependencies = [("accounts", "0006_h29_access_status_labels")]
+    dependencies = [("accounts", "0007_ban_ends_at_hsus")]
 
     operations = [
         migrations.AddField(
