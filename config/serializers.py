@@ -5,6 +5,10 @@ a value of the wrong JSON type is refused with the field's own "invalid" message
 
 from rest_framework import serializers
 
+# A visible character and no NUL anywhere: what DRF's CharField refuses (blank once the spaces
+# around are trimmed; NUL), stated as a pattern so that the schema says it too.
+VISIBLE_TEXT = r"^[^\x00]*[^\s\x00][^\x00]*$"
+
 # The JSON types each field class accepts (bool is not a number here, as in JSON).
 _TYPES = (
     (serializers.BooleanField, (bool,)),

@@ -444,7 +444,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
-    "ENUM_NAME_OVERRIDES": {"SocialNetworkEnum": "chat.api.match_views.SOCIAL_NETWORKS"},
+    "ENUM_NAME_OVERRIDES": {
+        "SocialNetworkEnum": "chat.api.match_views.SOCIAL_NETWORKS",
+        "MeetModesEnum": "accounts.models.MEET_MODES",  # also a call mode (reel, call by code)
+    },
     # Every 4xx documents the one error body; the refusals each operation can give are listed.
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

@@ -18,7 +18,7 @@ from accounts.validation import (
     clean_socials,
 )
 from config.errors import InvalidInput
-from config.serializers import StrictInput
+from config.serializers import VISIBLE_TEXT, StrictInput
 
 
 class _ServiceValidated(serializers.Field):
@@ -152,7 +152,7 @@ class SignUpIn(StrictInput):
 
 
 class LoginIn(StrictInput):
-    email = serializers.CharField(min_length=1, max_length=254)
+    email = serializers.RegexField(VISIBLE_TEXT, max_length=254, error_messages={"invalid": "Enter your email."})
     password = serializers.CharField(min_length=1, max_length=256, trim_whitespace=False)
 
 
@@ -180,13 +180,13 @@ class PasswordIn(StrictInput):
 
 
 class ResetPasswordIn(StrictInput):
-    email = serializers.CharField(min_length=1, max_length=254)
+    email = serializers.RegexField(VISIBLE_TEXT, max_length=254, error_messages={"invalid": "Enter your email."})
     code = serializers.RegexField(r"^\s*\d{6}\s*$", error_messages={"invalid": "Enter the 6-digit code."})
     new_password = NewPasswordField(**NEW_PASSWORD)
 
 
 class InviteCodeIn(StrictInput):
-    code = serializers.CharField(min_length=1, max_length=64)
+    code = serializers.RegexField(VISIBLE_TEXT, max_length=64, error_messages={"invalid": "Enter your code."})
 
 
 class MeUpdateIn(StrictInput):

@@ -20,7 +20,7 @@ from chat.errors import NoOneWithCode
 from chat.reel import MAX_PAGE, NEAR_RADII_KM, get_callable_card, list_reel
 from chat.selectors import list_chat_history
 from config.api import throttle, validated
-from config.serializers import StrictInput, StrictQuery
+from config.serializers import VISIBLE_TEXT, StrictInput, StrictQuery
 from referrals.selectors import get_code_holder_id
 
 
@@ -72,10 +72,8 @@ class ReelView(APIView):
 
 
 class CallByCodeIn(StrictInput):
-    # The pattern says in the schema too what the server refuses: a blank code (spaces are
-    # trimmed) and the NUL character.
     code = serializers.RegexField(
-        r"^[^\x00]*[^\s\x00][^\x00]*$",
+        VISIBLE_TEXT,
         max_length=64,
         help_text="A friend's invite code or introduction code; case, spaces and dashes do not matter",
         error_messages={"invalid": "Enter your friend's code."},

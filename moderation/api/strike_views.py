@@ -11,7 +11,7 @@ from rest_framework.views import APIView
 from accounts.api.views import ERRORS
 from accounts.permissions import IsSignedIn
 from config.api import NewestFirstPagination, validated
-from config.serializers import StrictInput
+from config.serializers import VISIBLE_TEXT, StrictInput
 from moderation import appeals
 from moderation.case_actions import OUTCOME_MESSAGES
 from moderation.models import Appeal, Report, Strike
@@ -46,7 +46,7 @@ class AppealIn(StrictInput):
     # The pattern says in the schema too what the text must be: not only spaces (surrounding
     # spaces are trimmed) and no NUL character (PostgreSQL text cannot hold one).
     text = serializers.RegexField(
-        r"^[^\x00]*[^\s\x00][^\x00]*$",
+        VISIBLE_TEXT,
         max_length=Appeal.MAX_TEXT,
         error_messages={"invalid": "Write why you appeal, in words (no control characters)."},
     )

@@ -9,11 +9,8 @@ from rest_framework.views import APIView
 from accounts.api.views import ERRORS
 from config.api import throttle, validated
 from config.client_ip import request_ip
-from config.serializers import StrictInput
+from config.serializers import VISIBLE_TEXT, StrictInput
 from referrals import waitlist
-
-# A visible character and no NUL anywhere: what DRF's CharField refuses, stated as a pattern.
-VISIBLE_TEXT = r"^[^\x00]*[^\s\x00][^\x00]*$"
 
 
 def text_field(max_length: int) -> serializers.RegexField:
