@@ -15,6 +15,7 @@ from django.conf import settings
 
 from accounts.media import SELFIE_MAX_BYTES, VIDEO_MAX_BYTES
 from chat.services.photos import PHOTO_MAX_BYTES
+from config.asgi_json import send_json
 
 logger = logging.getLogger(__name__)
 
@@ -55,19 +56,7 @@ def too_large_body(limit: int) -> bytes:
 
 
 async def send_too_large(send, limit: int) -> None:
-    body = too_large_body(limit)
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 413,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-                (b"connection", b"close"),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+    await send_json(send, 413, too_large_body(limit), [(b"connection", b"close")])
 
 
 class BodySizeLimit:

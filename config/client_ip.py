@@ -10,6 +10,8 @@ from ipaddress import ip_address
 
 from django.conf import settings
 
+from config.asgi_json import send_json
+
 logger = logging.getLogger(__name__)
 
 
@@ -98,14 +100,6 @@ class ForwardedClientGuard:
             if scope["type"] == "websocket":
                 await send({"type": "websocket.close", "code": 1008})
                 return
-            body = json.dumps(REWRITTEN_PEER_BODY).encode()
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": 400,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
-                }
-            )
-            await send({"type": "http.response.body", "body": body})
+            await send_json(send, 400, json.dumps(REWRITTEN_PEER_BODY).encode())
             return
         await self.app(scope, receive, send)

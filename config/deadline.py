@@ -18,6 +18,7 @@ import logging
 
 from django.conf import settings
 
+from config.asgi_json import send_json
 from config.errors import error_body
 
 logger = logging.getLogger(__name__)
@@ -68,16 +69,5 @@ class ResponseDeadline:
         timed_out = True
         task.cancel()
         logger.warning("%s %s: no response within %s s, answered 503", scope.get("method"), scope.get("path"), seconds)
-        body = unavailable_body()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 503,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                    (b"retry-after", str(settings.SERVICE_UNAVAILABLE_RETRY_AFTER).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+        retry_after = str(settings.SERVICE_UNAVAILABLE_RETRY_AFTER).encode()
+        await send_json(send, 503, unavailable_body(), [(b"retry-after", retry_after)])

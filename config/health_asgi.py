@@ -31,6 +31,7 @@ from urllib.parse import parse_qs
 
 from django.conf import settings
 
+from config.asgi_json import send_json
 from config.db_threads import release_connections
 from config.health import render, report_for, run_checks
 from config.logs import REQUEST_ID_HEADER, request_id_or_new
@@ -140,15 +141,11 @@ class HealthFirst:
             age = 0.0
         else:
             status, report, age = answered
-        body = json.dumps(report).encode()
         headers = [
-            (b"content-type", b"application/json"),
-            (b"content-length", str(len(body)).encode()),
             (b"cache-control", b"max-age=0, no-cache, no-store, must-revalidate, private"),
             (b"age", str(int(age)).encode()),
             (b"x-content-type-options", b"nosniff"),
             (REQUEST_ID_HEADER.lower().encode(), request_id.encode()),
         ]
-        await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
+        await send_json(send, status, json.dumps(report).encode(), headers)
         count_request("healthz", "GET", status, time.perf_counter() - started)
