@@ -103,6 +103,8 @@ def test_a_result_older_than_refresh_plus_timeout_is_a_503(settings):
     settings.HEALTH_REFRESH_SECONDS, settings.HEALTH_CHECK_TIMEOUT_SECONDS = 60, 2
     settings.METRICS_TOKEN = TOKEN
     call(HealthFirst(Behind()))
+    while keeper.latest is None:  # the keeper's first check (then it sleeps 60 s): not to overwrite ours
+        time.sleep(0.01)
     keeper.latest = Result(True, OK, time.monotonic() - 63)
     status, _, body = call(HealthFirst(Behind()))
     assert status == 503
@@ -122,10 +124,15 @@ def test_a_dead_redis_shows_as_503_within_refresh_plus_timeout(settings, black_h
         }
     }
     died = time.monotonic()
-    while call(HealthFirst(Behind()))[0] == 200:
-        assert time.monotonic() - died < 0.2 + 0.5 + 0.5, "still 200 past the stated bound"
+    # Until then an answer may still be 200, or a 503 for a stale result (a check that began
+    # before Redis died may finish late on a loaded machine, and say ok): what must come within
+    # the bound is the 503 that names Redis.
+    while True:
+        status, _, body = call(HealthFirst(Behind()))
+        if status == 503 and json.loads(body)["redis"] == "error":
+            break
+        assert time.monotonic() - died < 0.2 + 0.5 + 0.5, "no 503 naming redis within the stated bound"
         time.sleep(0.05)
-    assert json.loads(call(HealthFirst(Behind()))[2])["redis"] == "error"
 
 
 @pytest.mark.django_db
@@ -192,4 +199,9 @@ def test_the_keeper_gives_back_the_database_connections_it_used(settings):
     assert keeper.latest is not None and keeper.latest.report["persistence"] == "ok"
     keeper.stop()
     health.close_connection()  # the check's own connection (one per process, by design)
-    assert backends() == before
+    # A connection another test's thread still holds may close a moment later; one the keeper
+    # kept would stay.
+    settle = time.monotonic() + 3
+    while backends() > before and time.monotonic() < settle:
+        time.sleep(0.1)
+    assert backends() <= before
